@@ -1,0 +1,81 @@
+"""The Dystonia Biobank LIMS: create_app() builds the Flask application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+import config
+
+ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "lims" / "static"),
+        instance_path=str(config.INSTANCE_DIR),
+    )
+    app.config.update(config.load())
+    app.config.update(overrides or {})
+    logging.basicConfig(level=logging.INFO)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    from lims import db, errors
+
+    db.init_app(app)
+    errors.register(app)
+    csrf.init_app(app)
+    _init_login(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    from lims.web import nav_links
+
+    app.jinja_env.globals["nav_links"] = nav_links
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from lims.auth import services
+    from lims.db import get_session
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def _load(user_id: str) -> Any:
+        return services.load_user(get_session(), user_id)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from lims import home, openapi
+    from lims.audit import api as audit_api
+    from lims.audit import views as audit_views
+    from lims.auth import api as auth_api
+    from lims.auth import views as auth_views
+    from lims.storage import api as storage_api
+
+    for bp in (auth_views.bp, audit_views.bp, home.bp):
+        app.register_blueprint(bp)
+    # The API authenticates with bearer tokens, not cookies, so CSRF does not apply there.
+    for api_bp in (auth_api.bp, audit_api.bp, storage_api.bp, openapi.bp):
+        csrf.exempt(api_bp)
+        app.register_blueprint(api_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from lims import cli
+
+    for group in cli.groups():
+        app.cli.add_command(group)

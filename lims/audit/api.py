@@ -1,0 +1,41 @@
+"""The audit trail over the API, for the biobank manager's own tools."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
+
+from lims.audit import services
+from lims.audit.schemas import AuditPageOut, AuditQueryIn, ChainReportOut
+from lims.auth.models import Role
+from lims.db import get_session
+from lims.web import current_actor, documented, dump, token_required
+
+bp = Blueprint("audit_api", __name__, url_prefix="/api/v1")
+
+
+@bp.get("/audit-events")
+@token_required
+@documented(
+    summary="The audit trail, newest first (admin, reviewer)",
+    query=AuditQueryIn,
+    response=AuditPageOut,
+)
+def list_events() -> ResponseReturnValue:
+    args = AuditQueryIn().load(request.args)
+    events, total = services.list_events(get_session(), current_actor(), **args)
+    return dump(
+        AuditPageOut(),
+        {"items": events, "total": total, "page": args["page"], "per_page": args["per_page"]},
+    )
+
+
+@bp.get("/audit-events/verification")
+@token_required
+@documented(
+    summary="Verify the hash chain and report the first broken link (admin)",
+    response=ChainReportOut,
+)
+def verify() -> ResponseReturnValue:
+    current_actor().require(Role.ADMIN)
+    return dump(ChainReportOut(), services.verify_chain(get_session()))

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from lims.web import Schema
+
+
+class AuditEventOut(Schema):
+    id = fields.Integer()
+    occurred_at = fields.DateTime()
+    actor = fields.String(attribute="actor_username")
+    action = fields.Function(lambda e: str(e.action))
+    object_type = fields.String()
+    object_id = fields.String()
+    before = fields.Dict()
+    after = fields.Dict()
+    reason = fields.String(allow_none=True)
+    row_hash = fields.String()
+
+
+class AuditPageOut(Schema):
+    items = fields.List(fields.Nested(AuditEventOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class AuditQueryIn(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    action = fields.String(load_default=None)
+    object_type = fields.String(load_default=None)
+
+
+class ChainReportOut(Schema):
+    events_checked = fields.Integer()
+    is_intact = fields.Boolean()
+    first_broken_id = fields.Integer(allow_none=True)
+    problem = fields.String(allow_none=True)

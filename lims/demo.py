@@ -1,0 +1,224 @@
+"""Demo data: three sites, ~60 subjects, visits, tubes and aliquots in two freezers.
+
+Built by calling the services, so the demo's audit trail is as real as the lab's. Deterministic:
+the same seed gives the same subjects, visits and volumes (barcodes follow the counters).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lims.auth.models import Actor, Role, User
+from lims.auth.services import create_site, create_user
+from lims.specimens.models import Dystonia, Sex, SpecimenType, Temperature, TubeType
+from lims.specimens.services import (
+    PreAnalytics,
+    accession_specimen,
+    aliquot_specimen,
+    register_subject,
+    register_visit,
+)
+from lims.storage.models import Box
+from lims.storage.services import create_box, create_freezer, create_rack, store_aliquot
+
+DEMO_PASSWORD = "biobank-demo"
+DEMO_USERS = (
+    ("admin", Role.ADMIN, None),
+    ("tech", Role.TECHNICIAN, "NA1"),
+    ("investigator", Role.INVESTIGATOR, None),
+    ("reviewer", Role.REVIEWER, None),
+)
+SITES = (
+    ("NA1", "North America site 1", "US"),
+    ("NA2", "North America site 2", "CA"),
+    ("EU1", "Europe site 1", "DE"),
+)
+# Cohort mix at enrolment, roughly as in the consortium (dystonia.md §2): cervical most common.
+DIAGNOSIS_WEIGHTS = {
+    Dystonia.CERVICAL: 45,
+    Dystonia.BLEPHAROSPASM: 15,
+    Dystonia.LARYNGEAL: 15,
+    Dystonia.CRANIOFACIAL: 10,
+    Dystonia.LIMB: 15,
+}
+SUBJECTS = 60
+
+
+def load(session: Session, *, seed: int = 20261125) -> str | None:
+    """Load the demo into an empty database; returns a summary, or None if users exist."""
+    if session.scalar(select(func.count(User.id))):
+        return None
+    rng = random.Random(seed)
+    system = Actor.system("demo")
+    for code, name, country in SITES:
+        create_site(session, system, code=code, name=name, country=country)
+    for username, role, site in DEMO_USERS:
+        create_user(
+            session, system, username=username, password=DEMO_PASSWORD, role=role, site_code=site
+        )
+    tech = Actor.of(session.scalars(select(User).where(User.username == "tech")).one())
+    boxes = _storage(session, tech)
+    n_aliquots = 0
+    for i in range(1, SUBJECTS + 1):
+        n_aliquots += _subject(session, tech, rng, i, boxes)
+    return (
+        f"{len(SITES)} sites, {len(DEMO_USERS)} users, {SUBJECTS} subjects, {n_aliquots} aliquots"
+    )
+
+
+def _storage(session: Session, tech: Actor) -> dict[SpecimenType, list[Box]]:
+    serum = create_freezer(
+        session, tech, name="F1 Serum -80", temperature_c=-80, room="B204", site_code="NA1"
+    )
+    dna = create_freezer(
+        session, tech, name="F2 DNA -80", temperature_c=-80, room="B204", site_code="NA1"
+    )
+    boxes: dict[SpecimenType, list[Box]] = {SpecimenType.SERUM: [], SpecimenType.DNA: []}
+    for freezer, kind, grid in ((serum, SpecimenType.SERUM, 9), (dna, SpecimenType.DNA, 10)):
+        for r in range(1, 3):
+            rack = create_rack(session, tech, freezer_id=freezer.id, name=f"Rack {r}")
+            for b in range(1, 5):
+                n = (r - 1) * 4 + b
+                boxes[kind].append(
+                    create_box(
+                        session,
+                        tech,
+                        name=f"{kind.value.upper()} box {n}",
+                        n_rows=grid,
+                        n_cols=grid,
+                        rack_id=rack.id,
+                    )
+                )
+    return boxes
+
+
+def _subject(
+    session: Session, tech: Actor, rng: random.Random, i: int, boxes: dict[SpecimenType, list[Box]]
+) -> int:
+    site = SITES[i % len(SITES)][0]
+    diagnosis = rng.choices(list(DIAGNOSIS_WEIGHTS), weights=list(DIAGNOSIS_WEIGHTS.values()))[0]
+    # Focal dystonias are commoner in women (cervical ~2:1; dystonia.md §2).
+    sex = Sex.FEMALE if rng.random() < 0.65 else Sex.MALE
+    subject = register_subject(
+        session,
+        tech,
+        study_code=f"{site}-{i:04d}",
+        site_code=site,
+        sex=sex,
+        primary_diagnosis=diagnosis,
+    )
+    first = date(2023, 1, 9) + timedelta(days=rng.randrange(0, 700))
+    made = 0
+    for v in range(1, rng.randint(1, 4) + 1):
+        visit_on = first + timedelta(days=365 * (v - 1) + rng.randrange(-20, 21))
+        visit = register_visit(
+            session, tech, study_code=subject.study_code, visit_number=v, visit_on=visit_on
+        )
+        drawn = datetime(visit_on.year, visit_on.month, visit_on.day, 9, 0, tzinfo=UTC) + timedelta(
+            minutes=rng.randrange(0, 300)
+        )
+        made += _serum(session, tech, rng, visit.id, drawn, boxes[SpecimenType.SERUM])
+        made += _dna(session, tech, rng, visit.id, drawn, boxes[SpecimenType.DNA])
+    return made
+
+
+def _serum(
+    session: Session,
+    tech: Actor,
+    rng: random.Random,
+    visit_id: int,
+    drawn: datetime,
+    boxes: list[Box],
+) -> int:
+    clot = timedelta(minutes=rng.randrange(30, 61))
+    sst = accession_specimen(
+        session,
+        tech,
+        visit_id=visit_id,
+        specimen_type=SpecimenType.WHOLE_BLOOD,
+        tube_type=TubeType.SST,
+        volume_ml=6.0,
+        pre=PreAnalytics(
+            collected_at=drawn,
+            received_at=drawn + timedelta(minutes=20),
+            processing_started_at=drawn + clot,
+            pre_processing_temperature=Temperature.ROOM,
+            centrifuge_g=1300,
+            centrifuge_minutes=10,
+            centrifuge_temperature=Temperature.ROOM,
+            centrifuge_braked=True,
+            processed_at=drawn + clot + timedelta(minutes=40),
+            storage_temperature_c=-80,
+        ),
+    )
+    aliquots = aliquot_specimen(
+        session,
+        tech,
+        specimen_id=sst.id,
+        specimen_type=SpecimenType.SERUM,
+        count=rng.randint(3, 5),
+        volume_ul=rng.choice((250, 500)),
+    )
+    for aliquot in aliquots:
+        _store(session, tech, aliquot.barcode, boxes)
+    return len(aliquots)
+
+
+def _dna(
+    session: Session,
+    tech: Actor,
+    rng: random.Random,
+    visit_id: int,
+    drawn: datetime,
+    boxes: list[Box],
+) -> int:
+    edta = accession_specimen(
+        session,
+        tech,
+        visit_id=visit_id,
+        specimen_type=SpecimenType.WHOLE_BLOOD,
+        tube_type=TubeType.PED,
+        volume_ml=4.0,
+        pre=PreAnalytics(
+            collected_at=drawn,
+            received_at=drawn + timedelta(hours=2),
+            pre_processing_temperature=Temperature.COLD,
+            processed_at=drawn + timedelta(hours=rng.randrange(4, 48)),
+            storage_temperature_c=-80,
+        ),
+    )
+    concentration = round(rng.uniform(25, 180), 1)
+    ratio = round(rng.uniform(1.72, 1.95), 2)
+    (stock,) = aliquot_specimen(
+        session,
+        tech,
+        specimen_id=edta.id,
+        specimen_type=SpecimenType.DNA,
+        count=1,
+        volume_ul=200,
+        concentration_ng_ul=concentration,
+        a260_280=ratio,
+    )
+    subs = aliquot_specimen(
+        session,
+        tech,
+        specimen_id=edta.id,
+        specimen_type=SpecimenType.DNA,
+        count=2,
+        volume_ul=50,
+        parent_barcode=stock.barcode,
+        concentration_ng_ul=concentration,
+        a260_280=ratio,
+    )
+    for aliquot in (stock, *subs):
+        _store(session, tech, aliquot.barcode, boxes)
+    return 1 + len(subs)
+
+
+def _store(session: Session, tech: Actor, barcode: str, boxes: list[Box]) -> None:
+    box = next(b for b in boxes if len(b.placements) < b.capacity)
+    store_aliquot(session, tech, barcode=barcode, box_id=box.id)

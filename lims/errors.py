@@ -1,0 +1,127 @@
+"""The LimsError tree, and how it is rendered: problem+json under /api/, HTML elsewhere."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, TypedDict
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class FieldError(TypedDict, total=False):
+    field: str
+    row: int
+    message: str
+
+
+class LimsError(Exception):
+    status, slug, title = 400, "bad-request", "The request could not be processed"
+
+    def __init__(
+        self, detail: str, *, field: str | None = None, errors: Sequence[FieldError] = ()
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors: list[FieldError] = list(errors)
+        if field is not None and not self.errors:
+            self.errors = [{"field": field, "message": detail}]
+
+    @property
+    def field_errors(self) -> dict[str, str]:
+        """Messages keyed by field name, for marking form inputs."""
+        return {e["field"]: e["message"] for e in self.errors if "field" in e}
+
+    def to_problem(self) -> dict[str, Any]:
+        problem: dict[str, Any] = {
+            "type": f"/problems/{self.slug}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors:
+            problem["errors"] = self.errors
+        return problem
+
+
+class InvalidInput(LimsError):
+    status, slug, title = 422, "invalid-input", "Some values are not valid"
+
+
+class Conflict(LimsError):
+    """Well formed, but the record's current state does not allow it."""
+
+    status, slug, title = 409, "conflict", "Not possible in the current state"
+
+
+class NotAuthenticated(LimsError):
+    status, slug, title = 401, "not-authenticated", "Sign-in required"
+
+
+class Forbidden(LimsError):
+    status, slug, title = 403, "forbidden", "Not allowed for your role"
+
+
+class NotFound(LimsError):
+    status, slug, title = 404, "not-found", "No such record"
+
+
+class TooManyAttempts(LimsError):
+    status, slug, title = 429, "too-many-attempts", "Too many failed attempts"
+
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(problem: dict[str, Any]) -> Response:
+    response = jsonify(problem)
+    response.status_code = problem["status"]
+    response.mimetype = PROBLEM_JSON
+    if problem["status"] == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="lims"'
+    return response
+
+
+def _wants_problem_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register(app: Flask) -> None:
+    """One handler for LimsError, and the same treatment for Flask's own HTTP errors."""
+
+    @app.errorhandler(LimsError)
+    def _lims_error(err: LimsError) -> Any:
+        if _wants_problem_json():
+            return problem_response(err.to_problem())
+        page = render_template("error.html", title=err.title, detail=err.detail, errors=err.errors)
+        return page, err.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException) -> Any:
+        status = err.code or 500
+        title = err.name
+        detail = err.description or title
+        if _wants_problem_json():
+            slug = title.lower().replace(" ", "-")
+            return problem_response(
+                {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+            )
+        return render_template("error.html", title=title, detail=detail, errors=[]), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Any:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        detail = "An unexpected error occurred; it has been logged."
+        if _wants_problem_json():
+            return problem_response(
+                {
+                    "type": "/problems/internal",
+                    "title": "Internal error",
+                    "status": 500,
+                    "detail": detail,
+                }
+            )
+        return render_template("error.html", title="Internal error", detail=detail, errors=[]), 500

@@ -1,0 +1,11 @@
+"""Import every feature's models so Base.metadata is complete (Alembic and tests need it)."""
+
+from __future__ import annotations
+
+
+def import_all() -> None:
+    import lims.audit.models
+    import lims.auth.models
+    import lims.labels.models
+    import lims.specimens.models
+    import lims.storage.models  # noqa: F401

@@ -1,0 +1,260 @@
+"""Subjects, visits, the primary tubes collected at a visit, and their aliquots."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lims.auth.models import Site
+from lims.db import Base, str_enum, utcnow
+from lims.errors import Conflict
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    UNKNOWN = "unknown"
+
+
+class EnrolmentStatus(StrEnum):
+    ENROLLED = "enrolled"
+    COMPLETED = "completed"
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+
+
+class Dystonia(StrEnum):
+    """The focal dystonias in the consortium's scope (shared/domain/dystonia.md §2)."""
+
+    CERVICAL = "cervical"
+    LARYNGEAL = "laryngeal"
+    BLEPHAROSPASM = "blepharospasm"
+    CRANIOFACIAL = "craniofacial"
+    LIMB = "limb"
+
+
+class SpecimenType(StrEnum):
+    """What a tube holds. Primary tubes hold whole blood; aliquots hold its derivatives."""
+
+    WHOLE_BLOOD = "whole_blood"
+    SERUM = "serum"
+    PLASMA = "plasma"
+    BUFFY_COAT = "buffy_coat"
+    DNA = "dna"
+    RNA = "rna"
+
+
+class TubeType(StrEnum):
+    """Primary container, by SPREC code (SPREC 2.0 Table 1, domain/biospecimens.md §2.2)."""
+
+    PED = "PED"  # potassium EDTA (lavender)
+    SED = "SED"  # sodium EDTA
+    SST = "SST"  # serum separator tube with clot activator
+    CAT = "CAT"  # serum tube without clot activator (not BD's "CAT"!)
+    SCI = "SCI"  # sodium citrate
+    HEP = "HEP"  # lithium heparin
+    PXD = "PXD"  # PAXgene blood DNA
+    ZZZ = "ZZZ"  # other
+
+
+class Temperature(StrEnum):
+    """The temperature bands SPREC distinguishes before and after centrifugation."""
+
+    ROOM = "RT"
+    COLD = "2-10C"
+
+
+class AliquotStatus(StrEnum):
+    """Lifecycle of an aliquot (domain/biospecimens.md §6, adapted)."""
+
+    EXPECTED = "expected"
+    RECEIVED = "received"
+    STORED = "stored"
+    RESERVED = "reserved"
+    CHECKED_OUT = "checked_out"
+    IN_TRANSIT = "in_transit"
+    RELEASED = "released"
+    CONSUMED = "consumed"
+    DISPOSED = "disposed"
+    QUARANTINED = "quarantined"
+    MISSING = "missing"
+
+
+S = AliquotStatus
+# The one place the allowed moves live; services read it through Aliquot.require_transition.
+ALIQUOT_TRANSITIONS: dict[AliquotStatus, frozenset[AliquotStatus]] = {
+    S.EXPECTED: frozenset({S.RECEIVED, S.MISSING, S.DISPOSED}),
+    S.RECEIVED: frozenset({S.STORED, S.CHECKED_OUT, S.QUARANTINED, S.CONSUMED, S.DISPOSED}),
+    S.STORED: frozenset(
+        {S.RESERVED, S.CHECKED_OUT, S.IN_TRANSIT, S.QUARANTINED, S.MISSING, S.DISPOSED}
+    ),
+    S.RESERVED: frozenset({S.STORED, S.CHECKED_OUT, S.IN_TRANSIT, S.QUARANTINED}),
+    S.CHECKED_OUT: frozenset(
+        {S.STORED, S.CONSUMED, S.RELEASED, S.QUARANTINED, S.DISPOSED, S.MISSING}
+    ),
+    S.IN_TRANSIT: frozenset({S.RECEIVED, S.QUARANTINED, S.MISSING}),
+    S.QUARANTINED: frozenset({S.STORED, S.DISPOSED}),
+    S.MISSING: frozenset({S.STORED, S.DISPOSED}),
+    S.RELEASED: frozenset(),
+    S.CONSUMED: frozenset(),
+    S.DISPOSED: frozenset(),
+}
+TERMINAL_STATUSES = frozenset(s for s, nxt in ALIQUOT_TRANSITIONS.items() if not nxt)
+
+
+class Subject(Base):
+    """A participant, known here only by a study code (no names, MRNs or birth dates)."""
+
+    __tablename__ = "subjects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_code: Mapped[str] = mapped_column(String(20), unique=True)
+    ninds_guid: Mapped[str | None] = mapped_column(String(20), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    sex: Mapped[Sex] = mapped_column(str_enum(Sex, 8))
+    primary_diagnosis: Mapped[Dystonia] = mapped_column(str_enum(Dystonia, 16))
+    enrolment_status: Mapped[EnrolmentStatus] = mapped_column(
+        str_enum(EnrolmentStatus, 20), default=EnrolmentStatus.ENROLLED
+    )
+    consent_withdrawn_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    site: Mapped[Site] = relationship()
+    visits: Mapped[list[Visit]] = relationship(
+        back_populates="subject", order_by="Visit.visit_number"
+    )
+
+    @property
+    def has_consent(self) -> bool:
+        return self.enrolment_status is not EnrolmentStatus.CONSENT_WITHDRAWN
+
+
+class Visit(Base):
+    __tablename__ = "visits"
+    __table_args__ = (
+        UniqueConstraint("subject_id", "visit_number"),
+        CheckConstraint("visit_number >= 1", name="visit_number_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    visit_number: Mapped[int]
+    visit_on: Mapped[date]
+
+    subject: Mapped[Subject] = relationship(back_populates="visits")
+    specimens: Mapped[list[Specimen]] = relationship(back_populates="visit")
+
+    @property
+    def label(self) -> str:
+        return f"{self.subject.study_code} V{self.visit_number}"
+
+
+class Specimen(Base):
+    """A primary tube collected at a visit, with its pre-analytical record (SPREC inputs)."""
+
+    __tablename__ = "specimens"
+    __table_args__ = (
+        CheckConstraint("volume_ml IS NULL OR volume_ml > 0", name="volume_positive"),
+        CheckConstraint("centrifuge_g IS NULL OR centrifuge_g > 0", name="g_positive"),
+        CheckConstraint(
+            "received_at IS NULL OR received_at >= collected_at", name="received_after_collection"
+        ),
+        CheckConstraint(
+            "processed_at IS NULL OR processed_at >= collected_at",
+            name="processed_after_collection",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    barcode: Mapped[str] = mapped_column(String(32), unique=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    specimen_type: Mapped[SpecimenType] = mapped_column(str_enum(SpecimenType, 16))
+    tube_type: Mapped[TubeType] = mapped_column(str_enum(TubeType, 3))
+    volume_ml: Mapped[float | None]
+    collected_at: Mapped[datetime]
+    received_at: Mapped[datetime | None]
+    # Pre-centrifugation: delay from collection to processing and the temperature meanwhile.
+    processing_started_at: Mapped[datetime | None]
+    pre_processing_temperature: Mapped[Temperature | None] = mapped_column(
+        str_enum(Temperature, 8, name="pre_processing_temperature")
+    )
+    centrifuge_g: Mapped[int | None]  # RCF in g, not rpm (depends on rotor radius)
+    centrifuge_minutes: Mapped[int | None]
+    centrifuge_temperature: Mapped[Temperature | None] = mapped_column(
+        str_enum(Temperature, 8, name="centrifuge_temperature")
+    )
+    centrifuge_braked: Mapped[bool | None]
+    processed_at: Mapped[datetime | None]  # aliquoted / frozen
+    storage_temperature_c: Mapped[int | None]
+    sprec_code: Mapped[str | None] = mapped_column(String(20))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    visit: Mapped[Visit] = relationship(back_populates="specimens")
+    aliquots: Mapped[list[Aliquot]] = relationship(back_populates="specimen")
+
+
+class Aliquot(Base):
+    """A tube in the freezer: a portion of a specimen, or of another aliquot (DNA sub-aliquots)."""
+
+    __tablename__ = "aliquots"
+    __table_args__ = (
+        CheckConstraint("volume_ul >= 0", name="volume_non_negative"),
+        CheckConstraint(
+            "concentration_ng_ul IS NULL OR concentration_ng_ul >= 0",
+            name="concentration_non_negative",
+        ),
+        CheckConstraint(
+            "a260_280 IS NULL OR (a260_280 > 0 AND a260_280 < 5)", name="a260_280_range"
+        ),
+        CheckConstraint("freeze_thaw_count >= 0", name="freeze_thaw_non_negative"),
+        CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    barcode: Mapped[str] = mapped_column(String(32), unique=True)
+    is_issued_barcode: Mapped[bool] = mapped_column(default=True)
+    specimen_id: Mapped[int] = mapped_column(ForeignKey("specimens.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("aliquots.id"), index=True)
+    specimen_type: Mapped[SpecimenType] = mapped_column(str_enum(SpecimenType, 16), index=True)
+    volume_ul: Mapped[int]
+    concentration_ng_ul: Mapped[float | None]
+    a260_280: Mapped[float | None]
+    status: Mapped[AliquotStatus] = mapped_column(
+        str_enum(AliquotStatus, 16), default=AliquotStatus.RECEIVED, index=True
+    )
+    freeze_thaw_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    specimen: Mapped[Specimen] = relationship(back_populates="aliquots")
+    parent: Mapped[Aliquot | None] = relationship(
+        remote_side="Aliquot.id", back_populates="children"
+    )
+    children: Mapped[list[Aliquot]] = relationship(back_populates="parent")
+
+    @property
+    def subject(self) -> Subject:
+        return self.specimen.visit.subject
+
+    def require_transition(self, to: AliquotStatus) -> None:
+        """Refuse a move the lifecycle does not allow, naming where the aliquot stands."""
+        if to not in ALIQUOT_TRANSITIONS[self.status]:
+            allowed = ", ".join(sorted(s.value for s in ALIQUOT_TRANSITIONS[self.status]))
+            raise Conflict(
+                f"Aliquot {self.barcode} is {self.status.value} and cannot become {to.value}"
+                + (f" (it can become: {allowed})" if allowed else " (no further changes)"),
+                field="status",
+            )
+
+
+class BarcodeCounter(Base):
+    """The next serial for each kind of issued barcode ('aliquot', 'box'), taken under a lock."""
+
+    __tablename__ = "barcode_counters"
+    __table_args__ = (CheckConstraint("next_value >= 1", name="next_value_positive"),)
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    next_value: Mapped[int]

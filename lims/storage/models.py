@@ -1,0 +1,132 @@
+"""Freezers, racks (or shelves), boxes of any grid size, and which aliquot sits where."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lims.auth.models import Site
+from lims.db import Base, utcnow
+from lims.errors import InvalidInput
+from lims.specimens.models import Aliquot
+
+ROW_LETTERS = string.ascii_uppercase
+_POSITION = re.compile(r"^([A-Z])\s*0*([1-9][0-9]?)$")
+
+
+class Freezer(Base):
+    __tablename__ = "freezers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    temperature_c: Mapped[int]  # set-point, e.g. -80
+    room: Mapped[str] = mapped_column(String(60))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    site: Mapped[Site | None] = relationship()
+    racks: Mapped[list[Rack]] = relationship(back_populates="freezer", order_by="Rack.name")
+
+
+class Rack(Base):
+    """A rack, drawer or shelf inside a freezer."""
+
+    __tablename__ = "racks"
+    __table_args__ = (UniqueConstraint("freezer_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    freezer_id: Mapped[int] = mapped_column(ForeignKey("freezers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+
+    freezer: Mapped[Freezer] = relationship(back_populates="racks")
+    boxes: Mapped[list[Box]] = relationship(back_populates="rack", order_by="Box.name")
+
+
+class Box(Base):
+    """A storage box with a rows x columns grid; position A1 is the notched corner, from above."""
+
+    __tablename__ = "boxes"
+    __table_args__ = (
+        CheckConstraint("n_rows BETWEEN 1 AND 26", name="rows_range"),
+        CheckConstraint("n_cols BETWEEN 1 AND 30", name="cols_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    barcode: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    rack_id: Mapped[int | None] = mapped_column(ForeignKey("racks.id"), index=True)
+    n_rows: Mapped[int]
+    n_cols: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    rack: Mapped[Rack | None] = relationship(back_populates="boxes")
+    placements: Mapped[list[Placement]] = relationship(
+        back_populates="box", order_by="(Placement.row, Placement.col)"
+    )
+
+    @property
+    def capacity(self) -> int:
+        return self.n_rows * self.n_cols
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.barcode})"
+
+    def parse_position(self, position: str) -> tuple[int, int]:
+        """'B7' -> (1, 6), zero-based, refusing positions outside this box's grid."""
+        match = _POSITION.match(position.strip().upper())
+        if match is None:
+            raise InvalidInput(
+                f"{position!r} is not a position; write a row letter and a column, e.g. A1",
+                field="position",
+            )
+        row, col = ROW_LETTERS.index(match.group(1)), int(match.group(2)) - 1
+        if row >= self.n_rows or col >= self.n_cols:
+            last = position_name(self.n_rows - 1, self.n_cols - 1)
+            raise InvalidInput(
+                f"{position} is outside box {self.barcode} (A1 to {last})", field="position"
+            )
+        return row, col
+
+    def aliquot_at(self, row: int, col: int) -> Aliquot | None:
+        for placement in self.placements:
+            if placement.row == row and placement.col == col:
+                return placement.aliquot
+        return None
+
+    def location_path(self) -> str:
+        if self.rack is None:
+            return self.name
+        return f"{self.rack.freezer.name} / {self.rack.name} / {self.name}"
+
+
+def position_name(row: int, col: int) -> str:
+    return f"{ROW_LETTERS[row]}{col + 1}"
+
+
+class Placement(Base):
+    """Where an aliquot sits. The database refuses two aliquots in one position."""
+
+    __tablename__ = "placements"
+    __table_args__ = (
+        UniqueConstraint("box_id", "row", "col"),
+        CheckConstraint('"row" >= 0 AND col >= 0', name="position_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    aliquot_id: Mapped[int] = mapped_column(ForeignKey("aliquots.id"), unique=True)
+    box_id: Mapped[int] = mapped_column(ForeignKey("boxes.id"), index=True)
+    row: Mapped[int]
+    col: Mapped[int]
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    box: Mapped[Box] = relationship(back_populates="placements")
+    aliquot: Mapped[Aliquot] = relationship()
+
+    @property
+    def position(self) -> str:
+        return position_name(self.row, self.col)

@@ -1,0 +1,144 @@
+"""Helpers shared by views and API endpoints: the actor, input schemas, tokens, flashing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import marshmallow as ma
+from flask import flash, g, request
+from flask_login import current_user
+
+from lims.auth.models import Actor, Role
+from lims.errors import FieldError, InvalidInput, LimsError, NotAuthenticated
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Schema(ma.Schema):
+    """Our schema base: unknown fields are refused, and failures become InvalidInput."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    def handle_error(
+        self, error: ma.ValidationError, data: Any, *, many: bool, **kwargs: Any
+    ) -> None:
+        problems = list(_field_errors(error.messages))
+        detail = (
+            "; ".join(f"{p.get('field', 'input')}: {p['message']}" for p in problems[:5])
+            or "The input is not valid"
+        )
+        raise InvalidInput(detail, errors=problems) from error
+
+
+def _field_errors(messages: Any, prefix: str = "") -> Any:
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                name = prefix or "input"
+            yield from _field_errors(value, name)
+    elif isinstance(messages, list):
+        for message in messages:
+            if isinstance(message, str):
+                yield FieldError(field=prefix or "input", message=message)
+            else:
+                yield from _field_errors(message, prefix)
+
+
+def dump(schema: ma.Schema, obj: Any) -> dict[str, Any]:
+    """A schema's output, typed for the views (marshmallow returns Any)."""
+    result: dict[str, Any] = schema.dump(obj)
+    return result
+
+
+def current_actor() -> Actor:
+    """The actor of this request: the API token's user, else the signed-in user."""
+    if (user := g.get("api_user")) is not None:
+        return Actor.of(user)
+    if current_user.is_authenticated:
+        return Actor.of(current_user)
+    raise NotAuthenticated("Sign in first")
+
+
+def token_required(view: Callable[P, R]) -> Callable[P, R]:
+    """Answer 401 unless the request carries a valid, unexpired bearer token."""
+
+    @wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from lims.auth import services  # auth's services import this module's neighbours
+        from lims.db import get_session
+
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated(
+                "Send 'Authorization: Bearer <token>'; get one at POST /api/v1/tokens"
+            )
+        g.api_user = services.user_for_token(get_session(), token.strip())
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def documented(
+    *,
+    summary: str,
+    body: type[ma.Schema] | None = None,
+    query: type[ma.Schema] | None = None,
+    response: type[ma.Schema] | ma.Schema | None = None,
+    status: int = 200,
+    content_type: str = "application/json",
+    public: bool = False,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Attach what the OpenAPI document says of an endpoint (lims/openapi.py reads it)."""
+
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        view._openapi = {  # type: ignore[attr-defined]
+            "summary": summary,
+            "body": body,
+            "query": query,
+            "response": response,
+            "status": status,
+            "content_type": content_type,
+            "public": public,
+        }
+        return view
+
+    return decorate
+
+
+# Navigation: (endpoint, label, roles that see it; empty = everyone signed in). Features add theirs.
+NAV: list[tuple[str, str, tuple[Role, ...]]] = [
+    ("home.index", "Overview", ()),
+    ("audit.index", "Audit trail", (Role.ADMIN, Role.REVIEWER)),
+]
+
+
+def nav_links() -> list[tuple[str, str]]:
+    """The navigation entries the signed-in user's role may use."""
+    from flask import current_app
+
+    role = current_user.role if current_user.is_authenticated else None
+    return [
+        (endpoint, label)
+        for endpoint, label, roles in NAV
+        if endpoint in current_app.view_functions and (not roles or role in roles)
+    ]
+
+
+def flash_problem(err: LimsError) -> None:
+    flash(err.detail, "error")
+
+
+def page_args(default_size: int = 50, max_size: int = 500) -> tuple[int, int]:
+    """?page=&per_page= with sane bounds."""
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+        per_page = min(max_size, max(1, int(request.args.get("per_page", default_size))))
+    except ValueError as err:
+        raise InvalidInput("page and per_page must be whole numbers", field="page") from err
+    return page, per_page

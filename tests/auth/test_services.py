@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from lims.auth.models import Actor, Role, User
+from lims.auth.services import authenticate, create_user, issue_token, user_for_token
+from lims.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, TooManyAttempts
+
+
+def test_passwords_are_stored_only_as_scrypt_hashes(session: Session, tech: Actor) -> None:
+    user = session.get(User, tech.user_id)
+    assert user is not None
+    assert user.password_hash.startswith("scrypt:")
+    assert "biobank-demo" not in user.password_hash
+
+
+def test_only_an_admin_creates_users(session: Session, tech: Actor, admin: Actor) -> None:
+    with pytest.raises(Forbidden, match="tech \\(technician\\) may not"):
+        create_user(
+            session, tech, username="newbie", password="long-enough-1", role=Role.TECHNICIAN
+        )
+    created = create_user(
+        session, admin, username="Newbie", password="long-enough-1", role=Role.TECHNICIAN
+    )
+    assert created.username == "newbie"
+
+
+def test_a_short_password_or_a_taken_username_is_refused(session: Session, admin: Actor) -> None:
+    with pytest.raises(InvalidInput, match="at least 10") as err:
+        create_user(session, admin, username="x1", password="short", role=Role.REVIEWER)
+    assert err.value.errors == [{"field": "password", "message": err.value.detail}]
+    with pytest.raises(Conflict, match="already exists"):
+        create_user(session, admin, username="admin", password="long-enough-1", role=Role.ADMIN)
+
+
+def test_a_deactivated_account_cannot_sign_in(session: Session, tech: Actor) -> None:
+    user = session.get(User, tech.user_id)
+    assert user is not None
+    user.is_active = False
+    with pytest.raises(NotAuthenticated):
+        authenticate(session, username="tech", password="biobank-demo")
+
+
+def test_throttle_window_passes(session: Session, tech: Actor) -> None:
+    t0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    for i in range(5):
+        with pytest.raises(NotAuthenticated):
+            authenticate(
+                session, username="tech", password="bad-password", now=t0 + timedelta(seconds=i)
+            )
+    with pytest.raises(TooManyAttempts):
+        authenticate(
+            session, username="tech", password="biobank-demo", now=t0 + timedelta(minutes=1)
+        )
+    user = authenticate(
+        session, username="tech", password="biobank-demo", now=t0 + timedelta(minutes=16)
+    )
+    assert user.username == "tech"
+
+
+def test_tokens_expire(session: Session, tech: Actor) -> None:
+    user = session.get(User, tech.user_id)
+    assert user is not None
+    t0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    token, _ = issue_token(session, user, hours=12, now=t0)
+    assert user_for_token(session, token, now=t0 + timedelta(hours=11)) is user
+    with pytest.raises(NotAuthenticated, match="expired"):
+        user_for_token(session, token, now=t0 + timedelta(hours=12))

@@ -1,0 +1,149 @@
+"""Every database test runs on SQLite and on PostgreSQL, each inside a rolled-back transaction."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from lims import create_app
+from lims.auth.models import Actor, Role
+from lims.cli import alembic_config
+from lims.db import make_engine
+from tests.databases import PostgresUnavailable, postgres_factory
+from tests.factories import DEMO_PASSWORD, make_user
+
+REQUIRE_POSTGRES = os.environ.get("LIMS_REQUIRE_POSTGRES") == "1"
+
+
+class DatabaseMaker:
+    """Makes empty databases by name, per dialect; PostgreSQL starts at most once per run."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self._pg: Callable[[str], str] | None = None
+        self._pg_error: str | None = None
+        self._cleanup: list[Callable[[], None]] = []
+
+    def url(self, dialect: str, name: str) -> str:
+        if dialect == "sqlite":
+            return f"sqlite:///{self.tmp / (name + '.sqlite3')}"
+        if self._pg is None and self._pg_error is None:
+            try:
+                self._pg, stop = postgres_factory()
+                self._cleanup.append(stop)
+            except PostgresUnavailable as err:
+                self._pg_error = str(err)
+        if self._pg is None:
+            reason = f"PostgreSQL unavailable: {self._pg_error}"
+            if REQUIRE_POSTGRES:
+                pytest.fail(reason + " (LIMS_REQUIRE_POSTGRES=1)")
+            pytest.skip(reason)
+        return self._pg(name)
+
+    def close(self) -> None:
+        for stop in self._cleanup:
+            stop()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseMaker]:
+    maker = DatabaseMaker(tmp_path_factory.mktemp("db"))
+    yield maker
+    maker.close()
+
+
+_engines: dict[str, Engine] = {}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, databases: DatabaseMaker) -> Engine:
+    """A database migrated to head with Alembic, built once per run for each dialect."""
+    dialect: str = request.param
+    if dialect not in _engines:
+        url = databases.url(dialect, "lims_test")
+        command.upgrade(alembic_config(url), "head")
+        _engines[dialect] = make_engine(url)
+    return _engines[dialect]
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose commits become savepoints of one outer transaction, rolled back after."""
+    connection = engine.connect()
+    outer = connection.begin()
+    db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    yield db
+    db.close()
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def app(session: Session) -> Flask:
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-only",
+            "SESSION_FACTORY": lambda: session,
+            "LOGIN_MAX_FAILURES": 3,
+        }
+    )
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def admin(session: Session) -> Actor:
+    return Actor.of(make_user(session, "admin", Role.ADMIN))
+
+
+@pytest.fixture
+def tech(session: Session) -> Actor:
+    return Actor.of(make_user(session, "tech", Role.TECHNICIAN))
+
+
+@pytest.fixture
+def investigator(session: Session) -> Actor:
+    return Actor.of(make_user(session, "investigator", Role.INVESTIGATOR))
+
+
+@pytest.fixture
+def reviewer(session: Session) -> Actor:
+    return Actor.of(make_user(session, "reviewer", Role.REVIEWER))
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token a page embeds in its forms."""
+    html = client.get(path).get_data(as_text=True)
+    match = _CSRF.search(html)
+    assert match, f"no csrf_token on {path}"
+    return match.group(1)
+
+
+def sign_in(client: FlaskClient, username: str, password: str = DEMO_PASSWORD) -> None:
+    token = csrf_token(client)
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def bearer(client: FlaskClient, username: str, password: str = DEMO_PASSWORD) -> dict[str, str]:
+    response = client.post("/api/v1/tokens", json={"username": username, "password": password})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
