@@ -64,12 +64,31 @@ def _register_blueprints(app: Flask) -> None:
     from lims.audit import views as audit_views
     from lims.auth import api as auth_api
     from lims.auth import views as auth_views
+    from lims.labels import api as labels_api
+    from lims.labels import views as labels_views
+    from lims.specimens import api as specimens_api
+    from lims.specimens import views as specimens_views
     from lims.storage import api as storage_api
+    from lims.storage import views as storage_views
 
-    for bp in (auth_views.bp, audit_views.bp, home.bp):
+    for bp in (
+        auth_views.bp,
+        audit_views.bp,
+        home.bp,
+        specimens_views.bp,
+        storage_views.bp,
+        labels_views.bp,
+    ):
         app.register_blueprint(bp)
     # The API authenticates with bearer tokens, not cookies, so CSRF does not apply there.
-    for api_bp in (auth_api.bp, audit_api.bp, storage_api.bp, openapi.bp):
+    for api_bp in (
+        auth_api.bp,
+        audit_api.bp,
+        specimens_api.bp,
+        storage_api.bp,
+        labels_api.bp,
+        openapi.bp,
+    ):
         csrf.exempt(api_bp)
         app.register_blueprint(api_bp)
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lims.db import Base, str_enum
+from lims.db import Base
 
 GENESIS_HASH = "0" * 64
 
@@ -56,7 +56,9 @@ class AuditEvent(Base):
     occurred_at: Mapped[datetime]
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     actor_username: Mapped[str] = mapped_column(String(64))
-    action: Mapped[Action] = mapped_column(str_enum(Action, 40), index=True)
+    # No CHECK on the action: the vocabulary grows with features, and rows are written only by
+    # record(), which takes an Action. Unknown values read back as plain strings.
+    action: Mapped[str] = mapped_column(String(40), index=True)
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[str] = mapped_column(String(64))
     before_json: Mapped[str | None] = mapped_column(Text)

@@ -123,7 +123,7 @@ def upgrade() -> None:
     sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('actor_username', sa.String(length=64), nullable=False),
-    sa.Column('action', sa.Enum('user.created', 'user.deactivated', 'user.signed_in', 'user.sign_in_failed', 'token.issued', 'site.created', 'subject.registered', 'subject.consent_withdrawn', 'visit.registered', 'specimen.accessioned', 'specimen.processed', 'aliquot.created', 'aliquot.status_changed', 'aliquot.stored', 'aliquot.moved', 'aliquot.removed', 'aliquot.checked_out', 'aliquot.checked_in', 'aliquot.disposed', 'aliquots.imported', 'freezer.created', 'rack.created', 'box.created', 'box.moved', 'labels.printed', name='action', native_enum=False, create_constraint=True, length=40), nullable=False),
+    sa.Column('action', sa.String(length=40), nullable=False),
     sa.Column('object_type', sa.String(length=40), nullable=False),
     sa.Column('object_id', sa.String(length=64), nullable=False),
     sa.Column('before_json', sa.Text(), nullable=True),
