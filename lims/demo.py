@@ -48,7 +48,7 @@ DIAGNOSIS_WEIGHTS = {
 SUBJECTS = 60
 
 
-def load(session: Session, *, seed: int = 20261125) -> str | None:
+def load(session: Session, *, seed: int = 20261125, subjects: int = SUBJECTS) -> str | None:
     """Load the demo into an empty database; returns a summary, or None if users exist."""
     if session.scalar(select(func.count(User.id))):
         return None
@@ -63,10 +63,10 @@ def load(session: Session, *, seed: int = 20261125) -> str | None:
     tech = Actor.of(session.scalars(select(User).where(User.username == "tech")).one())
     boxes = _storage(session, tech)
     n_aliquots = 0
-    for i in range(1, SUBJECTS + 1):
+    for i in range(1, subjects + 1):
         n_aliquots += _subject(session, tech, rng, i, boxes)
     return (
-        f"{len(SITES)} sites, {len(DEMO_USERS)} users, {SUBJECTS} subjects, {n_aliquots} aliquots"
+        f"{len(SITES)} sites, {len(DEMO_USERS)} users, {subjects} subjects, {n_aliquots} aliquots"
     )
 
 

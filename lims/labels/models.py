@@ -1,11 +1,11 @@
-"""Every label print job, so a reprint is visible and an auditor can see what was printed."""
+"""Every label print job and each label in it, so a reprint is visible to an auditor."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims.db import Base, utcnow
 
@@ -17,8 +17,25 @@ class PrintJob(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     printed_at: Mapped[datetime] = mapped_column(default=utcnow)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    username: Mapped[str] = mapped_column(String(64))
     stock_id: Mapped[str] = mapped_column(String(40))
     output_format: Mapped[str] = mapped_column(String(8))  # pdf or zpl
-    barcodes: Mapped[str] = mapped_column(Text)  # newline-separated, in print order
     label_count: Mapped[int]
+    is_reprint: Mapped[bool] = mapped_column(default=False)  # any label printed before
+
+    labels: Mapped[list[PrintedLabel]] = relationship(
+        back_populates="job", order_by="PrintedLabel.id"
+    )
+
+
+class PrintedLabel(Base):
+    """One label of a job, in print order; is_reprint when that barcode was printed before."""
+
+    __tablename__ = "printed_labels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    print_job_id: Mapped[int] = mapped_column(ForeignKey("print_jobs.id"), index=True)
+    barcode: Mapped[str] = mapped_column(String(32), index=True)
     is_reprint: Mapped[bool] = mapped_column(default=False)
+
+    job: Mapped[PrintJob] = relationship(back_populates="labels")

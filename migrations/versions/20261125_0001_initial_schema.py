@@ -145,9 +145,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('printed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('username', sa.String(length=64), nullable=False),
     sa.Column('stock_id', sa.String(length=40), nullable=False),
     sa.Column('output_format', sa.String(length=8), nullable=False),
-    sa.Column('barcodes', sa.Text(), nullable=False),
     sa.Column('label_count', sa.Integer(), nullable=False),
     sa.Column('is_reprint', sa.Boolean(), nullable=False),
     sa.CheckConstraint('label_count > 0', name=op.f('ck_print_jobs_label_count_positive')),
@@ -156,6 +156,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('print_jobs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_print_jobs_user_id'), ['user_id'], unique=False)
+
+    op.create_table('printed_labels',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('print_job_id', sa.Integer(), nullable=False),
+    sa.Column('barcode', sa.String(length=32), nullable=False),
+    sa.Column('is_reprint', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['print_job_id'], ['print_jobs.id'], name=op.f('fk_printed_labels_print_job_id_print_jobs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_printed_labels'))
+    )
+    with op.batch_alter_table('printed_labels', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_printed_labels_barcode'), ['barcode'], unique=False)
+        batch_op.create_index(batch_op.f('ix_printed_labels_print_job_id'), ['print_job_id'], unique=False)
 
     op.create_table('racks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -309,6 +321,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_racks_freezer_id'))
 
     op.drop_table('racks')
+    with op.batch_alter_table('printed_labels', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_printed_labels_print_job_id'))
+        batch_op.drop_index(batch_op.f('ix_printed_labels_barcode'))
+
+    op.drop_table('printed_labels')
     with op.batch_alter_table('print_jobs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_print_jobs_user_id'))
 

@@ -1,0 +1,55 @@
+"""ZPL II output for thermal roll printers: one ^XA ... ^XZ format per label."""
+
+from collections.abc import Sequence
+
+from label_printing.code128 import zpl_field_data
+from label_printing.content import Label
+from label_printing.errors import UnsupportedOutput
+from label_printing.layout import LabelLayout, layouts_for
+from label_printing.stocks import LabelStock
+from label_printing.text import DESCENT_EM
+
+
+def render_zpl(labels: Sequence[Label], stock: LabelStock) -> str:
+    """The labels as ZPL II for a Zebra-compatible printer of the stock's resolution."""
+    if stock.kind != "roll":
+        raise UnsupportedOutput(f"stock {stock.id} is a laser sheet; print it as PDF, not ZPL")
+    return "".join(_format(layout, stock) for layout in layouts_for(labels, stock))
+
+
+def _format(layout: LabelLayout, stock: LabelStock) -> str:
+    # Commands from the ZPL II Programming Guide (domain/labels-and-shipping.md §3).
+    bars, matrix = layout.bars, layout.matrix
+    fields = [
+        "^XA",
+        "^CI28",  # field data is UTF-8 (µ)
+        f"^PW{stock.in_to_dots(stock.label_width_in)}",
+        f"^LL{stock.in_to_dots(stock.label_height_in)}",
+        "^LH0,0",
+        # Mode N with our own subset plan as invocation codes, so the printer draws the
+        # symbol the PDF shows and the layout measured; it adds the mod-103 check itself.
+        f"^FO{bars.x},{bars.y}^BY{bars.module_width}"
+        f"^BCN,{bars.row_height},N,N,N,N^FD{zpl_field_data(layout.barcode)}^FS",
+        # Quality 200 = ECC 200 (the power-up default 0 is legacy ECC 000); the symbol size
+        # is fixed to the one laid out, and the escape character set explicitly.
+        f"^FO{matrix.x},{matrix.y}^BXN,{matrix.module_width},200,"
+        f"{matrix.symbol.columns},{matrix.symbol.rows},,_^FD{layout.barcode}^FS",
+    ]
+    box_width = layout.text_box.x1 - layout.text_box.x0
+    for line in layout.lines:
+        height = round(line.size_pt * stock.dpi / 72)
+        top = round(line.baseline - line.size_pt * (1 - DESCENT_EM) * stock.dpi / 72)
+        # Font 0 (a condensed face) at the PDF's size in dots; a line is expected to be no
+        # wider than in Helvetica, which is unverified on a printer. ^FB caps it to the
+        # box the layout reserved, so a surprise stays inside the label.
+        fields.append(
+            f"^FO{round(line.x)},{top}^A0N,{height},{height}^FB{box_width},1,0,L,0"
+            f"^FH_^FD{_escape(line.text)}^FS"
+        )
+    fields.append("^PQ1^XZ\n")
+    return "\n".join(fields)
+
+
+def _escape(text: str) -> str:
+    """Hex-escape ZPL's command prefixes (^ ~) and the ^FH indicator itself (_)."""
+    return text.replace("_", "_5F").replace("^", "_5E").replace("~", "_7E")

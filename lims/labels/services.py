@@ -1,0 +1,231 @@
+"""Printing labels: the LIMS turns its rows into label data, the label library draws them.
+
+Every print is recorded (who, when, which labels, which stock); a label whose barcode was
+printed before is marked as a reprint, and so is the job that holds it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import pypdfium2
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import label_printing as lp
+from lims import audit
+from lims.audit.models import Action
+from lims.auth.models import Actor, Role
+from lims.errors import FieldError, InvalidInput
+from lims.labels.models import PrintedLabel, PrintJob
+from lims.specimens import barcodes as codes
+from lims.specimens.models import Aliquot, Specimen, SpecimenType
+from lims.storage.models import Box
+
+FORMATS = {"pdf": "application/pdf", "zpl": "text/plain; charset=utf-8"}
+MAX_LABELS = 20_000  # one job; a bigger run is split by the caller
+_TYPE_NAMES = {SpecimenType.DNA: "DNA", SpecimenType.RNA: "RNA"}
+
+
+@dataclass(frozen=True)
+class LabelOutput:
+    content: bytes
+    media_type: str
+    filename: str
+    job: PrintJob
+
+
+def list_stocks() -> list[lp.LabelStock]:
+    """The label stocks the printers are loaded with (data in label_printing/stocks.py)."""
+    return list(lp.STOCKS.values())
+
+
+def get_stock(stock_id: str) -> lp.LabelStock:
+    try:
+        return lp.get_stock(stock_id)
+    except lp.UnknownStock as err:
+        raise InvalidInput(str(err), field="stock") from err
+
+
+def _type_name(specimen_type: SpecimenType) -> str:
+    return _TYPE_NAMES.get(specimen_type, specimen_type.value.replace("_", " ").capitalize())
+
+
+def vial_label(aliquot: Aliquot) -> lp.VialLabel:
+    """What goes on a tube: coded subject and visit, never a name or a birth date."""
+    quantity = f"{aliquot.volume_ul} µL"
+    if aliquot.concentration_ng_ul is not None:
+        quantity += f" {aliquot.concentration_ng_ul:g} ng/µL"
+    visit = aliquot.specimen.visit
+    return lp.VialLabel(
+        barcode=aliquot.barcode,
+        specimen_type=_type_name(aliquot.specimen_type),
+        quantity=quantity,
+        visit=f"{visit.subject.study_code} V{visit.visit_number}",
+        collected_on=aliquot.specimen.collected_at.date().isoformat(),
+    )
+
+
+def tube_label(specimen: Specimen) -> lp.VialLabel:
+    volume = f"{specimen.volume_ml:g} mL " if specimen.volume_ml else ""
+    return lp.VialLabel(
+        barcode=specimen.barcode,
+        specimen_type=_type_name(specimen.specimen_type),
+        quantity=f"{volume}{specimen.tube_type.value}",
+        visit=specimen.visit.label,
+        collected_on=specimen.collected_at.date().isoformat(),
+    )
+
+
+def box_label(box: Box) -> lp.BoxLabel:
+    where = box.rack.freezer.name + " / " + box.rack.name if box.rack else "not in a freezer"
+    return lp.BoxLabel(
+        barcode=box.barcode, name=box.name, detail=f"{where} · {box.n_rows}x{box.n_cols}"
+    )
+
+
+def resolve_labels(
+    session: Session, barcodes: Sequence[str], stock: lp.LabelStock
+) -> list[lp.Label]:
+    """Label data for each barcode, in order; every unknown or unsuitable one is named."""
+    wanted = [codes.normalise(b) for b in barcodes if b.strip()]
+    if not wanted:
+        raise InvalidInput("Give at least one barcode to print", field="barcodes")
+    if len(wanted) > MAX_LABELS:
+        raise InvalidInput(
+            f"{len(wanted)} labels in one job; print at most {MAX_LABELS}", field="barcodes"
+        )
+    aliquots = {
+        a.barcode: a for a in session.scalars(select(Aliquot).where(Aliquot.barcode.in_(wanted)))
+    }
+    tubes = {
+        s.barcode: s for s in session.scalars(select(Specimen).where(Specimen.barcode.in_(wanted)))
+    }
+    boxes = {b.barcode: b for b in session.scalars(select(Box).where(Box.barcode.in_(wanted)))}
+    labels: list[lp.Label] = []
+    problems: list[FieldError] = []
+    for i, code in enumerate(wanted):
+        field = f"barcodes[{i}]"
+        if problem := codes.check_problem(code):
+            problems.append({"field": field, "message": problem})
+        elif stock.purpose == "box" and code in boxes:
+            labels.append(box_label(boxes[code]))
+        elif stock.purpose == "vial" and code in aliquots:
+            labels.append(vial_label(aliquots[code]))
+        elif stock.purpose == "vial" and code in tubes:
+            labels.append(tube_label(tubes[code]))
+        elif code in boxes or code in aliquots or code in tubes:
+            kind = "a box" if code in boxes else "a tube"
+            problems.append(
+                {
+                    "field": field,
+                    "message": f"{code} is {kind}; stock {stock.id} is for {stock.purpose} labels",
+                }
+            )
+        else:
+            problems.append(
+                {"field": field, "message": f"no aliquot, tube or box has barcode {code}"}
+            )
+    if problems:
+        raise InvalidInput(
+            f"{len(problems)} of {len(wanted)} barcodes cannot be printed: "
+            + "; ".join(p["message"] for p in problems[:3]),
+            errors=problems,
+        )
+    return labels
+
+
+def render(
+    labels: Sequence[lp.Label], stock: lp.LabelStock, *, output_format: str, first_position: int = 1
+) -> bytes:
+    """The label library's bytes, with its refusals turned into our InvalidInput."""
+    try:
+        if output_format == "zpl":
+            return lp.render_zpl(labels, stock).encode("utf-8")
+        if output_format == "pdf":
+            return lp.render_pdf(labels, stock, first_position=first_position)
+    except lp.LabelDoesNotFit as err:
+        raise InvalidInput(str(err), field="barcodes") from err
+    except lp.PositionOutOfRange as err:
+        raise InvalidInput(str(err), field="first_position") from err
+    except (lp.UnsupportedOutput, lp.InvalidLabel) as err:
+        raise InvalidInput(str(err), field="format") from err
+    raise InvalidInput(f"format must be pdf or zpl, not {output_format!r}", field="format")
+
+
+def print_labels(
+    session: Session,
+    actor: Actor,
+    *,
+    barcodes: Sequence[str],
+    stock_id: str,
+    output_format: str = "pdf",
+    first_position: int = 1,
+    now: datetime | None = None,
+) -> LabelOutput:
+    """Render labels for aliquots, tubes or boxes and record the print job."""
+    actor.require(Role.TECHNICIAN)
+    stock = get_stock(stock_id)
+    labels = resolve_labels(session, barcodes, stock)
+    content = render(labels, stock, output_format=output_format, first_position=first_position)
+    printed = [label.barcode for label in labels]
+    before = set(
+        session.scalars(select(PrintedLabel.barcode).where(PrintedLabel.barcode.in_(printed)))
+    )
+    job = PrintJob(
+        user_id=actor.user_id,
+        username=actor.username,
+        stock_id=stock.id,
+        output_format=output_format,
+        label_count=len(printed),
+        is_reprint=bool(before),
+        **({"printed_at": now} if now else {}),
+    )
+    job.labels = [PrintedLabel(barcode=b, is_reprint=b in before) for b in printed]
+    session.add(job)
+    audit.record(
+        session,
+        actor,
+        Action.LABELS_PRINTED,
+        job,
+        stock=stock.id,
+        format=output_format,
+        count=len(printed),
+        reprinted=len(before & set(printed)),
+        first=printed[0],
+        last=printed[-1],
+        at=now,
+    )
+    session.commit()
+    filename = f"labels-{job.id}-{stock.id}.{output_format}"
+    return LabelOutput(content, FORMATS[output_format], filename, job)
+
+
+def preview_png(session: Session, actor: Actor, *, barcodes: Sequence[str], stock_id: str) -> bytes:
+    """The first label as the printer would make it: rasterised at the stock's own dpi."""
+    actor.require(Role.TECHNICIAN)
+    stock = get_stock(stock_id)
+    first = resolve_labels(session, list(barcodes)[:1], stock)
+    single = stock if stock.kind == "roll" else _one_label_roll(stock)
+    pdf = pypdfium2.PdfDocument(render(first, single, output_format="pdf"))
+    try:
+        image = pdf[0].render(scale=stock.dpi / 72).to_pil()
+    finally:
+        pdf.close()
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", dpi=(stock.dpi, stock.dpi))
+    return buffer.getvalue()
+
+
+def _one_label_roll(stock: lp.LabelStock) -> lp.LabelStock:
+    """A sheet stock's label on a page of its own size, for the preview."""
+    return replace(stock, kind="roll", sheet=None)
+
+
+def list_jobs(session: Session, actor: Actor, *, limit: int = 20) -> list[PrintJob]:
+    """Recent print jobs, newest first."""
+    actor.require(Role.TECHNICIAN, Role.REVIEWER)
+    return list(session.scalars(select(PrintJob).order_by(PrintJob.id.desc()).limit(limit)))

@@ -1,0 +1,102 @@
+"""ZPL II output: unit-tested as text, since no offline ZPL renderer was evaluated."""
+
+import re
+
+import pytest
+
+from label_printing import (
+    STOCKS,
+    BoxLabel,
+    LabelStock,
+    UnsupportedOutput,
+    VialLabel,
+    get_stock,
+    render_zpl,
+)
+
+ROLLS = [stock for stock in STOCKS.values() if stock.kind == "roll"]
+
+
+def labels_for(stock: LabelStock) -> list[VialLabel | BoxLabel]:
+    if stock.purpose == "box":
+        return [
+            BoxLabel(b, "Serum box 14", "Freezer F1 / Rack 3 · 9x9")
+            for b in ("B0000127", "B9999999")
+        ]
+    return [
+        VialLabel(b, "Serum", "250 µL", "CD-0042 V2", "2026-03-18")
+        for b in ("00012343", "12345674")
+    ]
+
+
+def formats(zpl: str) -> list[str]:
+    return re.findall(r"\^XA.*?\^XZ", zpl, flags=re.DOTALL)
+
+
+@pytest.mark.parametrize("stock", ROLLS, ids=lambda s: s.id)
+def test_each_label_is_one_format_sized_in_the_stocks_dots(stock: LabelStock) -> None:
+    labels = labels_for(stock)
+    zpl = render_zpl(labels, stock)
+    width, height = (
+        round(stock.label_width_in * stock.dpi),
+        round(stock.label_height_in * stock.dpi + 0.01),
+    )
+
+    assert zpl.count("^XA") == zpl.count("^XZ") == len(formats(zpl)) == len(labels)
+    for label, fmt in zip(labels, formats(zpl), strict=True):
+        assert "^CI28" in fmt
+        assert f"^PW{width}^" in fmt.replace("\n", "") and f"^LL{height}^" in fmt.replace("\n", "")
+        assert f"^BY{stock.bar_module_dots}^BCN," in fmt
+        code128_data = re.search(r"\^BCN,\d+,N,N,N,N\^FD(.*?)\^FS", fmt)
+        assert code128_data is not None
+        # Mode N: our subsets as invocation codes (>: start B, >; start C, >5/>6 to C/B).
+        assert re.sub(">[:;56]", "", code128_data[1]) == label.barcode
+        assert re.search(
+            rf"\^BXN,{stock.matrix_module_dots},200,12,12,,_\^FD{label.barcode}\^FS", fmt
+        )
+
+
+@pytest.mark.parametrize("stock", ROLLS, ids=lambda s: s.id)
+def test_every_field_starts_inside_the_label(stock: LabelStock) -> None:
+    zpl = render_zpl(labels_for(stock), stock)
+    origins = [(int(x), int(y)) for x, y in re.findall(r"\^FO(\d+),(\d+)", zpl)]
+
+    assert origins
+    assert all(
+        x < stock.label_width_in * stock.dpi and y < stock.label_height_in * stock.dpi
+        for x, y in origins
+    )
+
+
+def test_command_prefixes_in_text_are_hex_escaped() -> None:
+    label = VialLabel("12345674", "Serum", "250 µL", "CD^0042~V2_x", "2026-03-18")
+    zpl = render_zpl([label], get_stock("cryo-1.28x0.5-203"))
+    field_data = re.findall(r"\^FD(.*?)\^FS", zpl, flags=re.DOTALL)
+
+    assert all("^" not in data and "~" not in data for data in field_data)
+    assert "^FH_^FDCD_5E0042_7EV2_5Fx  2026-03-18^FS" in zpl
+    assert "^FDSerum  250 µL^FS" in zpl  # raw UTF-8 under ^CI28
+
+
+def test_a_laser_sheet_has_no_zpl() -> None:
+    with pytest.raises(UnsupportedOutput, match="cryo-sheet-letter is a laser sheet"):
+        render_zpl(labels_for(STOCKS["cryo-sheet-letter"]), STOCKS["cryo-sheet-letter"])
+
+
+@pytest.mark.parametrize(
+    ("barcode", "field_data"),
+    [
+        ("12345674", ">;12345674"),  # start C: 4 digit pairs, 79 modules
+        ("B0000127", ">:B0>5000127"),  # B, 0 in subset B, then C: 101 modules, not 112
+        ("FR123456", ">:FR>5123456"),
+        ("B9999999", ">:B9>5999999"),  # "99" in subset C is digits, not CODE C
+        ("12A34", ">:12A34"),
+        ("1234A", ">;1234>6A"),
+    ],
+)
+def test_code128_is_sent_with_the_subsets_the_pdf_draws(barcode: str, field_data: str) -> None:
+    zpl = render_zpl(
+        [VialLabel(barcode, "Serum", "250 µL", "CD-0042 V2", "2026-03-18")],
+        get_stock("cryo-1.28x0.5-203"),
+    )
+    assert f"^BCN,30,N,N,N,N^FD{field_data}^FS" in zpl

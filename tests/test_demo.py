@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lims import demo
+from lims.audit.services import verify_chain
+from lims.auth.models import Actor, User
+from lims.labels.services import print_labels
+from lims.specimens.models import Aliquot, Subject
+from lims.storage.models import Box, Placement
+from tests.barcode_reading import decode, rasterise
+
+
+def test_the_demo_loads_once_and_its_labels_print_and_scan(session: Session) -> None:
+    summary = demo.load(session, seed=7, subjects=6)
+    assert summary is not None and "6 subjects" in summary
+    assert demo.load(session, seed=7, subjects=6) is None  # a second run loads nothing
+
+    usernames = set(session.scalars(select(User.username)))
+    assert usernames == {"admin", "tech", "investigator", "reviewer"}
+    assert session.scalar(select(func.count(Subject.id))) == 6
+    aliquots = session.scalar(select(func.count(Aliquot.id))) or 0
+    assert aliquots == session.scalar(select(func.count(Placement.id))) and aliquots > 12
+    assert verify_chain(session).is_intact
+
+    tech = Actor.of(session.scalars(select(User).where(User.username == "tech")).one())
+    box = session.scalars(select(Box).order_by(Box.id)).first()
+    assert box is not None
+    codes = [p.aliquot.barcode for p in box.placements][:6]
+    sheet = print_labels(
+        session, tech, barcodes=codes, stock_id="cryo-sheet-letter", first_position=3
+    )
+    found = decode(rasterise(sheet.content, 300)[0])
+    assert sorted(found["Code128"]) == sorted(codes) == sorted(found["DataMatrix"])
+    roll = print_labels(session, tech, barcodes=codes, stock_id="cryo-1.28x0.5-203")
+    assert [decode(p)["DataMatrix"] for p in rasterise(roll.content, 203)] == [[c] for c in codes]
