@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lims.auth.models import Role, User
+from tests.factories import make_site
+
+
+def test_users_create_adds_an_account_with_a_hashed_password(app: Flask, session: Session) -> None:
+    make_site(session, "EU1")
+    result = app.test_cli_runner().invoke(
+        args=[
+            "users",
+            "create",
+            "Maria",
+            "--role",
+            "technician",
+            "--site",
+            "EU1",
+            "--password",
+            "long-enough-pw",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "created maria (technician)" in result.output
+    user = session.scalars(select(User).where(User.username == "maria")).one()
+    assert user.role is Role.TECHNICIAN and user.site is not None and user.site.code == "EU1"
+    assert user.password_hash.startswith("scrypt:")
+
+
+def test_users_create_refuses_a_short_password_with_the_reason(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "bob", "--role", "reviewer", "--password", "short"]
+    )
+    assert result.exit_code == 1
+    assert "at least 10 characters" in result.output
