@@ -39,10 +39,17 @@ class Action(StrEnum):
     ALIQUOT_CHECKED_IN = "aliquot.checked_in"
     ALIQUOT_DISPOSED = "aliquot.disposed"
     ALIQUOTS_IMPORTED = "aliquots.imported"
+    ALIQUOT_SUB_ALIQUOTED = "aliquot.sub_aliquoted"
     FREEZER_CREATED = "freezer.created"
     RACK_CREATED = "rack.created"
     BOX_CREATED = "box.created"
     BOX_MOVED = "box.moved"
+    ALIQUOT_CONSUMED = "aliquot.consumed"
+    ALIQUOT_VOLUME_USED = "aliquot.volume_used"
+    ALIQUOT_MARKED_MISSING = "aliquot.marked_missing"
+    ALIQUOT_FOUND = "aliquot.found"
+    ALIQUOT_QUARANTINED = "aliquot.quarantined"
+    ALIQUOT_CLEARED = "aliquot.cleared"
     LABELS_PRINTED = "labels.printed"
 
 

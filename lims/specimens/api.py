@@ -2,6 +2,235 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
+
+from lims.db import get_session
+from lims.errors import InvalidInput
+from lims.specimens import services
+from lims.specimens.models import Aliquot
+from lims.specimens.schemas import (
+    AccessionIn,
+    AliquotOut,
+    AliquotsIn,
+    AliquotsOut,
+    ConsentWithdrawalIn,
+    ConsentWithdrawalOut,
+    DnaExtractionIn,
+    ImportOut,
+    SpecimenOut,
+    SubAliquotsIn,
+    SubjectDetailOut,
+    SubjectIn,
+    SubjectOut,
+    SubjectPageOut,
+    SubjectQueryIn,
+    VisitIn,
+    VisitOut,
+)
+from lims.web import current_actor, documented, dump, token_required
 
 bp = Blueprint("specimens_api", __name__, url_prefix="/api/v1")
+
+
+def _json() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def _made(aliquots: Sequence[Aliquot]) -> dict[str, Any]:
+    codes = ",".join(a.barcode for a in aliquots)
+    return dump(
+        AliquotsOut(),
+        {"aliquots": aliquots, "print_labels_url": f"/labels/print?barcodes={codes}"},
+    )
+
+
+@bp.get("/subjects")
+@token_required
+@documented(
+    summary="Subjects, filtered by site, diagnosis and enrolment status, a page at a time",
+    query=SubjectQueryIn,
+    response=SubjectPageOut,
+)
+def list_subjects() -> ResponseReturnValue:
+    args = SubjectQueryIn().load(request.args)
+    rows, total = services.list_subjects(
+        get_session(),
+        current_actor(),
+        site_code=args["site"],
+        diagnosis=args["diagnosis"],
+        enrolment_status=args["enrolment_status"],
+        page=args["page"],
+        per_page=args["per_page"],
+    )
+    items = [
+        {**SubjectOut().dump(r.subject), "visits": r.visits, "aliquots": r.aliquots} for r in rows
+    ]
+    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+@bp.get("/subjects/<study_code>")
+@token_required
+@documented(
+    summary="One subject with visits, primary tubes (pre-analytics, SPREC) and aliquots",
+    response=SubjectDetailOut,
+)
+def get_subject(study_code: str) -> ResponseReturnValue:
+    subject = services.subject_record(get_session(), current_actor(), study_code)
+    return dump(SubjectDetailOut(), subject)
+
+
+@bp.post("/subjects")
+@token_required
+@documented(
+    summary="Register a subject (technician)", body=SubjectIn, response=SubjectOut, status=201
+)
+def register_subject() -> ResponseReturnValue:
+    body = SubjectIn().load(_json())
+    subject = services.register_subject(get_session(), current_actor(), **body)
+    return dump(SubjectOut(), subject), 201
+
+
+@bp.post("/subjects/<study_code>/visits")
+@token_required
+@documented(
+    summary="Register a visit of a subject (technician)",
+    body=VisitIn,
+    response=VisitOut,
+    status=201,
+)
+def register_visit(study_code: str) -> ResponseReturnValue:
+    body = VisitIn().load(_json())
+    visit = services.register_visit(get_session(), current_actor(), study_code=study_code, **body)
+    return dump(VisitOut(), visit), 201
+
+
+@bp.post("/subjects/<study_code>/consent-withdrawal")
+@token_required
+@documented(
+    summary="Record that a subject withdrew consent; their aliquots are flagged (technician)",
+    body=ConsentWithdrawalIn,
+    response=ConsentWithdrawalOut,
+)
+def withdraw_consent(study_code: str) -> ResponseReturnValue:
+    body = ConsentWithdrawalIn().load(_json())
+    withdrawal = services.withdraw_consent(
+        get_session(), current_actor(), study_code=study_code, **body
+    )
+    return dump(ConsentWithdrawalOut(), withdrawal)
+
+
+@bp.post("/specimens")
+@token_required
+@documented(
+    summary="Accession a primary tube collected at a visit, with pre-analytics (technician)",
+    body=AccessionIn,
+    response=SpecimenOut,
+    status=201,
+)
+def accession_specimen() -> ResponseReturnValue:
+    body = AccessionIn().load(_json())
+    session, actor = get_session(), current_actor()
+    visit = services.find_visit(
+        session, actor, study_code=body.pop("study_code"), visit_number=body.pop("visit_number")
+    )
+    specimen = services.accession_specimen(session, actor, visit_id=visit.id, **body)
+    return dump(SpecimenOut(), specimen), 201
+
+
+@bp.get("/specimens/<barcode>")
+@token_required
+@documented(
+    summary="One primary tube with its pre-analytics, SPREC code and aliquots", response=SpecimenOut
+)
+def get_specimen(barcode: str) -> ResponseReturnValue:
+    return dump(SpecimenOut(), services.get_specimen(get_session(), current_actor(), barcode))
+
+
+@bp.post("/specimens/<barcode>/aliquots")
+@token_required
+@documented(
+    summary="Split a primary tube into N aliquots of V µL, e.g. serum (technician)",
+    body=AliquotsIn,
+    response=AliquotsOut,
+    status=201,
+)
+def aliquot_specimen(barcode: str) -> ResponseReturnValue:
+    body = AliquotsIn().load(_json())
+    session, actor = get_session(), current_actor()
+    specimen = services.get_specimen(session, actor, barcode)
+    made = services.aliquot_specimen(
+        session,
+        actor,
+        specimen_id=specimen.id,
+        specimen_type=body["specimen_type"],
+        count=body["count"],
+        volume_ul=body["volume_ul"],
+        barcodes_given=body["barcodes"],
+    )
+    return _made(made), 201
+
+
+@bp.post("/specimens/<barcode>/dna-extractions")
+@token_required
+@documented(
+    summary="Record a DNA extraction from a whole-blood tube: a DNA stock with its yield",
+    body=DnaExtractionIn,
+    response=AliquotOut,
+    status=201,
+)
+def extract_dna(barcode: str) -> ResponseReturnValue:
+    body = DnaExtractionIn().load(_json())
+    session, actor = get_session(), current_actor()
+    specimen = services.get_specimen(session, actor, barcode)
+    stock = services.extract_dna(session, actor, specimen_id=specimen.id, **body)
+    return dump(AliquotOut(), stock), 201
+
+
+@bp.post("/aliquots/<barcode>/sub-aliquots")
+@token_required
+@documented(
+    summary="Draw sub-aliquots from a stock (e.g. DNA); the stock's volume goes down",
+    body=SubAliquotsIn,
+    response=AliquotsOut,
+    status=201,
+)
+def sub_aliquot(barcode: str) -> ResponseReturnValue:
+    body = SubAliquotsIn().load(_json())
+    made = services.sub_aliquot(
+        get_session(),
+        current_actor(),
+        parent_barcode=barcode,
+        count=body["count"],
+        volume_ul=body["volume_ul"],
+        barcodes_given=body["barcodes"],
+    )
+    return _made(made), 201
+
+
+@bp.post("/aliquot-imports")
+@token_required
+@documented(
+    summary="Import a CSV of aliquots (multipart field 'file', or a text/csv body); "
+    "all rows are checked first and nothing is written if any is wrong (422 lists row, "
+    "field and reason)",
+    response=ImportOut,
+    status=201,
+)
+def import_aliquots() -> ResponseReturnValue:
+    upload = request.files.get("file")
+    if upload is not None:
+        data, filename = upload.read(), upload.filename or "upload.csv"
+    elif request.mimetype == "text/csv":
+        data, filename = request.get_data(), "request-body.csv"
+    else:
+        raise InvalidInput(
+            "Send the CSV as multipart/form-data field 'file' or as a text/csv body",
+            field="file",
+        )
+    result = services.import_aliquots(get_session(), current_actor(), data=data, filename=filename)
+    return dump(ImportOut(), result), 201

@@ -145,7 +145,7 @@ class Visit(Base):
     visit_on: Mapped[date]
 
     subject: Mapped[Subject] = relationship(back_populates="visits")
-    specimens: Mapped[list[Specimen]] = relationship(back_populates="visit")
+    specimens: Mapped[list[Specimen]] = relationship(back_populates="visit", order_by="Specimen.id")
 
     @property
     def label(self) -> str:
@@ -194,7 +194,7 @@ class Specimen(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     visit: Mapped[Visit] = relationship(back_populates="specimens")
-    aliquots: Mapped[list[Aliquot]] = relationship(back_populates="specimen")
+    aliquots: Mapped[list[Aliquot]] = relationship(back_populates="specimen", order_by="Aliquot.id")
 
 
 class Aliquot(Base):
@@ -233,11 +233,18 @@ class Aliquot(Base):
     parent: Mapped[Aliquot | None] = relationship(
         remote_side="Aliquot.id", back_populates="children"
     )
-    children: Mapped[list[Aliquot]] = relationship(back_populates="parent")
+    children: Mapped[list[Aliquot]] = relationship(back_populates="parent", order_by="Aliquot.id")
 
     @property
     def subject(self) -> Subject:
         return self.specimen.visit.subject
+
+    @property
+    def total_ug(self) -> float | None:
+        """DNA yield in µg: concentration (ng/µL) x volume (µL) / 1000."""
+        if self.concentration_ng_ul is None:
+            return None
+        return round(self.concentration_ng_ul * self.volume_ul / 1000, 2)
 
     def require_transition(self, to: AliquotStatus) -> None:
         """Refuse a move the lifecycle does not allow, naming where the aliquot stands."""

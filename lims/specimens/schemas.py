@@ -1,7 +1,23 @@
+"""Input (forms and JSON) and output schemas of the specimens feature."""
+
 from __future__ import annotations
 
-from marshmallow import fields
+from collections.abc import Mapping
+from datetime import UTC
+from typing import Any
 
+from marshmallow import fields, post_load, pre_load, validate
+
+from lims.specimens import sprec
+from lims.specimens.models import (
+    Dystonia,
+    EnrolmentStatus,
+    Sex,
+    SpecimenType,
+    Temperature,
+    TubeType,
+)
+from lims.specimens.services import PreAnalytics
 from lims.web import Schema
 
 
@@ -12,12 +28,231 @@ class AliquotOut(Schema):
     subject_code = fields.Function(lambda a: a.specimen.visit.subject.study_code)
     site = fields.Function(lambda a: a.specimen.visit.subject.site.code)
     visit_number = fields.Function(lambda a: a.specimen.visit.visit_number)
+    specimen_barcode = fields.Function(lambda a: a.specimen.barcode)
     specimen_type = fields.Function(lambda a: str(a.specimen_type))
     volume_ul = fields.Integer()
     concentration_ng_ul = fields.Float(allow_none=True)
     a260_280 = fields.Float(allow_none=True)
+    total_ug = fields.Float(allow_none=True)
     status = fields.Function(lambda a: str(a.status))
     freeze_thaw_count = fields.Integer()
     parent_barcode = fields.Function(lambda a: a.parent.barcode if a.parent else None)
     consent_withdrawn = fields.Function(lambda a: not a.subject.has_consent)
     collected_at = fields.Function(lambda a: a.specimen.collected_at.isoformat())
+
+
+# ---- input ----------------------------------------------------------------------------------
+
+
+class Input(Schema):
+    """Forms and JSON alike: blank values count as not given; the CSRF field is not data."""
+
+    @pre_load
+    def _drop_blanks(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        return {
+            key: value.strip() if isinstance(value, str) else value
+            for key, value in data.items()
+            if key != "csrf_token" and not (isinstance(value, str) and not value.strip())
+        }
+
+
+def _aware(**kwargs: Any) -> fields.AwareDateTime:
+    # Times without a zone are UTC in this first version (the forms say so).
+    return fields.AwareDateTime(default_timezone=UTC, **kwargs)
+
+
+class SubjectIn(Input):
+    study_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    site_code = fields.String(required=True, validate=validate.Length(min=1, max=8))
+    sex = fields.Enum(Sex, by_value=True, required=True)
+    primary_diagnosis = fields.Enum(Dystonia, by_value=True, required=True)
+    ninds_guid = fields.String(load_default=None, validate=validate.Length(max=20))
+
+
+class VisitIn(Input):
+    visit_number = fields.Integer(required=True, validate=validate.Range(min=1, max=999))
+    visit_on = fields.Date(required=True)
+
+
+class SubjectQueryIn(Input):
+    site = fields.String(load_default=None)
+    diagnosis = fields.Enum(Dystonia, by_value=True, load_default=None)
+    enrolment_status = fields.Enum(EnrolmentStatus, by_value=True, load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class ConsentWithdrawalIn(Input):
+    withdrawn_at = _aware(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class TubeIn(Input):
+    """A primary tube and its pre-analytical record, as the accession form sends it."""
+
+    barcode = fields.String(load_default=None, validate=validate.Length(max=32))
+    specimen_type = fields.Enum(SpecimenType, by_value=True, load_default=SpecimenType.WHOLE_BLOOD)
+    tube_type = fields.Enum(TubeType, by_value=True, required=True)
+    volume_ml = fields.Float(load_default=None, validate=validate.Range(min=0, min_inclusive=False))
+    collected_at = _aware(required=True)
+    received_at = _aware(load_default=None)
+    processing_started_at = _aware(load_default=None)
+    pre_processing_temperature = fields.Enum(Temperature, by_value=True, load_default=None)
+    centrifuge_g = fields.Integer(load_default=None)
+    centrifuge_minutes = fields.Integer(load_default=None)
+    centrifuge_temperature = fields.Enum(Temperature, by_value=True, load_default=None)
+    centrifuge_braked = fields.Boolean(load_default=None)
+    processed_at = _aware(load_default=None)
+    storage_temperature_c = fields.Integer(load_default=None)
+    notes = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+    @post_load
+    def _pre_analytics(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """Gather the pre-analytical values into the PreAnalytics the service takes."""
+        names = PreAnalytics.__dataclass_fields__
+        pre = PreAnalytics(**{k: data.pop(k) for k in list(data) if k in names})
+        return {**data, "pre": pre}
+
+
+class AccessionIn(TubeIn):
+    study_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    visit_number = fields.Integer(required=True, validate=validate.Range(min=1, max=999))
+
+
+def _scanned_lines(data: Any) -> Any:
+    """A textarea of scans, one per line, becomes a list; count defaults to how many."""
+    if not isinstance(data, Mapping):
+        return data
+    data = dict(data)
+    scans = data.get("barcodes")
+    if isinstance(scans, str):
+        data["barcodes"] = [line.strip() for line in scans.splitlines() if line.strip()]
+    if not data.get("barcodes"):
+        data.pop("barcodes", None)
+    elif "count" not in data:
+        data["count"] = len(data["barcodes"])
+    return data
+
+
+class AliquotsIn(Input):
+    specimen_type = fields.Enum(SpecimenType, by_value=True, load_default=SpecimenType.SERUM)
+    count = fields.Integer(required=True, validate=validate.Range(min=1, max=100))
+    volume_ul = fields.Integer(required=True, validate=validate.Range(min=1))
+    barcodes = fields.List(fields.String(validate=validate.Length(max=32)), load_default=None)
+
+    @pre_load
+    def _lines(self, data: Any, **_: Any) -> Any:
+        return _scanned_lines(data)
+
+
+class SubAliquotsIn(Input):
+    count = fields.Integer(required=True, validate=validate.Range(min=1, max=100))
+    volume_ul = fields.Integer(required=True, validate=validate.Range(min=1))
+    barcodes = fields.List(fields.String(validate=validate.Length(max=32)), load_default=None)
+
+    @pre_load
+    def _lines(self, data: Any, **_: Any) -> Any:
+        return _scanned_lines(data)
+
+
+class SubAliquotsFormIn(SubAliquotsIn):
+    """The web form names the stock in a field; the API names it in the URL."""
+
+    parent_barcode = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+class DnaExtractionIn(Input):
+    volume_ul = fields.Integer(required=True, validate=validate.Range(min=1))
+    concentration_ng_ul = fields.Float(required=True, validate=validate.Range(min=0))
+    a260_280 = fields.Float(
+        load_default=None,
+        validate=validate.Range(min=0, max=5, min_inclusive=False, max_inclusive=False),
+    )
+    barcode = fields.String(load_default=None, validate=validate.Length(max=32))
+
+
+# ---- output ---------------------------------------------------------------------------------
+
+
+class SubjectOut(Schema):
+    study_code = fields.String()
+    site = fields.Function(lambda s: s.site.code)
+    sex = fields.Function(lambda s: str(s.sex))
+    primary_diagnosis = fields.Function(lambda s: str(s.primary_diagnosis))
+    enrolment_status = fields.Function(lambda s: str(s.enrolment_status))
+    has_consent = fields.Boolean()
+    consent_withdrawn_at = fields.DateTime(allow_none=True)
+    ninds_guid = fields.String(allow_none=True)
+
+
+class SubjectRowOut(SubjectOut):
+    visits = fields.Integer()
+    aliquots = fields.Integer()
+
+
+class SubjectPageOut(Schema):
+    items = fields.List(fields.Nested(SubjectRowOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class SpecimenOut(Schema):
+    """A primary tube with its pre-analytical record, SPREC code and aliquots."""
+
+    barcode = fields.String()
+    subject_code = fields.Function(lambda s: s.visit.subject.study_code)
+    visit_number = fields.Function(lambda s: s.visit.visit_number)
+    specimen_type = fields.Function(lambda s: str(s.specimen_type))
+    tube_type = fields.Function(lambda s: str(s.tube_type))
+    volume_ml = fields.Float(allow_none=True)
+    collected_at = fields.DateTime()
+    received_at = fields.DateTime(allow_none=True)
+    processing_started_at = fields.DateTime(allow_none=True)
+    pre_processing_temperature = fields.Function(
+        lambda s: str(s.pre_processing_temperature) if s.pre_processing_temperature else None
+    )
+    centrifuge_g = fields.Integer(allow_none=True)
+    centrifuge_minutes = fields.Integer(allow_none=True)
+    centrifuge_temperature = fields.Function(
+        lambda s: str(s.centrifuge_temperature) if s.centrifuge_temperature else None
+    )
+    centrifuge_braked = fields.Boolean(allow_none=True)
+    processed_at = fields.DateTime(allow_none=True)
+    storage_temperature_c = fields.Integer(allow_none=True)
+    sprec_code = fields.String(allow_none=True)
+    sprec_version = fields.Constant(sprec.SPREC_VERSION)
+    notes = fields.String(allow_none=True)
+    aliquots = fields.List(fields.Nested(AliquotOut))
+
+
+class VisitOut(Schema):
+    study_code = fields.Function(lambda v: v.subject.study_code)
+    visit_number = fields.Integer()
+    visit_on = fields.Date()
+    specimens = fields.List(fields.Nested(SpecimenOut))
+
+
+class SubjectDetailOut(SubjectOut):
+    visits = fields.List(fields.Nested(VisitOut))
+
+
+class ConsentWithdrawalOut(Schema):
+    subject = fields.Nested(SubjectOut)
+    aliquots_affected = fields.Integer()
+
+
+class AliquotsOut(Schema):
+    aliquots = fields.List(fields.Nested(AliquotOut))
+    print_labels_url = fields.String()
+
+
+class ImportOut(Schema):
+    aliquots = fields.Integer()
+    tubes = fields.Integer()
+    visits = fields.Integer()
+    sha256 = fields.String()
+    first_barcode = fields.String()
+    last_barcode = fields.String()

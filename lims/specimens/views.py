@@ -1,7 +1,366 @@
-"""HTML pages of the specimens feature."""
+"""HTML pages of the specimens feature: subjects, visits, accession, processing, imports."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from lims.auth.models import Role, Site
+from lims.db import get_session
+from lims.errors import InvalidInput, LimsError
+from lims.specimens import services, sprec
+from lims.specimens.models import (
+    Dystonia,
+    EnrolmentStatus,
+    Sex,
+    SpecimenType,
+    Temperature,
+    TubeType,
+)
+from lims.specimens.schemas import (
+    AliquotsIn,
+    ConsentWithdrawalIn,
+    DnaExtractionIn,
+    SubAliquotsFormIn,
+    SubjectIn,
+    SubjectQueryIn,
+    TubeIn,
+    VisitIn,
+)
+from lims.specimens.services.imports import COLUMNS
+from lims.web import NAV, current_actor, flash_problem
 
 bp = Blueprint("specimens", __name__)
+
+STAFF_AND_ADMIN = (Role.TECHNICIAN, Role.REVIEWER, Role.ADMIN)
+NAV.append(("specimens.subjects", "Subjects", STAFF_AND_ADMIN))
+NAV.append(("specimens.import_form", "Import aliquots", (Role.TECHNICIAN, Role.ADMIN)))
+
+CHOICES = {
+    "sexes": list(Sex),
+    "diagnoses": list(Dystonia),
+    "statuses": list(EnrolmentStatus),
+    "tube_types": list(TubeType),
+    "specimen_types": list(SpecimenType),
+    "temperatures": list(Temperature),
+}
+TUBE_DESCRIPTIONS = {
+    TubeType.PED: "potassium EDTA (lavender)",
+    TubeType.SED: "sodium EDTA",
+    TubeType.SST: "serum separator, clot activator + gel (gold)",
+    TubeType.CAT: "serum tube WITHOUT clot activator (not BD's 'CAT')",
+    TubeType.SCI: "sodium citrate (light blue)",
+    TubeType.HEP: "lithium heparin (green)",
+    TubeType.PXD: "PAXgene blood DNA",
+    TubeType.ZZZ: "other",
+}
+
+
+@bp.context_processor
+def _choices() -> dict[str, Any]:
+    return {
+        "can_handle_tubes": current_user.is_authenticated
+        and current_user.role in (Role.TECHNICIAN, Role.ADMIN),
+        "sprec_version": sprec.SPREC_VERSION,
+        "tube_descriptions": TUBE_DESCRIPTIONS,
+        **CHOICES,
+    }
+
+
+def _problem_page(err: LimsError, template: str, **context: Any) -> ResponseReturnValue:
+    flash_problem(err)
+    return render_template(template, errors=err.field_errors, **context), err.status
+
+
+# ---- subjects -------------------------------------------------------------------------------
+
+
+@bp.get("/subjects")
+@login_required
+def subjects() -> ResponseReturnValue:
+    args = SubjectQueryIn().load(request.args)
+    rows, total = services.list_subjects(
+        get_session(),
+        current_actor(),
+        site_code=args["site"],
+        diagnosis=args["diagnosis"],
+        enrolment_status=args["enrolment_status"],
+        page=args["page"],
+        per_page=args["per_page"],
+    )
+    sites = get_session().scalars(select(Site.code).order_by(Site.code)).all()
+    return render_template(
+        "specimens/subjects.html", rows=rows, total=total, args=args, sites=sites
+    )
+
+
+@bp.get("/subjects/new")
+@login_required
+def new_subject() -> ResponseReturnValue:
+    current_actor().require(Role.TECHNICIAN)
+    site = current_user.site.code if current_user.site else ""
+    form = {"site_code": site}
+    return render_template("specimens/subject_new.html", form=form, errors={}, sites=_sites())
+
+
+def _sites() -> list[Site]:
+    return list(get_session().scalars(select(Site).order_by(Site.code)))
+
+
+@bp.post("/subjects")
+@login_required
+def register_subject() -> ResponseReturnValue:
+    try:
+        form = SubjectIn().load(request.form)
+        subject = services.register_subject(get_session(), current_actor(), **form)
+    except LimsError as err:
+        return _problem_page(err, "specimens/subject_new.html", form=request.form, sites=_sites())
+    flash(f"Subject {subject.study_code} registered.", "success")
+    return redirect(url_for("specimens.subject", study_code=subject.study_code))
+
+
+def _subject_page(study_code: str, **context: Any) -> str:
+    subject = services.subject_record(get_session(), current_actor(), study_code)
+    context.setdefault("errors", {})
+    context.setdefault("form", {})
+    return render_template(
+        "specimens/subject.html",
+        subject=subject,
+        open_aliquots=services.open_aliquots(subject),
+        next_visit=max((v.visit_number for v in subject.visits), default=0) + 1,
+        **context,
+    )
+
+
+@bp.get("/subjects/<study_code>")
+@login_required
+def subject(study_code: str) -> ResponseReturnValue:
+    return _subject_page(study_code)
+
+
+@bp.post("/subjects/<study_code>/visits")
+@login_required
+def register_visit(study_code: str) -> ResponseReturnValue:
+    try:
+        form = VisitIn().load(request.form)
+        visit = services.register_visit(
+            get_session(), current_actor(), study_code=study_code, **form
+        )
+    except LimsError as err:
+        flash_problem(err)
+        return _subject_page(study_code, errors=err.field_errors, form=request.form), err.status
+    flash(f"Visit {visit.label} registered; accession its tubes below.", "success")
+    return redirect(url_for("specimens.subject", study_code=visit.subject.study_code))
+
+
+@bp.post("/subjects/<study_code>/consent-withdrawal")
+@login_required
+def withdraw_consent(study_code: str) -> ResponseReturnValue:
+    try:
+        form = ConsentWithdrawalIn().load(request.form)
+        withdrawal = services.withdraw_consent(
+            get_session(), current_actor(), study_code=study_code, **form
+        )
+    except LimsError as err:
+        flash_problem(err)
+        return _subject_page(study_code, errors=err.field_errors, form=request.form), err.status
+    code = withdrawal.subject.study_code
+    flash(
+        f"Consent withdrawal recorded for {code}; "
+        f"{withdrawal.aliquots_affected} aliquots are flagged. Dispose of them below if required.",
+        "warning",
+    )
+    return redirect(url_for("specimens.subject", study_code=code))
+
+
+# ---- accession ------------------------------------------------------------------------------
+
+
+def _accession_page(study_code: str, visit_number: int, **context: Any) -> str:
+    visit = services.find_visit(
+        get_session(), current_actor(), study_code=study_code, visit_number=visit_number
+    )
+    context.setdefault("errors", {})
+    context.setdefault("form", {"storage_temperature_c": "-80"})
+    return render_template("specimens/accession.html", visit=visit, **context)
+
+
+@bp.get("/subjects/<study_code>/visits/<int:visit_number>/accession")
+@login_required
+def accession_form(study_code: str, visit_number: int) -> ResponseReturnValue:
+    current_actor().require(Role.TECHNICIAN)
+    return _accession_page(study_code, visit_number)
+
+
+@bp.post("/subjects/<study_code>/visits/<int:visit_number>/accession")
+@login_required
+def accession(study_code: str, visit_number: int) -> ResponseReturnValue:
+    session, actor = get_session(), current_actor()
+    try:
+        visit = services.find_visit(
+            session, actor, study_code=study_code, visit_number=visit_number
+        )
+        form = TubeIn().load(request.form)
+        specimen = services.accession_specimen(session, actor, visit_id=visit.id, **form)
+    except LimsError as err:
+        flash_problem(err)
+        page = _accession_page(study_code, visit_number, errors=err.field_errors, form=request.form)
+        return page, err.status
+    flash(
+        f"Tube {specimen.barcode} accessioned (SPREC {specimen.sprec_code}). "
+        "Scan the next tube, or process this one.",
+        "success",
+    )
+    return redirect(url_for("specimens.specimen", barcode=specimen.barcode))
+
+
+# ---- processing -----------------------------------------------------------------------------
+
+
+def _specimen_page(barcode: str, **context: Any) -> str:
+    specimen = services.get_specimen(get_session(), current_actor(), barcode)
+    # Only this tube's own aliquots: the list comes from the URL.
+    own = {a.barcode for a in specimen.aliquots}
+    made = [c for c in request.args.get("made", "").split(",") if c in own]
+    context.setdefault("errors", {})
+    context.setdefault("form", {})
+    return render_template(
+        "specimens/specimen.html",
+        specimen=specimen,
+        made=made,
+        stocks=[
+            a for a in specimen.aliquots if a.parent is None and a.specimen_type == SpecimenType.DNA
+        ],
+        codes_by_type={
+            t: sprec.fluid_code(specimen, tube_type=specimen.tube_type, sample=t)
+            for t in sorted({a.specimen_type for a in specimen.aliquots})
+        },
+        **context,
+    )
+
+
+@bp.get("/specimens/<barcode>")
+@login_required
+def specimen(barcode: str) -> ResponseReturnValue:
+    return _specimen_page(barcode)
+
+
+def _after_processing(barcode: str, made: list[str], what: str) -> ResponseReturnValue:
+    flash(f"{what}: {', '.join(made)}. Print their labels now.", "success")
+    return redirect(url_for("specimens.specimen", barcode=barcode, made=",".join(made)))
+
+
+def _processing_failed(barcode: str, err: LimsError, form_name: str) -> ResponseReturnValue:
+    flash_problem(err)
+    page = _specimen_page(barcode, errors=err.field_errors, form=request.form, failed=form_name)
+    return page, err.status
+
+
+@bp.post("/specimens/<barcode>/aliquots")
+@login_required
+def aliquot_specimen(barcode: str) -> ResponseReturnValue:
+    session, actor = get_session(), current_actor()
+    try:
+        form = AliquotsIn().load(request.form)
+        specimen = services.get_specimen(session, actor, barcode)
+        made = services.aliquot_specimen(
+            session,
+            actor,
+            specimen_id=specimen.id,
+            specimen_type=form["specimen_type"],
+            count=form["count"],
+            volume_ul=form["volume_ul"],
+            barcodes_given=form["barcodes"],
+        )
+    except LimsError as err:
+        return _processing_failed(barcode, err, "aliquots")
+    kind = made[0].specimen_type.value
+    return _after_processing(
+        specimen.barcode, [a.barcode for a in made], f"{len(made)} {kind} aliquots"
+    )
+
+
+@bp.post("/specimens/<barcode>/dna-extractions")
+@login_required
+def extract_dna(barcode: str) -> ResponseReturnValue:
+    session, actor = get_session(), current_actor()
+    try:
+        form = DnaExtractionIn().load(request.form)
+        specimen = services.get_specimen(session, actor, barcode)
+        stock = services.extract_dna(session, actor, specimen_id=specimen.id, **form)
+    except LimsError as err:
+        return _processing_failed(barcode, err, "dna")
+    return _after_processing(
+        specimen.barcode,
+        [stock.barcode],
+        f"DNA stock ({stock.total_ug} µg in {stock.volume_ul} µL)",
+    )
+
+
+@bp.post("/specimens/<barcode>/sub-aliquots")
+@login_required
+def sub_aliquot(barcode: str) -> ResponseReturnValue:
+    session, actor = get_session(), current_actor()
+    try:
+        form = SubAliquotsFormIn().load(request.form)
+        specimen = services.get_specimen(session, actor, barcode)
+        made = services.sub_aliquot(
+            session,
+            actor,
+            parent_barcode=form["parent_barcode"],
+            count=form["count"],
+            volume_ul=form["volume_ul"],
+            barcodes_given=form["barcodes"],
+        )
+    except LimsError as err:
+        return _processing_failed(barcode, err, "sub")
+    return _after_processing(
+        specimen.barcode, [a.barcode for a in made], f"{len(made)} sub-aliquots"
+    )
+
+
+# ---- bulk import ----------------------------------------------------------------------------
+
+
+@bp.get("/specimens/import")
+@login_required
+def import_form() -> ResponseReturnValue:
+    current_actor().require(Role.TECHNICIAN)
+    return render_template("specimens/import.html", columns=COLUMNS, problems=[])
+
+
+@bp.get("/specimens/import/template.csv")
+@login_required
+def import_template() -> ResponseReturnValue:
+    return Response(
+        services.template_csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=aliquot-import-template.csv"},
+    )
+
+
+@bp.post("/specimens/import")
+@login_required
+def import_aliquots() -> ResponseReturnValue:
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise InvalidInput("Choose a CSV file to upload", field="file")
+        result = services.import_aliquots(
+            get_session(), current_actor(), data=upload.read(), filename=upload.filename
+        )
+    except LimsError as err:
+        flash_problem(err)
+        page = render_template("specimens/import.html", columns=COLUMNS, problems=err.errors)
+        return page, err.status
+    flash(
+        f"Imported {result.aliquots} aliquots ({result.tubes} new tubes, {result.visits} new "
+        f"visits) from {upload.filename}, {result.first_barcode} to {result.last_barcode}. "
+        f"SHA-256 {result.sha256[:16]}…",
+        "success",
+    )
+    return redirect(url_for("specimens.import_form"))

@@ -1,0 +1,53 @@
+"""The specimen use cases: subjects and visits, accessioning, processing, imports.
+
+Other features import from here (`from lims.specimens.services import find_aliquot`), so the
+split into modules by use-case group stays an inner detail.
+"""
+
+from lims.specimens.services.common import (
+    STAFF,
+    find_aliquot,
+    issue_serials,
+    next_serial,
+)
+from lims.specimens.services.imports import ImportResult, import_aliquots, template_csv
+from lims.specimens.services.processing import aliquot_specimen, extract_dna, sub_aliquot
+from lims.specimens.services.subjects import (
+    ConsentWithdrawal,
+    SubjectRow,
+    find_visit,
+    get_subject,
+    list_subjects,
+    open_aliquots,
+    register_subject,
+    register_visit,
+    subject_record,
+    withdraw_consent,
+)
+from lims.specimens.services.tubes import PreAnalytics, accession_specimen, get_specimen
+
+__all__ = [
+    "STAFF",
+    "ConsentWithdrawal",
+    "ImportResult",
+    "PreAnalytics",
+    "SubjectRow",
+    "accession_specimen",
+    "aliquot_specimen",
+    "extract_dna",
+    "find_aliquot",
+    "find_visit",
+    "get_specimen",
+    "get_subject",
+    "import_aliquots",
+    "issue_serials",
+    "list_subjects",
+    "next_serial",
+    "open_aliquots",
+    "register_subject",
+    "register_visit",
+    "sub_aliquot",
+    "subject_record",
+    "template_csv",
+    "withdraw_consent",
+]

@@ -1,0 +1,376 @@
+"""The checks of an aliquot import that need the database, with every lookup preloaded.
+
+At consortium size (50,000 rows) a SELECT per row would dominate; instead each kind of record the
+file names (subjects, visits, tubes, aliquots) is loaded once with IN lists, and the rows are
+checked against dictionaries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lims.errors import FieldError
+from lims.specimens.models import (
+    TERMINAL_STATUSES,
+    Aliquot,
+    AliquotStatus,
+    Specimen,
+    Subject,
+    TubeType,
+    Visit,
+)
+from lims.specimens.services.common import barcode_problem, next_serial
+from lims.specimens.services.tubes import PreAnalytics, pre_analytics_problems
+
+# The columns that describe the primary tube; every row of one tube must agree on them.
+TUBE_COLUMNS = (
+    "tube_type",
+    "tube_volume_ml",
+    "collected_at",
+    "received_at",
+    "processing_started_at",
+    "pre_processing_temperature",
+    "centrifuge_g",
+    "centrifuge_minutes",
+    "centrifuge_temperature",
+    "centrifuge_braked",
+    "processed_at",
+    "storage_temperature_c",
+)
+IN_LIST_SIZE = 2000  # well under SQLite's and PostgreSQL's bound-parameter limits
+
+VisitKey = tuple[str, int]
+
+
+@dataclass
+class Row:
+    number: int  # as the spreadsheet shows it: the header is row 1
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class KnownTube:
+    id: int
+    study_code: str
+    visit_number: int
+    tube_type: TubeType
+
+
+@dataclass(frozen=True)
+class KnownAliquot:
+    id: int
+    tube_barcode: str
+    status: AliquotStatus
+
+
+@dataclass
+class Known:
+    """What the database already holds of the records the file names."""
+
+    subjects: dict[str, Subject]
+    visits: dict[VisitKey, Visit]
+    tubes: dict[str, KnownTube]
+    aliquots: dict[str, KnownAliquot]
+    issued_below: int
+
+
+@dataclass
+class NewTube:
+    barcode: str
+    visit: VisitKey
+    values: dict[str, Any]
+
+
+@dataclass
+class Plan:
+    """What the import will write, in the order it must be written."""
+
+    new_visits: dict[VisitKey, date] = field(default_factory=dict)
+    subject_ids: dict[str, int] = field(default_factory=dict)
+    visit_ids: dict[VisitKey, int] = field(default_factory=dict)
+    new_tubes: dict[str, NewTube] = field(default_factory=dict)
+    tube_ids: dict[str, int] = field(default_factory=dict)
+    parent_ids: dict[str, int] = field(default_factory=dict)
+    levels: list[list[Row]] = field(default_factory=list)  # parents before their children
+
+
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    items = sorted(set(values))
+    for start in range(0, len(items), IN_LIST_SIZE):
+        yield items[start : start + IN_LIST_SIZE]
+
+
+def _column(rows: list[Row], name: str) -> set[Any]:
+    return {r.values[name] for r in rows if r.values[name] is not None}
+
+
+def preload(session: Session, rows: list[Row]) -> Known:
+    """Load every subject, visit, tube and aliquot the file mentions, a few queries in all."""
+    subjects: dict[str, Subject] = {}
+    for chunk in _chunks(_column(rows, "study_code")):
+        subjects |= {
+            s.study_code: s
+            for s in session.scalars(select(Subject).where(Subject.study_code.in_(chunk)))
+        }
+    code_of = {s.id: code for code, s in subjects.items()}
+    visits: dict[VisitKey, Visit] = {}
+    ids = sorted(code_of)
+    for start in range(0, len(ids), IN_LIST_SIZE):
+        chunk_ids = ids[start : start + IN_LIST_SIZE]
+        for visit in session.scalars(select(Visit).where(Visit.subject_id.in_(chunk_ids))):
+            visits[(code_of[visit.subject_id], visit.visit_number)] = visit
+    codes = _column(rows, "tube_barcode") | _column(rows, "aliquot_barcode")
+    codes |= _column(rows, "parent_barcode")
+    return Known(
+        subjects, visits, _tubes(session, codes), _aliquots(session, codes), next_serial(session)
+    )
+
+
+def _tubes(session: Session, codes: set[str]) -> dict[str, KnownTube]:
+    found: dict[str, KnownTube] = {}
+    for chunk in _chunks(codes):
+        stmt = (
+            select(
+                Specimen.barcode,
+                Specimen.id,
+                Subject.study_code,
+                Visit.visit_number,
+                Specimen.tube_type,
+            )
+            .join(Visit, Specimen.visit_id == Visit.id)
+            .join(Subject, Visit.subject_id == Subject.id)
+            .where(Specimen.barcode.in_(chunk))
+        )
+        for code, tube_id, study_code, visit_number, tube_type in session.execute(stmt):
+            found[code] = KnownTube(tube_id, study_code, visit_number, tube_type)
+    return found
+
+
+def _aliquots(session: Session, codes: set[str]) -> dict[str, KnownAliquot]:
+    found: dict[str, KnownAliquot] = {}
+    for chunk in _chunks(codes):
+        stmt = (
+            select(Aliquot.barcode, Aliquot.id, Specimen.barcode, Aliquot.status)
+            .join(Specimen, Aliquot.specimen_id == Specimen.id)
+            .where(Aliquot.barcode.in_(chunk))
+        )
+        for code, aliquot_id, tube_barcode, status in session.execute(stmt):
+            found[code] = KnownAliquot(aliquot_id, tube_barcode, status)
+    return found
+
+
+class Problems(list[FieldError]):
+    def add(self, row: Row | int, column: str, message: str) -> None:
+        number = row if isinstance(row, int) else row.number
+        self.append({"row": number, "field": column, "message": message})
+
+
+def plan_import(session: Session, rows: list[Row]) -> tuple[Plan, list[FieldError]]:
+    """Check every row against the database and the rest of the file; say what to write."""
+    known = preload(session, rows)
+    plan, problems = Plan(), Problems()
+    _plan_visits(rows, known, plan, problems)
+    _plan_tubes(rows, known, plan, problems)
+    _plan_aliquots(rows, known, plan, problems)
+    return plan, problems
+
+
+def _visit_key(row: Row) -> VisitKey | None:
+    code, number = row.values["study_code"], row.values["visit_number"]
+    return None if code is None or number is None else (code, number)
+
+
+def _plan_visits(rows: list[Row], known: Known, plan: Plan, problems: Problems) -> None:
+    by_visit: dict[VisitKey, list[Row]] = defaultdict(list)
+    for row in rows:
+        code = row.values["study_code"]
+        subject = known.subjects.get(code) if code else None
+        if code and subject is None:
+            problems.add(row, "study_code", f"{code} is not registered; register the subject first")
+        elif subject is not None and not subject.has_consent:
+            problems.add(row, "study_code", f"{code} has withdrawn consent; nothing may be added")
+        elif subject is not None and (key := _visit_key(row)) is not None:
+            plan.subject_ids[code] = subject.id
+            by_visit[key].append(row)
+    for key, group in by_visit.items():
+        dates = {r.values["visit_on"]: r for r in group if r.values["visit_on"] is not None}
+        label = f"{key[0]} V{key[1]}"
+        if (visit := known.visits.get(key)) is not None:
+            plan.visit_ids[key] = visit.id
+            for day, row in dates.items():
+                if day != visit.visit_on:
+                    problems.add(
+                        row, "visit_on", f"{label} is on {visit.visit_on} in the LIMS, not {day}"
+                    )
+        elif len(dates) > 1:
+            for row in group:
+                problems.add(
+                    row,
+                    "visit_on",
+                    f"{label} has different dates: {', '.join(map(str, sorted(dates)))}",
+                )
+        elif not dates:
+            problems.add(group[0], "visit_on", f"{label} is a new visit; give its date")
+        else:
+            plan.new_visits[key] = next(iter(dates))
+
+
+def _plan_tubes(rows: list[Row], known: Known, plan: Plan, problems: Problems) -> None:
+    by_tube: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        if row.values["tube_barcode"] is not None:
+            by_tube[row.values["tube_barcode"]].append(row)
+    for code, group in by_tube.items():
+        if (tube := known.tubes.get(code)) is not None:
+            _check_known_tube(code, tube, group, problems)
+            plan.tube_ids[code] = tube.id
+        elif code in known.aliquots:
+            for row in group:
+                problems.add(row, "tube_barcode", f"{code} is an aliquot in the LIMS, not a tube")
+        elif (problem := barcode_problem(code, issued_below=known.issued_below)) is not None:
+            for row in group:
+                problems.add(row, "tube_barcode", problem)
+        elif (new := _merge_tube(code, group, problems)) is not None:
+            plan.new_tubes[code] = new
+
+
+def _check_known_tube(code: str, tube: KnownTube, group: list[Row], problems: Problems) -> None:
+    for row in group:
+        key = _visit_key(row)
+        if key is not None and key != (tube.study_code, tube.visit_number):
+            problems.add(
+                row,
+                "tube_barcode",
+                f"{code} belongs to {tube.study_code} V{tube.visit_number} in the LIMS",
+            )
+        tube_type = row.values["tube_type"]
+        if tube_type is not None and tube_type != tube.tube_type:
+            problems.add(row, "tube_type", f"{code} is {tube.tube_type.value} in the LIMS")
+
+
+def _merge_tube(code: str, group: list[Row], problems: Problems) -> NewTube | None:
+    """One new tube from its rows: each tube column from the rows that fill it, all agreeing."""
+    first = group[0]
+    key = _visit_key(first)
+    merged: dict[str, Any] = dict.fromkeys(TUBE_COLUMNS)
+    ok = key is not None
+    for row in group:
+        if _visit_key(row) != key:
+            problems.add(
+                row, "tube_barcode", f"{code} is given for another visit on row {first.number}"
+            )
+            ok = False
+        for name in TUBE_COLUMNS:
+            value = row.values[name]
+            if value is None:
+                continue
+            if merged[name] is None:
+                merged[name] = value
+            elif merged[name] != value:
+                earlier = _shown(merged[name])
+                problems.add(row, name, f"differs from an earlier row of tube {code} ({earlier})")
+                ok = False
+    for name in ("tube_type", "collected_at"):
+        if merged[name] is None:
+            problems.add(first, name, f"is required for new tube {code}")
+            ok = False
+    if ok:
+        pre = PreAnalytics(
+            **{k: merged[k] for k in TUBE_COLUMNS if k not in ("tube_type", "tube_volume_ml")}
+        )
+        for name, message in pre_analytics_problems(pre):
+            problems.add(first, name, message)
+            ok = False
+    return NewTube(code, key, merged) if ok and key is not None else None
+
+
+def _shown(value: Any) -> str:
+    """A value as the sheet would show it."""
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    return str(value.value if isinstance(value, Enum) else value)
+
+
+def _plan_aliquots(rows: list[Row], known: Known, plan: Plan, problems: Problems) -> None:
+    in_file: dict[str, Row] = {}
+    tube_rows = {r.values["tube_barcode"]: r for r in rows if r.values["tube_barcode"] is not None}
+    for row in rows:
+        code = row.values["aliquot_barcode"]
+        if code is None:
+            continue
+        if (earlier := in_file.get(code)) is not None:
+            problems.add(row, "aliquot_barcode", f"{code} is also on row {earlier.number}")
+            continue
+        in_file[code] = row
+        if code in known.aliquots or code in known.tubes:
+            problems.add(row, "aliquot_barcode", f"{code} is already in use in the LIMS")
+        elif code in tube_rows:
+            problems.add(
+                row, "aliquot_barcode", f"{code} is a tube barcode on row {tube_rows[code].number}"
+            )
+        elif (problem := barcode_problem(code, issued_below=known.issued_below)) is not None:
+            problems.add(row, "aliquot_barcode", problem)
+    for row in in_file.values():
+        _check_parent(row, in_file, known, plan, problems)
+    plan.levels = _levels(in_file, problems)
+
+
+def _check_parent(
+    row: Row, in_file: dict[str, Row], known: Known, plan: Plan, problems: Problems
+) -> None:
+    parent, tube = row.values["parent_barcode"], row.values["tube_barcode"]
+    if parent is None:
+        return
+    if parent == row.values["aliquot_barcode"]:
+        problems.add(row, "parent_barcode", "an aliquot cannot be its own parent")
+    elif (parent_row := in_file.get(parent)) is not None:
+        if parent_row.values["tube_barcode"] != tube:
+            problems.add(
+                row, "parent_barcode", f"{parent} (row {parent_row.number}) is from another tube"
+            )
+    elif (stock := known.aliquots.get(parent)) is not None:
+        if stock.tube_barcode != tube:
+            problems.add(
+                row, "parent_barcode", f"{parent} is from tube {stock.tube_barcode} in the LIMS"
+            )
+        elif stock.status in TERMINAL_STATUSES:
+            problems.add(row, "parent_barcode", f"{parent} is {stock.status.value}")
+        else:
+            plan.parent_ids[parent] = stock.id
+    else:
+        problems.add(row, "parent_barcode", f"{parent} is neither in this file nor in the LIMS")
+
+
+def _levels(in_file: dict[str, Row], problems: Problems) -> list[list[Row]]:
+    """Rows by depth of their parent chain within the file, so parents are written first."""
+    depth: dict[str, int] = {}
+    for code in in_file:
+        chain: list[str] = []
+        current: str | None = code
+        while current in in_file and current not in depth:
+            if current in chain:
+                problems.add(
+                    in_file[code], "parent_barcode", "the parent chain loops back on itself"
+                )
+                break
+            chain.append(current)
+            current = in_file[current].values["parent_barcode"]
+        else:
+            base = depth.get(current, -1) if current is not None else -1
+            for offset, member in enumerate(reversed(chain), start=1):
+                depth[member] = base + offset
+            continue
+        for member in chain:
+            depth[member] = 0  # reported above; the plan is not written anyway
+    levels: list[list[Row]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+    for code, row in in_file.items():
+        levels[depth[code]].append(row)
+    return levels

@@ -1,0 +1,246 @@
+"""Writing a checked aliquot import: bulk inserts and a batch of chained audit events.
+
+Visits, tubes and aliquots go in as executemany INSERTs on the tables (parents level by level,
+since children need their ids). Every new record still gets its own audit event, so an imported
+aliquot's chain of custody starts like any other; the events are hashed here and inserted in one
+executemany, chained after the batch event that `audit.record` writes (which also holds the chain
+lock on PostgreSQL until the commit). Measured 2026-11-25 on a 2-vCPU AMD EPYC VM: one
+`audit.record` per event costs 2.1 s per 5,000 on SQLite and 4.0 s on PostgreSQL (about 21 s and
+40 s for a 50,000-row file, before any aliquot is written); the whole 50,000-row import below takes
+about 8 s on SQLite and 20 s on PostgreSQL (docs/README-specimens.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.orm import DeclarativeBase, Session
+
+from lims import audit
+from lims.audit.models import Action, AuditEvent
+from lims.auth.models import Actor
+from lims.db import utcnow
+from lims.specimens import barcodes, sprec
+from lims.specimens.models import Aliquot as AliquotModel
+from lims.specimens.models import AliquotStatus, Specimen, SpecimenType, Visit
+from lims.specimens.services.import_checks import NewTube, Plan, Row
+from lims.specimens.services.tubes import PreAnalytics
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    aliquots: int
+    tubes: int
+    visits: int
+    sha256: str
+    first_barcode: str
+    last_barcode: str
+
+
+def _table(model: type[DeclarativeBase]) -> Table:
+    """The model's table: Core executemany skips the ORM's per-row bookkeeping."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+@dataclass(frozen=True)
+class _Event:
+    action: Action
+    object_type: str
+    object_id: int
+    after: dict[str, Any]
+
+
+def write_import(
+    session: Session, actor: Actor, plan: Plan, *, sha256: str, filename: str
+) -> ImportResult:
+    """Write what the plan says, with one batch event and one event per new record."""
+    now = utcnow()
+    events: list[_Event] = []
+    _insert_visits(session, plan, events)
+    _insert_tubes(session, plan, now, events)
+    made = _insert_aliquots(session, plan, now, events)
+    file_order = sorted(made, key=lambda r: r.number)
+    result = ImportResult(
+        aliquots=len(made),
+        tubes=len(plan.new_tubes),
+        visits=len(plan.new_visits),
+        sha256=sha256,
+        first_barcode=file_order[0].values["aliquot_barcode"],
+        last_barcode=file_order[-1].values["aliquot_barcode"],
+    )
+    batch = audit.record(
+        session,
+        actor,
+        Action.ALIQUOTS_IMPORTED,
+        ("aliquot_import", sha256),
+        at=now,
+        filename=filename,
+        sha256=sha256,
+        aliquots=result.aliquots,
+        tubes=result.tubes,
+        visits=result.visits,
+        first_barcode=result.first_barcode,
+        last_barcode=result.last_barcode,
+    )
+    _append_chained(session, actor, batch, events, sha256=sha256, at=now)
+    return result
+
+
+def _insert_visits(session: Session, plan: Plan, events: list[_Event]) -> None:
+    if not plan.new_visits:
+        return
+    values = [
+        {"subject_id": plan.subject_ids[code], "visit_number": number, "visit_on": day}
+        for (code, number), day in plan.new_visits.items()
+    ]
+    code_of = {v: k for k, v in plan.subject_ids.items()}
+    visits = _table(Visit)
+    stmt = insert(visits).returning(visits.c.id, visits.c.subject_id, visits.c.visit_number)
+    for visit_id, subject_id, number in session.execute(stmt, values):
+        key = (code_of[subject_id], number)
+        plan.visit_ids[key] = visit_id
+        events.append(
+            _Event(
+                Action.VISIT_REGISTERED,
+                "visit",
+                visit_id,
+                {"subject": key[0], "visit_number": number, "visit_on": str(plan.new_visits[key])},
+            )
+        )
+
+
+def _tube_values(tube: NewTube, visit_id: int, now: datetime) -> dict[str, Any]:
+    values = tube.values
+    pre = PreAnalytics(
+        **{k: v for k, v in values.items() if k not in ("tube_type", "tube_volume_ml")}
+    )
+    return {
+        "barcode": tube.barcode,
+        "visit_id": visit_id,
+        "specimen_type": SpecimenType.WHOLE_BLOOD,
+        "tube_type": values["tube_type"],
+        "volume_ml": values["tube_volume_ml"],
+        "sprec_code": sprec.tube_code(pre, values["tube_type"]),
+        "created_at": now,
+        **pre.as_columns(),
+    }
+
+
+def _insert_tubes(session: Session, plan: Plan, now: datetime, events: list[_Event]) -> None:
+    if not plan.new_tubes:
+        return
+    values = [_tube_values(t, plan.visit_ids[t.visit], now) for t in plan.new_tubes.values()]
+    by_code = {v["barcode"]: v for v in values}
+    tubes = _table(Specimen)
+    for tube_id, code in session.execute(
+        insert(tubes).returning(tubes.c.id, tubes.c.barcode), values
+    ):
+        plan.tube_ids[code] = tube_id
+        tube = by_code[code]
+        events.append(
+            _Event(
+                Action.SPECIMEN_ACCESSIONED,
+                "specimen",
+                tube_id,
+                {
+                    "barcode": code,
+                    "visit": "{} V{}".format(*plan.new_tubes[code].visit),
+                    "tube_type": tube["tube_type"].value,
+                    "sprec_code": tube["sprec_code"],
+                    "sprec_version": sprec.SPREC_VERSION,
+                },
+            )
+        )
+
+
+def _aliquot_values(row: Row, plan: Plan, now: datetime) -> dict[str, Any]:
+    values = row.values
+    code = values["aliquot_barcode"]
+    parent = values["parent_barcode"]
+    return {
+        "barcode": code,
+        "is_issued_barcode": barcodes.is_issued_aliquot_barcode(code),
+        "specimen_id": plan.tube_ids[values["tube_barcode"]],
+        "parent_id": plan.parent_ids[parent] if parent else None,
+        "specimen_type": values["specimen_type"],
+        "volume_ul": values["volume_ul"],
+        "concentration_ng_ul": values["concentration_ng_ul"],
+        "a260_280": values["a260_280"],
+        "status": AliquotStatus.RECEIVED,
+        "freeze_thaw_count": 0,
+        "created_at": now,
+    }
+
+
+def _insert_aliquots(
+    session: Session, plan: Plan, now: datetime, events: list[_Event]
+) -> list[Row]:
+    written: list[Row] = []
+    for level in plan.levels:
+        rows = {r.values["aliquot_barcode"]: r for r in level}
+        values = [_aliquot_values(r, plan, now) for r in level]
+        table = _table(AliquotModel)
+        stmt = insert(table).returning(table.c.id, table.c.barcode)
+        for aliquot_id, code in session.execute(stmt, values):
+            plan.parent_ids[code] = aliquot_id  # children on the next level point here
+            row = rows[code].values
+            events.append(
+                _Event(
+                    Action.ALIQUOT_CREATED,
+                    "aliquot",
+                    aliquot_id,
+                    {
+                        "barcode": code,
+                        "specimen": row["tube_barcode"],
+                        "parent": row["parent_barcode"],
+                        "specimen_type": row["specimen_type"].value,
+                        "volume_ul": row["volume_ul"],
+                        "process": "import",
+                    },
+                )
+            )
+        written.extend(level)
+    return written
+
+
+def _append_chained(
+    session: Session,
+    actor: Actor,
+    batch: AuditEvent,
+    events: Sequence[_Event],
+    *,
+    sha256: str,
+    at: datetime,
+) -> None:
+    """Chain the events after the batch event, as audit.record would one by one."""
+    prev_hash = batch.row_hash
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        after = json.dumps({**event.after, "import_sha256": sha256}, sort_keys=True, default=str)
+        row: dict[str, Any] = {
+            "occurred_at": at,
+            "actor_id": actor.user_id,
+            "actor_username": actor.username,
+            "action": event.action.value,
+            "object_type": event.object_type,
+            "object_id": str(event.object_id),
+            "before_json": None,
+            "after_json": after,
+            "reason": None,
+            "prev_hash": prev_hash,
+        }
+        # The model's own hash function, on a plain namespace: building 50,000 ORM instances
+        # only to hash them took longer than the inserts.
+        prev_hash = AuditEvent.compute_hash(SimpleNamespace(**row))  # type: ignore[arg-type]
+        rows.append({**row, "row_hash": prev_hash})
+    if rows:
+        # Rows go in in list order, so the ids rise along the chain that verify_chain walks.
+        session.execute(insert(_table(AuditEvent)), rows)

@@ -1,0 +1,254 @@
+"""Bulk import of aliquots from a CSV collection log: check every row, then write all or nothing.
+
+One row per aliquot. The tube and visit columns repeat on every row of the same tube; the first
+row of a tube defines it and later rows may leave those columns blank (or must agree). Subjects
+must already be registered: a typo in a study code must not enrol a phantom participant. Visits
+and tubes that the LIMS does not know yet are created.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lims.auth.models import Actor, Role
+from lims.errors import FieldError, InvalidInput
+from lims.specimens import barcodes
+from lims.specimens.models import SpecimenType, Temperature, TubeType
+from lims.specimens.services.import_checks import Row, plan_import
+from lims.specimens.services.import_writes import ImportResult, write_import
+
+MAX_ERRORS_REPORTED = 500  # a wholly wrong file should not produce a 50,000-line answer
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Callable[[str], Any]
+    required: bool
+    meaning: str
+    example: str
+
+
+def _code(value: str) -> str:
+    code = barcodes.normalise(value)
+    if len(code) > 32:
+        raise ValueError(f"{code[:40]}… is longer than 32 characters")
+    return code
+
+
+def _study_code(value: str) -> str:
+    code = value.strip().upper()
+    if len(code) > 20:
+        raise ValueError(f"{code} is longer than 20 characters")
+    return code
+
+
+def _int(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a whole number") from None
+        if not low <= number <= high:
+            raise ValueError(f"{number} is outside {low} to {high}")
+        return number
+
+    return parse
+
+
+def _float(low: float, high: float, *, open_low: bool = False) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a number") from None
+        if number > high or number < low or (open_low and number == low):
+            exclusive = " (exclusive)" if open_low else ""
+            raise ValueError(f"{number:g} is outside {low:g}{exclusive} to {high:g}")
+        return number
+
+    return parse
+
+
+def _datetime(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date and time; write e.g. 2026-03-18 09:30") from None
+    # This first version takes times as UTC, as the accession form does.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date; write e.g. 2026-03-18") from None
+
+
+def _enum(cls: type[StrEnum]) -> Callable[[str], StrEnum]:
+    by_value = {member.value.lower(): member for member in cls}
+
+    def parse(value: str) -> StrEnum:
+        member = by_value.get(value.lower())
+        if member is None:
+            raise ValueError(f"{value!r} is not one of {', '.join(m.value for m in cls)}")
+        return member
+
+    return parse
+
+
+def _yes_no(value: str) -> bool:
+    answer = {"yes": True, "y": True, "true": True, "1": True}
+    answer |= {"no": False, "n": False, "false": False, "0": False}
+    if value.lower() not in answer:
+        raise ValueError(f"{value!r} is not yes or no")
+    return answer[value.lower()]
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("study_code", _study_code, True, "registered subject", "NA1-0007"),
+    Column("visit_number", _int(1, 999), True, "visit number (1 = baseline)", "1"),
+    Column(
+        "visit_on",
+        _date,
+        False,
+        "visit date; required for a new visit (on one of its rows)",
+        "2026-03-18",
+    ),
+    Column("tube_barcode", _code, True, "primary tube barcode", "NA1-T-000311"),
+    Column(
+        "tube_type", _enum(TubeType), False, "SPREC container code; required on a new tube", "SST"
+    ),
+    Column("tube_volume_ml", _float(0, 100, open_low=True), False, "blood drawn, mL", "6"),
+    Column(
+        "collected_at",
+        _datetime,
+        False,
+        "blood draw, UTC; required on a new tube",
+        "2026-03-18 09:30",
+    ),
+    Column("received_at", _datetime, False, "received at the lab, UTC", "2026-03-18 09:50"),
+    Column(
+        "processing_started_at", _datetime, False, "processing started, UTC", "2026-03-18 10:15"
+    ),
+    Column("pre_processing_temperature", _enum(Temperature), False, "until processing", "RT"),
+    Column("centrifuge_g", _int(1, 100_000), False, "relative centrifugal force, g", "1300"),
+    Column("centrifuge_minutes", _int(1, 240), False, "spin duration, min", "10"),
+    Column("centrifuge_temperature", _enum(Temperature), False, "during the spin", "RT"),
+    Column("centrifuge_braked", _yes_no, False, "brake on: yes or no", "yes"),
+    Column("processed_at", _datetime, False, "aliquoted/frozen, UTC", "2026-03-18 11:00"),
+    Column("storage_temperature_c", _int(-200, 8), False, "long-term storage, °C", "-80"),
+    Column("aliquot_barcode", _code, True, "the aliquot's barcode", "NA1-A-004711"),
+    Column("specimen_type", _enum(SpecimenType), True, "what the aliquot holds", "serum"),
+    Column("volume_ul", _int(1, 100_000), True, "volume now, µL", "500"),
+    Column("concentration_ng_ul", _float(0, 100_000), False, "DNA concentration, ng/µL", ""),
+    Column("a260_280", _float(0, 5, open_low=True), False, "DNA purity ratio", ""),
+    Column("parent_barcode", _code, False, "stock it was drawn from (file or LIMS)", ""),
+)
+COLUMN_NAMES = tuple(c.name for c in COLUMNS)
+REQUIRED = frozenset(c.name for c in COLUMNS if c.required)
+
+
+def template_csv() -> str:
+    """The header and one example row, for the download link beside the upload form."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMN_NAMES)
+    writer.writerow([c.example for c in COLUMNS])
+    return buffer.getvalue()
+
+
+def read_rows(data: bytes) -> tuple[list[Row], list[FieldError]]:
+    """Parse every row into typed values, collecting each bad value as a row/field error."""
+    try:
+        text = data.decode("utf-8-sig")  # a spreadsheet's UTF-8 export starts with a BOM
+    except UnicodeDecodeError as err:
+        raise InvalidInput(
+            f"The file is not UTF-8 text (byte {err.start}); save it as CSV UTF-8",
+            errors=[{"row": 1, "field": "file", "message": "not UTF-8 text"}],
+        ) from err
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in next(reader, [])]
+    _check_header(header)
+    rows: list[Row] = []
+    errors: list[FieldError] = []
+    for number, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue  # blank lines at the end of a sheet
+        if len(cells) != len(header):
+            message = f"has {len(cells)} cells; the header has {len(header)}"
+            errors.append({"row": number, "field": "row", "message": message})
+            continue
+        values: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
+        for column, raw in zip(header, cells, strict=True):
+            errors.extend(_parse_cell(values, number, column, raw.strip()))
+        rows.append(Row(number, values))
+    if not rows and not errors:
+        raise InvalidInput("The file has a header but no rows", errors=[_header_error("no rows")])
+    return rows, errors
+
+
+_PARSERS = {c.name: c.parse for c in COLUMNS}
+
+
+def _parse_cell(values: dict[str, Any], number: int, column: str, raw: str) -> list[FieldError]:
+    if not raw:
+        if column in REQUIRED:
+            return [{"row": number, "field": column, "message": "is required"}]
+        return []
+    try:
+        values[column] = _PARSERS[column](raw)
+    except ValueError as err:
+        return [{"row": number, "field": column, "message": str(err)}]
+    return []
+
+
+def _header_error(message: str) -> FieldError:
+    return {"row": 1, "field": "header", "message": message}
+
+
+def _check_header(header: list[str]) -> None:
+    problems = []
+    if missing := [c for c in COLUMN_NAMES if c in REQUIRED and c not in header]:
+        problems.append(_header_error(f"missing required columns: {', '.join(missing)}"))
+    if unknown := [c for c in header if c not in COLUMN_NAMES]:
+        problems.append(_header_error(f"unknown columns: {', '.join(unknown)}"))
+    if repeated := sorted({c for c in header if header.count(c) > 1}):
+        problems.append(_header_error(f"repeated columns: {', '.join(repeated)}"))
+    if problems:
+        raise InvalidInput(
+            "; ".join(p["message"] for p in problems) + "; nothing was imported", errors=problems
+        )
+
+
+def import_aliquots(
+    session: Session, actor: Actor, *, data: bytes, filename: str = "upload.csv"
+) -> ImportResult:
+    """Import a CSV of aliquots: every row is checked first; any problem and nothing is written."""
+    actor.require(Role.TECHNICIAN)
+    rows, errors = read_rows(data)
+    plan, problems = plan_import(session, rows)
+    errors = sorted([*errors, *problems], key=lambda e: (e.get("row", 0), e.get("field", "")))
+    if errors:
+        shown = errors[:MAX_ERRORS_REPORTED]
+        more = f" (the first {len(shown)} are listed)" if len(errors) > len(shown) else ""
+        raise InvalidInput(
+            f"{len(errors)} problems found in {filename}{more}; nothing was imported",
+            errors=shown,
+        )
+    sha256 = hashlib.sha256(data).hexdigest()
+    result = write_import(session, actor, plan, sha256=sha256, filename=filename)
+    session.commit()
+    # The rows went in around the unit of work; loaded collections (a subject's visits) are stale.
+    session.expire_all()
+    return result

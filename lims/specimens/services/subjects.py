@@ -1,0 +1,256 @@
+"""Enrolling subjects, their visits, finding them, and withdrawal of consent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from lims import audit
+from lims.audit.models import Action
+from lims.auth.models import Actor, Role, Site
+from lims.errors import Conflict, InvalidInput, NotFound
+from lims.specimens.models import (
+    TERMINAL_STATUSES,
+    Aliquot,
+    Dystonia,
+    EnrolmentStatus,
+    Sex,
+    Specimen,
+    Subject,
+    Visit,
+)
+from lims.specimens.services.common import STAFF, require_consent
+
+STUDY_CODE_MAX = 20
+
+
+def register_subject(
+    session: Session,
+    actor: Actor,
+    *,
+    study_code: str,
+    site_code: str,
+    sex: Sex,
+    primary_diagnosis: Dystonia,
+    ninds_guid: str | None = None,
+) -> Subject:
+    """Enrol a participant under a study code (no names, record numbers or birth dates)."""
+    actor.require(Role.TECHNICIAN)
+    code = study_code.strip().upper()
+    if not code or len(code) > STUDY_CODE_MAX:
+        raise InvalidInput(
+            f"A study code has 1 to {STUDY_CODE_MAX} characters, not {len(code)}",
+            field="study_code",
+        )
+    if session.scalar(select(Subject).where(Subject.study_code == code)):
+        raise Conflict(f"Subject {code} is already registered", field="study_code")
+    site = session.scalar(select(Site).where(Site.code == site_code.strip().upper()))
+    if site is None:
+        raise InvalidInput(f"Site {site_code} does not exist", field="site_code")
+    subject = Subject(
+        study_code=code,
+        site=site,
+        sex=sex,
+        primary_diagnosis=primary_diagnosis,
+        ninds_guid=ninds_guid or None,
+    )
+    session.add(subject)
+    audit.record(
+        session,
+        actor,
+        Action.SUBJECT_REGISTERED,
+        subject,
+        study_code=code,
+        site=site.code,
+        sex=sex,
+        primary_diagnosis=primary_diagnosis,
+    )
+    session.commit()
+    return subject
+
+
+def get_subject(session: Session, actor: Actor, study_code: str) -> Subject:
+    """A subject by study code, for staff."""
+    actor.require(*STAFF)
+    code = study_code.strip().upper()
+    subject = session.scalar(select(Subject).where(Subject.study_code == code))
+    if subject is None:
+        raise NotFound(f"No subject has study code {code}", field="study_code")
+    return subject
+
+
+def subject_record(session: Session, actor: Actor, study_code: str) -> Subject:
+    """A subject with visits, tubes and aliquots loaded, for the subject page and the API."""
+    actor.require(*STAFF)
+    code = study_code.strip().upper()
+    stmt = (
+        select(Subject)
+        .where(Subject.study_code == code)
+        .options(
+            selectinload(Subject.site),
+            selectinload(Subject.visits)
+            .selectinload(Visit.specimens)
+            .selectinload(Specimen.aliquots)
+            .selectinload(Aliquot.children),
+        )
+    )
+    subject = session.scalar(stmt)
+    if subject is None:
+        raise NotFound(f"No subject has study code {code}", field="study_code")
+    return subject
+
+
+@dataclass(frozen=True)
+class SubjectRow:
+    subject: Subject
+    visits: int
+    aliquots: int
+
+
+def list_subjects(
+    session: Session,
+    actor: Actor,
+    *,
+    site_code: str | None = None,
+    diagnosis: Dystonia | None = None,
+    enrolment_status: EnrolmentStatus | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[SubjectRow], int]:
+    """Subjects by study code, filtered by site, diagnosis and enrolment status, one page."""
+    actor.require(*STAFF)
+    stmt = select(Subject)
+    if site_code:
+        stmt = stmt.join(Site, Subject.site_id == Site.id).where(
+            Site.code == site_code.strip().upper()
+        )
+    if diagnosis is not None:
+        stmt = stmt.where(Subject.primary_diagnosis == diagnosis)
+    if enrolment_status is not None:
+        stmt = stmt.where(Subject.enrolment_status == enrolment_status)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    subjects = list(
+        session.scalars(
+            stmt.options(selectinload(Subject.site))
+            .order_by(Subject.study_code)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+    )
+    visits, aliquots = _counts(session, [s.id for s in subjects])
+    rows = [SubjectRow(s, visits.get(s.id, 0), aliquots.get(s.id, 0)) for s in subjects]
+    return rows, total
+
+
+def _counts(session: Session, subject_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
+    """Visits and aliquots per subject, two grouped queries for the whole page."""
+    if not subject_ids:
+        return {}, {}
+    visits = session.execute(
+        select(Visit.subject_id, func.count(Visit.id))
+        .where(Visit.subject_id.in_(subject_ids))
+        .group_by(Visit.subject_id)
+    ).all()
+    aliquots = session.execute(
+        select(Visit.subject_id, func.count(Aliquot.id))
+        .join(Specimen, Specimen.visit_id == Visit.id)
+        .join(Aliquot, Aliquot.specimen_id == Specimen.id)
+        .where(Visit.subject_id.in_(subject_ids))
+        .group_by(Visit.subject_id)
+    ).all()
+    return {s: int(n) for s, n in visits}, {s: int(n) for s, n in aliquots}
+
+
+def register_visit(
+    session: Session, actor: Actor, *, study_code: str, visit_number: int, visit_on: date
+) -> Visit:
+    """Record a study visit at which specimens are collected."""
+    actor.require(Role.TECHNICIAN)
+    subject = get_subject(session, actor, study_code)
+    require_consent(subject, "registering a visit")
+    if visit_number < 1:
+        raise InvalidInput(f"visit_number starts at 1, not {visit_number}", field="visit_number")
+    if any(v.visit_number == visit_number for v in subject.visits):
+        raise Conflict(
+            f"{subject.study_code} already has visit {visit_number}", field="visit_number"
+        )
+    visit = Visit(subject=subject, visit_number=visit_number, visit_on=visit_on)
+    session.add(visit)
+    audit.record(
+        session,
+        actor,
+        Action.VISIT_REGISTERED,
+        visit,
+        subject=subject.study_code,
+        visit_number=visit_number,
+        visit_on=visit_on,
+    )
+    session.commit()
+    return visit
+
+
+def find_visit(session: Session, actor: Actor, *, study_code: str, visit_number: int) -> Visit:
+    """A subject's visit by its number, as the bench names it ("NA1-0007 V2")."""
+    subject = get_subject(session, actor, study_code)
+    for visit in subject.visits:
+        if visit.visit_number == visit_number:
+            return visit
+    raise NotFound(
+        f"{subject.study_code} has no visit {visit_number}; register it first",
+        field="visit_number",
+    )
+
+
+def open_aliquots(subject: Subject) -> list[Aliquot]:
+    """The subject's aliquots that still exist (not consumed, disposed, released...)."""
+    return [
+        aliquot
+        for visit in subject.visits
+        for specimen in visit.specimens
+        for aliquot in sorted(specimen.aliquots, key=lambda a: a.id)
+        if aliquot.status not in TERMINAL_STATUSES
+    ]
+
+
+@dataclass(frozen=True)
+class ConsentWithdrawal:
+    subject: Subject
+    aliquots_affected: int
+
+
+def withdraw_consent(
+    session: Session, actor: Actor, *, study_code: str, withdrawn_at: datetime, reason: str
+) -> ConsentWithdrawal:
+    """Record that a subject withdrew consent; every aliquot of theirs is flagged from then on."""
+    actor.require(Role.TECHNICIAN)
+    subject = subject_record(session, actor, study_code)
+    if not subject.has_consent:
+        when = subject.consent_withdrawn_at
+        raise Conflict(
+            f"{subject.study_code} already withdrew consent"
+            + (f" on {when:%Y-%m-%d}" if when else ""),
+            field="study_code",
+        )
+    if not reason.strip():
+        raise InvalidInput("Give the reason for the withdrawal", field="reason")
+    affected = open_aliquots(subject)
+    before = subject.enrolment_status
+    subject.enrolment_status = EnrolmentStatus.CONSENT_WITHDRAWN
+    subject.consent_withdrawn_at = withdrawn_at
+    audit.record(
+        session,
+        actor,
+        Action.SUBJECT_CONSENT_WITHDRAWN,
+        subject,
+        before={"enrolment_status": before},
+        reason=reason.strip(),
+        enrolment_status=subject.enrolment_status,
+        withdrawn_at=withdrawn_at,
+        aliquots_affected=len(affected),
+        aliquot_barcodes=[a.barcode for a in affected],
+    )
+    session.commit()
+    return ConsentWithdrawal(subject, len(affected))

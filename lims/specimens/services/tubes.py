@@ -1,0 +1,152 @@
+"""Accessioning: registering the primary tubes collected at a visit, with pre-analytics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from lims import audit
+from lims.audit.models import Action
+from lims.auth.models import Actor, Role
+from lims.errors import InvalidInput, NotFound
+from lims.specimens import barcodes, sprec
+from lims.specimens.models import Aliquot, Specimen, SpecimenType, Temperature, TubeType, Visit
+from lims.specimens.services.common import STAFF, require_consent, take_barcodes
+
+# Bounds a typing slip would cross, not lab rules: ranges seen in SOPs are far inside them.
+CENTRIFUGE_G_MAX = 100_000
+CENTRIFUGE_MINUTES_MAX = 240
+STORAGE_TEMPERATURE_RANGE_C = (-200, 8)
+
+
+@dataclass(frozen=True)
+class PreAnalytics:
+    """What happened to a primary tube between the arm and the freezer (biospecimens.md §1)."""
+
+    collected_at: datetime
+    received_at: datetime | None = None
+    processing_started_at: datetime | None = None
+    pre_processing_temperature: Temperature | None = None
+    centrifuge_g: int | None = None
+    centrifuge_minutes: int | None = None
+    centrifuge_temperature: Temperature | None = None
+    centrifuge_braked: bool | None = None
+    processed_at: datetime | None = None
+    storage_temperature_c: int | None = None
+
+    def as_columns(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def accession_specimen(
+    session: Session,
+    actor: Actor,
+    *,
+    visit_id: int,
+    specimen_type: SpecimenType,
+    tube_type: TubeType,
+    pre: PreAnalytics,
+    volume_ml: float | None = None,
+    barcode: str | None = None,
+    notes: str | None = None,
+) -> Specimen:
+    """Register a primary tube collected at a visit, with its pre-analytical data and SPREC."""
+    actor.require(Role.TECHNICIAN)
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFound(f"Visit {visit_id} does not exist", field="visit_id")
+    require_consent(visit.subject, "accessioning a tube")
+    check_pre_analytics(pre)
+    if volume_ml is not None and volume_ml <= 0:
+        raise InvalidInput(f"volume_ml must be above 0, not {volume_ml}", field="volume_ml")
+    (code,) = take_barcodes(session, [barcode] if barcode else None, 1, field="barcode")
+    specimen = Specimen(
+        barcode=code,
+        visit=visit,
+        specimen_type=specimen_type,
+        tube_type=tube_type,
+        volume_ml=volume_ml,
+        sprec_code=sprec.tube_code(pre, tube_type),
+        notes=(notes or "").strip() or None,
+        **pre.as_columns(),
+    )
+    session.add(specimen)
+    audit.record(
+        session,
+        actor,
+        Action.SPECIMEN_ACCESSIONED,
+        specimen,
+        barcode=code,
+        visit=visit.label,
+        specimen_type=specimen_type,
+        tube_type=tube_type,
+        volume_ml=volume_ml,
+        sprec_code=specimen.sprec_code,
+        sprec_version=sprec.SPREC_VERSION,
+        **pre.as_columns(),
+    )
+    session.commit()
+    return specimen
+
+
+def pre_analytics_problems(pre: PreAnalytics) -> list[tuple[str, str]]:
+    """(field, message) for each recorded value that cannot be right."""
+    problems: list[tuple[str, str]] = []
+    for name in ("received_at", "processing_started_at", "processed_at"):
+        value = getattr(pre, name)
+        if value is not None and value < pre.collected_at:
+            problems.append(
+                (
+                    name,
+                    f"{name} ({value:%Y-%m-%d %H:%M}) is before the collection time "
+                    f"({pre.collected_at:%Y-%m-%d %H:%M})",
+                )
+            )
+    started, done = pre.processing_started_at, pre.processed_at
+    if started is not None and done is not None and done < started:
+        problems.append(
+            ("processed_at", f"processed_at ({done:%Y-%m-%d %H:%M}) is before processing started")
+        )
+    if pre.centrifuge_g is not None and not 0 < pre.centrifuge_g <= CENTRIFUGE_G_MAX:
+        problems.append(("centrifuge_g", f"{pre.centrifuge_g} g is not a centrifugal force"))
+    minutes = pre.centrifuge_minutes
+    if minutes is not None and not 0 < minutes <= CENTRIFUGE_MINUTES_MAX:
+        problems.append(("centrifuge_minutes", f"{minutes} min is not a centrifugation time"))
+    low, high = STORAGE_TEMPERATURE_RANGE_C
+    storage = pre.storage_temperature_c
+    if storage is not None and not low <= storage <= high:
+        problems.append(
+            (
+                "storage_temperature_c",
+                f"{storage} °C is not a storage temperature ({low} to {high})",
+            )
+        )
+    return problems
+
+
+def check_pre_analytics(pre: PreAnalytics) -> None:
+    if problems := pre_analytics_problems(pre):
+        raise InvalidInput(
+            "; ".join(m for _, m in problems),
+            errors=[{"field": f, "message": m} for f, m in problems],
+        )
+
+
+def get_specimen(session: Session, actor: Actor, barcode: str) -> Specimen:
+    """A primary tube by its scanned barcode, with its aliquots."""
+    actor.require(*STAFF)
+    code = barcodes.normalise(barcode)
+    if problem := barcodes.check_problem(code):
+        raise InvalidInput(problem, field="barcode")
+    specimen = session.scalar(
+        select(Specimen)
+        .where(Specimen.barcode == code)
+        .options(selectinload(Specimen.aliquots).selectinload(Aliquot.children))
+    )
+    if specimen is None:
+        raise NotFound(f"No primary tube has barcode {code}", field="barcode")
+    return specimen

@@ -1,0 +1,102 @@
+"""Specimen-side factories: the worked SPREC example, DNA stocks, import files."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from lims.specimens.models import Aliquot, Specimen, SpecimenType, Subject, Temperature, TubeType
+from lims.specimens.services import PreAnalytics, accession_specimen, extract_dna
+from lims.specimens.services.imports import COLUMN_NAMES
+from tests.factories import SYSTEM, make_visit
+
+DRAWN = datetime(2026, 3, 18, 9, 0, tzinfo=UTC)
+
+
+def worked_example(drawn: datetime = DRAWN) -> PreAnalytics:
+    """biospecimens.md §2.2: serum in SST, clotted 45 min at RT, spun 1300 g 10 min RT with
+    brake, no second spin, aliquoted within 1 h at RT, stored at -80 °C."""
+    return PreAnalytics(
+        collected_at=drawn,
+        received_at=drawn + timedelta(minutes=20),
+        processing_started_at=drawn + timedelta(minutes=45),
+        pre_processing_temperature=Temperature.ROOM,
+        centrifuge_g=1300,
+        centrifuge_minutes=10,
+        centrifuge_temperature=Temperature.ROOM,
+        centrifuge_braked=True,
+        processed_at=drawn + timedelta(minutes=45 + 10 + 30),
+        storage_temperature_c=-80,
+    )
+
+
+def make_edta_tube(session: Session, subject: Subject | None = None) -> Specimen:
+    visit = make_visit(session, subject) if subject else make_visit(session)
+    return accession_specimen(
+        session,
+        SYSTEM,
+        visit_id=visit.id,
+        specimen_type=SpecimenType.WHOLE_BLOOD,
+        tube_type=TubeType.PED,
+        volume_ml=4.0,
+        pre=PreAnalytics(
+            collected_at=DRAWN,
+            processed_at=DRAWN + timedelta(hours=5),
+            pre_processing_temperature=Temperature.COLD,
+            storage_temperature_c=-80,
+        ),
+    )
+
+
+def make_dna_stock(session: Session, *, volume_ul: int = 200) -> Aliquot:
+    tube = make_edta_tube(session)
+    return extract_dna(
+        session,
+        SYSTEM,
+        specimen_id=tube.id,
+        volume_ul=volume_ul,
+        concentration_ng_ul=50.0,
+        a260_280=1.85,
+    )
+
+
+def import_row(**values: object) -> dict[str, str]:
+    """One serum aliquot row of a new tube at a new visit, with any value overridden."""
+    row = {
+        "study_code": "SUBJ-0001",
+        "visit_number": "1",
+        "visit_on": "2026-03-18",
+        "tube_barcode": "T-0001",
+        "tube_type": "SST",
+        "tube_volume_ml": "6",
+        "collected_at": "2026-03-18 09:00",
+        "received_at": "2026-03-18 09:20",
+        "processing_started_at": "2026-03-18 09:45",
+        "pre_processing_temperature": "RT",
+        "centrifuge_g": "1300",
+        "centrifuge_minutes": "10",
+        "centrifuge_temperature": "RT",
+        "centrifuge_braked": "yes",
+        "processed_at": "2026-03-18 10:25",
+        "storage_temperature_c": "-80",
+        "aliquot_barcode": "AQ-0001",
+        "specimen_type": "serum",
+        "volume_ul": "250",
+        "concentration_ng_ul": "",
+        "a260_280": "",
+        "parent_barcode": "",
+    }
+    row.update({k: str(v) for k, v in values.items()})
+    return row
+
+
+def csv_bytes(rows: Iterable[Mapping[str, str]], columns: Iterable[str] = COLUMN_NAMES) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
