@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lims.auth.models import Site
+from lims.auth.models import Role, Site
 from lims.db import get_session
 from lims.specimens.models import Aliquot, Specimen, Subject, Visit
+from lims.specimens.services import STAFF
 from lims.storage.models import Box, Freezer, Placement
+from lims.storage.services import capacity_report
+from lims.web import current_actor
 
 bp = Blueprint("home", __name__)
 
@@ -45,4 +48,14 @@ def inventory_summary(session: Session) -> dict[str, object]:
 @bp.get("/")
 @login_required
 def index() -> ResponseReturnValue:
-    return render_template("home/index.html", summary=inventory_summary(get_session()))
+    session = get_session()
+    actor = current_actor()
+    # The search box and the capacity summary are for staff; an investigator sees the counts.
+    is_staff = actor.role in (Role.ADMIN, *STAFF)
+    return render_template(
+        "home/index.html",
+        summary=inventory_summary(session),
+        capacity=capacity_report(session, actor) if is_staff else None,
+        is_staff=is_staff,
+        query=request.args.get("q", ""),
+    )

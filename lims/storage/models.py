@@ -31,6 +31,11 @@ class Freezer(Base):
     site: Mapped[Site | None] = relationship()
     racks: Mapped[list[Rack]] = relationship(back_populates="freezer", order_by="Rack.name")
 
+    @property
+    def is_frozen(self) -> bool:
+        """Below 0 °C: taking a tube out and putting it back counts a freeze-thaw cycle."""
+        return self.temperature_c < 0
+
 
 class Rack(Base):
     """A rack, drawer or shelf inside a freezer."""
@@ -97,6 +102,10 @@ class Box(Base):
             if placement.row == row and placement.col == col:
                 return placement.aliquot
         return None
+
+    @property
+    def freezer(self) -> Freezer | None:
+        return self.rack.freezer if self.rack else None
 
     def location_path(self) -> str:
         if self.rack is None:

@@ -1,11 +1,16 @@
+"""Storage input (forms and JSON) and API output."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import fields
+from marshmallow import ValidationError, fields, validate, validates_schema
 
+from lims.specimens.models import AliquotStatus, SpecimenType
 from lims.specimens.schemas import AliquotOut
 from lims.web import Schema
+
+_text = validate.Length(min=1, max=80)
 
 
 class LocationOut(Schema):
@@ -13,6 +18,7 @@ class LocationOut(Schema):
     rack = fields.String(allow_none=True)
     box = fields.String()
     box_barcode = fields.String()
+    box_id = fields.Integer()
     position = fields.String()
 
 
@@ -26,3 +32,251 @@ class StoredAliquotOut(AliquotOut):
 
         location = location_of(aliquot)
         return LocationOut().dump(location) if location else None
+
+
+# --- setting up storage -------------------------------------------------------------------
+
+
+class FreezerIn(Schema):
+    name = fields.String(required=True, validate=_text)
+    temperature_c = fields.Integer(required=True, metadata={"description": "set-point, e.g. -80"})
+    room = fields.String(required=True, validate=_text)
+    site_code = fields.String(load_default=None, allow_none=True)
+
+
+class RackIn(Schema):
+    name = fields.String(required=True, validate=_text)
+
+
+class BoxIn(Schema):
+    name = fields.String(load_default="", validate=validate.Length(max=80))
+    n_rows = fields.Integer(required=True, validate=validate.Range(min=1, max=26))
+    n_cols = fields.Integer(required=True, validate=validate.Range(min=1, max=30))
+    rack_id = fields.Integer(load_default=None, allow_none=True)
+    barcode = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "a pre-printed box barcode; omit to have one issued"},
+    )
+
+
+class RackOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    freezer_id = fields.Integer()
+    freezer = fields.Function(lambda r: r.freezer.name)
+
+
+class RackInFreezerOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class FreezerOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    temperature_c = fields.Integer()
+    room = fields.String()
+    site = fields.Function(lambda f: f.site.code if f.site else None)
+    racks = fields.List(fields.Nested(RackInFreezerOut))
+
+
+class BoxOut(Schema):
+    id = fields.Integer()
+    barcode = fields.String()
+    name = fields.String()
+    n_rows = fields.Integer()
+    n_cols = fields.Integer()
+    capacity = fields.Integer()
+    rack_id = fields.Integer(allow_none=True)
+    rack = fields.Function(lambda b: b.rack.name if b.rack else None)
+    freezer = fields.Function(lambda b: b.freezer.name if b.freezer else None)
+    used = fields.Function(lambda b: len(b.placements))
+
+
+class FreezerListOut(Schema):
+    items = fields.List(fields.Nested(FreezerOut))
+
+
+class BoxListOut(Schema):
+    items = fields.List(fields.Nested(BoxOut))
+
+
+class BoxQueryIn(Schema):
+    freezer_id = fields.Integer(load_default=None)
+    rack_id = fields.Integer(load_default=None)
+
+
+class GridCellOut(Schema):
+    position = fields.String()
+    barcode = fields.String()
+    specimen_type = fields.Function(lambda c: c.specimen_type.value)
+    status = fields.Function(lambda c: c.status.value)
+    consent_withdrawn = fields.Boolean()
+
+
+class BoxGridOut(Schema):
+    """A box and what sits in each filled position (empty positions are simply absent)."""
+
+    box = fields.Nested(BoxOut)
+    positions = fields.Function(
+        lambda g: [GridCellOut().dump(c) for row in g.cells for c in row if c is not None],
+        metadata={"type": "array", "items": {"type": "object"}},
+    )
+
+
+class BoxFillOut(Schema):
+    box_id = fields.Integer()
+    barcode = fields.String()
+    name = fields.String()
+    rack = fields.String(allow_none=True)
+    capacity = fields.Integer()
+    used = fields.Integer()
+    free = fields.Integer()
+
+
+class FreezerFillOut(Schema):
+    freezer_id = fields.Integer(allow_none=True)
+    name = fields.String()
+    temperature_c = fields.Integer(allow_none=True)
+    capacity = fields.Integer()
+    used = fields.Integer()
+    free = fields.Integer()
+    boxes = fields.List(fields.Nested(BoxFillOut))
+
+
+class CapacityOut(Schema):
+    freezers = fields.List(fields.Nested(FreezerFillOut))
+
+
+# --- placing and moving -------------------------------------------------------------------
+
+
+class _BoxRef(Schema):
+    """A destination box by id or by its scanned barcode."""
+
+    box_id = fields.Integer(load_default=None, allow_none=True)
+    box_barcode = fields.String(load_default=None, allow_none=True)
+    position = fields.String(load_default=None, allow_none=True, metadata={"example": "A1"})
+
+
+class StoreIn(Schema):
+    barcode = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    position = fields.String(load_default=None, allow_none=True, metadata={"example": "A1"})
+
+
+class MoveAliquotIn(_BoxRef):
+    @validates_schema
+    def _needs_box(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data.get("box_id") is None and not data.get("box_barcode"):
+            raise ValidationError("give the destination box", field_name="box_barcode")
+
+
+class MoveBoxIn(Schema):
+    rack_id = fields.Integer(required=True)
+
+
+class PlacementOut(Schema):
+    barcode = fields.Function(lambda p: p.aliquot.barcode)
+    box_id = fields.Integer()
+    box_barcode = fields.Function(lambda p: p.box.barcode)
+    position = fields.String()
+    status = fields.Function(lambda p: p.aliquot.status.value)
+
+
+# --- lifecycle ---------------------------------------------------------------------------
+
+
+class ReasonIn(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class PutBackIn(_BoxRef):
+    """Back to the held position, or into the box given."""
+
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class UseIn(Schema):
+    volume_ul = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "volume taken; omit (or give all of it) to consume the tube"},
+    )
+
+
+class DisposeManyIn(Schema):
+    barcodes = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    reason = fields.String(required=True)
+
+
+class DisposedOut(Schema):
+    disposed = fields.List(fields.String())
+
+
+class PlacementImportIn(Schema):
+    csv = fields.String(
+        required=True, metadata={"description": "barcode,box_barcode,position with a header row"}
+    )
+
+
+class ImportResultOut(Schema):
+    placed = fields.Function(lambda r: len(r))
+    placements = fields.Function(
+        lambda r: [PlacementOut().dump(p) for p in r],
+        metadata={"type": "array", "items": {"type": "object"}},
+    )
+
+
+# --- finding -------------------------------------------------------------------------------
+
+
+class AliquotQueryIn(Schema):
+    site = fields.String(load_default=None)
+    subject = fields.String(load_default=None)
+    specimen_type = fields.Enum(SpecimenType, by_value=True, load_default=None)
+    status = fields.Enum(AliquotStatus, by_value=True, load_default=None)
+    freezer_id = fields.Integer(load_default=None)
+    box = fields.String(load_default=None, metadata={"description": "box barcode"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class InventoryRowOut(Schema):
+    barcode = fields.String()
+    subject = fields.String()
+    site = fields.String()
+    visit = fields.Integer()
+    specimen_type = fields.Function(lambda r: r.specimen_type.value)
+    volume_ul = fields.Integer()
+    concentration_ng_ul = fields.Float(allow_none=True)
+    status = fields.Function(lambda r: r.status.value)
+    freeze_thaw_count = fields.Integer()
+    freezer = fields.String(allow_none=True)
+    rack = fields.String(allow_none=True)
+    box = fields.String(allow_none=True, attribute="box_barcode")
+    position = fields.String(allow_none=True)
+    consent_withdrawn = fields.Boolean()
+
+
+class AliquotPageOut(Schema):
+    items = fields.List(fields.Nested(InventoryRowOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class CustodyEventOut(Schema):
+    id = fields.Integer()
+    occurred_at = fields.DateTime()
+    actor = fields.String(attribute="actor_username")
+    action = fields.Function(lambda e: str(e.action))
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+class CustodyOut(Schema):
+    barcode = fields.String()
+    events = fields.List(fields.Nested(CustodyEventOut))

@@ -75,7 +75,7 @@ def test_unknown_barcodes_are_each_named_and_nothing_is_recorded(
 
 def test_a_box_label_needs_a_box_stock(session: Session, tech: Actor) -> None:
     box = make_box(session)
-    with pytest.raises(InvalidInput, match="is a box; stock cryo-1.28x0.5-203 is for vial"):
+    with pytest.raises(InvalidInput, match=r"is a box; stock cryo-1\.28x0\.5-203 is for vial"):
         print_labels(session, tech, barcodes=[box.barcode], stock_id="cryo-1.28x0.5-203")
     output = print_labels(session, tech, barcodes=[box.barcode], stock_id="box-2x1-203")
     assert decode(rasterise(output.content, 300)[0]) == {

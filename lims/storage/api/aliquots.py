@@ -1,0 +1,272 @@
+"""Aliquots over the API: one aliquot, lists, custody; storing, moving and the lifecycle steps;
+batch disposal; the placement import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.typing import ResponseReturnValue
+
+from lims.db import get_session
+from lims.specimens.services import find_aliquot
+from lims.storage import services
+from lims.storage.api import bp, path_id
+from lims.storage.schemas import (
+    AliquotPageOut,
+    AliquotQueryIn,
+    CustodyOut,
+    DisposedOut,
+    DisposeManyIn,
+    ImportResultOut,
+    MoveAliquotIn,
+    PlacementImportIn,
+    PlacementOut,
+    PutBackIn,
+    ReasonIn,
+    StoredAliquotOut,
+    StoreIn,
+    UseIn,
+)
+from lims.web import current_actor, documented, dump, token_required
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def _aliquot(barcode: str) -> ResponseReturnValue:
+    """The aliquot as it stands after a step (read fresh, after the service's commit)."""
+    return dump(StoredAliquotOut(), find_aliquot(get_session(), current_actor(), barcode))
+
+
+@bp.get("/aliquots/<barcode>")
+@token_required
+@documented(
+    summary="One aliquot by barcode, with its subject code, status and location",
+    response=StoredAliquotOut,
+)
+def get_aliquot(barcode: str) -> ResponseReturnValue:
+    aliquot = find_aliquot(get_session(), current_actor(), barcode)
+    return dump(StoredAliquotOut(), aliquot)
+
+
+@bp.get("/aliquots")
+@token_required
+@documented(
+    summary="Aliquots filtered by site, subject, type, status, freezer, box; paged, with total",
+    query=AliquotQueryIn,
+    response=AliquotPageOut,
+)
+def list_aliquots() -> ResponseReturnValue:
+    args = AliquotQueryIn().load(request.args)
+    page, per_page = args.pop("page"), args.pop("per_page")
+    rows, total = services.list_aliquots(
+        get_session(),
+        current_actor(),
+        filters=services.AliquotFilter(**args),
+        page=page,
+        per_page=per_page,
+    )
+    return dump(
+        AliquotPageOut(), {"items": rows, "total": total, "page": page, "per_page": per_page}
+    )
+
+
+@bp.get("/aliquots/<barcode>/custody")
+@token_required
+@documented(summary="An aliquot's chain of custody, oldest event first", response=CustodyOut)
+def custody(barcode: str) -> ResponseReturnValue:
+    aliquot, events = services.custody(get_session(), current_actor(), barcode)
+    return dump(CustodyOut(), {"barcode": aliquot.barcode, "events": events})
+
+
+@bp.post("/boxes/<box_id>/aliquots")
+@token_required
+@documented(
+    summary="Store an aliquot in a box: the position given, or the next free one",
+    body=StoreIn,
+    response=PlacementOut,
+    status=201,
+)
+def store_in_box(box_id: str) -> ResponseReturnValue:
+    body = StoreIn().load(_body())
+    placement = services.store_aliquot(
+        get_session(), current_actor(), box_id=path_id(box_id, "Box"), **body
+    )
+    return dump(PlacementOut(), placement), 201
+
+
+@bp.post("/aliquots/<barcode>/move")
+@token_required
+@documented(
+    summary="Move a stored aliquot to another position or box",
+    body=MoveAliquotIn,
+    response=PlacementOut,
+)
+def move_aliquot(barcode: str) -> ResponseReturnValue:
+    body = MoveAliquotIn().load(_body())
+    session, actor = get_session(), current_actor()
+    box_id = services.resolve_box(
+        session, actor, box_id=body["box_id"], box_barcode=body["box_barcode"]
+    )
+    placement = services.move_aliquot(
+        session, actor, barcode=barcode, box_id=box_id or 0, position=body["position"]
+    )
+    return dump(PlacementOut(), placement)
+
+
+def _put_back_args(body: dict[str, Any]) -> dict[str, Any]:
+    box_id = services.resolve_box(
+        get_session(), current_actor(), box_id=body["box_id"], box_barcode=body["box_barcode"]
+    )
+    return {"box_id": box_id, "position": body["position"] if box_id else None}
+
+
+@bp.post("/aliquots/<barcode>/take-out")
+@token_required
+@documented(
+    summary="Take an aliquot out of its box for good (reason required); its position is freed",
+    body=ReasonIn,
+    response=StoredAliquotOut,
+)
+def take_out(barcode: str) -> ResponseReturnValue:
+    services.take_out(get_session(), current_actor(), barcode=barcode, **ReasonIn().load(_body()))
+    return _aliquot(barcode)
+
+
+@bp.post("/aliquots/<barcode>/check-out")
+@token_required
+@documented(
+    summary="Check an aliquot out for use; its position stays held",
+    body=ReasonIn,
+    response=StoredAliquotOut,
+)
+def check_out(barcode: str) -> ResponseReturnValue:
+    services.check_out(get_session(), current_actor(), barcode=barcode, **ReasonIn().load(_body()))
+    return _aliquot(barcode)
+
+
+@bp.post("/aliquots/<barcode>/check-in")
+@token_required
+@documented(
+    summary="Check an aliquot back in (held position, or the box given); counts a freeze-thaw",
+    body=PutBackIn,
+    response=StoredAliquotOut,
+)
+def check_in(barcode: str) -> ResponseReturnValue:
+    args = _put_back_args(PutBackIn().load(_body()))
+    services.check_in(get_session(), current_actor(), barcode=barcode, **args)
+    return _aliquot(barcode)
+
+
+@bp.post("/aliquots/<barcode>/use")
+@token_required
+@documented(
+    summary="Record volume used; using all of it consumes the aliquot",
+    body=UseIn,
+    response=StoredAliquotOut,
+)
+def use(barcode: str) -> ResponseReturnValue:
+    services.use_aliquot(get_session(), current_actor(), barcode=barcode, **UseIn().load(_body()))
+    return _aliquot(barcode)
+
+
+@bp.post("/aliquots/<barcode>/dispose")
+@token_required
+@documented(
+    summary="Dispose of an aliquot (reason required); its position is freed",
+    body=ReasonIn,
+    response=StoredAliquotOut,
+)
+def dispose(barcode: str) -> ResponseReturnValue:
+    services.dispose_aliquot(
+        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(_body())
+    )
+    return _aliquot(barcode)
+
+
+@bp.post("/aliquots/<barcode>/missing")
+@token_required
+@documented(
+    summary="Mark an aliquot missing; its position stays held",
+    body=ReasonIn,
+    response=StoredAliquotOut,
+)
+def mark_missing(barcode: str) -> ResponseReturnValue:
+    services.mark_missing(
+        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(_body())
+    )
+    return _aliquot(barcode)
+
+
+@bp.post("/aliquots/<barcode>/found")
+@token_required
+@documented(
+    summary="A missing aliquot was found: back to its position, or to the box given",
+    body=PutBackIn,
+    response=StoredAliquotOut,
+)
+def mark_found(barcode: str) -> ResponseReturnValue:
+    args = _put_back_args(PutBackIn().load(_body()))
+    services.mark_found(get_session(), current_actor(), barcode=barcode, **args)
+    return _aliquot(barcode)
+
+
+@bp.post("/aliquots/<barcode>/quarantine")
+@token_required
+@documented(
+    summary="Quarantine an aliquot (reason required)", body=ReasonIn, response=StoredAliquotOut
+)
+def quarantine(barcode: str) -> ResponseReturnValue:
+    services.quarantine(get_session(), current_actor(), barcode=barcode, **ReasonIn().load(_body()))
+    return _aliquot(barcode)
+
+
+@bp.post("/aliquots/<barcode>/clear-quarantine")
+@token_required
+@documented(
+    summary="Release a quarantined aliquot back to storage",
+    body=PutBackIn,
+    response=StoredAliquotOut,
+)
+def clear_quarantine(barcode: str) -> ResponseReturnValue:
+    body = PutBackIn().load(_body())
+    args = _put_back_args(body)
+    services.clear_quarantine(
+        get_session(), current_actor(), barcode=barcode, reason=body["reason"], **args
+    )
+    return _aliquot(barcode)
+
+
+@bp.post("/aliquots/dispose")
+@token_required
+@documented(
+    summary="Dispose of several aliquots at once (all or none), e.g. after consent withdrawal",
+    body=DisposeManyIn,
+    response=DisposedOut,
+)
+def dispose_many() -> ResponseReturnValue:
+    body = DisposeManyIn().load(_body())
+    done = services.dispose_aliquots(get_session(), current_actor(), **body)
+    return dump(DisposedOut(), {"disposed": [a.barcode for a in done]})
+
+
+@bp.post("/placements/import")
+@token_required
+@documented(
+    summary="Place tubes from a CSV (barcode,box_barcode,position): every row valid, or none "
+    "written. JSON {csv: ...} or a text/csv body; errors name row (header = 1), field, reason",
+    body=PlacementImportIn,
+    response=ImportResultOut,
+    status=201,
+)
+def import_placements() -> ResponseReturnValue:
+    if request.mimetype == "text/csv":
+        text = request.get_data(as_text=True)
+    else:
+        text = PlacementImportIn().load(_body())["csv"]
+    rows = services.read_placement_csv(text)
+    placed = services.import_placements(get_session(), current_actor(), rows=rows)
+    return dump(ImportResultOut(), placed), 201

@@ -1,0 +1,153 @@
+"""Steps shared by the storage use cases. They never commit: the public service does, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from lims import audit
+from lims.audit.models import Action
+from lims.auth.models import Actor
+from lims.errors import Conflict, InvalidInput, NotFound
+from lims.specimens.models import Aliquot, AliquotStatus
+from lims.storage.models import Box, Placement, position_name
+
+
+def lock_box(session: Session, box_id: int) -> Box:
+    """The box, locked until commit.
+
+    Two benches scanning into one box must not both see A1 as free. SQLite ignores FOR UPDATE;
+    there the unique constraint on the position still holds (see flush_placement).
+    """
+    box = session.scalars(select(Box).where(Box.id == box_id).with_for_update()).first()
+    if box is None:
+        raise NotFound(f"Box {box_id} does not exist", field="box")
+    return box
+
+
+def placement_of(session: Session, aliquot: Aliquot) -> Placement | None:
+    return session.scalar(select(Placement).where(Placement.aliquot_id == aliquot.id))
+
+
+def where(placement: Placement | None) -> dict[str, Any]:
+    """Where a tube sits, as the audit trail records it (from- and to-locations)."""
+    if placement is None:
+        return {"box": None, "position": None}
+    box = placement.box
+    freezer = box.freezer
+    return {
+        "freezer": freezer.name if freezer else None,
+        "rack": box.rack.name if box.rack else None,
+        "box": box.barcode,
+        "position": placement.position,
+    }
+
+
+def choose_position(box: Box, position: str | None) -> tuple[int, int]:
+    """The chosen position if it is free, else the next free one in the order a box is filled."""
+    if position:
+        row, col = box.parse_position(position)
+        if (held := box.aliquot_at(row, col)) is not None:
+            raise Conflict(
+                f"{box.barcode} {position_name(row, col)} already holds {held.barcode}",
+                field="position",
+            )
+        return row, col
+    taken = {(p.row, p.col) for p in box.placements}
+    for row in range(box.n_rows):
+        for col in range(box.n_cols):
+            if (row, col) not in taken:
+                return row, col
+    raise Conflict(f"Box {box.barcode} is full ({box.capacity} positions)", field="box")
+
+
+def flush_placement(session: Session, box: Box, row: int, col: int) -> None:
+    """Write the placement now, so a race with another bench surfaces here as a Conflict.
+
+    The unique constraint on (box_id, row, col) refuses the second of two placements that both
+    saw the position free; on SQLite the loser may instead find the database locked. Either way
+    the whole transaction is rolled back, so nothing half-written remains.
+    """
+    try:
+        session.flush()
+    except (IntegrityError, OperationalError) as err:
+        session.rollback()
+        if isinstance(err, OperationalError) and "locked" not in str(err.orig):
+            raise
+        raise Conflict(
+            f"{box.barcode} {position_name(row, col)} was taken by another bench at the same "
+            "moment; nothing was stored, scan again",
+            field="position",
+        ) from err
+
+
+def require_consent(aliquot: Aliquot, doing: str) -> None:
+    """A withdrawn subject's tubes may only be disposed of (consent withdrawal, issue #4)."""
+    if not aliquot.subject.has_consent:
+        raise Conflict(
+            f"{aliquot.barcode} cannot be {doing}: its subject withdrew consent; "
+            "it may only be disposed of",
+            field="barcode",
+        )
+
+
+def require_status(aliquot: Aliquot, *statuses: AliquotStatus, doing: str) -> None:
+    """Which tubes a use case is meant for (e.g. only a checked-out tube is checked in)."""
+    if aliquot.status not in statuses:
+        names = [s.value for s in statuses]
+        wanted = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
+        raise Conflict(
+            f"Aliquot {aliquot.barcode} is {aliquot.status.value}; only a {wanted} aliquot "
+            f"can be {doing}",
+            field="status",
+        )
+
+
+def change_status(aliquot: Aliquot, to: AliquotStatus) -> AliquotStatus:
+    """Move along ALIQUOT_TRANSITIONS (refusing what it forbids); returns the old status."""
+    before = aliquot.status
+    aliquot.require_transition(to)
+    aliquot.status = to
+    return before
+
+
+def record_change(
+    session: Session,
+    actor: Actor,
+    action: Action,
+    aliquot: Aliquot,
+    *,
+    before_status: AliquotStatus,
+    before_place: dict[str, Any],
+    reason: str | None = None,
+    **extra: Any,
+) -> None:
+    """One custody event: status and location before and after, and why."""
+    after_place = where(placement_of(session, aliquot))
+    audit.record(
+        session,
+        actor,
+        action,
+        aliquot,
+        before={"status": before_status, **before_place},
+        reason=reason,
+        status=aliquot.status,
+        **after_place,
+        **extra,
+    )
+
+
+def free_position(session: Session, placement: Placement | None) -> None:
+    if placement is not None:
+        placement.box.placements.remove(placement)
+        session.delete(placement)
+
+
+def require_reason(reason: str | None, doing: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInput(f"Say why the aliquot is {doing}", field="reason")
+    return text

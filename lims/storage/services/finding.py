@@ -1,0 +1,291 @@
+"""Finding tubes again: the search box, the box grid, lists and the inventory export, custody."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+
+from lims.audit.models import Action, AuditEvent
+from lims.audit.services import events_for
+from lims.auth.models import Actor, Site
+from lims.errors import InvalidInput, NotFound
+from lims.specimens import barcodes
+from lims.specimens.models import (
+    Aliquot,
+    AliquotStatus,
+    EnrolmentStatus,
+    Specimen,
+    SpecimenType,
+    Subject,
+    Visit,
+)
+from lims.specimens.services import STAFF, find_aliquot
+from lims.storage.models import ROW_LETTERS, Box, Freezer, Placement, Rack, position_name
+from lims.storage.services.setup import get_box
+
+
+def search(session: Session, actor: Actor, text: str) -> tuple[str, str]:
+    """Where a scanned or typed code leads: ('aliquot', barcode), ('box', id), ('subject', code).
+
+    Matches are exact: a barcode scanner sends the whole code, and a near match is a wrong tube.
+    """
+    actor.require(*STAFF)
+    code = barcodes.normalise(text)
+    if not code:
+        raise InvalidInput("Scan or type a barcode or a subject code", field="q")
+    shaped = barcodes.is_issued_aliquot_barcode(code) or barcodes.is_box_barcode(code)
+    if shaped and (problem := barcodes.check_problem(code)):
+        raise InvalidInput(problem, field="q")
+    if found := session.scalar(select(Aliquot.barcode).where(Aliquot.barcode == code)):
+        return "aliquot", found
+    if (box_id := session.scalar(select(Box.id).where(Box.barcode == code))) is not None:
+        return "box", str(box_id)
+    if found := session.scalar(select(Subject.study_code).where(Subject.study_code == code)):
+        return "subject", found
+    raise NotFound(f"No aliquot, box or subject has the code {code}", field="q")
+
+
+@dataclass(frozen=True)
+class GridCell:
+    row: int
+    col: int
+    barcode: str
+    specimen_type: SpecimenType
+    status: AliquotStatus
+    consent_withdrawn: bool
+
+    @property
+    def position(self) -> str:
+        return position_name(self.row, self.col)
+
+
+@dataclass(frozen=True)
+class BoxGrid:
+    box: Box
+    cells: list[list[GridCell | None]]  # [row][col]
+
+    @property
+    def row_letters(self) -> str:
+        return ROW_LETTERS[: self.box.n_rows]
+
+    @property
+    def used(self) -> int:
+        return sum(cell is not None for row in self.cells for cell in row)
+
+
+def box_grid(session: Session, actor: Actor, box_id: int) -> BoxGrid:
+    """A box's positions with what sits in each, in one query (a 10x10 box renders fast)."""
+    box = get_box(session, actor, box_id)
+    stmt = (
+        select(
+            Placement.row,
+            Placement.col,
+            Aliquot.barcode,
+            Aliquot.specimen_type,
+            Aliquot.status,
+            Subject.enrolment_status,
+        )
+        .join(Aliquot, Placement.aliquot_id == Aliquot.id)
+        .join(Specimen, Aliquot.specimen_id == Specimen.id)
+        .join(Visit, Specimen.visit_id == Visit.id)
+        .join(Subject, Visit.subject_id == Subject.id)
+        .where(Placement.box_id == box.id)
+    )
+    cells: list[list[GridCell | None]] = [[None] * box.n_cols for _ in range(box.n_rows)]
+    for row, col, code, kind, status, enrolment in session.execute(stmt):
+        withdrawn = enrolment is EnrolmentStatus.CONSENT_WITHDRAWN
+        cells[row][col] = GridCell(row, col, code, kind, status, withdrawn)
+    return BoxGrid(box, cells)
+
+
+@dataclass(frozen=True)
+class AliquotFilter:
+    """The list page's and the export's filters; None means any."""
+
+    site: str | None = None
+    subject: str | None = None
+    specimen_type: SpecimenType | None = None
+    status: AliquotStatus | None = None
+    freezer_id: int | None = None
+    box: str | None = None  # box barcode
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The WHERE clauses, for a query that has joined the tables they name."""
+        found: list[ColumnElement[bool]] = []
+        if self.subject:
+            found.append(Subject.study_code == self.subject.strip().upper())
+        if self.site:
+            site_id = select(Site.id).where(Site.code == self.site.strip().upper())
+            found.append(Subject.site_id == site_id.scalar_subquery())
+        if self.specimen_type:
+            found.append(Aliquot.specimen_type == self.specimen_type)
+        if self.status:
+            found.append(Aliquot.status == self.status)
+        if self.box:
+            found.append(Box.barcode == barcodes.normalise(self.box))
+        if self.freezer_id is not None:
+            found.append(Rack.freezer_id == self.freezer_id)
+        return found
+
+    def apply(self, stmt: Select[Any]) -> Select[Any]:
+        """Add only the joins the filters need, so the plain list stays a scan of one index."""
+        if self.site or self.subject:
+            stmt = (
+                stmt.join(Specimen, Aliquot.specimen_id == Specimen.id)
+                .join(Visit, Specimen.visit_id == Visit.id)
+                .join(Subject, Visit.subject_id == Subject.id)
+            )
+        if self.freezer_id is not None or self.box:
+            stmt = stmt.join(Placement, Placement.aliquot_id == Aliquot.id).join(
+                Box, Placement.box_id == Box.id
+            )
+        if self.freezer_id is not None:
+            stmt = stmt.join(Rack, Box.rack_id == Rack.id)
+        return stmt.where(*self.conditions())
+
+
+@dataclass(frozen=True)
+class InventoryRow:
+    id: int
+    barcode: str
+    subject: str
+    site: str
+    visit: int
+    specimen_type: SpecimenType
+    volume_ul: int
+    concentration_ng_ul: float | None
+    status: AliquotStatus
+    freeze_thaw_count: int
+    freezer: str | None
+    rack: str | None
+    box: str | None
+    box_barcode: str | None
+    box_id: int | None
+    position: str | None
+    consent_withdrawn: bool
+
+
+def _inventory_select() -> Select:
+    """Every column of the list and the export, with every table joined once."""
+    return (
+        select(
+            Aliquot.id,
+            Aliquot.barcode,
+            Subject.study_code,
+            Site.code,
+            Visit.visit_number,
+            Aliquot.specimen_type,
+            Aliquot.volume_ul,
+            Aliquot.concentration_ng_ul,
+            Aliquot.status,
+            Aliquot.freeze_thaw_count,
+            Freezer.name,
+            Rack.name,
+            Box.name,
+            Box.barcode,
+            Box.id,
+            Placement.row,
+            Placement.col,
+            Subject.enrolment_status,
+        )
+        .join(Specimen, Aliquot.specimen_id == Specimen.id)
+        .join(Visit, Specimen.visit_id == Visit.id)
+        .join(Subject, Visit.subject_id == Subject.id)
+        .join(Site, Subject.site_id == Site.id)
+        .outerjoin(Placement, Placement.aliquot_id == Aliquot.id)
+        .outerjoin(Box, Placement.box_id == Box.id)
+        .outerjoin(Rack, Box.rack_id == Rack.id)
+        .outerjoin(Freezer, Rack.freezer_id == Freezer.id)
+        .order_by(Aliquot.id)
+    )
+
+
+def _rows_for(session: Session, ids: list[int]) -> list[InventoryRow]:
+    stmt = _inventory_select().where(Aliquot.id.in_(ids))
+    return [_row(*r) for r in session.execute(stmt)]
+
+
+def _row(*r: Any) -> InventoryRow:
+    position = position_name(r[15], r[16]) if r[15] is not None else None
+    withdrawn = r[17] is EnrolmentStatus.CONSENT_WITHDRAWN
+    return InventoryRow(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+        r[14], position, withdrawn,
+    )  # fmt: skip
+
+
+def list_aliquots(
+    session: Session, actor: Actor, *, filters: AliquotFilter, page: int = 1, per_page: int = 50
+) -> tuple[list[InventoryRow], int]:
+    """One page of aliquots matching the filters, oldest first, and how many match in all."""
+    actor.require(*STAFF)
+    ids = filters.apply(select(Aliquot.id))
+    total = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+    page_ids: list[int] = list(
+        session.scalars(ids.order_by(Aliquot.id).offset((page - 1) * per_page).limit(per_page))
+    )
+    return _rows_for(session, page_ids), total
+
+
+def iter_inventory(
+    session: Session, actor: Actor, *, filters: AliquotFilter, batch: int = 2000
+) -> Iterator[InventoryRow]:
+    """Every matching aliquot in one query read in batches (a server-side cursor on
+    PostgreSQL), so an export of 250,000 rows streams without holding them all."""
+    actor.require(*STAFF)
+    stmt = _inventory_select().where(*filters.conditions())
+    for r in session.execute(stmt.execution_options(yield_per=batch)):
+        yield _row(*r)
+
+
+INVENTORY_COLUMNS = (
+    "barcode",
+    "subject",
+    "site",
+    "visit",
+    "type",
+    "volume_ul",
+    "concentration_ng_ul",
+    "status",
+    "freeze_thaw",
+    "freezer",
+    "rack",
+    "box",
+    "position",
+)
+
+
+def inventory_line(row: InventoryRow) -> list[str | int | float | Decimal | None]:
+    """One export line, in INVENTORY_COLUMNS order (the box by its barcode, as scanned)."""
+    return [
+        row.barcode,
+        row.subject,
+        row.site,
+        row.visit,
+        row.specimen_type.value,
+        row.volume_ul,
+        row.concentration_ng_ul,
+        row.status.value,
+        row.freeze_thaw_count,
+        row.freezer,
+        row.rack,
+        row.box_barcode,
+        row.position,
+    ]
+
+
+def custody(session: Session, actor: Actor, barcode: str) -> tuple[Aliquot, list[AuditEvent]]:
+    """An aliquot's chain of custody: its events, and its subject's consent withdrawal (which
+    flags every tube of theirs), oldest first."""
+    aliquot = find_aliquot(session, actor, barcode)
+    consent = [
+        e
+        for e in events_for(session, aliquot.subject)
+        if e.action == Action.SUBJECT_CONSENT_WITHDRAWN
+    ]
+    return aliquot, sorted([*events_for(session, aliquot), *consent], key=lambda e: e.id)

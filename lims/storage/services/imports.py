@@ -1,0 +1,145 @@
+"""Placement import: a CSV of barcode,box_barcode,position. Every row is checked; one bad row
+and nothing is written."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lims.auth.models import Actor, Role
+from lims.errors import FieldError, InvalidInput, LimsError
+from lims.specimens import barcodes
+from lims.specimens.models import Aliquot
+from lims.storage.models import Box, Placement, position_name
+from lims.storage.services._common import lock_box
+from lims.storage.services.placing import place_new, storable_problem
+
+PLACEMENT_COLUMNS = ("barcode", "box_barcode", "position")
+MAX_ROWS = 10_000
+
+
+def read_placement_csv(text: str) -> list[dict[str, str]]:
+    """The rows of an uploaded CSV, checking its header (row 1)."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [(h or "").strip().lower() for h in reader.fieldnames or []]
+    if header != list(PLACEMENT_COLUMNS):
+        raise InvalidInput(
+            f"Row 1 must be the header {','.join(PLACEMENT_COLUMNS)}, not {','.join(header)}",
+            errors=[
+                {"row": 1, "field": "header", "message": "expected barcode,box_barcode,position"}
+            ],
+        )
+    reader.fieldnames = header
+    rows = [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+    if not rows:
+        raise InvalidInput("The file has no rows below its header", field="file")
+    if len(rows) > MAX_ROWS:
+        raise InvalidInput(f"At most {MAX_ROWS} rows per file, not {len(rows)}", field="file")
+    return rows
+
+
+@dataclass(frozen=True)
+class _Checked:
+    aliquot: Aliquot
+    box: Box
+    row: int
+    col: int
+
+
+class _Checker:
+    """Checks rows one by one, remembering what earlier rows of the same file claimed."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.boxes: dict[str, Box | None] = {}
+        self.positions: dict[tuple[int, int, int], int] = {}
+        self.aliquots: dict[str, int] = {}
+
+    def box(self, code: str) -> Box:
+        if code not in self.boxes:
+            box_id = self.session.scalar(select(Box.id).where(Box.barcode == code))
+            self.boxes[code] = lock_box(self.session, box_id) if box_id is not None else None
+        if (box := self.boxes[code]) is None:
+            raise InvalidInput(f"no box has barcode {code}", field="box_barcode")
+        return box
+
+    def aliquot(self, code: str, n: int) -> Aliquot:
+        if problem := barcodes.check_problem(code):
+            raise InvalidInput(problem, field="barcode")
+        aliquot = self.session.scalar(select(Aliquot).where(Aliquot.barcode == code))
+        if aliquot is None:
+            raise InvalidInput(f"no aliquot has barcode {code}", field="barcode")
+        if (earlier := self.aliquots.setdefault(code, n)) != n:
+            raise InvalidInput(f"{code} is also placed by row {earlier}", field="barcode")
+        if (refusal := storable_problem(self.session, aliquot)) is not None:
+            raise refusal
+        return aliquot
+
+    def position(self, box: Box, text: str, n: int) -> tuple[int, int]:
+        if not text:
+            raise InvalidInput("give a position such as A1", field="position")
+        row, col = box.parse_position(text)
+        if (held := box.aliquot_at(row, col)) is not None:
+            raise InvalidInput(
+                f"{box.barcode} {position_name(row, col)} already holds {held.barcode}",
+                field="position",
+            )
+        if (earlier := self.positions.setdefault((box.id, row, col), n)) != n:
+            raise InvalidInput(
+                f"row {earlier} also places a tube at {box.barcode} {position_name(row, col)}",
+                field="position",
+            )
+        return row, col
+
+    def check(self, n: int, values: dict[str, str]) -> tuple[_Checked | None, list[FieldError]]:
+        problems: list[FieldError] = []
+        aliquot = box = None
+        for name, step in (("barcode", "aliquot"), ("box_barcode", "box")):
+            code = barcodes.normalise(values.get(name, ""))
+            try:
+                if not code:
+                    raise InvalidInput("is empty", field=name)
+                if step == "aliquot":
+                    aliquot = self.aliquot(code, n)
+                else:
+                    box = self.box(code)
+            except LimsError as err:
+                problems.append({"row": n, "field": name, "message": err.detail})
+        if box is None:
+            return None, problems
+        try:
+            row, col = self.position(box, values.get("position", ""), n)
+        except LimsError as err:
+            return None, [*problems, {"row": n, "field": "position", "message": err.detail}]
+        return (_Checked(aliquot, box, row, col) if aliquot else None), problems
+
+
+def import_placements(
+    session: Session, actor: Actor, *, rows: Sequence[dict[str, str]]
+) -> list[Placement]:
+    """Place many tubes from a sheet. Rows are numbered as in the sheet: the header is row 1."""
+    actor.require(Role.TECHNICIAN)
+    checker = _Checker(session)
+    checked: list[_Checked] = []
+    problems: list[FieldError] = []
+    for n, values in enumerate(rows, start=2):
+        ok, found = checker.check(n, values)
+        problems.extend(found)
+        if ok is not None and not found:
+            checked.append(ok)
+    if problems:
+        raise InvalidInput(
+            f"{len(problems)} problems found in {len(rows)} rows; nothing was imported",
+            errors=problems,
+        )
+    placements = [
+        place_new(session, actor, c.aliquot, c.box, c.row, c.col, source="placement import")
+        for c in checked
+    ]
+    session.commit()
+    return placements

@@ -1,0 +1,341 @@
+"""A tube's lifecycle where it touches its position: check out and in, use, dispose, missing,
+found, quarantine. The allowed moves are read from ALIQUOT_TRANSITIONS via
+Aliquot.require_transition; nothing here repeats them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from lims.audit.models import Action
+from lims.auth.models import Actor, Role
+from lims.errors import Conflict, FieldError, InvalidInput, LimsError
+from lims.specimens.models import ALIQUOT_TRANSITIONS, Aliquot, AliquotStatus
+from lims.specimens.services import find_aliquot
+from lims.storage.services._common import (
+    change_status,
+    free_position,
+    placement_of,
+    record_change,
+    require_consent,
+    require_reason,
+    require_status,
+    where,
+)
+from lims.storage.services.placing import count_thaw, put_back
+
+S = AliquotStatus
+
+
+def check_out(
+    session: Session, actor: Actor, *, barcode: str, reason: str | None = None
+) -> Aliquot:
+    """Take a tube out for use; its position stays held for its return."""
+    actor.require(Role.TECHNICIAN)
+    aliquot = find_aliquot(session, actor, barcode)
+    aliquot.require_transition(S.CHECKED_OUT)
+    require_consent(aliquot, "checked out for use")
+    place = where(placement_of(session, aliquot))
+    before = change_status(aliquot, S.CHECKED_OUT)
+    record_change(
+        session,
+        actor,
+        Action.ALIQUOT_CHECKED_OUT,
+        aliquot,
+        before_status=before,
+        before_place=place,
+        reason=(reason or "").strip() or None,
+    )
+    session.commit()
+    return aliquot
+
+
+def check_in(
+    session: Session,
+    actor: Actor,
+    *,
+    barcode: str,
+    box_id: int | None = None,
+    position: str | None = None,
+) -> Aliquot:
+    """Put a checked-out tube back: into its held position unless a box is given.
+
+    Back in a freezer below 0 °C, the tube has thawed and refrozen: freeze_thaw_count + 1.
+    """
+    actor.require(Role.TECHNICIAN)
+    aliquot = find_aliquot(session, actor, barcode)
+    aliquot.require_transition(S.STORED)
+    require_status(aliquot, S.CHECKED_OUT, doing="checked in")
+    place = where(placement_of(session, aliquot))
+    placement = put_back(session, aliquot, box_id, position)
+    before = change_status(aliquot, S.STORED)
+    count_thaw(aliquot, placement.box)
+    record_change(
+        session,
+        actor,
+        Action.ALIQUOT_CHECKED_IN,
+        aliquot,
+        before_status=before,
+        before_place=place,
+        freeze_thaw_count=aliquot.freeze_thaw_count,
+    )
+    session.commit()
+    return aliquot
+
+
+def use_aliquot(
+    session: Session, actor: Actor, *, barcode: str, volume_ul: int | None = None
+) -> Aliquot:
+    """Record material used: part of the volume, or all of it (the tube is then consumed)."""
+    actor.require(Role.TECHNICIAN)
+    aliquot = find_aliquot(session, actor, barcode)
+    if S.CONSUMED not in ALIQUOT_TRANSITIONS[aliquot.status]:
+        aliquot.require_transition(S.CONSUMED)  # raises, naming what it can become
+    require_consent(aliquot, "used")
+    if volume_ul is not None and volume_ul <= 0:
+        raise InvalidInput(f"volume_ul must be above 0, not {volume_ul}", field="volume_ul")
+    held = placement_of(session, aliquot)
+    place = where(held)
+    volume_before = aliquot.volume_ul
+    if volume_ul is not None and volume_ul < aliquot.volume_ul:
+        aliquot.volume_ul -= volume_ul
+        action, before = Action.ALIQUOT_VOLUME_USED, aliquot.status
+    else:
+        aliquot.volume_ul = 0
+        before = change_status(aliquot, S.CONSUMED)
+        action = Action.ALIQUOT_CONSUMED
+        free_position(session, held)
+        session.flush()
+    record_change(
+        session,
+        actor,
+        action,
+        aliquot,
+        before_status=before,
+        before_place={**place, "volume_ul": volume_before},
+        volume_ul=aliquot.volume_ul,
+    )
+    session.commit()
+    return aliquot
+
+
+def _dispose(session: Session, actor: Actor, aliquot: Aliquot, reason: str) -> None:
+    held = placement_of(session, aliquot)
+    place = where(held)
+    before = change_status(aliquot, S.DISPOSED)
+    free_position(session, held)
+    session.flush()
+    record_change(
+        session,
+        actor,
+        Action.ALIQUOT_DISPOSED,
+        aliquot,
+        before_status=before,
+        before_place=place,
+        reason=reason,
+    )
+
+
+def dispose_aliquot(session: Session, actor: Actor, *, barcode: str, reason: str | None) -> Aliquot:
+    """Destroy a tube (reason required); its position becomes free."""
+    actor.require(Role.TECHNICIAN)
+    why = require_reason(reason, "disposed of")
+    aliquot = find_aliquot(session, actor, barcode)
+    aliquot.require_transition(S.DISPOSED)
+    _dispose(session, actor, aliquot, why)
+    session.commit()
+    return aliquot
+
+
+def dispose_aliquots(
+    session: Session, actor: Actor, *, barcodes: Sequence[str], reason: str | None
+) -> list[Aliquot]:
+    """Dispose of several tubes at once, e.g. after consent withdrawal: all of them or none."""
+    actor.require(Role.TECHNICIAN)
+    why = require_reason(reason, "disposed of")
+    codes = list(dict.fromkeys(c.strip().upper() for c in barcodes if c.strip()))
+    if not codes:
+        raise InvalidInput("Scan or list at least one barcode", field="barcodes")
+    found: list[Aliquot] = []
+    problems: list[FieldError] = []
+    worst: type[LimsError] = Conflict
+    for code in codes:
+        try:
+            aliquot = find_aliquot(session, actor, code)
+            aliquot.require_transition(S.DISPOSED)
+            found.append(aliquot)
+        except LimsError as err:
+            problems.append({"field": "barcodes", "message": err.detail})
+            if not isinstance(err, Conflict):
+                worst = InvalidInput
+    if problems:
+        raise worst(
+            f"{len(problems)} of {len(codes)} aliquots cannot be disposed of; nothing was disposed",
+            errors=problems,
+        )
+    for aliquot in found:
+        _dispose(session, actor, aliquot, why)
+    session.commit()
+    return found
+
+
+def mark_missing(
+    session: Session, actor: Actor, *, barcode: str, reason: str | None = None
+) -> Aliquot:
+    """The tube is not where it should be; its position stays held until it is found."""
+    actor.require(Role.TECHNICIAN)
+    aliquot = find_aliquot(session, actor, barcode)
+    place = where(placement_of(session, aliquot))
+    before = change_status(aliquot, S.MISSING)
+    record_change(
+        session,
+        actor,
+        Action.ALIQUOT_MARKED_MISSING,
+        aliquot,
+        before_status=before,
+        before_place=place,
+        reason=(reason or "").strip() or None,
+    )
+    session.commit()
+    return aliquot
+
+
+def _back_to_storage(
+    session: Session,
+    actor: Actor,
+    *,
+    barcode: str,
+    source: AliquotStatus,
+    action: Action,
+    box_id: int | None,
+    position: str | None,
+    reason: str | None,
+) -> Aliquot:
+    aliquot = find_aliquot(session, actor, barcode)
+    aliquot.require_transition(S.STORED)
+    require_status(aliquot, source, doing=action.value.split(".")[1])
+    place = where(placement_of(session, aliquot))
+    put_back(session, aliquot, box_id, position)
+    before = change_status(aliquot, S.STORED)
+    record_change(
+        session,
+        actor,
+        action,
+        aliquot,
+        before_status=before,
+        before_place=place,
+        reason=(reason or "").strip() or None,
+    )
+    session.commit()
+    return aliquot
+
+
+def mark_found(
+    session: Session,
+    actor: Actor,
+    *,
+    barcode: str,
+    box_id: int | None = None,
+    position: str | None = None,
+) -> Aliquot:
+    """A missing tube turned up: back into its held position, or where it was found."""
+    actor.require(Role.TECHNICIAN)
+    return _back_to_storage(
+        session,
+        actor,
+        barcode=barcode,
+        source=S.MISSING,
+        action=Action.ALIQUOT_FOUND,
+        box_id=box_id,
+        position=position,
+        reason=None,
+    )
+
+
+def quarantine(session: Session, actor: Actor, *, barcode: str, reason: str | None) -> Aliquot:
+    """Hold a tube back from any use until it is cleared (reason required)."""
+    actor.require(Role.TECHNICIAN)
+    why = require_reason(reason, "quarantined")
+    aliquot = find_aliquot(session, actor, barcode)
+    place = where(placement_of(session, aliquot))
+    aliquot.require_transition(S.QUARANTINED)
+    before = change_status(aliquot, S.QUARANTINED)
+    record_change(
+        session,
+        actor,
+        Action.ALIQUOT_QUARANTINED,
+        aliquot,
+        before_status=before,
+        before_place=place,
+        reason=why,
+    )
+    session.commit()
+    return aliquot
+
+
+def clear_quarantine(
+    session: Session,
+    actor: Actor,
+    *,
+    barcode: str,
+    box_id: int | None = None,
+    position: str | None = None,
+    reason: str | None = None,
+) -> Aliquot:
+    """Release a quarantined tube back to storage (its position, or the box given)."""
+    actor.require(Role.TECHNICIAN)
+    return _back_to_storage(
+        session,
+        actor,
+        barcode=barcode,
+        source=S.QUARANTINED,
+        action=Action.ALIQUOT_CLEARED,
+        box_id=box_id,
+        position=position,
+        reason=reason,
+    )
+
+
+@dataclass(frozen=True)
+class TubeAction:
+    """A lifecycle step offered on the aliquot page; `to` is checked against the status map."""
+
+    slug: str
+    label: str
+    to: AliquotStatus
+    sources: frozenset[AliquotStatus] | None = None  # None: wherever the map allows `to`
+    asks: tuple[str, ...] = ()  # form inputs: reason, reason!, volume_ul, box
+    for_withdrawn: bool = True  # offered for a withdrawn subject's tube
+
+
+TUBE_ACTIONS = (
+    TubeAction("check-out", "Check out", S.CHECKED_OUT, asks=("reason",), for_withdrawn=False),
+    TubeAction("check-in", "Check in", S.STORED, frozenset({S.CHECKED_OUT}), asks=("box",)),
+    TubeAction("use", "Record use", S.CONSUMED, asks=("volume_ul",), for_withdrawn=False),
+    TubeAction("found", "Found", S.STORED, frozenset({S.MISSING}), asks=("box",)),
+    TubeAction(
+        "clear-quarantine",
+        "Release from quarantine",
+        S.STORED,
+        frozenset({S.QUARANTINED}),
+        ("box", "reason"),
+    ),
+    TubeAction("quarantine", "Quarantine", S.QUARANTINED, asks=("reason!",)),
+    TubeAction("missing", "Mark missing", S.MISSING, asks=("reason",)),
+    TubeAction("dispose", "Dispose", S.DISPOSED, asks=("reason!",)),
+)
+
+
+def actions_allowed(aliquot: Aliquot) -> list[TubeAction]:
+    """The steps the status map allows from where this tube stands now."""
+    allowed = ALIQUOT_TRANSITIONS[aliquot.status]
+    withdrawn = not aliquot.subject.has_consent
+    return [
+        a
+        for a in TUBE_ACTIONS
+        if a.to in allowed
+        and (a.sources is None or aliquot.status in a.sources)
+        and (a.for_withdrawn or not withdrawn)
+    ]

@@ -1,0 +1,181 @@
+"""Finding aliquots: the search box, the list and its CSV export, the aliquot page and its
+lifecycle buttons."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from lims.db import get_session
+from lims.errors import LimsError, NotFound
+from lims.specimens.models import AliquotStatus, SpecimenType
+from lims.storage import services
+from lims.storage.schemas import AliquotQueryIn, PutBackIn, ReasonIn, UseIn
+from lims.storage.views import bp
+from lims.storage.views._helpers import box_id_from, custody_rows, form_values
+from lims.web import current_actor, flash_problem
+
+_FILTERS = ("site", "subject", "specimen_type", "status", "freezer_id", "box")
+
+
+@bp.get("/find")
+@login_required
+def find() -> ResponseReturnValue:
+    """The search box: an exact barcode or subject code goes straight to its page."""
+    query = request.args.get("q", "")
+    try:
+        kind, key = services.search(get_session(), current_actor(), query)
+    except LimsError as err:
+        flash_problem(err)
+        return redirect(url_for("home.index", q=query.strip()), 303)
+    if kind == "box":
+        return redirect(url_for("storage.box", box_id=int(key)))
+    return redirect(f"/subjects/{key}" if kind == "subject" else f"/aliquots/{key}")
+
+
+def _query() -> dict[str, Any]:
+    raw = {
+        k: v for k, v in request.args.items() if v.strip() and k in (*_FILTERS, "page", "per_page")
+    }
+    return dict(AliquotQueryIn().load(raw))
+
+
+def _filters(args: dict[str, Any]) -> services.AliquotFilter:
+    return services.AliquotFilter(**{k: args[k] for k in _FILTERS})
+
+
+@bp.get("/aliquots")
+@login_required
+def aliquots() -> ResponseReturnValue:
+    session, actor = get_session(), current_actor()
+    args = _query()
+    rows, total = services.list_aliquots(
+        session, actor, filters=_filters(args), page=args["page"], per_page=args["per_page"]
+    )
+    given = {k: request.args[k] for k in _FILTERS if request.args.get(k, "").strip()}
+    return render_template(
+        "storage/aliquots.html",
+        rows=rows,
+        total=total,
+        args=args,
+        given=given,
+        freezers=services.list_freezers(session, actor),
+        types=list(SpecimenType),
+        statuses=list(AliquotStatus),
+    )
+
+
+@bp.get("/aliquots/export.csv")
+@login_required
+def export() -> ResponseReturnValue:
+    """The inventory as CSV, with the list page's filters; streamed, so 250,000 rows are fine."""
+    session, actor = get_session(), current_actor()
+    rows = services.iter_inventory(session, actor, filters=_filters(_query()))
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(services.INVENTORY_COLUMNS)
+        for n, row in enumerate(rows, start=1):
+            writer.writerow(services.inventory_line(row))
+            if n % 1000 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    headers = {"Content-Disposition": "attachment; filename=inventory.csv"}
+    return Response(stream_with_context(lines()), mimetype="text/csv", headers=headers)
+
+
+@bp.get("/aliquots/<barcode>")
+@login_required
+def aliquot(barcode: str) -> ResponseReturnValue:
+    session, actor = get_session(), current_actor()
+    found, events = services.custody(session, actor, barcode)
+    location = services.location_of(found)
+    grid = services.box_grid(session, actor, location["box_id"]) if location else None
+    return render_template(
+        "storage/aliquot.html",
+        aliquot=found,
+        location=location,
+        grid=grid,
+        actions=services.actions_allowed(found),
+        movable=location is not None and found.status in services.MOVABLE,
+        custody=custody_rows(events),
+    )
+
+
+def _put_back(step: Callable[..., Any]) -> Callable[[str], Any]:
+    def run(barcode: str) -> Any:
+        form = PutBackIn().load(form_values("box_barcode", "position", "reason"))
+        box_id = box_id_from(form)
+        extra = {"reason": form["reason"]} if step is services.clear_quarantine else {}
+        return step(
+            get_session(),
+            current_actor(),
+            barcode=barcode,
+            box_id=box_id,
+            position=form["position"] if box_id else None,
+            **extra,
+        )
+
+    return run
+
+
+def _with_reason(step: Callable[..., Any]) -> Callable[[str], Any]:
+    def run(barcode: str) -> Any:
+        form = ReasonIn().load(form_values("reason"))
+        return step(get_session(), current_actor(), barcode=barcode, **form)
+
+    return run
+
+
+def _use(barcode: str) -> Any:
+    form = UseIn().load(form_values("volume_ul"))
+    return services.use_aliquot(get_session(), current_actor(), barcode=barcode, **form)
+
+
+def _move(barcode: str) -> Any:
+    form = PutBackIn().load(form_values("box_barcode", "position"))
+    box_id = box_id_from(form)
+    if box_id is None:
+        raise NotFound("Scan or type the box it goes into", field="box_barcode")
+    return services.move_aliquot(
+        get_session(), current_actor(), barcode=barcode, box_id=box_id, position=form["position"]
+    )
+
+
+STEPS: dict[str, tuple[Callable[[str], Any], str]] = {
+    "check-out": (_with_reason(services.check_out), "checked out; its position is held"),
+    "check-in": (_put_back(services.check_in), "checked in"),
+    "use": (_use, "use recorded"),
+    "found": (_put_back(services.mark_found), "back in storage"),
+    "clear-quarantine": (_put_back(services.clear_quarantine), "released from quarantine"),
+    "quarantine": (_with_reason(services.quarantine), "quarantined"),
+    "missing": (_with_reason(services.mark_missing), "marked missing"),
+    "dispose": (_with_reason(services.dispose_aliquot), "disposed of"),
+    "take-out": (_with_reason(services.take_out), "taken out; its position is free"),
+    "move": (_move, "moved"),
+}
+
+
+@bp.post("/aliquots/<barcode>/<step>")
+@login_required
+def aliquot_step(barcode: str, step: str) -> ResponseReturnValue:
+    if step not in STEPS:
+        raise NotFound(f"No step {step!r} for an aliquot")
+    run, done = STEPS[step]
+    try:
+        run(barcode)
+    except LimsError as err:
+        flash_problem(err)
+    else:
+        flash(f"{barcode.strip().upper()} {done}.", "success")
+    return redirect(f"/aliquots/{barcode.strip().upper()}", 303)

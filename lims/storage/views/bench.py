@@ -1,0 +1,229 @@
+"""The bench: scanning tubes into a box, moving, taking out, disposing, importing placements.
+
+Plain forms that POST and redirect back, so a scanner (which types the code and presses Enter)
+works without JavaScript; lims/static/storage.js only keeps the focus, beeps and lets a click on
+an empty cell choose the next position.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from lims.auth.models import Role
+from lims.db import get_session
+from lims.errors import InvalidInput, LimsError, NotFound
+from lims.specimens import barcodes
+from lims.storage import services
+from lims.storage.schemas import MoveAliquotIn, ReasonIn
+from lims.storage.views import bp
+from lims.storage.views._helpers import box_id_from, form_values, safe_next
+from lims.web import current_actor, flash_problem
+
+_POSITION = re.compile(r"^[A-Z][0-9]{1,2}$")  # shorter than any barcode (4+ characters)
+
+
+def _scan_url(box_id: int | None, **args: Any) -> str:
+    return url_for("storage.scan", box=box_id, **{k: v for k, v in args.items() if v})
+
+
+@bp.get("/storage/scan")
+@login_required
+def scan() -> ResponseReturnValue:
+    session, actor = get_session(), current_actor()
+    actor.require(Role.TECHNICIAN)
+    box_id = request.args.get("box", type=int)
+    grid = services.box_grid(session, actor, box_id) if box_id else None
+    target = request.args.get("position", "").upper()
+    next_free = None
+    if grid is not None and not target:
+        free = services.next_free_position(grid.box)
+        next_free = f"{grid.row_letters[free[0]]}{free[1] + 1}" if free else None
+    return render_template(
+        "storage/scan.html",
+        grid=grid,
+        target=target,
+        next_free=next_free,
+        last=request.args.get("last", "").upper(),
+        failed=request.args.get("failed", "").upper(),
+    )
+
+
+@bp.post("/storage/scan")
+@login_required
+def scan_submit() -> ResponseReturnValue:
+    """One scan: a box barcode selects the box, a position sets the target, a tube is stored."""
+    session, actor = get_session(), current_actor()
+    box_id = request.form.get("box_id", type=int)
+    code = barcodes.normalise(request.form.get("code", ""))
+    target = barcodes.normalise(request.form.get("position", ""))
+    if not code and target:
+        code, target = target, ""
+    try:
+        if not code:
+            raise InvalidInput("Nothing was scanned", field="code")
+        if box_id and _POSITION.match(code):
+            services.get_box(session, actor, box_id).parse_position(code)
+            flash(f"Next tube goes to {code}", "info")
+            return redirect(_scan_url(box_id, position=code), 303)
+        if not box_id or barcodes.is_box_barcode(code):
+            return redirect(_scan_url(_select_box(code, had_box=bool(box_id))), 303)
+        result = _scan_tube(box_id, code, target)
+    except LimsError as err:
+        flash_problem(err)
+        if "position" in err.field_errors:  # that position is taken or wrong: forget it
+            return redirect(_scan_url(box_id, failed=target), 303)
+        return redirect(_scan_url(box_id, position=target), 303)
+    if isinstance(result, int):  # a pre-printed box barcode: switch boxes
+        return redirect(_scan_url(result), 303)
+    category = "warning" if result.outcome == "already_here" else "success"
+    flash(result.message, category)
+    return redirect(_scan_url(box_id, last=result.position), 303)
+
+
+def _select_box(code: str, *, had_box: bool) -> int:
+    try:
+        return services.find_box(get_session(), current_actor(), code).id
+    except NotFound as err:
+        if had_box:
+            raise
+        raise NotFound(f"{code} is not a box: scan the box first", field="code") from err
+
+
+def _scan_tube(box_id: int, code: str, target: str) -> services.ScanResult | int:
+    session, actor = get_session(), current_actor()
+    try:
+        return services.scan_into_box(
+            session, actor, box_id=box_id, barcode=code, position=target or None
+        )
+    except NotFound:
+        try:
+            return services.find_box(session, actor, code).id
+        except LimsError:
+            pass
+        raise
+
+
+@bp.get("/storage/move")
+@login_required
+def move() -> ResponseReturnValue:
+    session, actor = get_session(), current_actor()
+    actor.require(Role.TECHNICIAN)
+    return render_template("storage/move.html", racks=services.list_racks(session, actor))
+
+
+@bp.post("/storage/move/aliquot")
+@login_required
+def move_aliquot() -> ResponseReturnValue:
+    try:
+        form = MoveAliquotIn().load(form_values("box_barcode", "position"))
+        code = request.form.get("barcode", "")
+        placement = services.move_aliquot(
+            get_session(),
+            current_actor(),
+            barcode=code,
+            box_id=box_id_from(form) or 0,
+            position=form["position"],
+        )
+    except LimsError as err:
+        flash_problem(err)
+    else:
+        flash(
+            f"{placement.aliquot.barcode} moved to {placement.box.barcode} {placement.position}",
+            "success",
+        )
+    return redirect(url_for("storage.move"), 303)
+
+
+@bp.post("/storage/move/box")
+@login_required
+def move_box_by_barcode() -> ResponseReturnValue:
+    session, actor = get_session(), current_actor()
+    try:
+        box = services.find_box(session, actor, request.form.get("box_barcode", ""))
+        rack_id = request.form.get("rack_id", type=int)
+        if rack_id is None:
+            raise InvalidInput("Choose the rack the box goes to", field="rack_id")
+        moved = services.move_box(session, actor, box_id=box.id, rack_id=rack_id)
+    except LimsError as err:
+        flash_problem(err)
+    else:
+        flash(f"Box {moved.barcode} is now in {moved.location_path()}", "success")
+    return redirect(url_for("storage.move"), 303)
+
+
+@bp.post("/storage/take-out")
+@login_required
+def take_out() -> ResponseReturnValue:
+    try:
+        form = ReasonIn().load(form_values("reason"))
+        aliquot = services.take_out(
+            get_session(), current_actor(), barcode=request.form.get("barcode", ""), **form
+        )
+    except LimsError as err:
+        flash_problem(err)
+    else:
+        flash(f"{aliquot.barcode} taken out; its position is free", "success")
+    return redirect(safe_next(request.form.get("next"), url_for("storage.move")), 303)
+
+
+@bp.get("/storage/dispose")
+@login_required
+def dispose_form() -> ResponseReturnValue:
+    current_actor().require(Role.TECHNICIAN)
+    codes = request.args.getlist("barcodes")
+    return render_template("storage/dispose.html", barcodes="\n".join(codes), problems=[])
+
+
+@bp.post("/storage/dispose")
+@login_required
+def dispose() -> ResponseReturnValue:
+    """Batch disposal: fields `barcodes` (repeated, or one per line) and `reason`; all or none."""
+    codes = [c for value in request.form.getlist("barcodes") for c in re.split(r"[\s,;]+", value)]
+    codes = [c for c in codes if c]
+    back = safe_next(request.form.get("next"), "")
+    try:
+        done = services.dispose_aliquots(
+            get_session(), current_actor(), barcodes=codes, reason=request.form.get("reason")
+        )
+    except LimsError as err:
+        flash_problem(err)
+        for problem in err.errors:
+            flash(problem["message"], "error")
+        if back:
+            return redirect(back, 303)
+        page = render_template(
+            "storage/dispose.html", barcodes="\n".join(codes), reason=request.form.get("reason")
+        )
+        return page, err.status
+    flash(f"{len(done)} aliquots disposed of: {', '.join(a.barcode for a in done)}", "success")
+    return redirect(back or url_for("storage.dispose_form"), 303)
+
+
+@bp.get("/storage/placements/import")
+@login_required
+def import_form() -> ResponseReturnValue:
+    current_actor().require(Role.TECHNICIAN)
+    return render_template("storage/import.html", problems=[], text="")
+
+
+@bp.post("/storage/placements/import")
+@login_required
+def import_placements() -> ResponseReturnValue:
+    upload = request.files.get("file")
+    text = upload.read().decode("utf-8-sig", "replace") if upload and upload.filename else ""
+    text = text or request.form.get("text", "")
+    try:
+        rows = services.read_placement_csv(text)
+        placed = services.import_placements(get_session(), current_actor(), rows=rows)
+    except LimsError as err:
+        flash_problem(err)
+        page = render_template("storage/import.html", problems=err.errors, text=text)
+        return page, err.status
+    boxes = sorted({p.box.barcode for p in placed})
+    flash(f"{len(placed)} tubes placed into {', '.join(boxes)}", "success")
+    return redirect(url_for("storage.import_form"), 303)
