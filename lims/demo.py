@@ -14,16 +14,35 @@ from sqlalchemy.orm import Session
 
 from lims.auth.models import Actor, Role, User
 from lims.auth.services import create_site, create_user
-from lims.specimens.models import Dystonia, Sex, SpecimenType, Temperature, TubeType
+from lims.specimens.models import (
+    Aliquot,
+    Dystonia,
+    Sex,
+    SpecimenType,
+    Subject,
+    Temperature,
+    TubeType,
+)
 from lims.specimens.services import (
     PreAnalytics,
     accession_specimen,
     aliquot_specimen,
     register_subject,
     register_visit,
+    withdraw_consent,
 )
 from lims.storage.models import Box
-from lims.storage.services import create_box, create_freezer, create_rack, store_aliquot
+from lims.storage.services import (
+    check_in,
+    check_out,
+    create_box,
+    create_freezer,
+    create_rack,
+    mark_missing,
+    quarantine,
+    store_aliquot,
+    use_aliquot,
+)
 
 DEMO_PASSWORD = "biobank-demo"
 DEMO_USERS = (
@@ -65,6 +84,7 @@ def load(session: Session, *, seed: int = 20261125, subjects: int = SUBJECTS) ->
     n_aliquots = 0
     for i in range(1, subjects + 1):
         n_aliquots += _subject(session, tech, rng, i, boxes)
+    _bench_life(session, tech, rng)
     return (
         f"{len(SITES)} sites, {len(DEMO_USERS)} users, {subjects} subjects, {n_aliquots} aliquots"
     )
@@ -222,3 +242,39 @@ def _dna(
 def _store(session: Session, tech: Actor, barcode: str, boxes: list[Box]) -> None:
     box = next(b for b in boxes if len(b.placements) < b.capacity)
     store_aliquot(session, tech, barcode=barcode, box_id=box.id)
+
+
+def _bench_life(session: Session, tech: Actor, rng: random.Random) -> None:
+    """A few tubes in the states a working biobank has: out on the bench, used, quarantined,
+    missing, and one subject who withdrew consent, so every colour of the box map shows."""
+    serum = list(
+        session.scalars(
+            select(Aliquot.barcode)
+            .where(Aliquot.specimen_type == SpecimenType.SERUM)
+            .order_by(Aliquot.id)
+        )
+    )
+    if len(serum) < 12:
+        return
+    picks = rng.sample(serum[:81], 8)
+    for barcode in picks[:3]:
+        check_out(session, tech, barcode=barcode, reason="ELISA run, NfL panel")
+    check_out(session, tech, barcode=picks[3], reason="cytokine pilot")
+    use_aliquot(session, tech, barcode=picks[3], volume_ul=100)
+    check_in(session, tech, barcode=picks[3])  # one more freeze-thaw cycle
+    quarantine(
+        session,
+        tech,
+        barcode=picks[4],
+        reason="box found at -62 °C after a door alarm; awaiting review",
+    )
+    mark_missing(session, tech, barcode=picks[5], reason="not in its position at inventory")
+    withdrawn = session.scalars(select(Subject.study_code).order_by(Subject.id)).all()
+    if len(withdrawn) > 2:
+        withdraw_consent(
+            session,
+            tech,
+            study_code=withdrawn[2],
+            withdrawn_at=datetime(2026, 10, 1, 12, 0, tzinfo=UTC),
+            reason="participant asked to leave the study (letter on file)",
+        )

@@ -118,14 +118,33 @@ NAV: list[tuple[str, str, tuple[Role, ...]]] = [
 ]
 
 
+# The order a bench works in: scan first, then subjects, tubes, storage, labels, the rest.
+_NAV_ORDER = {
+    endpoint: i
+    for i, endpoint in enumerate(
+        [
+            "home.index",
+            "storage.scan",
+            "specimens.subjects",
+            "storage.aliquots",
+            "storage.index",
+            "labels.print_form",
+            "specimens.import_form",
+            "audit.index",
+        ]
+    )
+}
+
+
 def nav_links() -> list[tuple[str, str]]:
     """The navigation entries the signed-in user's role may use."""
     from flask import current_app
 
     role = current_user.role if current_user.is_authenticated else None
+    entries = sorted(NAV, key=lambda entry: _NAV_ORDER.get(entry[0], len(_NAV_ORDER)))
     return [
         (endpoint, label)
-        for endpoint, label, roles in NAV
+        for endpoint, label, roles in entries
         if endpoint in current_app.view_functions and (not roles or role in roles)
     ]
 
