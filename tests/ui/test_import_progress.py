@@ -1,0 +1,59 @@
+"""A long CSV import in a real browser shows its progress, then its result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.factories import DEMO_PASSWORD
+from tests.specimens.factories import csv_bytes, import_row
+from tests.ui.conftest import Bench
+
+
+def _collection_log(study_code: str, tubes: int) -> bytes:
+    rows = []
+    for t in range(tubes):
+        visit = {"study_code": study_code, "visit_number": t + 1, "visit_on": "2026-03-18"}
+        for a in range(8):
+            rows.append(
+                import_row(**visit, tube_barcode=f"UI-T{t:04d}", aliquot_barcode=f"UI-T{t:04d}-{a}")
+            )
+    return csv_bytes(rows)
+
+
+def test_an_import_shows_progress_and_then_what_was_imported(
+    live_server: Bench, browser: Any, tmp_path: Path
+) -> None:
+    page = browser.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{live_server.url}/login")
+    page.fill("#username", "tech")
+    page.fill("#password", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.press("#password", "Enter")
+    token = page.request.post(
+        f"{live_server.url}/api/v1/tokens", data={"username": "tech", "password": DEMO_PASSWORD}
+    ).json()
+    created = page.request.post(
+        f"{live_server.url}/api/v1/subjects",
+        headers={"Authorization": f"Bearer {token['token']}"},
+        data={
+            "study_code": "UI-0001",
+            "site_code": "NA1",
+            "sex": "female",
+            "primary_diagnosis": "cervical",
+        },
+    )
+    assert created.status == 201, created.text()
+    log = tmp_path / "log.csv"
+    log.write_bytes(_collection_log("UI-0001", 250))  # 2,000 aliquots
+
+    page.goto(f"{live_server.url}/specimens/import")
+    page.set_input_files("#f-file", str(log))
+    page.click("form[data-progress] button[type=submit]")
+    progress = page.locator(".progress")
+    progress.wait_for(state="visible")
+    assert "Importing aliquots" in progress.inner_text()
+    page.wait_for_function("!document.querySelector('.progress')")
+    assert "2000" in page.inner_text("main").replace(",", "")
+    page.close()
