@@ -17,7 +17,7 @@ class VialLabel:
 
     barcode: str  # "12345674"
     specimen_type: str  # "Serum"
-    quantity: str  # "250 µL" or "DNA 50 µL 112 ng/µL"
+    quantity: str  # "250 µL" or "100 µL 178.8 ng/µL"
     visit: str  # coded subject id and visit: "CD-0042 V2"
     collected_on: str  # "2026-03-18"
 
@@ -44,7 +44,7 @@ class TextLine:
 
 
 def text_lines(label: Label) -> tuple[TextLine, ...]:
-    """The human-readable lines, the id first and in bold."""
+    """The human-readable lines, the id first and in bold: fit_text keeps it >= 6 pt."""
     if isinstance(label, VialLabel):
         return (
             TextLine((label.barcode,), bold=True),

@@ -1,4 +1,8 @@
-"""Fitting the human-readable lines into a box: shrink first, then wrap, never cut."""
+"""Fitting the human-readable lines into a box: shrink first, then wrap, never cut.
+
+The first line is the label's id, which a technician reads by eye: the other lines shrink
+and wrap before the id gets smaller, and the id never goes below MIN_ID_FONT_PT.
+"""
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -10,6 +14,9 @@ from label_printing.errors import LabelDoesNotFit
 from label_printing.stocks import LabelStock
 
 MIN_FONT_PT = 4.5
+# "DataMatrix + human-readable ID in >=6 pt": a design rule, marked unverified [U] in
+# domain/labels-and-shipping.md §2, not a vendor or standard figure.
+MIN_ID_FONT_PT = 6.0
 FONT_STEP_PT = 0.5
 REGULAR, BOLD = "Helvetica", "Helvetica-Bold"
 # pdfminer (and so pdfplumber) puts a glyph's box from baseline - 0.207 em to 0.793 em
@@ -45,27 +52,40 @@ _Row = tuple[str, str, float]  # text, font, size
 def fit_text(
     lines: Sequence[TextLine], box: Box, stock: LabelStock, *, barcode: str
 ) -> tuple[PlacedLine, ...]:
-    """The largest font size at which all lines fit the box; wrapping only if shrinking fails."""
+    """The id (the first line) as large as fits, then the other lines as large as fit with it."""
     width_pt = (box.x1 - box.x0) * 72 / stock.dpi
     height_pt = (box.y1 - box.y0) * 72 / stock.dpi
     if width_pt > 0 and height_pt > 0:
-        for wrap in (False, True):
-            for size in _sizes(stock.max_font_pt):
-                rows = _break_lines(lines, size, width_pt, wrap=wrap)
-                if rows is not None and _stack_height(rows) <= height_pt:
-                    return _place(rows, box, stock.dpi, height_pt)
+        for rows in _candidates(lines, width_pt, stock.max_font_pt):
+            if _stack_height(rows) <= height_pt:
+                return _place(rows, box, stock.dpi, height_pt)
     longest = max((" ".join(line.fields) for line in lines), key=len)
     raise LabelDoesNotFit(
         barcode,
         f"the text ({longest!r} and the rest) does not fit the "
         f"{max(width_pt, 0) / 72:.2f} x {max(height_pt, 0) / 72:.2f} in left on stock "
-        f"{stock.id}, even wrapped at {MIN_FONT_PT} pt",
+        f"{stock.id}, even wrapped at {MIN_FONT_PT:g} pt with the id at {MIN_ID_FONT_PT:g} pt",
     )
 
 
-def _sizes(max_pt: float) -> Iterator[float]:
+def _candidates(lines: Sequence[TextLine], width_pt: float, max_pt: float) -> Iterator[list[_Row]]:
+    """Rows no wider than the box, best first: for each id size, from the largest down, the
+    other lines shrink to MIN_FONT_PT and then wrap; they are never larger than the id."""
+    id_line, *rest = lines
+    for id_size in _sizes(max_pt, MIN_ID_FONT_PT):
+        id_rows = _break_lines([id_line], id_size, width_pt, wrap=False)
+        if id_rows is None:
+            continue
+        for wrap in (False, True):
+            for size in _sizes(id_size, MIN_FONT_PT):
+                rows = _break_lines(rest, size, width_pt, wrap=wrap)
+                if rows is not None:
+                    yield id_rows + rows
+
+
+def _sizes(max_pt: float, min_pt: float) -> Iterator[float]:
     size = max_pt
-    while size >= MIN_FONT_PT - 1e-9:
+    while size >= min_pt - 1e-9:
         yield size
         size -= FONT_STEP_PT
 

@@ -64,6 +64,16 @@ def test_text_that_cannot_fit_even_wrapped_at_the_minimum_size_is_refused() -> N
         render_pdf([vial(quantity=long_quantity)], get_stock("cryo-1x0.5-300"))
 
 
+def test_a_vial_line_that_would_wrap_on_the_1x0_5_stock_is_refused_not_set_under_6_pt() -> None:
+    # At 4.5 pt "SUBJ-0001 V12  2026-03-18" is 57.8 pt, the text box 56.2 pt x 19.44 pt; an
+    # id of 6 pt over three 4.5 pt rows is 19.5 pt of glyph height even without leading.
+    label = vial(visit="SUBJ-0001 V12")
+
+    with pytest.raises(LabelDoesNotFit, match=r"12345674: the text .* with the id at 6 pt"):
+        render_pdf([label], get_stock("cryo-1x0.5-300"))
+    assert render_pdf([label], get_stock("cryo-1.28x0.5-203")).startswith(b"%PDF")
+
+
 def test_one_label_that_does_not_fit_stops_the_whole_batch() -> None:
     with pytest.raises(LabelDoesNotFit, match="FR12345678"):
         render_pdf([vial(), vial("FR12345678"), vial()], get_stock("cryo-1x0.5-300"))

@@ -1,6 +1,7 @@
 """PDF labels, checked as a printer and a scanner would see them: pdftoppm, then zxing-cpp."""
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,10 +9,11 @@ import pdfplumber
 import pytest
 
 from label_printing import STOCKS, BoxLabel, LabelStock, VialLabel, render_pdf
-from label_printing.text import MIN_FONT_PT
+from label_printing.text import MIN_FONT_PT, MIN_ID_FONT_PT
 from tests.barcode_reading import decode, rasterise
 
 ROLLS = [stock for stock in STOCKS.values() if stock.kind == "roll"]
+VIAL_STOCKS = [stock for stock in STOCKS.values() if stock.purpose == "vial"]
 SHEET = STOCKS["cryo-sheet-letter"]
 # Rasterise at both printer resolutions: a module of 2 dots at 300 dpi is 1.35 px at 203
 # dpi and did not decode (domain/labels-and-shipping.md §1.3).
@@ -27,12 +29,20 @@ def vial(barcode: str, quantity: str = "250 µL") -> VialLabel:
     return VialLabel(barcode, "Serum", quantity, "CD-0042 V2", "2026-03-18")
 
 
+# Longer lines as the LIMS writes them (lims/labels/services.py): a DNA aliquot with its
+# concentration, and a subject code with a two-digit visit.
+def serum(barcode: str) -> VialLabel:
+    return VialLabel(barcode, "Serum", "250 µL", "NA1-0042 V12", "2026-03-18")
+
+
+def dna(barcode: str) -> VialLabel:
+    return VialLabel(barcode, "DNA", "100 µL 178.8 ng/µL", "NA1-0042 V12", "2026-03-18")
+
+
 def labels_for(stock: LabelStock, ids: list[str] | None = None) -> list[VialLabel | BoxLabel]:
     if stock.purpose == "box":
         return [BoxLabel(b, "Serum box 14", "Freezer F1 / Rack 3 · 9x9") for b in ids or BOX_IDS]
-    return [
-        vial(b, "DNA 50 µL 112 ng/µL" if n % 2 else "250 µL") for n, b in enumerate(ids or VIAL_IDS)
-    ]
+    return [dna(b) if n % 2 else vial(b) for n, b in enumerate(ids or VIAL_IDS)]
 
 
 def cells(stock: LabelStock, first_position: int, count: int) -> list[tuple[int, BBox]]:
@@ -106,9 +116,9 @@ class Drawn:
     rects: list[dict[str, Any]]
 
 
-def drawn_per_label(stock: LabelStock) -> list[Drawn]:
-    """Render the test labels (spilling onto a second sheet) and collect each label's objects."""
-    labels = labels_for(stock)
+def drawn_per_label(stock: LabelStock, labels: Sequence[VialLabel | BoxLabel] = ()) -> list[Drawn]:
+    """Render the labels (spilling onto a second sheet) and collect each label's objects."""
+    labels = labels or labels_for(stock)
     first = stock.sheet.positions - 1 if stock.sheet else 1
     with pdfplumber.open(io.BytesIO(render_pdf(labels, stock, first_position=first))) as doc:
         out = []
@@ -152,21 +162,52 @@ def test_all_text_is_printed_in_full_and_no_smaller_than_the_minimum(stock: Labe
         assert min(c["size"] for c in drawn.chars) >= MIN_FONT_PT - 1e-6
 
 
+@pytest.mark.parametrize("stock", VIAL_STOCKS, ids=lambda s: s.id)
+def test_the_id_keeps_the_largest_size_while_the_other_lines_shrink(stock: LabelStock) -> None:
+    labels = [serum("12345674"), dna("99999990")]
+
+    for label, drawn in zip(labels, drawn_per_label(stock, labels), strict=True):
+        id_chars = [c for c in drawn.chars if c["fontname"] == "Helvetica-Bold"]
+        assert "".join(c["text"] for c in id_chars) == label.barcode
+        # Every vial stock has room for the id at its largest size: the other lines give way.
+        assert [c["size"] for c in id_chars] == [pytest.approx(stock.max_font_pt)] * 8
+        assert stock.max_font_pt >= MIN_ID_FONT_PT
+        x0, top, x1, bottom = drawn.bbox
+        for char in drawn.chars:
+            assert x0 - 1e-6 <= char["x0"] and char["x1"] <= x1 + 1e-6, char
+            assert top - 1e-6 <= char["top"] and char["bottom"] <= bottom + 1e-6, char
+
+
+@pytest.mark.parametrize("dpi", RASTER_DPIS)
+@pytest.mark.parametrize("stock", VIAL_STOCKS, ids=lambda s: s.id)
+def test_serum_and_dna_labels_with_the_larger_id_scan(stock: LabelStock, dpi: int) -> None:
+    labels = [serum("12345674"), dna("99999990")]
+    pages = rasterise(render_pdf(labels, stock), dpi)
+
+    seen = []
+    for page, (x0, top, x1, bottom) in cells(stock, 1, len(labels)):
+        crop = pages[page].crop((x0 * dpi / 72, top * dpi / 72, x1 * dpi / 72, bottom * dpi / 72))
+        seen.append(decode(crop))
+    assert seen == [{"Code128": [b.barcode], "DataMatrix": [b.barcode]} for b in labels]
+
+
 def test_a_line_too_wide_at_the_smallest_size_wraps_between_words_inside_the_label() -> None:
-    stock = STOCKS["cryo-1x0.5-300"]
-    label = VialLabel("12345674", "Buffy coat", "DNA 50 µL 112 ng/µL", "CD-0042 V2", "2026-03-18")
+    # Vial labels have no height to wrap in once the id is at 6 pt or more (see
+    # test_label_errors); box labels do.
+    stock = STOCKS["box-2x1-203"]
+    detail = "Liquid nitrogen tank LN2-03, room 2.14, shelf 2 / Rack 12 · 10x10"
+    label = BoxLabel("B0000127", "Serum box 14", detail)
 
     with pdfplumber.open(io.BytesIO(render_pdf([label], stock))) as doc:
         page = doc.pages[0]
         lines = page.extract_text(layout=False).splitlines()
         assert all(c["x0"] >= 0 and c["x1"] <= page.width for c in page.chars)
-        assert [c["size"] for c in page.chars] == [pytest.approx(MIN_FONT_PT)] * len(page.chars)
-    assert [line.split() for line in lines] == [
-        ["12345674"],
-        ["Buffy", "coat", "DNA", "50", "µL", "112"],
-        ["ng/µL"],
-        ["CD-0042", "V2", "2026-03-18"],
-    ]
+        assert all(c["top"] >= 0 and c["bottom"] <= page.height for c in page.chars)
+        id_chars = page.chars[:8]  # drawn first
+    assert "".join(c["text"] for c in id_chars) == label.barcode
+    assert [c["size"] for c in id_chars] == [pytest.approx(stock.max_font_pt)] * 8
+    assert lines[:2] == ["B0000127", "Serum box 14"]
+    assert " ".join(lines[2:]).split() == detail.split() and len(lines) > 3
 
 
 @pytest.mark.parametrize("dpi", RASTER_DPIS)

@@ -1,7 +1,9 @@
 """ZPL II output: unit-tested as text, since no offline ZPL renderer was evaluated."""
 
+import io
 import re
 
+import pdfplumber
 import pytest
 
 from label_printing import (
@@ -11,8 +13,10 @@ from label_printing import (
     UnsupportedOutput,
     VialLabel,
     get_stock,
+    render_pdf,
     render_zpl,
 )
+from label_printing.text import MIN_ID_FONT_PT
 
 ROLLS = [stock for stock in STOCKS.values() if stock.kind == "roll"]
 
@@ -66,6 +70,26 @@ def test_every_field_starts_inside_the_label(stock: LabelStock) -> None:
         x < stock.label_width_in * stock.dpi and y < stock.label_height_in * stock.dpi
         for x, y in origins
     )
+
+
+@pytest.mark.parametrize("stock", ROLLS, ids=lambda s: s.id)
+def test_each_text_line_is_sent_at_the_size_and_in_the_order_the_pdf_prints_it(
+    stock: LabelStock,
+) -> None:
+    dna = VialLabel("12345674", "DNA", "100 µL 178.8 ng/µL", "NA1-0042 V12", "2026-03-18")
+    label = labels_for(stock)[0] if stock.purpose == "box" else dna
+    sent = re.findall(
+        r"\^A0N,(\d+),\1\^FB\d+,1,0,L,0\^FH_\^FD(.*?)\^FS", render_zpl([label], stock)
+    )
+    with pdfplumber.open(io.BytesIO(render_pdf([label], stock))) as doc:
+        printed = [
+            (line["chars"][0]["size"], line["text"]) for line in doc.pages[0].extract_text_lines()
+        ]
+
+    assert [(int(dots), text.replace("  ", " ")) for dots, text in sent] == [
+        (round(size * stock.dpi / 72), text) for size, text in printed
+    ]
+    assert int(sent[0][0]) >= MIN_ID_FONT_PT * stock.dpi / 72 and sent[0][1] == label.barcode
 
 
 def test_command_prefixes_in_text_are_hex_escaped() -> None:
