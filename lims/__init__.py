@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
@@ -41,7 +41,16 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from lims.web import nav_links
 
     app.jinja_env.globals["nav_links"] = nav_links
+    app.after_request(_security_headers)
     return app
+
+
+def _security_headers(response: Response) -> Response:
+    """No framing (clickjacking), no MIME sniffing, no URLs with barcodes sent to other sites."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def _init_login(app: Flask) -> None:

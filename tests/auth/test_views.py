@@ -91,3 +91,10 @@ def test_an_external_next_url_is_not_followed(client: FlaskClient, tech: Actor) 
         },
     )
     assert response.headers["Location"] == "/"
+
+
+def test_pages_refuse_framing_and_mime_sniffing(client: FlaskClient) -> None:
+    response = client.get("/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
