@@ -97,6 +97,15 @@ class Box(Base):
             )
         return row, col
 
+    def first_free_position(self) -> tuple[int, int] | None:
+        """Row-major first empty position (A1, A2, ...), the order a technician fills a box."""
+        taken = {(p.row, p.col) for p in self.placements}
+        for row in range(self.n_rows):
+            for col in range(self.n_cols):
+                if (row, col) not in taken:
+                    return row, col
+        return None
+
     def aliquot_at(self, row: int, col: int) -> Aliquot | None:
         for placement in self.placements:
             if placement.row == row and placement.col == col:

@@ -56,11 +56,8 @@ def choose_position(box: Box, position: str | None) -> tuple[int, int]:
                 field="position",
             )
         return row, col
-    taken = {(p.row, p.col) for p in box.placements}
-    for row in range(box.n_rows):
-        for col in range(box.n_cols):
-            if (row, col) not in taken:
-                return row, col
+    if (free := box.first_free_position()) is not None:
+        return free
     raise Conflict(f"Box {box.barcode} is full ({box.capacity} positions)", field="box")
 
 

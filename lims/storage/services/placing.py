@@ -55,12 +55,7 @@ def location_of(aliquot: Aliquot) -> dict[str, Any] | None:
 
 def next_free_position(box: Box) -> tuple[int, int] | None:
     """Row-major first empty position, the order a technician fills a box."""
-    taken = {(p.row, p.col) for p in box.placements}
-    for row in range(box.n_rows):
-        for col in range(box.n_cols):
-            if (row, col) not in taken:
-                return row, col
-    return None
+    return box.first_free_position()
 
 
 def count_thaw(aliquot: Aliquot, box: Box) -> None:
