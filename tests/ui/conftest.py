@@ -23,7 +23,7 @@ from lims import create_app
 from lims.auth.models import Role
 from lims.cli import alembic_config
 from lims.db import make_engine
-from tests.factories import make_aliquots, make_box, make_user
+from tests.factories import DEMO_PASSWORD, make_aliquots, make_box, make_user
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -85,3 +85,16 @@ def browser() -> Iterator[Any]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def signed_in_page(browser: Any, bench: Bench, *, timeout_ms: int = 5000) -> Any:
+    """A new tab, signed in as the technician through the login form (Enter submits)."""
+    page = browser.new_page()
+    page.set_default_timeout(timeout_ms)
+    page.goto(f"{bench.url}/login")
+    page.fill("#username", "tech")
+    page.fill("#password", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.press("#password", "Enter")
+    assert page.url == f"{bench.url}/"
+    return page

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.factories import DEMO_PASSWORD
-from tests.ui.conftest import Bench
+from tests.ui.conftest import Bench, signed_in_page
 
 
 def _scan(page: Any, code: str) -> None:
@@ -18,14 +17,7 @@ def _scan(page: Any, code: str) -> None:
 def test_a_technician_scans_a_box_and_three_tubes_into_a1_a2_a3(
     live_server: Bench, browser: Any
 ) -> None:
-    page = browser.new_page()
-    page.set_default_timeout(5000)
-    page.goto(f"{live_server.url}/login")
-    page.fill("#username", "tech")
-    page.fill("#password", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.press("#password", "Enter")
-    assert page.url == f"{live_server.url}/"
+    page = signed_in_page(browser, live_server)
 
     page.goto(f"{live_server.url}/storage/scan")
     assert page.evaluate("document.activeElement.id") == "code"

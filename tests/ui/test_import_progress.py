@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.factories import DEMO_PASSWORD
 from tests.specimens.factories import csv_bytes, import_row
-from tests.ui.conftest import Bench
+from tests.ui.conftest import Bench, signed_in_page
 
 
 def _collection_log(study_code: str, tubes: int) -> bytes:
@@ -24,13 +24,7 @@ def _collection_log(study_code: str, tubes: int) -> bytes:
 def test_an_import_shows_progress_and_then_what_was_imported(
     live_server: Bench, browser: Any, tmp_path: Path
 ) -> None:
-    page = browser.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(f"{live_server.url}/login")
-    page.fill("#username", "tech")
-    page.fill("#password", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.press("#password", "Enter")
+    page = signed_in_page(browser, live_server, timeout_ms=30_000)
     token = page.request.post(
         f"{live_server.url}/api/v1/tokens", data={"username": "tech", "password": DEMO_PASSWORD}
     ).json()
