@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask
+from openapi_spec_validator import validate
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -78,6 +79,10 @@ def test_the_openapi_document_covers_every_api_endpoint(client: FlaskClient, app
         "TokenIn"
     )
     assert build_spec(app) == doc
+
+
+def test_the_openapi_document_is_valid_openapi_3(client: FlaskClient) -> None:
+    validate(client.get("/api/v1/openapi.json").get_json())  # raises on any violation
 
 
 def test_the_aliquot_endpoint_reports_subject_status_and_location(
