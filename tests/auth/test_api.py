@@ -3,8 +3,8 @@ from __future__ import annotations
 import re
 
 from flask import Flask
-from openapi_spec_validator import validate
 from flask.testing import FlaskClient
+from openapi_spec_validator import validate
 from sqlalchemy.orm import Session
 
 from lims.auth.models import Actor
