@@ -15,6 +15,15 @@ bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 API_PREFIX = "/api/v1"
 _RULE_ARG = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 
+TEXT = {"type": "string"}
+# What a path segment may hold: the shapes lims.specimens.barcodes and the subject schema accept.
+PATH_PARAMS: dict[str, dict[str, Any]] = {
+    "barcode": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{3,31}$"},
+    "study_code": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{0,19}$"},
+    "box_id": {"type": "integer", "minimum": 1},
+    "freezer_id": {"type": "integer", "minimum": 1},
+}
+
 PROBLEM = {
     "type": "object",
     "required": ["type", "title", "status", "detail"],
@@ -75,7 +84,8 @@ def _operation(view: Any, method: str, args: list[str]) -> dict[str, Any]:
         "operationId": view.__name__,
     }
     params = [
-        {"in": "path", "name": a, "required": True, "schema": {"type": "string"}} for a in args
+        {"in": "path", "name": a, "required": True, "schema": PATH_PARAMS.get(a, TEXT)}
+        for a in args
     ]
     if meta["query"] is not None:
         params.append({"in": "query", "schema": meta["query"]})

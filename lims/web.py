@@ -55,6 +55,19 @@ def dump(schema: ma.Schema, obj: Any) -> dict[str, Any]:
     return result
 
 
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; an empty body is {}, anything else that is not an object is
+    refused (malformed JSON must not pass as 'no fields given')."""
+    if not request.get_data(cache=True):
+        return {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput(
+            "The body must be a JSON object (Content-Type: application/json)", field="body"
+        )
+    return body
+
+
 def current_actor() -> Actor:
     """The actor of this request: the API token's user, else the signed-in user."""
     if (user := g.get("api_user")) is not None:
@@ -153,11 +166,10 @@ def flash_problem(err: LimsError) -> None:
     flash(err.detail, "error")
 
 
-def page_args(default_size: int = 50, max_size: int = 500) -> tuple[int, int]:
-    """?page=&per_page= with sane bounds."""
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-        per_page = min(max_size, max(1, int(request.args.get("per_page", default_size))))
-    except ValueError as err:
-        raise InvalidInput("page and per_page must be whole numbers", field="page") from err
-    return page, per_page
+# Far beyond any inventory (x 500 per page), and small enough for every database's OFFSET.
+MAX_PAGE = 1_000_000
+
+
+def page_field() -> ma.fields.Integer:
+    """The ?page= parameter of every paged list: 1-based, bounded."""
+    return ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from lims.web import Schema
+from lims.web import Schema, page_field
 
 
 class AuditEventOut(Schema):
@@ -12,8 +12,8 @@ class AuditEventOut(Schema):
     action = fields.Function(lambda e: str(e.action))
     object_type = fields.String()
     object_id = fields.String()
-    before = fields.Dict()
-    after = fields.Dict()
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
     reason = fields.String(allow_none=True)
     row_hash = fields.String()
 
@@ -26,7 +26,7 @@ class AuditPageOut(Schema):
 
 
 class AuditQueryIn(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = page_field()
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     action = fields.String(load_default=None)
     object_type = fields.String(load_default=None)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, g
 from flask.typing import ResponseReturnValue
 
 from lims.auth import services
 from lims.auth.schemas import TokenIn, TokenOut, UserOut
 from lims.db import get_session
-from lims.web import documented, dump, token_required
+from lims.web import documented, dump, json_body, token_required
 
 bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
 
@@ -22,7 +22,7 @@ bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
     public=True,
 )
 def create_token() -> ResponseReturnValue:
-    body = TokenIn().load(request.get_json(silent=True) or {})
+    body = TokenIn().load(json_body())
     session = get_session()
     user = services.authenticate(
         session,

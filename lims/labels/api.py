@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 from flask.typing import ResponseReturnValue
 
 from lims.db import get_session
 from lims.labels import services
 from lims.labels.schemas import LabelsIn, LabelStocksOut
-from lims.web import current_actor, documented, dump, token_required
+from lims.web import current_actor, documented, dump, json_body, token_required
 
 bp = Blueprint("labels_api", __name__, url_prefix="/api/v1")
 
@@ -28,7 +28,7 @@ def label_stocks() -> ResponseReturnValue:
     content_type="application/pdf",
 )
 def print_labels() -> ResponseReturnValue:
-    body = LabelsIn().load(request.get_json(silent=True) or {})
+    body = LabelsIn().load(json_body())
     output = services.print_labels(
         get_session(),
         current_actor(),

@@ -31,14 +31,9 @@ from lims.specimens.schemas import (
     VisitIn,
     VisitOut,
 )
-from lims.web import current_actor, documented, dump, token_required
+from lims.web import current_actor, documented, dump, json_body, token_required
 
 bp = Blueprint("specimens_api", __name__, url_prefix="/api/v1")
-
-
-def _json() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
 
 
 def _made(aliquots: Sequence[Aliquot]) -> dict[str, Any]:
@@ -90,7 +85,7 @@ def get_subject(study_code: str) -> ResponseReturnValue:
     summary="Register a subject (technician)", body=SubjectIn, response=SubjectOut, status=201
 )
 def register_subject() -> ResponseReturnValue:
-    body = SubjectIn().load(_json())
+    body = SubjectIn().load(json_body())
     subject = services.register_subject(get_session(), current_actor(), **body)
     return dump(SubjectOut(), subject), 201
 
@@ -104,7 +99,7 @@ def register_subject() -> ResponseReturnValue:
     status=201,
 )
 def register_visit(study_code: str) -> ResponseReturnValue:
-    body = VisitIn().load(_json())
+    body = VisitIn().load(json_body())
     visit = services.register_visit(get_session(), current_actor(), study_code=study_code, **body)
     return dump(VisitOut(), visit), 201
 
@@ -117,7 +112,7 @@ def register_visit(study_code: str) -> ResponseReturnValue:
     response=ConsentWithdrawalOut,
 )
 def withdraw_consent(study_code: str) -> ResponseReturnValue:
-    body = ConsentWithdrawalIn().load(_json())
+    body = ConsentWithdrawalIn().load(json_body())
     withdrawal = services.withdraw_consent(
         get_session(), current_actor(), study_code=study_code, **body
     )
@@ -133,7 +128,7 @@ def withdraw_consent(study_code: str) -> ResponseReturnValue:
     status=201,
 )
 def accession_specimen() -> ResponseReturnValue:
-    body = AccessionIn().load(_json())
+    body = AccessionIn().load(json_body())
     session, actor = get_session(), current_actor()
     visit = services.find_visit(
         session, actor, study_code=body.pop("study_code"), visit_number=body.pop("visit_number")
@@ -160,7 +155,7 @@ def get_specimen(barcode: str) -> ResponseReturnValue:
     status=201,
 )
 def aliquot_specimen(barcode: str) -> ResponseReturnValue:
-    body = AliquotsIn().load(_json())
+    body = AliquotsIn().load(json_body())
     session, actor = get_session(), current_actor()
     specimen = services.get_specimen(session, actor, barcode)
     made = services.aliquot_specimen(
@@ -184,7 +179,7 @@ def aliquot_specimen(barcode: str) -> ResponseReturnValue:
     status=201,
 )
 def extract_dna(barcode: str) -> ResponseReturnValue:
-    body = DnaExtractionIn().load(_json())
+    body = DnaExtractionIn().load(json_body())
     session, actor = get_session(), current_actor()
     specimen = services.get_specimen(session, actor, barcode)
     stock = services.extract_dna(session, actor, specimen_id=specimen.id, **body)
@@ -200,7 +195,7 @@ def extract_dna(barcode: str) -> ResponseReturnValue:
     status=201,
 )
 def sub_aliquot(barcode: str) -> ResponseReturnValue:
-    body = SubAliquotsIn().load(_json())
+    body = SubAliquotsIn().load(json_body())
     made = services.sub_aliquot(
         get_session(),
         current_actor(),

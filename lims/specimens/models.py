@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -103,6 +104,21 @@ ALIQUOT_TRANSITIONS: dict[AliquotStatus, frozenset[AliquotStatus]] = {
     S.DISPOSED: frozenset(),
 }
 TERMINAL_STATUSES = frozenset(s for s, nxt in ALIQUOT_TRANSITIONS.items() if not nxt)
+
+
+# A study code is a code, not a name: capitals, digits and '-' only, so a name or a date typed
+# into the field by mistake is refused, and the code prints on any label and sits in any URL.
+STUDY_CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,19}$")
+
+
+def study_code_problem(code: str) -> str | None:
+    """Why a (normalised, upper-case) study code is refused, or None."""
+    if STUDY_CODE_PATTERN.match(code):
+        return None
+    return (
+        f"{code!r} is not a study code: 1 to 20 capital letters, digits or '-', "
+        "starting with a letter or digit (e.g. NA1-0042)"
+    )
 
 
 class Subject(Base):

@@ -18,7 +18,7 @@ from lims.specimens.models import (
     TubeType,
 )
 from lims.specimens.services import PreAnalytics
-from lims.web import Schema
+from lims.web import Schema, page_field
 
 
 class AliquotOut(Schema):
@@ -80,7 +80,7 @@ class SubjectQueryIn(Input):
     site = fields.String(load_default=None)
     diagnosis = fields.Enum(Dystonia, by_value=True, load_default=None)
     enrolment_status = fields.Enum(EnrolmentStatus, by_value=True, load_default=None)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = page_field()
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 

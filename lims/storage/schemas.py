@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lims.specimens.models import AliquotStatus, SpecimenType
 from lims.specimens.schemas import AliquotOut
-from lims.web import Schema
+from lims.web import Schema, page_field
 
 _text = validate.Length(min=1, max=80)
 
@@ -239,7 +239,7 @@ class AliquotQueryIn(Schema):
     status = fields.Enum(AliquotStatus, by_value=True, load_default=None)
     freezer_id = fields.Integer(load_default=None)
     box = fields.String(load_default=None, metadata={"description": "box barcode"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = page_field()
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 

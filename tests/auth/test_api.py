@@ -110,3 +110,21 @@ def test_a_mistyped_check_digit_is_a_422(
     response = client.get(f"/api/v1/aliquots/{typo}", headers=bearer(client, "tech"))
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["field"] == "barcode"
+
+
+def test_an_absurd_page_number_is_a_422_not_a_crash(client: FlaskClient, tech: Actor) -> None:
+    headers = bearer(client, "tech")
+    for path in ("/api/v1/aliquots", "/api/v1/subjects", "/api/v1/audit-events"):
+        response = client.get(f"{path}?page=78395785989225696985088", headers=headers)
+        assert response.status_code in (403, 422), path  # tech may not read the audit trail
+        if response.status_code == 422:
+            assert response.get_json()["errors"][0]["field"] == "page"
+
+
+def test_a_body_that_is_not_a_json_object_is_a_422(client: FlaskClient, tech: Actor) -> None:
+    for data in (b"\x8f\x00random bytes", b"[1, 2]", b"{not json"):
+        response = client.post("/api/v1/tokens", data=data, content_type="application/json")
+        assert response.status_code == 422
+        assert response.get_json()["errors"] == [
+            {"field": "body", "message": response.get_json()["detail"]}
+        ]

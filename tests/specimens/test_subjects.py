@@ -193,3 +193,20 @@ def test_nothing_new_is_made_for_a_subject_who_withdrew(session: Session, tech: 
             volume_ul=250,
         )
     assert tube.aliquots == [] and len(visit.specimens) == 1
+
+
+@pytest.mark.parametrize("code", ["John Smith", "1970-01-01/NA1", "NA1_0001", "-NA1", "A" * 21])
+def test_a_study_code_that_is_not_a_code_is_refused(
+    session: Session, tech: Actor, code: str
+) -> None:
+    make_site(session)
+    with pytest.raises(InvalidInput, match="is not a study code") as err:
+        register_subject(
+            session,
+            tech,
+            study_code=code,
+            site_code="NA1",
+            sex=Sex.FEMALE,
+            primary_diagnosis=Dystonia.CERVICAL,
+        )
+    assert err.value.errors[0]["field"] == "study_code"

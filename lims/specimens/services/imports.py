@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from lims.auth.models import Actor, Role
 from lims.errors import FieldError, InvalidInput
 from lims.specimens import barcodes
-from lims.specimens.models import SpecimenType, Temperature, TubeType
+from lims.specimens.models import SpecimenType, Temperature, TubeType, study_code_problem
 from lims.specimens.services.import_checks import Row, plan_import
 from lims.specimens.services.import_writes import ImportResult, write_import
 
@@ -47,8 +47,8 @@ def _code(value: str) -> str:
 
 def _study_code(value: str) -> str:
     code = value.strip().upper()
-    if len(code) > 20:
-        raise ValueError(f"{code} is longer than 20 characters")
+    if problem := study_code_problem(code):
+        raise ValueError(problem)
     return code
 
 

@@ -21,10 +21,9 @@ from lims.specimens.models import (
     Specimen,
     Subject,
     Visit,
+    study_code_problem,
 )
 from lims.specimens.services.common import STAFF, require_consent
-
-STUDY_CODE_MAX = 20
 
 
 def register_subject(
@@ -40,11 +39,8 @@ def register_subject(
     """Enrol a participant under a study code (no names, record numbers or birth dates)."""
     actor.require(Role.TECHNICIAN)
     code = study_code.strip().upper()
-    if not code or len(code) > STUDY_CODE_MAX:
-        raise InvalidInput(
-            f"A study code has 1 to {STUDY_CODE_MAX} characters, not {len(code)}",
-            field="study_code",
-        )
+    if problem := study_code_problem(code):
+        raise InvalidInput(problem, field="study_code")
     if session.scalar(select(Subject).where(Subject.study_code == code)):
         raise Conflict(f"Subject {code} is already registered", field="study_code")
     site = session.scalar(select(Site).where(Site.code == site_code.strip().upper()))

@@ -28,12 +28,7 @@ from lims.storage.schemas import (
     StoreIn,
     UseIn,
 )
-from lims.web import current_actor, documented, dump, token_required
-
-
-def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
+from lims.web import current_actor, documented, dump, json_body, token_required
 
 
 def _aliquot(barcode: str) -> ResponseReturnValue:
@@ -91,7 +86,7 @@ def custody(barcode: str) -> ResponseReturnValue:
     status=201,
 )
 def store_in_box(box_id: str) -> ResponseReturnValue:
-    body = StoreIn().load(_body())
+    body = StoreIn().load(json_body())
     placement = services.store_aliquot(
         get_session(), current_actor(), box_id=path_id(box_id, "Box"), **body
     )
@@ -106,7 +101,7 @@ def store_in_box(box_id: str) -> ResponseReturnValue:
     response=PlacementOut,
 )
 def move_aliquot(barcode: str) -> ResponseReturnValue:
-    body = MoveAliquotIn().load(_body())
+    body = MoveAliquotIn().load(json_body())
     session, actor = get_session(), current_actor()
     box_id = services.resolve_box(
         session, actor, box_id=body["box_id"], box_barcode=body["box_barcode"]
@@ -132,7 +127,9 @@ def _put_back_args(body: dict[str, Any]) -> dict[str, Any]:
     response=StoredAliquotOut,
 )
 def take_out(barcode: str) -> ResponseReturnValue:
-    services.take_out(get_session(), current_actor(), barcode=barcode, **ReasonIn().load(_body()))
+    services.take_out(
+        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(json_body())
+    )
     return _aliquot(barcode)
 
 
@@ -144,7 +141,9 @@ def take_out(barcode: str) -> ResponseReturnValue:
     response=StoredAliquotOut,
 )
 def check_out(barcode: str) -> ResponseReturnValue:
-    services.check_out(get_session(), current_actor(), barcode=barcode, **ReasonIn().load(_body()))
+    services.check_out(
+        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(json_body())
+    )
     return _aliquot(barcode)
 
 
@@ -156,7 +155,7 @@ def check_out(barcode: str) -> ResponseReturnValue:
     response=StoredAliquotOut,
 )
 def check_in(barcode: str) -> ResponseReturnValue:
-    args = _put_back_args(PutBackIn().load(_body()))
+    args = _put_back_args(PutBackIn().load(json_body()))
     services.check_in(get_session(), current_actor(), barcode=barcode, **args)
     return _aliquot(barcode)
 
@@ -169,7 +168,9 @@ def check_in(barcode: str) -> ResponseReturnValue:
     response=StoredAliquotOut,
 )
 def use(barcode: str) -> ResponseReturnValue:
-    services.use_aliquot(get_session(), current_actor(), barcode=barcode, **UseIn().load(_body()))
+    services.use_aliquot(
+        get_session(), current_actor(), barcode=barcode, **UseIn().load(json_body())
+    )
     return _aliquot(barcode)
 
 
@@ -182,7 +183,7 @@ def use(barcode: str) -> ResponseReturnValue:
 )
 def dispose(barcode: str) -> ResponseReturnValue:
     services.dispose_aliquot(
-        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(_body())
+        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(json_body())
     )
     return _aliquot(barcode)
 
@@ -196,7 +197,7 @@ def dispose(barcode: str) -> ResponseReturnValue:
 )
 def mark_missing(barcode: str) -> ResponseReturnValue:
     services.mark_missing(
-        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(_body())
+        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(json_body())
     )
     return _aliquot(barcode)
 
@@ -209,7 +210,7 @@ def mark_missing(barcode: str) -> ResponseReturnValue:
     response=StoredAliquotOut,
 )
 def mark_found(barcode: str) -> ResponseReturnValue:
-    args = _put_back_args(PutBackIn().load(_body()))
+    args = _put_back_args(PutBackIn().load(json_body()))
     services.mark_found(get_session(), current_actor(), barcode=barcode, **args)
     return _aliquot(barcode)
 
@@ -220,7 +221,9 @@ def mark_found(barcode: str) -> ResponseReturnValue:
     summary="Quarantine an aliquot (reason required)", body=ReasonIn, response=StoredAliquotOut
 )
 def quarantine(barcode: str) -> ResponseReturnValue:
-    services.quarantine(get_session(), current_actor(), barcode=barcode, **ReasonIn().load(_body()))
+    services.quarantine(
+        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(json_body())
+    )
     return _aliquot(barcode)
 
 
@@ -232,7 +235,7 @@ def quarantine(barcode: str) -> ResponseReturnValue:
     response=StoredAliquotOut,
 )
 def clear_quarantine(barcode: str) -> ResponseReturnValue:
-    body = PutBackIn().load(_body())
+    body = PutBackIn().load(json_body())
     args = _put_back_args(body)
     services.clear_quarantine(
         get_session(), current_actor(), barcode=barcode, reason=body["reason"], **args
@@ -248,7 +251,7 @@ def clear_quarantine(barcode: str) -> ResponseReturnValue:
     response=DisposedOut,
 )
 def dispose_many() -> ResponseReturnValue:
-    body = DisposeManyIn().load(_body())
+    body = DisposeManyIn().load(json_body())
     done = services.dispose_aliquots(get_session(), current_actor(), **body)
     return dump(DisposedOut(), {"disposed": [a.barcode for a in done]})
 
@@ -266,7 +269,7 @@ def import_placements() -> ResponseReturnValue:
     if request.mimetype == "text/csv":
         text = request.get_data(as_text=True)
     else:
-        text = PlacementImportIn().load(_body())["csv"]
+        text = PlacementImportIn().load(json_body())["csv"]
     rows = services.read_placement_csv(text)
     placed = services.import_placements(get_session(), current_actor(), rows=rows)
     return dump(ImportResultOut(), placed), 201

@@ -22,12 +22,7 @@ from lims.storage.schemas import (
     RackIn,
     RackOut,
 )
-from lims.web import current_actor, documented, dump, token_required
-
-
-def _body() -> dict[str, object]:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
+from lims.web import current_actor, documented, dump, json_body, token_required
 
 
 @bp.get("/freezers")
@@ -44,7 +39,7 @@ def list_freezers() -> ResponseReturnValue:
     summary="Register a freezer (technician)", body=FreezerIn, response=FreezerOut, status=201
 )
 def create_freezer() -> ResponseReturnValue:
-    form = FreezerIn().load(_body())
+    form = FreezerIn().load(json_body())
     freezer = services.create_freezer(get_session(), current_actor(), **form)
     return dump(FreezerOut(), freezer), 201
 
@@ -65,7 +60,7 @@ def get_freezer(freezer_id: str) -> ResponseReturnValue:
     summary="Add a rack, drawer or shelf to a freezer", body=RackIn, response=RackOut, status=201
 )
 def create_rack(freezer_id: str) -> ResponseReturnValue:
-    form = RackIn().load(_body())
+    form = RackIn().load(json_body())
     rack = services.create_rack(
         get_session(), current_actor(), freezer_id=path_id(freezer_id, "Freezer"), **form
     )
@@ -92,7 +87,7 @@ def list_boxes() -> ResponseReturnValue:
     status=201,
 )
 def create_box() -> ResponseReturnValue:
-    form = BoxIn().load(_body())
+    form = BoxIn().load(json_body())
     box = services.create_box(get_session(), current_actor(), **form)
     return dump(BoxOut(), box), 201
 
@@ -109,7 +104,7 @@ def get_box(box_id: str) -> ResponseReturnValue:
 @token_required
 @documented(summary="Move a whole box to another rack or freezer", body=MoveBoxIn, response=BoxOut)
 def move_box(box_id: str) -> ResponseReturnValue:
-    form = MoveBoxIn().load(_body())
+    form = MoveBoxIn().load(json_body())
     box = services.move_box(get_session(), current_actor(), box_id=path_id(box_id, "Box"), **form)
     return dump(BoxOut(), box)
 
