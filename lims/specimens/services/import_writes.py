@@ -7,7 +7,7 @@ executemany, chained after the batch event that `audit.record` writes (which als
 lock on PostgreSQL until the commit). Measured 2026-11-25 on a 2-vCPU AMD EPYC VM: one
 `audit.record` per event costs 2.1 s per 5,000 on SQLite and 4.0 s on PostgreSQL (about 21 s and
 40 s for a 50,000-row file, before any aliquot is written); the whole 50,000-row import below takes
-about 8 s on SQLite and 20 s on PostgreSQL (docs/README-specimens.md).
+about 6 s on SQLite (bench/imports.py; figures in README.md).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from lims import audit
@@ -48,6 +48,33 @@ def _table(model: type[DeclarativeBase]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
+
+
+def _insert_all(session: Session, table: Table, values: list[dict[str, Any]]) -> list[Any]:
+    """Insert the rows, then read back (id, *key) of the rows just written.
+
+    Not INSERT ... RETURNING: SQLAlchemy sends that as 1,000-row statements of ~300 KB, and
+    psycopg 3 re-parses each one in Python (it caches only statements under 4,096 characters),
+    which was half of a 50,000-row import on PostgreSQL (bench/imports.py, 2026-11-25). A plain
+    executemany is one small statement that psycopg caches and pipelines; the new ids are then
+    those above the highest id before the insert (another bench's rows that interleave there are
+    skipped by the caller, who looks up only its own keys).
+    """
+    before = session.scalar(select(func.max(table.c.id))) or 0
+    session.execute(insert(table), values)
+    new_rows = (
+        select(table.c.id, *_KEYS[table.name](table))
+        .where(table.c.id > before)
+        .order_by(table.c.id)
+    )
+    return list(session.execute(new_rows))
+
+
+_KEYS = {
+    "visits": lambda t: (t.c.subject_id, t.c.visit_number),
+    "specimens": lambda t: (t.c.barcode,),
+    "aliquots": lambda t: (t.c.barcode,),
+}
 
 
 @dataclass(frozen=True)
@@ -102,9 +129,9 @@ def _insert_visits(session: Session, plan: Plan, events: list[_Event]) -> None:
         for (code, number), day in plan.new_visits.items()
     ]
     code_of = {v: k for k, v in plan.subject_ids.items()}
-    visits = _table(Visit)
-    stmt = insert(visits).returning(visits.c.id, visits.c.subject_id, visits.c.visit_number)
-    for visit_id, subject_id, number in session.execute(stmt, values):
+    for visit_id, subject_id, number in _insert_all(session, _table(Visit), values):
+        if subject_id not in code_of or (code_of[subject_id], number) not in plan.new_visits:
+            continue  # another bench's visit, written at the same moment
         key = (code_of[subject_id], number)
         plan.visit_ids[key] = visit_id
         events.append(
@@ -139,10 +166,9 @@ def _insert_tubes(session: Session, plan: Plan, now: datetime, events: list[_Eve
         return
     values = [_tube_values(t, plan.visit_ids[t.visit], now) for t in plan.new_tubes.values()]
     by_code = {v["barcode"]: v for v in values}
-    tubes = _table(Specimen)
-    for tube_id, code in session.execute(
-        insert(tubes).returning(tubes.c.id, tubes.c.barcode), values
-    ):
+    for tube_id, code in _insert_all(session, _table(Specimen), values):
+        if code not in by_code:
+            continue  # another bench's tube, written at the same moment
         plan.tube_ids[code] = tube_id
         tube = by_code[code]
         events.append(
@@ -187,9 +213,9 @@ def _insert_aliquots(
     for level in plan.levels:
         rows = {r.values["aliquot_barcode"]: r for r in level}
         values = [_aliquot_values(r, plan, now) for r in level]
-        table = _table(AliquotModel)
-        stmt = insert(table).returning(table.c.id, table.c.barcode)
-        for aliquot_id, code in session.execute(stmt, values):
+        for aliquot_id, code in _insert_all(session, _table(AliquotModel), values):
+            if code not in rows:
+                continue  # another bench's aliquot, written at the same moment
             plan.parent_ids[code] = aliquot_id  # children on the next level point here
             row = rows[code].values
             events.append(
