@@ -53,15 +53,7 @@ def _made(aliquots: Sequence[Aliquot]) -> dict[str, Any]:
 )
 def list_subjects() -> ResponseReturnValue:
     args = SubjectQueryIn().load(request.args)
-    rows, total = services.list_subjects(
-        get_session(),
-        current_actor(),
-        site_code=args["site"],
-        diagnosis=args["diagnosis"],
-        enrolment_status=args["enrolment_status"],
-        page=args["page"],
-        per_page=args["per_page"],
-    )
+    rows, total = services.list_subjects(get_session(), current_actor(), **args)
     items = [
         {**SubjectOut().dump(r.subject), "visits": r.visits, "aliquots": r.aliquots} for r in rows
     ]

@@ -77,7 +77,9 @@ class VisitIn(Input):
 
 
 class SubjectQueryIn(Input):
-    site = fields.String(load_default=None)
+    """Filters of the subject list; loads into list_subjects' keyword arguments."""
+
+    site_code = fields.String(data_key="site", load_default=None)
     diagnosis = fields.Enum(Dystonia, by_value=True, load_default=None)
     enrolment_status = fields.Enum(EnrolmentStatus, by_value=True, load_default=None)
     page = page_field()

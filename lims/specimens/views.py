@@ -83,15 +83,7 @@ def _problem_page(err: LimsError, template: str, **context: Any) -> ResponseRetu
 @login_required
 def subjects() -> ResponseReturnValue:
     args = SubjectQueryIn().load(request.args)
-    rows, total = services.list_subjects(
-        get_session(),
-        current_actor(),
-        site_code=args["site"],
-        diagnosis=args["diagnosis"],
-        enrolment_status=args["enrolment_status"],
-        page=args["page"],
-        per_page=args["per_page"],
-    )
+    rows, total = services.list_subjects(get_session(), current_actor(), **args)
     sites = get_session().scalars(select(Site.code).order_by(Site.code)).all()
     return render_template(
         "specimens/subjects.html", rows=rows, total=total, args=args, sites=sites
