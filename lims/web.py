@@ -168,8 +168,21 @@ def flash_problem(err: LimsError) -> None:
 
 # Far beyond any inventory (x 500 per page), and small enough for every database's OFFSET.
 MAX_PAGE = 1_000_000
+MAX_PER_PAGE = 500
 
 
-def page_field() -> ma.fields.Integer:
-    """The ?page= parameter of every paged list: 1-based, bounded."""
-    return ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))
+class PageQuery(Schema):
+    """?page=&per_page= of every paged list: 1-based, bounded."""
+
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))
+    per_page = ma.fields.Integer(
+        load_default=50, validate=ma.validate.Range(min=1, max=MAX_PER_PAGE)
+    )
+
+
+class PageOut(Schema):
+    """A page of a list; subclasses add `items`."""
+
+    total = ma.fields.Integer()
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
-from lims.web import Schema, page_field
+from lims.web import PageOut, PageQuery, Schema
 
 
 class AuditEventOut(Schema):
@@ -18,16 +18,11 @@ class AuditEventOut(Schema):
     row_hash = fields.String()
 
 
-class AuditPageOut(Schema):
+class AuditPageOut(PageOut):
     items = fields.List(fields.Nested(AuditEventOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
-class AuditQueryIn(Schema):
-    page = page_field()
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+class AuditQueryIn(PageQuery):
     action = fields.String(load_default=None)
     object_type = fields.String(load_default=None)
 

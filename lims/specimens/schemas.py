@@ -18,7 +18,7 @@ from lims.specimens.models import (
     TubeType,
 )
 from lims.specimens.services import PreAnalytics
-from lims.web import Schema, page_field
+from lims.web import PageOut, PageQuery, Schema
 
 
 class AliquotOut(Schema):
@@ -76,14 +76,12 @@ class VisitIn(Input):
     visit_on = fields.Date(required=True)
 
 
-class SubjectQueryIn(Input):
+class SubjectQueryIn(Input, PageQuery):
     """Filters of the subject list; loads into list_subjects' keyword arguments."""
 
     site_code = fields.String(data_key="site", load_default=None)
     diagnosis = fields.Enum(Dystonia, by_value=True, load_default=None)
     enrolment_status = fields.Enum(EnrolmentStatus, by_value=True, load_default=None)
-    page = page_field()
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class ConsentWithdrawalIn(Input):
@@ -194,11 +192,8 @@ class SubjectRowOut(SubjectOut):
     aliquots = fields.Integer()
 
 
-class SubjectPageOut(Schema):
+class SubjectPageOut(PageOut):
     items = fields.List(fields.Nested(SubjectRowOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class SpecimenOut(Schema):

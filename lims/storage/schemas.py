@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lims.specimens.models import AliquotStatus, SpecimenType
 from lims.specimens.schemas import AliquotOut
-from lims.web import Schema, page_field
+from lims.web import PageOut, PageQuery, Schema
 
 _text = validate.Length(min=1, max=80)
 
@@ -232,15 +232,13 @@ class ImportResultOut(Schema):
 # --- finding -------------------------------------------------------------------------------
 
 
-class AliquotQueryIn(Schema):
+class AliquotQueryIn(PageQuery):
     site = fields.String(load_default=None)
     subject = fields.String(load_default=None)
     specimen_type = fields.Enum(SpecimenType, by_value=True, load_default=None)
     status = fields.Enum(AliquotStatus, by_value=True, load_default=None)
     freezer_id = fields.Integer(load_default=None)
     box = fields.String(load_default=None, metadata={"description": "box barcode"})
-    page = page_field()
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class InventoryRowOut(Schema):
@@ -260,11 +258,8 @@ class InventoryRowOut(Schema):
     consent_withdrawn = fields.Boolean()
 
 
-class AliquotPageOut(Schema):
+class AliquotPageOut(PageOut):
     items = fields.List(fields.Nested(InventoryRowOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class CustodyEventOut(Schema):
