@@ -30,8 +30,9 @@ from alembic import command
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from lims.actors import Actor, Role
 from lims.audit.models import GENESIS_HASH, Action, AuditEvent
-from lims.auth.models import Actor, Role, Site
+from lims.auth.models import Site
 from lims.auth.services import create_site, create_user
 from lims.cli import alembic_config
 from lims.db import make_engine, utcnow

@@ -50,9 +50,9 @@ from bench._common import (
     spawn_pool,
     staff,
 )
+from lims.actors import Actor
 from lims.audit.models import AuditEvent
 from lims.audit.services import verify_chain
-from lims.auth.models import Actor
 from lims.specimens.models import Aliquot, Specimen, SpecimenType, Temperature, TubeType, Visit
 from lims.specimens.services import (
     PreAnalytics,

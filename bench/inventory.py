@@ -53,7 +53,7 @@ from bench._common import (
     spawn_pool,
     staff,
 )
-from lims.auth.models import Actor, Role
+from lims.actors import Actor, Role
 from lims.db import Base
 from lims.specimens import barcodes, sprec
 from lims.specimens.models import (

@@ -11,7 +11,7 @@ from alembic.config import Config as AlembicConfig
 from flask import current_app
 from flask.cli import AppGroup
 
-from lims.auth.models import Actor, Role
+from lims.actors import Actor, Role
 
 ROOT = Path(__file__).resolve().parent.parent
 

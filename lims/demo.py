@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lims.auth.models import Actor, Role, User
+from lims.actors import Actor, Role
+from lims.auth.models import User
 from lims.auth.services import create_site, create_user
 from lims.specimens.models import (
     Aliquot,

@@ -8,10 +8,9 @@ from flask_login import login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lims.auth.models import Role, Site
+from lims.auth.models import Site
 from lims.db import get_session
 from lims.specimens.models import Aliquot, Specimen, Subject, Visit
-from lims.specimens.services import STAFF
 from lims.storage.models import Box, Freezer, Placement
 from lims.storage.services import capacity_report
 from lims.web import current_actor
@@ -51,7 +50,7 @@ def index() -> ResponseReturnValue:
     session = get_session()
     actor = current_actor()
     # The search box and the capacity summary are for staff; an investigator sees the counts.
-    is_staff = actor.role in (Role.ADMIN, *STAFF)
+    is_staff = actor.is_staff
     return render_template(
         "home/index.html",
         summary=inventory_summary(session),

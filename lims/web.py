@@ -10,7 +10,7 @@ import marshmallow as ma
 from flask import flash, g, request
 from flask_login import current_user
 
-from lims.auth.models import Actor, Role
+from lims.actors import Actor, Role
 from lims.errors import FieldError, InvalidInput, LimsError, NotAuthenticated
 
 P = ParamSpec("P")

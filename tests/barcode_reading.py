@@ -18,7 +18,7 @@ PDFTOPPM = shutil.which("pdftoppm")
 def rasterise(pdf: bytes, dpi: int) -> list[Image.Image]:
     """Each page of the PDF as a greyscale image at `dpi` (poppler's pdftoppm)."""
     if PDFTOPPM is None:
-        if os.environ.get("LIMS_REQUIRE_POSTGRES") == "1":
+        if os.environ.get("LIMS_REQUIRE_ALL") == "1":
             pytest.fail("pdftoppm (poppler-utils) is required in CI")
         pytest.skip("pdftoppm (poppler-utils) is not installed")
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,13 +15,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from lims import create_app
-from lims.auth.models import Actor, Role
+from lims.actors import Actor, Role
 from lims.cli import alembic_config
 from lims.db import make_engine
 from tests.databases import PostgresUnavailable, postgres_factory
 from tests.factories import DEMO_PASSWORD, make_user
 
-REQUIRE_POSTGRES = os.environ.get("LIMS_REQUIRE_POSTGRES") == "1"
+REQUIRE_ALL = os.environ.get("LIMS_REQUIRE_ALL") == "1"
 
 
 class DatabaseMaker:
@@ -44,8 +44,8 @@ class DatabaseMaker:
                 self._pg_error = str(err)
         if self._pg is None:
             reason = f"PostgreSQL unavailable: {self._pg_error}"
-            if REQUIRE_POSTGRES:
-                pytest.fail(reason + " (LIMS_REQUIRE_POSTGRES=1)")
+            if REQUIRE_ALL:
+                pytest.fail(reason + " (LIMS_REQUIRE_ALL=1)")
             pytest.skip(reason)
         return self._pg(name)
 

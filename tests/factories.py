@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lims.auth.models import Actor, Role, Site, User
+from lims.actors import Actor, Role
+from lims.auth.models import Site, User
 from lims.auth.services import create_site, create_user
 from lims.specimens.models import (
     Aliquot,

@@ -4,8 +4,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lims import demo
+from lims.actors import Actor
 from lims.audit.services import verify_chain
-from lims.auth.models import Actor, User
+from lims.auth.models import User
 from lims.labels.services import print_labels
 from lims.specimens.models import Aliquot, Subject
 from lims.storage.models import Box, Placement

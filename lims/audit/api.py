@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
+from lims.actors import Role
 from lims.audit import services
 from lims.audit.schemas import AuditPageOut, AuditQueryIn, ChainReportOut
-from lims.auth.models import Role
 from lims.db import get_session
 from lims.web import current_actor, documented, dump, token_required
 

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from lims.actors import Actor, Role
 from lims.audit.models import GENESIS_HASH, Action, AuditEvent
-from lims.auth.models import Actor, Role
 from lims.db import utcnow
 
 # Any constant works; it names the lock that serialises appends to the chain on PostgreSQL.

@@ -1,23 +1,14 @@
-"""Sites, user accounts, API tokens, and the Actor that services check."""
+"""Sites, user accounts and API tokens (Actor and Role live in lims.actors)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from lims.actors import Role
 from lims.db import Base, str_enum, utcnow
-from lims.errors import Forbidden
-
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    TECHNICIAN = "technician"
-    INVESTIGATOR = "investigator"
-    REVIEWER = "reviewer"
 
 
 class Site(Base):
@@ -72,32 +63,3 @@ class ApiToken(Base):
     expires_at: Mapped[datetime]
 
     user: Mapped[User] = relationship()
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting: the signed-in user (or a CLI operator), as services see them."""
-
-    user_id: int | None
-    username: str
-    role: Role
-    site_id: int | None = None
-
-    @classmethod
-    def of(cls, user: User) -> Actor:
-        return cls(user_id=user.id, username=user.username, role=user.role, site_id=user.site_id)
-
-    @classmethod
-    def system(cls, username: str = "system") -> Actor:
-        """The operator of a command-line task (migrations, demo data, user creation)."""
-        return cls(user_id=None, username=username, role=Role.ADMIN)
-
-    def require(self, *roles: Role) -> None:
-        """Refuse unless the actor has one of the roles; admins may do everything."""
-        if self.role is Role.ADMIN or self.role in roles:
-            return
-        allowed = ", ".join(r.value for r in roles) or "admin"
-        raise Forbidden(f"{self.username} ({self.role.value}) may not do this; needs {allowed}")
-
-    def owns(self, owner_id: int | None) -> bool:
-        return self.user_id is not None and self.user_id == owner_id

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from lims.auth.models import Role
+from lims.actors import Role
 from lims.web import Schema
 
 

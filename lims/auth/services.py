@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lims import audit
+from lims.actors import Actor, Role
 from lims.audit.models import Action, AuditEvent
-from lims.auth.models import Actor, ApiToken, Role, Site, User
+from lims.auth.models import ApiToken, Site, User
 from lims.db import utcnow
 from lims.errors import Conflict, InvalidInput, NotAuthenticated, TooManyAttempts
 

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 import label_printing as lp
 from lims import audit
+from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
-from lims.auth.models import Actor, Role
 from lims.errors import FieldError, InvalidInput
 from lims.labels.models import PrintedLabel, PrintJob
 from lims.specimens import barcodes as codes
@@ -227,5 +227,5 @@ def _one_label_roll(stock: lp.LabelStock) -> lp.LabelStock:
 
 def list_jobs(session: Session, actor: Actor, *, limit: int = 20) -> list[PrintJob]:
     """Recent print jobs, newest first."""
-    actor.require(Role.TECHNICIAN, Role.REVIEWER)
+    actor.require(*STAFF)
     return list(session.scalars(select(PrintJob).order_by(PrintJob.id.desc()).limit(limit)))

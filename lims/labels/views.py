@@ -6,7 +6,7 @@ from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from lims.auth.models import Role
+from lims.actors import Role
 from lims.db import get_session
 from lims.errors import LimsError
 from lims.labels import services

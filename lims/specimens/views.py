@@ -9,7 +9,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from lims.auth.models import Role, Site
+from lims.actors import STAFF_AND_ADMIN, Role
+from lims.auth.models import Site
 from lims.db import get_session
 from lims.errors import InvalidInput, LimsError
 from lims.specimens import services, sprec
@@ -36,7 +37,6 @@ from lims.web import NAV, current_actor, flash_problem
 
 bp = Blueprint("specimens", __name__)
 
-STAFF_AND_ADMIN = (Role.TECHNICIAN, Role.REVIEWER, Role.ADMIN)
 NAV.append(("specimens.subjects", "Subjects", STAFF_AND_ADMIN))
 NAV.append(("specimens.import_form", "Import aliquots", (Role.TECHNICIAN, Role.ADMIN)))
 

@@ -8,9 +8,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from lims.actors import Actor
 from lims.audit.models import GENESIS_HASH, Action, AuditEvent
 from lims.audit.services import events_for, record, verify_chain
-from lims.auth.models import Actor
 from tests.factories import make_subject
 
 

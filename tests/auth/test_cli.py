@@ -4,7 +4,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lims.auth.models import Role, User
+from lims.actors import Role
+from lims.auth.models import User
 from tests.factories import make_site
 
 

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from lims.auth.models import Actor, Role, User
+from lims.actors import Actor, Role
+from lims.auth.models import User
 from lims.auth.services import authenticate, create_user, issue_token, user_for_token
 from lims.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, TooManyAttempts
 

@@ -4,8 +4,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lims.actors import Actor
 from lims.audit.models import Action, AuditEvent
-from lims.auth.models import Actor
 from tests.conftest import csrf_token, sign_in
 
 

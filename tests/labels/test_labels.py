@@ -8,8 +8,8 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lims.actors import Actor
 from lims.audit.models import Action, AuditEvent
-from lims.auth.models import Actor
 from lims.errors import Forbidden, InvalidInput
 from lims.labels.models import PrintJob
 from lims.labels.services import print_labels

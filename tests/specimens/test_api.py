@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lims.auth.models import Actor
+from lims.actors import Actor
 from lims.specimens.models import Aliquot
 from tests.conftest import bearer
 from tests.factories import make_subject, make_visit

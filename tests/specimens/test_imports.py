@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lims.actors import Actor
 from lims.audit.models import Action, AuditEvent
 from lims.audit.services import events_for, verify_chain
-from lims.auth.models import Actor
 from lims.errors import Forbidden, InvalidInput
 from lims.specimens import barcodes
 from lims.specimens.models import Aliquot, Specimen, Visit

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lims.actors import Actor
 from lims.audit.models import Action
 from lims.audit.services import events_for
-from lims.auth.models import Actor
 from lims.errors import Conflict, Forbidden, InvalidInput
 from lims.specimens import barcodes
 from lims.specimens.models import Aliquot, AliquotStatus, Specimen, SpecimenType, TubeType

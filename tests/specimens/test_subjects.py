@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy.orm import Session
 
+from lims.actors import Actor
 from lims.audit.models import Action
 from lims.audit.services import events_for
-from lims.auth.models import Actor
 from lims.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lims.specimens.models import Dystonia, EnrolmentStatus, Sex, SpecimenType, Subject
 from lims.specimens.services import (

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from lims.auth.models import Actor
+from lims.actors import Actor
 from lims.specimens.models import Aliquot, Dystonia, EnrolmentStatus
 from lims.specimens.services import get_subject, sub_aliquot
 from tests.conftest import csrf_token, sign_in

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lims.actors import Actor
 from lims.audit.models import AuditEvent
 from lims.audit.services import events_for
-from lims.auth.models import Actor
 from lims.specimens.models import Aliquot, AliquotStatus, EnrolmentStatus, Subject
 from lims.storage.models import Box, Placement
 from lims.storage.services import store_aliquot

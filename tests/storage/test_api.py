@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from lims.auth.models import Actor
+from lims.actors import Actor
 from lims.storage.services import location_of
 from tests.conftest import bearer
 from tests.factories import make_aliquot, make_box, make_rack

@@ -14,8 +14,8 @@ from alembic import command
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lims.actors import Actor, Role
 from lims.audit.models import Action, AuditEvent
-from lims.auth.models import Actor, Role
 from lims.cli import alembic_config
 from lims.db import make_engine
 from lims.errors import Conflict

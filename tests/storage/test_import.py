@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lims.actors import Actor
 from lims.audit.models import AuditEvent
-from lims.auth.models import Actor
 from lims.errors import InvalidInput
 from lims.specimens.models import AliquotStatus
 from lims.storage.models import Placement

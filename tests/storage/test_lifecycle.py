@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
+from lims.actors import Actor
 from lims.audit.services import events_for
-from lims.auth.models import Actor
 from lims.errors import Conflict, Forbidden, InvalidInput
 from lims.specimens.models import AliquotStatus
 from lims.storage.services import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from lims.auth.models import Actor
+from lims.actors import Actor
 from lims.errors import Conflict, Forbidden, InvalidInput
 from lims.specimens.models import AliquotStatus
 from lims.storage.services import (

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlparse
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from lims.auth.models import Actor
+from lims.actors import Actor
 from lims.specimens.models import AliquotStatus
 from lims.storage.services import check_out, location_of
 from tests.conftest import csrf_token, sign_in

@@ -1,7 +1,7 @@
 """A live server on a real SQLite file, and headless Chromium driven by Playwright.
 
 The browser tests need what a bare machine may lack (Debian's chromium, Playwright's Python
-package). Missing, they are skipped with the reason; under CI (LIMS_REQUIRE_POSTGRES=1, set by
+package). Missing, they are skipped with the reason; under CI (LIMS_REQUIRE_ALL=1, set by
 .ci/run, which also installs chromium) a skip becomes a failure.
 """
 
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from lims import create_app
-from lims.auth.models import Role
+from lims.actors import Role
 from lims.cli import alembic_config
 from lims.db import make_engine
 from tests.factories import DEMO_PASSWORD, make_aliquots, make_box, make_user
@@ -33,12 +33,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-REQUIRED = os.environ.get("LIMS_REQUIRE_POSTGRES") == "1"
+REQUIRED = os.environ.get("LIMS_REQUIRE_ALL") == "1"
 
 
 def _unavailable(reason: str) -> None:
     if REQUIRED:
-        pytest.fail(f"{reason} (LIMS_REQUIRE_POSTGRES=1: CI must run the browser tests)")
+        pytest.fail(f"{reason} (LIMS_REQUIRE_ALL=1: CI must run the browser tests)")
     pytest.skip(reason)
 
 

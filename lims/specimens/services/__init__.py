@@ -5,7 +5,6 @@ split into modules by use-case group stays an inner detail.
 """
 
 from lims.specimens.services.common import (
-    STAFF,
     find_aliquot,
     issue_serials,
     next_serial,
@@ -27,7 +26,6 @@ from lims.specimens.services.subjects import (
 from lims.specimens.services.tubes import PreAnalytics, accession_specimen, get_specimen
 
 __all__ = [
-    "STAFF",
     "ConsentWithdrawal",
     "ImportResult",
     "PreAnalytics",

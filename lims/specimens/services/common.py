@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from lims.auth.models import Actor, Role
+from lims.actors import STAFF, Actor
 from lims.errors import Conflict, InvalidInput, NotFound
 from lims.specimens import barcodes
 from lims.specimens.models import Aliquot, BarcodeCounter, Specimen, Subject
 
-STAFF = (Role.TECHNICIAN, Role.REVIEWER)
 # Tubes and aliquots draw their 8-digit barcodes from one counter: one namespace, no clash.
 ALIQUOT_COUNTER = "aliquot"
 

@@ -23,8 +23,8 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from lims import audit
+from lims.actors import Actor
 from lims.audit.models import Action, AuditEvent
-from lims.auth.models import Actor
 from lims.db import utcnow
 from lims.specimens import barcodes, sprec
 from lims.specimens.models import Aliquot as AliquotModel

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lims.auth.models import Actor, Role
+from lims.actors import Actor, Role
 from lims.errors import FieldError, InvalidInput
 from lims.specimens import barcodes
 from lims.specimens.models import SpecimenType, Temperature, TubeType, study_code_problem

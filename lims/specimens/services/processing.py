@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from lims import audit
+from lims.actors import Actor, Role
 from lims.audit.models import Action
-from lims.auth.models import Actor, Role
 from lims.errors import Conflict, InvalidInput, NotFound
 from lims.specimens import barcodes, sprec
 from lims.specimens.models import Aliquot, AliquotStatus, Specimen, SpecimenType

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from lims import audit
+from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
-from lims.auth.models import Actor, Role, Site
+from lims.auth.models import Site
 from lims.errors import Conflict, InvalidInput, NotFound
 from lims.specimens.models import (
     TERMINAL_STATUSES,
@@ -23,7 +24,7 @@ from lims.specimens.models import (
     Visit,
     study_code_problem,
 )
-from lims.specimens.services.common import STAFF, require_consent
+from lims.specimens.services.common import require_consent
 
 
 def register_subject(

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from lims import audit
+from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
-from lims.auth.models import Actor, Role
 from lims.errors import InvalidInput, NotFound
 from lims.specimens import barcodes, sprec
 from lims.specimens.models import Aliquot, Specimen, SpecimenType, Temperature, TubeType, Visit
-from lims.specimens.services.common import STAFF, require_consent, take_barcodes
+from lims.specimens.services.common import require_consent, take_barcodes
 
 # Bounds a typing slip would cross, not lab rules: ranges seen in SOPs are far inside them.
 CENTRIFUGE_G_MAX = 100_000

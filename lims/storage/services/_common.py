@@ -9,8 +9,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from lims import audit
+from lims.actors import Actor
 from lims.audit.models import Action
-from lims.auth.models import Actor
 from lims.errors import Conflict, InvalidInput, NotFound
 from lims.specimens.models import Aliquot, AliquotStatus
 from lims.storage.models import Box, Placement, position_name

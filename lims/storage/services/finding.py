@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from lims.actors import STAFF, Actor
 from lims.audit.models import Action, AuditEvent
 from lims.audit.services import events_for
-from lims.auth.models import Actor, Site
+from lims.auth.models import Site
 from lims.errors import InvalidInput, NotFound
 from lims.specimens import barcodes
 from lims.specimens.models import (
@@ -24,7 +25,7 @@ from lims.specimens.models import (
     Subject,
     Visit,
 )
-from lims.specimens.services import STAFF, find_aliquot
+from lims.specimens.services import find_aliquot
 from lims.storage.models import ROW_LETTERS, Box, Freezer, Placement, Rack, position_name
 from lims.storage.services.setup import get_box
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lims.auth.models import Actor, Role
+from lims.actors import Actor, Role
 from lims.errors import FieldError, InvalidInput, LimsError
 from lims.specimens import barcodes
 from lims.specimens.models import Aliquot

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from lims.actors import Actor, Role
 from lims.audit.models import Action
-from lims.auth.models import Actor, Role
 from lims.errors import Conflict, FieldError, InvalidInput, LimsError
 from lims.specimens.models import ALIQUOT_TRANSITIONS, Aliquot, AliquotStatus
 from lims.specimens.services import find_aliquot

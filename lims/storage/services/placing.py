@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lims import audit
+from lims.actors import Actor, Role
 from lims.audit.models import Action
-from lims.auth.models import Actor, Role
 from lims.db import get_one
 from lims.errors import Conflict
 from lims.specimens.models import Aliquot, AliquotStatus

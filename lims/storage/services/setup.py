@@ -8,12 +8,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from lims import audit
+from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
-from lims.auth.models import Actor, Role, Site
+from lims.auth.models import Site
 from lims.db import get_one
 from lims.errors import Conflict, InvalidInput, NotFound
 from lims.specimens import barcodes
-from lims.specimens.services import STAFF, issue_serials
+from lims.specimens.services import issue_serials
 from lims.storage.models import Box, Freezer, Placement, Rack
 
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from lims.auth.models import Role
+from lims.actors import STAFF_AND_ADMIN, Role
 from lims.web import NAV
 
 bp = Blueprint("storage", __name__)
 
-STAFF_ROLES = (Role.ADMIN, Role.TECHNICIAN, Role.REVIEWER)
 NAV.append(("storage.scan", "Scan into box", (Role.ADMIN, Role.TECHNICIAN)))
-NAV.append(("storage.index", "Storage", STAFF_ROLES))
-NAV.append(("storage.aliquots", "Aliquots", STAFF_ROLES))
+NAV.append(("storage.index", "Storage", STAFF_AND_ADMIN))
+NAV.append(("storage.aliquots", "Aliquots", STAFF_AND_ADMIN))
 
 # The page modules attach their routes to bp when imported.
 import lims.storage.views.aliquots  # noqa: E402

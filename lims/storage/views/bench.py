@@ -14,7 +14,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from lims.auth.models import Role
+from lims.actors import Role
 from lims.db import get_session
 from lims.errors import InvalidInput, LimsError, NotFound
 from lims.specimens import barcodes
