@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,60 @@ def _secret_key() -> str:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+# Key ids name keys in the audit trail's key_id column; "sha256" marks the unkeyed legacy rows.
+_KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+LEGACY_KEY_ID = "sha256"
+
+
+def audit_keyring() -> list[tuple[str, str]]:
+    """The audit chain's HMAC keys as (key id, secret), oldest first; the last one signs.
+
+    From LIMS_AUDIT_KEY ("id:secret", several separated by commas), else the file named by
+    LIMS_AUDIT_KEY_FILE (one "id:secret" a line), else a key generated once into instance/.
+    Never from the database: a key stored beside the trail would not protect it.
+    """
+    if text := os.environ.get("LIMS_AUDIT_KEY"):
+        return _parse_keyring(text.replace(",", "\n"), "LIMS_AUDIT_KEY")
+    if name := os.environ.get("LIMS_AUDIT_KEY_FILE"):
+        return _parse_keyring(Path(name).read_text(), name)
+    path = INSTANCE_DIR / "audit_keyring"
+    _write_once(path, f"k1:{secrets.token_hex(32)}\n")
+    return _parse_keyring(path.read_text(), str(path))
+
+
+def _parse_keyring(text: str, source: str) -> list[tuple[str, str]]:
+    keys: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key_id, _, secret = line.partition(":")
+        if not _KEY_ID.match(key_id) or key_id == LEGACY_KEY_ID or len(secret) < 32:
+            raise ValueError(
+                f"{source}: each key is 'id:secret', the id 1-32 letters, digits, '.', '_' or "
+                f"'-' (not '{LEGACY_KEY_ID}'), the secret at least 32 characters"
+            )
+        if key_id in dict(keys):
+            raise ValueError(f"{source}: key id {key_id!r} appears twice")
+        keys.append((key_id, secret))
+    if not keys:
+        raise ValueError(f"{source}: no audit key found")
+    return keys
+
+
+def _write_once(path: Path, content: str) -> None:
+    """Create a private file unless it exists; O_EXCL so two workers cannot write two keys."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as fh:
+        fh.write(content)
 
 
 def database_url() -> str:

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor, Role
-from lims.audit.models import GENESIS_HASH, Action, AuditEvent
+from lims.audit import keys
+from lims.audit.models import (
+    GENESIS_HASH,
+    LEGACY_KEY_ID,
+    LEGACY_TYPES,
+    Action,
+    AuditEvent,
+    chain_hash,
+)
 from lims.db import utcnow
 
 # Any constant works; it names the lock that serialises appends to the chain on PostgreSQL.
@@ -30,17 +39,44 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _dump(values: dict[str, Any] | None) -> str | None:
+def _dump(values: Mapping[str, Any] | None) -> str | None:
     if values is None:
         return None
     return json.dumps({k: _jsonable(v) for k, v in values.items()}, sort_keys=True, default=str)
 
 
+def audit_type(model: type) -> str:
+    """The audit type a class declares (`__audit_type__ = "box"`); nothing derives it."""
+    declared = model.__dict__.get("__audit_type__")
+    if not isinstance(declared, str):
+        raise TypeError(
+            f"{model.__name__} is audited but declares no audit type: "
+            f'add __audit_type__ = "..." to the class'
+        )
+    return declared
+
+
+def ref(model: type, object_id: object) -> tuple[str, str]:
+    """(type, id) of a row known only by its id, as record_many takes it."""
+    return audit_type(model), str(object_id)
+
+
 def _object_ref(obj: Any) -> tuple[str, str]:
-    """An audited object's type and id: tables name themselves; (type, id) tuples pass through."""
+    """An audited object's type and id: (type, id) tuples pass through."""
     if isinstance(obj, tuple):
         return str(obj[0]), str(obj[1])
-    return str(obj.__tablename__).rstrip("s"), str(obj.id)
+    return audit_type(type(obj)), str(obj.id)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event for record_many: the object is a declared model instance or a (type, id)."""
+
+    action: Action
+    obj: Any
+    after: Mapping[str, Any] | None = None
+    before: Mapping[str, Any] | None = None
+    reason: str | None = None
 
 
 def record(
@@ -55,11 +91,9 @@ def record(
     **after: Any,
 ) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Two transactions must not both read the same head; the lock lasts until commit.
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
+    _lock_chain(session)
     session.flush()  # the object needs its id before we can name it
-    head = session.scalars(select(AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1))
+    keyring = keys.active()
     object_type, object_id = _object_ref(obj)
     event = AuditEvent(
         occurred_at=at or utcnow(),
@@ -71,12 +105,80 @@ def record(
         before_json=_dump(before),
         after_json=_dump(after) if after else None,
         reason=reason,
-        prev_hash=head.first() or GENESIS_HASH,
+        prev_hash=_head_hash(session),
+        key_id=keyring.current_id,
     )
-    event.row_hash = event.compute_hash()
+    event.row_hash = event.compute_hash(keyring.current)
     session.add(event)
     session.flush()
     return event
+
+
+def record_many(
+    session: Session, actor: Actor, events: Sequence[Event], *, at: datetime | None = None
+) -> None:
+    """Append a batch of events in list order, in the caller's transaction (imports use it).
+
+    One pass hashes the chain and one executemany inserts it: building an ORM object per event
+    cost more than the inserts for a 50,000-row import (about 71,000 events).
+    """
+    _lock_chain(session)
+    session.flush()
+    keyring = keys.active()
+    key, key_id = keyring.current, keyring.current_id
+    occurred_at = at or utcnow()
+    prev_hash = _head_hash(session)
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        object_type, object_id = _object_ref(event.obj)
+        row: dict[str, Any] = {
+            "occurred_at": occurred_at,
+            "actor_id": actor.user_id,
+            "actor_username": actor.username,
+            "action": event.action.value,
+            "object_type": object_type,
+            "object_id": object_id,
+            "before_json": _dump(event.before),
+            "after_json": _dump(event.after) if event.after else None,
+            "reason": event.reason,
+            "prev_hash": prev_hash,
+            "key_id": key_id,
+        }
+        prev_hash = row["row_hash"] = chain_hash(row, key)
+        rows.append(row)
+    if rows:
+        # Rows go in in list order, so the ids rise along the chain that verify_chain walks.
+        session.execute(insert(AuditEvent), rows)
+
+
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # Two transactions must not both read the same head; the lock lasts until commit.
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
+
+
+def _head_hash(session: Session) -> str:
+    head = session.scalars(select(AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1))
+    return head.first() or GENESIS_HASH
+
+
+@dataclass(frozen=True)
+class Head:
+    """The newest event: its id (the chain's sequence number) and hash, and the event count."""
+
+    id: int
+    row_hash: str
+    count: int
+
+
+def chain_head(session: Session) -> Head:
+    newest = session.execute(
+        select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    count = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    if newest is None:
+        return Head(0, GENESIS_HASH, 0)
+    return Head(newest.id, newest.row_hash, count)
 
 
 @dataclass(frozen=True)
@@ -84,16 +186,32 @@ class ChainReport:
     events_checked: int
     first_broken_id: int | None
     problem: str | None
+    head: Head
 
     @property
     def is_intact(self) -> bool:
         return self.first_broken_id is None
 
+    @property
+    def head_id(self) -> int:
+        return self.head.id
 
-def verify_chain(session: Session, *, batch_size: int = 5000) -> ChainReport:
-    """Walk the chain in id order and report the first row whose links or hash do not hold."""
-    expected_prev = GENESIS_HASH
-    checked, last_id = 0, 0
+    @property
+    def head_hash(self) -> str:
+        return self.head.row_hash
+
+
+def verify_chain(
+    session: Session, *, keyring: keys.Keyring | None = None, batch_size: int = 5000
+) -> ChainReport:
+    """Walk the chain in id order and report the first row whose links or hash do not hold.
+
+    Plain SHA-256 rows are accepted only before the first keyed row, and the newest row must be
+    keyed: whoever edits a row without the key must re-hash every later one without it too.
+    """
+    keyring = keyring or keys.active()
+    head = chain_head(session)
+    expected_prev, last_id, checked, keyed = GENESIS_HASH, 0, 0, False
     while True:
         rows = session.scalars(
             select(AuditEvent)
@@ -102,14 +220,35 @@ def verify_chain(session: Session, *, batch_size: int = 5000) -> ChainReport:
             .limit(batch_size)
         ).all()
         if not rows:
-            return ChainReport(checked, None, None)
+            break
         for event in rows:
-            if event.prev_hash != expected_prev:
-                return ChainReport(checked, event.id, "its previous-hash link does not match")
-            if event.compute_hash() != event.row_hash:
-                return ChainReport(checked, event.id, "its content does not match its hash")
+            if problem := _check_event(event, expected_prev, keyring, keyed=keyed):
+                return ChainReport(checked, event.id, problem, head)
+            keyed = keyed or event.key_id != LEGACY_KEY_ID
             expected_prev, last_id, checked = event.row_hash, event.id, checked + 1
         session.expunge_all()
+    if checked and not keyed:
+        return ChainReport(checked, last_id, "no event is keyed: the trail was re-hashed", head)
+    return ChainReport(checked, None, None, head)
+
+
+def _check_event(
+    event: AuditEvent, expected_prev: str, keyring: keys.Keyring, *, keyed: bool
+) -> str | None:
+    if event.prev_hash != expected_prev:
+        return "its previous-hash link does not match"
+    if event.key_id == LEGACY_KEY_ID and keyed:
+        return "it is hashed without a key after keyed events"
+    if not keyring.has(event.key_id):
+        return f"it is keyed with {event.key_id!r}, which the keyring lacks"
+    if event.compute_hash(keyring.key(event.key_id)) != event.row_hash:
+        return "its content does not match its hash"
+    return None
+
+
+def _types(object_type: str) -> list[str]:
+    """A type and the legacy names its rows were stored under."""
+    return [object_type, *LEGACY_TYPES.get(object_type, ())]
 
 
 def events_for(session: Session, obj: Any) -> list[AuditEvent]:
@@ -117,7 +256,7 @@ def events_for(session: Session, obj: Any) -> list[AuditEvent]:
     object_type, object_id = _object_ref(obj)
     stmt = (
         select(AuditEvent)
-        .where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
+        .where(AuditEvent.object_type.in_(_types(object_type)), AuditEvent.object_id == object_id)
         .order_by(AuditEvent.id)
     )
     return list(session.scalars(stmt))
@@ -138,7 +277,7 @@ def list_events(
     if action:
         stmt = stmt.where(AuditEvent.action == action)
     if object_type:
-        stmt = stmt.where(AuditEvent.object_type == object_type)
+        stmt = stmt.where(AuditEvent.object_type.in_(_types(object_type)))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
         stmt.order_by(AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,6 +16,7 @@ class Site(Base):
     """A collecting centre of the consortium."""
 
     __tablename__ = "sites"
+    __audit_type__: ClassVar[str] = "site"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(8), unique=True)
@@ -26,6 +28,7 @@ class Site(Base):
 
 class User(Base):
     __tablename__ = "users"
+    __audit_type__: ClassVar[str] = "user"
     __table_args__ = (CheckConstraint("length(username) >= 2", name="username_length"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
