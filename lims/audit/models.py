@@ -144,4 +144,4 @@ def chain_hash(row: Mapping[str, Any], key: bytes | None) -> str:
     message = (row["prev_hash"] + canonical).encode()
     if key is None:
         return hashlib.sha256(message).hexdigest()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key, message, "sha256").hex()  # one-shot HMAC, faster than hmac.new

@@ -79,9 +79,10 @@ def write_import(
     """Write what the plan says, with one batch event and one event per new record."""
     now = utcnow()
     events: list[audit.Event] = []
-    _insert_visits(session, plan, events)
-    _insert_tubes(session, plan, now, events)
-    made = _insert_aliquots(session, plan, now, events)
+    # Each record's event names the file it came from, so its history alone says "imported".
+    _insert_visits(session, plan, events, sha256)
+    _insert_tubes(session, plan, now, events, sha256)
+    made = _insert_aliquots(session, plan, now, events, sha256)
     file_order = sorted(made, key=lambda r: r.number)
     result = ImportResult(
         aliquots=len(made),
@@ -104,16 +105,11 @@ def write_import(
             "last_barcode": result.last_barcode,
         },
     )
-    # Each record's event names the file it came from, so its history alone says "imported".
-    for_records = [
-        audit.Event(e.action, e.obj, after={**(e.after or {}), "import_sha256": sha256})
-        for e in events
-    ]
-    audit.record_many(session, actor, [batch, *for_records], at=now)
+    audit.record_many(session, actor, [batch, *events], at=now)
     return result
 
 
-def _insert_visits(session: Session, plan: Plan, events: list[audit.Event]) -> None:
+def _insert_visits(session: Session, plan: Plan, events: list[audit.Event], sha256: str) -> None:
     if not plan.new_visits:
         return
     values = [
@@ -130,7 +126,12 @@ def _insert_visits(session: Session, plan: Plan, events: list[audit.Event]) -> N
             audit.Event(
                 Action.VISIT_REGISTERED,
                 audit.ref(Visit, visit_id),
-                {"subject": key[0], "visit_number": number, "visit_on": str(plan.new_visits[key])},
+                {
+                    "subject": key[0],
+                    "visit_number": number,
+                    "visit_on": str(plan.new_visits[key]),
+                    "import_sha256": sha256,
+                },
             )
         )
 
@@ -152,7 +153,9 @@ def _tube_values(tube: NewTube, visit_id: int, now: datetime) -> dict[str, Any]:
     }
 
 
-def _insert_tubes(session: Session, plan: Plan, now: datetime, events: list[audit.Event]) -> None:
+def _insert_tubes(
+    session: Session, plan: Plan, now: datetime, events: list[audit.Event], sha256: str
+) -> None:
     if not plan.new_tubes:
         return
     values = [_tube_values(t, plan.visit_ids[t.visit], now) for t in plan.new_tubes.values()]
@@ -172,6 +175,7 @@ def _insert_tubes(session: Session, plan: Plan, now: datetime, events: list[audi
                     "tube_type": tube["tube_type"].value,
                     "sprec_code": tube["sprec_code"],
                     "sprec_version": sprec.SPREC_VERSION,
+                    "import_sha256": sha256,
                 },
             )
         )
@@ -197,7 +201,7 @@ def _aliquot_values(row: Row, plan: Plan, now: datetime) -> dict[str, Any]:
 
 
 def _insert_aliquots(
-    session: Session, plan: Plan, now: datetime, events: list[audit.Event]
+    session: Session, plan: Plan, now: datetime, events: list[audit.Event], sha256: str
 ) -> list[Row]:
     written: list[Row] = []
     for level in plan.levels:
@@ -219,6 +223,7 @@ def _insert_aliquots(
                         "specimen_type": row["specimen_type"].value,
                         "volume_ul": row["volume_ul"],
                         "process": "import",
+                        "import_sha256": sha256,
                     },
                 )
             )
