@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from lims.audit import keys
 from lims.audit.models import GENESIS_HASH, AuditEvent
-from lims.audit.services import chain_head
+from lims.audit.services import Head, chain_head
 from lims.db import utcnow
 
 
@@ -58,11 +58,15 @@ class Checkpoint:
 
 
 def take_checkpoint(
-    session: Session, *, keyring: keys.Keyring | None = None, at: datetime | None = None
+    session: Session,
+    *,
+    head: Head | None = None,
+    keyring: keys.Keyring | None = None,
+    at: datetime | None = None,
 ) -> Checkpoint:
-    """The chain's head now, signed with the current audit key."""
+    """The chain's head (now, or the one a verification just walked to), signed with the key."""
     keyring = keyring or keys.active()
-    head = chain_head(session)
+    head = head or chain_head(session)
     unsigned = Checkpoint(
         head_id=head.id,
         head_hash=head.row_hash,

@@ -66,7 +66,7 @@ def audit_checkpoint(out_file: Path | None) -> None:
             f"audit chain BROKEN at event {report.first_broken_id}: {report.problem}; "
             "no checkpoint taken"
         )
-    text = take_checkpoint(session).to_json()
+    text = take_checkpoint(session, head=report.head).to_json()  # the head just verified
     if out_file is None:
         click.echo(text, nl=False)
         return

@@ -69,7 +69,8 @@ def _object_ref(obj: Any) -> tuple[str, str]:
 class Event(NamedTuple):
     """One event for record_many: the object is a declared model instance or a (type, id).
 
-    A NamedTuple, not a frozen dataclass: an import builds 71,000 of them, 3 times faster.
+    A NamedTuple, not a frozen dataclass: an import builds 71,000 of them, in 0.07 s instead of
+    0.25 s (timeit, 2026-12-01).
     """
 
     action: Action
@@ -172,13 +173,14 @@ class Head:
 
 
 def chain_head(session: Session) -> Head:
+    """The head now; one statement, so the count and the newest row come from one snapshot."""
+    count = select(func.count()).select_from(AuditEvent).scalar_subquery()
     newest = session.execute(
-        select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
+        select(AuditEvent.id, AuditEvent.row_hash, count).order_by(AuditEvent.id.desc()).limit(1)
     ).first()
-    count = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
     if newest is None:
         return Head(0, GENESIS_HASH, 0)
-    return Head(newest.id, newest.row_hash, count)
+    return Head(newest[0], newest[1], newest[2])
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,8 @@ def verify_chain(
 
     Plain SHA-256 rows are accepted only before the first keyed row, and the newest row must be
     keyed: whoever edits a row without the key must re-hash every later one without it too.
+    The walk stops at the head read when it starts, which the report names; later appends wait
+    for the next run.
     """
     keyring = keyring or keys.active()
     head = chain_head(session)
@@ -215,7 +219,7 @@ def verify_chain(
     while True:
         rows = session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.id > last_id)
+            .where(AuditEvent.id > last_id, AuditEvent.id <= head.id)
             .order_by(AuditEvent.id)
             .limit(batch_size)
         ).all()
