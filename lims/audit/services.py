@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor, Role
@@ -149,7 +149,10 @@ def record_many(
         rows.append(row)
     if rows:
         # Rows go in in list order, so the ids rise along the chain that verify_chain walks.
-        session.execute(insert(AuditEvent), rows)
+        # The Core table, not the entity: the ORM's bulk path does per-row bookkeeping.
+        table = AuditEvent.__table__
+        assert isinstance(table, Table)
+        session.execute(insert(table), rows)
 
 
 def _lock_chain(session: Session) -> None:
