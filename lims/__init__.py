@@ -31,7 +31,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from lims import db, errors
+    from lims.audit import keys
 
+    keys.active()  # a malformed audit keyring stops the start, not the first audited change
     db.init_app(app)
     errors.register(app)
     csrf.init_app(app)

@@ -7,6 +7,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 import config
+from lims import create_app
 from lims.actors import Actor
 from lims.audit import keys
 from lims.audit.models import LEGACY_KEY_ID, Action, AuditEvent, chain_hash
@@ -151,10 +152,19 @@ def test_the_keyring_file_is_read_when_no_key_is_in_the_environment(
 @pytest.mark.parametrize(
     "value", ["k1", f"k1:{'a' * 10}", f"sha256:{'a' * 64}", f"k1:{'a' * 64},k1:{'b' * 64}"]
 )
-def test_a_malformed_or_weak_key_is_refused_at_start(
-    monkeypatch: pytest.MonkeyPatch, value: str
-) -> None:
+def test_a_malformed_or_weak_key_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("LIMS_AUDIT_KEY", value)
 
     with pytest.raises(ValueError, match="LIMS_AUDIT_KEY"):
         config.audit_keyring()
+
+
+def test_an_app_with_a_malformed_keyring_does_not_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIMS_AUDIT_KEY", "k1:too-short")
+    keys.active.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="at least 32 characters"):
+            create_app({"TESTING": True, "SECRET_KEY": "test-only"})
+    finally:
+        monkeypatch.undo()
+        keys.active.cache_clear()  # the next reader gets the configured keyring again
