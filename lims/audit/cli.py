@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from lims.audit.checkpoints import Checkpoint, check_checkpoint, take_checkpoint
-from lims.audit.services import verify_chain
+from lims.audit.services import Checkpoint, check_checkpoint, take_checkpoint, verify_chain
 from lims.db import get_session
 
 audit_cli = AppGroup("audit", help="The audit trail.")

@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from lims import create_app
 from lims.actors import Actor
-from lims.audit.checkpoints import take_checkpoint
 from lims.audit.models import Action
-from lims.audit.services import record
+from lims.audit.services import record, take_checkpoint
 from lims.cli import alembic_config
 from lims.db import make_engine
 from tests.conftest import DatabaseMaker

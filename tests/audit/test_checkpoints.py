@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 
 from lims.actors import Actor
 from lims.audit import keys
-from lims.audit.checkpoints import check_checkpoint, take_checkpoint
 from lims.audit.models import AuditEvent
-from lims.audit.services import chain_head, verify_chain
+from lims.audit.services import chain_head, check_checkpoint, take_checkpoint, verify_chain
 from tests.conftest import bearer
 from tests.factories import make_subject
 

@@ -1,4 +1,4 @@
-"""Signed checkpoints of the chain's head, kept outside the database.
+"""Checking the trail: the keyed chain, its head, and signed checkpoints of the head.
 
 A chain, keyed or not, cannot show that its newest events were deleted or that an older backup
 replaced it: the shorter chain is still a valid chain. A checkpoint (head id, head hash, event
@@ -18,9 +18,95 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lims.audit import keys
-from lims.audit.models import GENESIS_HASH, AuditEvent
-from lims.audit.services import Head, chain_head
+from lims.audit.models import GENESIS_HASH, LEGACY_KEY_ID, AuditEvent
 from lims.db import utcnow
+
+
+@dataclass(frozen=True)
+class Head:
+    """The newest event: its id (the chain's sequence number) and hash, and the event count."""
+
+    id: int
+    row_hash: str
+    count: int
+
+
+def chain_head(session: Session) -> Head:
+    """The head now; one statement, so the count and the newest row come from one snapshot."""
+    count = select(func.count()).select_from(AuditEvent).scalar_subquery()
+    newest = session.execute(
+        select(AuditEvent.id, AuditEvent.row_hash, count).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    if newest is None:
+        return Head(0, GENESIS_HASH, 0)
+    return Head(newest[0], newest[1], newest[2])
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    events_checked: int
+    first_broken_id: int | None
+    problem: str | None
+    head: Head
+
+    @property
+    def is_intact(self) -> bool:
+        return self.first_broken_id is None
+
+    @property
+    def head_id(self) -> int:
+        return self.head.id
+
+    @property
+    def head_hash(self) -> str:
+        return self.head.row_hash
+
+
+def verify_chain(
+    session: Session, *, keyring: keys.Keyring | None = None, batch_size: int = 5000
+) -> ChainReport:
+    """Walk the chain in id order and report the first row whose links or hash do not hold.
+
+    Plain SHA-256 rows are accepted only before the first keyed row, and the newest row must be
+    keyed: whoever edits a row without the key must re-hash every later one without it too.
+    The walk stops at the head read when it starts, which the report names; later appends wait
+    for the next run.
+    """
+    keyring = keyring or keys.active()
+    head = chain_head(session)
+    expected_prev, last_id, checked, keyed = GENESIS_HASH, 0, 0, False
+    while True:
+        rows = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.id > last_id, AuditEvent.id <= head.id)
+            .order_by(AuditEvent.id)
+            .limit(batch_size)
+        ).all()
+        if not rows:
+            break
+        for event in rows:
+            if problem := _check_event(event, expected_prev, keyring, keyed=keyed):
+                return ChainReport(checked, event.id, problem, head)
+            keyed = keyed or event.key_id != LEGACY_KEY_ID
+            expected_prev, last_id, checked = event.row_hash, event.id, checked + 1
+        session.expunge_all()
+    if checked and not keyed:
+        return ChainReport(checked, last_id, "no event is keyed: the trail was re-hashed", head)
+    return ChainReport(checked, None, None, head)
+
+
+def _check_event(
+    event: AuditEvent, expected_prev: str, keyring: keys.Keyring, *, keyed: bool
+) -> str | None:
+    if event.prev_hash != expected_prev:
+        return "its previous-hash link does not match"
+    if event.key_id == LEGACY_KEY_ID and keyed:
+        return "it is hashed without a key after keyed events"
+    if not keyring.has(event.key_id):
+        return f"it is keyed with {event.key_id!r}, which the keyring lacks"
+    if event.compute_hash(keyring.key(event.key_id)) != event.row_hash:
+        return "its content does not match its hash"
+    return None
 
 
 @dataclass(frozen=True)
