@@ -1,6 +1,6 @@
 """The audit feature's use cases: recording events, reading them, checking the chain."""
 
-from lims.audit.services.reading import events_for, list_events, recent_failures
+from lims.audit.services.reading import events_for, list_events
 from lims.audit.services.recording import Event, audit_type, record, record_many, ref
 from lims.audit.services.verification import (
     ChainReport,
@@ -22,7 +22,6 @@ __all__ = [
     "check_checkpoint",
     "events_for",
     "list_events",
-    "recent_failures",
     "record",
     "record_many",
     "ref",

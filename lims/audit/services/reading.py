@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor, Role
-from lims.audit.models import LEGACY_TYPES, Action, AuditEvent
+from lims.audit.models import LEGACY_TYPES, AuditEvent
 from lims.audit.services.recording import object_ref
 
 
@@ -50,14 +49,3 @@ def list_events(
         stmt.order_by(AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)
     )
     return list(rows), total
-
-
-def recent_failures(session: Session, *, username: str, since: datetime) -> int:
-    """Failed sign-ins for a username since a time: the login throttle reads the trail."""
-    stmt = select(func.count()).where(
-        AuditEvent.action == Action.USER_SIGN_IN_FAILED,
-        AuditEvent.object_type == "user",
-        AuditEvent.object_id == username.lower(),
-        AuditEvent.occurred_at >= since,
-    )
-    return session.scalar(stmt) or 0
