@@ -60,7 +60,7 @@ def _nothing_half_written(benches: sessionmaker[Session], box_id: int, loser: st
         assert stored_events == []
 
 
-def test_a_bench_that_saw_the_position_free_gets_a_conflict_from_the_constraint(
+def test_a_bench_that_saw_the_position_free_rereads_it_under_the_lock_and_names_the_occupant(
     benches: sessionmaker[Session],
 ) -> None:
     tech, box_id, box_code, first, second = _setup(benches)
@@ -71,8 +71,9 @@ def test_a_bench_that_saw_the_position_free_gets_a_conflict_from_the_constraint(
         bench_b.commit()
         # ...bench A fills A1...
         store_aliquot(bench_a, tech, barcode=first, box_id=box_id, position="A1")
-        # ...and B's placement, checked against what it saw, is refused by the unique constraint.
-        with pytest.raises(Conflict, match=f"{box_code} A1 was taken by another bench"):
+        # ...and B, re-reading the box under its lock (not trusting its stale copy), is told who
+        # holds A1 now.
+        with pytest.raises(Conflict, match=f"{box_code} A1 already holds {first}"):
             store_aliquot(bench_b, tech, barcode=second, box_id=box_id, position="A1")
     _nothing_half_written(benches, box_id, second)
 

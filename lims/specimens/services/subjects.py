@@ -12,6 +12,7 @@ from lims import audit
 from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
 from lims.auth.models import Site
+from lims.auth.services import find_site
 from lims.errors import Conflict, InvalidInput, NotFound
 from lims.specimens.models import (
     TERMINAL_STATUSES,
@@ -44,9 +45,7 @@ def register_subject(
         raise InvalidInput(problem, field="study_code")
     if session.scalar(select(Subject).where(Subject.study_code == code)):
         raise Conflict(f"Subject {code} is already registered", field="study_code")
-    site = session.scalar(select(Site).where(Site.code == site_code.strip().upper()))
-    if site is None:
-        raise InvalidInput(f"Site {site_code} does not exist", field="site_code")
+    site = find_site(session, site_code)
     subject = Subject(
         study_code=code,
         site=site,
