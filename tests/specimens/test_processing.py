@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from lims.actors import Actor
 from lims.audit.models import Action
 from lims.audit.services import events_for
-from lims.errors import Conflict, Forbidden, InvalidInput
+from lims.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lims.specimens import barcodes
 from lims.specimens.models import Aliquot, AliquotStatus, Specimen, SpecimenType, TubeType
 from lims.specimens.services import (
@@ -230,3 +230,32 @@ def test_an_investigator_may_not_look_up_tubes(session: Session, investigator: A
     tube = make_specimen(session)
     with pytest.raises(Forbidden):
         get_specimen(session, investigator, tube.barcode)
+
+
+def test_a_tube_is_processed_by_its_scanned_barcode_and_an_unknown_one_is_named(
+    session: Session, tech: Actor
+) -> None:
+    tube = make_specimen(session)
+    made = aliquot_specimen(
+        session,
+        tech,
+        specimen_barcode=f" {tube.barcode.lower()} ",
+        specimen_type=SpecimenType.SERUM,
+        count=1,
+        volume_ul=250,
+    )
+    assert made[0].specimen is tube
+    unknown = barcodes.aliquot_barcode(99_999)
+    with pytest.raises(NotFound, match=f"No primary tube has barcode {unknown}") as err:
+        extract_dna(session, tech, specimen_barcode=unknown, volume_ul=100, concentration_ng_ul=20)
+    assert set(err.value.field_errors) == {"barcode"}
+
+
+def test_a_tube_is_accessioned_to_a_visit_named_as_the_bench_names_it(
+    session: Session, tech: Actor
+) -> None:
+    visit = make_visit(session)
+    with pytest.raises(NotFound, match=f"{visit.subject.study_code} has no visit 9"):
+        _accession(session, tech, study_code=visit.subject.study_code, visit_number=9)
+    tube = _accession(session, tech, study_code=visit.subject.study_code.lower(), visit_number=1)
+    assert tube.visit.subject is visit.subject

@@ -134,13 +134,14 @@ def free_position(session: Session, placement: Placement | None) -> None:
     """Empty the tube's position; a position another request already emptied is a 409."""
     if placement is None:
         return
-    if placement not in placement.box.placements:
+    box = placement.box
+    if box is None or placement not in box.placements:
         raise Conflict(
-            f"{placement.aliquot.barcode} has already left {placement.box.barcode} "
-            f"{placement.position} (another request at the same moment); reload and check",
+            f"{placement.aliquot.barcode} has already left position {placement.position} "
+            "(another request freed it at the same moment); reload and check",
             field="barcode",
         )
-    placement.box.placements.remove(placement)
+    box.placements.remove(placement)
     session.delete(placement)
 
 
