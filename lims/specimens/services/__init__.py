@@ -14,6 +14,7 @@ from lims.specimens.services.common import (
     require_consent,
 )
 from lims.specimens.services.imports import ImportResult, import_aliquots, template_csv
+from lims.specimens.services.overview import SpecimenOverview, specimen_overview
 from lims.specimens.services.processing import aliquot_specimen, extract_dna, sub_aliquot
 from lims.specimens.services.subjects import (
     ConsentWithdrawal,
@@ -33,6 +34,7 @@ __all__ = [
     "ConsentWithdrawal",
     "ImportResult",
     "PreAnalytics",
+    "SpecimenOverview",
     "SubjectRow",
     "accession_specimen",
     "aliquot_specimen",
@@ -52,6 +54,7 @@ __all__ = [
     "register_subject",
     "register_visit",
     "require_consent",
+    "specimen_overview",
     "sub_aliquot",
     "subject_record",
     "template_csv",
