@@ -29,12 +29,13 @@ from lims.storage.services import (
     dispose_aliquot,
     mark_found,
     mark_missing,
+    move_box,
     quarantine,
     store_aliquot,
     use_aliquot,
 )
 from tests.conftest import DatabaseMaker
-from tests.factories import make_aliquot, make_box, make_user
+from tests.factories import make_aliquot, make_box, make_rack, make_user
 from tests.races import BENCHES, race, race_database
 
 
@@ -213,16 +214,57 @@ def test_simultaneous_mixed_steps_on_one_tube_leave_a_trail_that_tells_one_story
     # No 500s (race() re-raises anything but our own errors), and every refusal is a 409.
     assert len(outcomes.errors) == len(outcomes.conflicts), outcomes.errors
     aliquot, events = _tube(benches, code)
-    steps = [e for e in events if e.after and "status" in e.after]
     # Each event starts from the state the previous one left: no step decided on a stale tube.
-    for previous, event in pairwise(steps):
-        assert event.before is not None and previous.after is not None
-        assert event.before["status"] == previous.after["status"], [
-            (str(e.action), e.before and e.before["status"], e.after["status"])  # type: ignore[index]
-            for e in steps
-        ]
+    _trail_is_continuous(events)
+    steps = [e for e in events if e.after and "status" in e.after]
     assert steps[-1].after["status"] == aliquot.status.value  # type: ignore[index]
     assert len(_of(events, Action.ALIQUOT_DISPOSED)) <= 1
     assert aliquot.freeze_thaw_count == len(_of(events, Action.ALIQUOT_CHECKED_IN))
     assert len(outcomes.results) == len(steps) - 1, outcomes  # one step is the setup's "stored"
+    _chain_is_intact(benches)
+
+
+# ---- a box moving while its tubes are worked on -----------------------------------------------
+
+
+def _trail_is_continuous(events: list[AuditEvent]) -> None:
+    """Each step starts where the previous one left the tube: status, and rack when both say."""
+    steps = [e for e in events if e.after and "status" in e.after]
+    for previous, event in pairwise(steps):
+        assert event.before is not None and previous.after is not None
+        assert event.before["status"] == previous.after["status"], (previous.id, event.id)
+        if "rack" in event.before and "rack" in previous.after:
+            assert event.before["rack"] == previous.after["rack"], (previous.id, event.id)
+
+
+def test_a_box_moved_while_its_tubes_are_checked_out_in_and_stored_keeps_every_trail_whole(
+    benches: sessionmaker[Session],
+) -> None:
+    with benches() as setup:
+        tech = Actor.of(make_user(setup, "race-tech", Role.TECHNICIAN))
+        first = make_rack(setup)
+        second = make_rack(setup, first.freezer)
+        box = make_box(setup, rack=first)
+        held = [make_aliquot(setup) for _ in range(4)]
+        for aliquot in held:
+            store_aliquot(setup, tech, barcode=aliquot.barcode, box_id=box.id)
+        arriving = [make_aliquot(setup).barcode for _ in range(5)]
+        box_id, racks, codes = box.id, (second.id, first.id), [a.barcode for a in held]
+
+    def step(session: Session, i: int) -> object:
+        turn, kind = divmod(i, 4)
+        if kind == 0:
+            return move_box(session, tech, box_id=box_id, rack_id=racks[turn % 2])
+        if kind == 1:
+            return check_out(session, tech, barcode=codes[turn % 4])
+        if kind == 2:
+            return store_aliquot(session, tech, barcode=arriving[turn], box_id=box_id)
+        return check_in(session, tech, barcode=codes[turn % 4])
+
+    outcomes = race(benches, step)
+
+    # No deadlock (a 503) and no 500: only 409s such as "already in that rack".
+    assert len(outcomes.errors) == len(outcomes.conflicts), outcomes.errors
+    for code in codes + arriving:
+        _trail_is_continuous(_tube(benches, code)[1])
     _chain_is_intact(benches)
