@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from itertools import pairwise
 
 import pytest
@@ -21,6 +22,7 @@ from lims.audit.models import Action, AuditEvent
 from lims.audit.services import events_for, verify_chain
 from lims.errors import Conflict
 from lims.specimens.models import Aliquot, AliquotStatus
+from lims.specimens.services import withdraw_consent
 from lims.storage.models import Box, Placement
 from lims.storage.services import (
     check_in,
@@ -35,8 +37,10 @@ from lims.storage.services import (
     use_aliquot,
 )
 from tests.conftest import DatabaseMaker
-from tests.factories import make_aliquot, make_box, make_rack, make_user
+from tests.factories import make_aliquot, make_aliquots, make_box, make_rack, make_user
 from tests.races import BENCHES, race, race_database
+
+WITHDRAWN_AT = datetime(2026, 11, 2, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -281,4 +285,41 @@ def test_a_box_moved_while_its_tubes_are_checked_out_in_and_stored_keeps_every_t
     assert len(outcomes.errors) == len(outcomes.conflicts), outcomes.errors
     for code in codes + arriving:
         _trail_is_continuous(_tube(benches, code)[1])
+    _chain_is_intact(benches)
+
+
+# ---- consent withdrawn while the subject's tubes are at work ---------------------------------
+
+
+def test_no_tube_is_checked_out_after_its_subjects_consent_withdrawal_is_recorded(
+    benches: sessionmaker[Session],
+) -> None:
+    with benches() as setup:
+        tech = Actor.of(make_user(setup, "race-tech", Role.TECHNICIAN))
+        tubes = make_aliquots(setup, BENCHES - 1)
+        box = make_box(setup)
+        for aliquot in tubes:
+            store_aliquot(setup, tech, barcode=aliquot.barcode, box_id=box.id)
+        study_code, codes = tubes[0].subject.study_code, [a.barcode for a in tubes]
+        ids = {str(a.id) for a in tubes}
+
+    def step(session: Session, i: int) -> object:
+        if i == 0:
+            return withdraw_consent(
+                session, tech, study_code=study_code, withdrawn_at=WITHDRAWN_AT, reason="letter"
+            )
+        return check_out(session, tech, barcode=codes[i - 1])
+
+    outcomes = race(benches, step)
+
+    assert all("withdrawn consent" in e.detail for e in outcomes.errors), outcomes.errors
+    with benches() as check:
+        trail = check.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        (withdrawal,) = [e for e in trail if e.action == Action.SUBJECT_CONSENT_WITHDRAWN]
+        check_outs = [
+            e for e in trail if e.action == Action.ALIQUOT_CHECKED_OUT and e.object_id in ids
+        ]
+    # Each check-out either finished before the withdrawal or was refused by it.
+    assert all(e.id < withdrawal.id for e in check_outs)
+    assert len(check_outs) + len(outcomes.errors) == BENCHES - 1
     _chain_is_intact(benches)

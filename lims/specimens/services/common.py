@@ -9,10 +9,12 @@ turn every such overlap into a generic "changed by someone else, try again", and
 in parallel would fail instead of adding up. Waits are short: each service holds its locks for
 one transaction of a few statements.
 
-Lock order, so two services never wait for each other: subject rows are never locked; aliquots
-first (several at once in ascending id), then boxes. SQLite ignores FOR UPDATE; there a writing
-transaction takes the database's write lock when it begins (BEGIN IMMEDIATE, lims/db.py), which
-serialises the same services.
+Lock order, so two services never wait for each other in a circle: primary tubes (specimens),
+then aliquots, then boxes; several rows of one kind in ascending id. A consent withdrawal locks
+the subject's tubes and open aliquots the same way, so a check-out or a split that checked
+consent a moment before finishes first, and one that comes after sees the withdrawal. SQLite
+ignores FOR UPDATE; there a writing transaction takes the database's write lock when it begins
+(BEGIN IMMEDIATE, lims/db.py), which serialises the same services.
 """
 
 from __future__ import annotations
@@ -110,11 +112,14 @@ def lock_aliquots(session: Session, ids: Sequence[int]) -> list[Aliquot]:
     return list(session.scalars(locked(stmt)))
 
 
-def find_specimen(session: Session, actor: Actor, barcode: str) -> Specimen:
-    """A primary tube by its scanned barcode."""
+def find_specimen(
+    session: Session, actor: Actor, barcode: str, *, for_update: bool = False
+) -> Specimen:
+    """A primary tube by its scanned barcode (locked for a service that makes aliquots of it)."""
     actor.require(*STAFF)
     code = checked_code(barcode)
-    specimen = session.scalar(select(Specimen).where(Specimen.barcode == code))
+    stmt = select(Specimen).where(Specimen.barcode == code)
+    specimen = session.scalar(locked(stmt) if for_update else stmt)
     if specimen is None:
         raise NotFound(f"No primary tube has barcode {code}", field="barcode")
     return specimen

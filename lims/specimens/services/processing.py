@@ -42,7 +42,7 @@ def aliquot_specimen(
 ) -> list[Aliquot]:
     """Split a primary tube (or a parent aliquot, e.g. DNA stock) into `count` aliquots."""
     actor.require(Role.TECHNICIAN)
-    specimen = find_specimen(session, actor, specimen_barcode)
+    specimen = find_specimen(session, actor, specimen_barcode, for_update=True)
     # The parent gives volume: locked, so parallel draws add up (see services/common.py).
     parent = (
         find_aliquot(session, actor, parent_barcode, for_update=True) if parent_barcode else None
@@ -75,7 +75,7 @@ def extract_dna(
 ) -> Aliquot:
     """Record a DNA extraction from a whole-blood tube as a DNA stock aliquot with its yield."""
     actor.require(Role.TECHNICIAN)
-    specimen = find_specimen(session, actor, specimen_barcode)
+    specimen = find_specimen(session, actor, specimen_barcode, for_update=True)
     if specimen.tube_type in sprec.SERUM_TUBES:
         raise Conflict(
             f"{specimen.barcode} is a serum tube ({specimen.tube_type.value}); "
