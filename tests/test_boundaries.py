@@ -192,6 +192,29 @@ def test_features_that_share_a_base_may_not_import_each_other() -> None:
     assert violations("requests", "lims.requests.services", "import lims.storage.models\n") == []
 
 
+def http_modules() -> list[Path]:
+    """The modules that turn HTTP into service calls: every views and api module, the front page."""
+    paths = [LIMS / "home.py"]
+    for feature in built_features():
+        for name in ("views", "api"):
+            paths += (
+                [LIMS / feature / f"{name}.py"] if (LIMS / feature / f"{name}.py").exists() else []
+            )
+            paths += sorted((LIMS / feature / name).glob("*.py"))
+    return paths
+
+
+def test_views_and_endpoints_leave_every_query_to_the_services() -> None:
+    modules = http_modules()
+    assert len(modules) > len(built_features()), "views and api modules not found"
+    querying = [
+        str(path.relative_to(ROOT))
+        for path in modules
+        if any(n.split(".")[0] == "sqlalchemy" for n in imported_modules(path.read_text(), ""))
+    ]
+    assert querying == []
+
+
 # The plain libraries: data in, data or bytes out (docs/dev/architecture.md, "Plain libraries").
 FORBIDDEN = {"flask", "sqlalchemy", "lims", "flask_login", "alembic"}
 LIBRARIES = ["label_printing"]
