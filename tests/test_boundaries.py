@@ -124,6 +124,12 @@ def test_every_module_in_lims_is_a_feature_a_shared_module_or_the_application() 
     assert top == SHARED | APPLICATION
 
 
+def test_a_feature_package_itself_holds_no_code_except_audits_record() -> None:
+    """Importing a feature runs nothing: no routes, no registration (audit re-exports record)."""
+    holding = [f for f in built_features() if has_code(LIMS / f / "__init__.py")]
+    assert holding == ["audit"]
+
+
 @pytest.mark.parametrize("feature", built_features())
 def test_a_feature_imports_only_the_features_it_builds_on(feature: str) -> None:
     found, problems = 0, []
