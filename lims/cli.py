@@ -1,4 +1,5 @@
-"""Command-line groups: flask --app lims db|users|audit|demo ..."""
+"""Command-line groups: flask --app lims db|users|audit|demo ...; a feature's own group lives in
+its cli.py (lims/auth/cli.py: users; lims/audit/cli.py: audit)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,9 @@ from flask.cli import AppGroup
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from lims.actors import Actor, Role
-
 ROOT = Path(__file__).resolve().parent.parent
 
 db_cli = AppGroup("db", help="The database schema (Alembic migrations).")
-users_cli = AppGroup("users", help="User accounts.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 
 
@@ -95,31 +93,6 @@ def runtime_role_grants(session: Session, role: str) -> list[str]:
     return statements
 
 
-@users_cli.command("create")
-@click.argument("username")
-@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.option("--site", "site_code", default=None, help="Site code, e.g. NA1")
-@click.password_option(help="At least 10 characters (prompted when omitted)")
-def users_create(username: str, role: str, site_code: str | None, password: str) -> None:
-    """Add a user account."""
-    from lims.auth.services import create_user
-    from lims.db import get_session
-    from lims.errors import LimsError
-
-    try:
-        user = create_user(
-            get_session(),
-            Actor.system("cli"),
-            username=username,
-            password=password,
-            role=Role(role),
-            site_code=site_code,
-        )
-    except LimsError as err:
-        raise click.ClickException(err.detail) from err
-    click.echo(f"created {user.username} ({user.role.value})")
-
-
 @demo_cli.command("load")
 @click.option("--seed", default=20261125, show_default=True)
 def demo_load(seed: int) -> None:
@@ -136,5 +109,6 @@ def demo_load(seed: int) -> None:
 
 def groups() -> list[AppGroup]:
     from lims.audit.cli import audit_cli
+    from lims.auth.cli import users_cli
 
     return [db_cli, users_cli, audit_cli, demo_cli]
