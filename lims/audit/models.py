@@ -21,9 +21,13 @@ class Action(StrEnum):
 
     USER_CREATED = "user.created"
     USER_DEACTIVATED = "user.deactivated"
+    USER_REACTIVATED = "user.reactivated"
+    USER_UNLOCKED = "user.unlocked"
     USER_SIGNED_IN = "user.signed_in"
     USER_SIGN_IN_FAILED = "user.sign_in_failed"
+    USER_SIGNED_OUT = "user.signed_out"
     TOKEN_ISSUED = "token.issued"
+    TOKEN_REVOKED = "token.revoked"
     SITE_CREATED = "site.created"
     SUBJECT_REGISTERED = "subject.registered"
     SUBJECT_CONSENT_WITHDRAWN = "subject.consent_withdrawn"

@@ -144,14 +144,3 @@ def list_events(
         stmt.order_by(AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)
     )
     return list(rows), total
-
-
-def recent_failures(session: Session, *, username: str, since: datetime) -> int:
-    """Failed sign-ins for a username since a time: the login throttle reads the trail."""
-    stmt = select(func.count()).where(
-        AuditEvent.action == Action.USER_SIGN_IN_FAILED,
-        AuditEvent.object_type == "user",
-        AuditEvent.object_id == username.lower(),
-        AuditEvent.occurred_at >= since,
-    )
-    return session.scalar(stmt) or 0
