@@ -104,13 +104,12 @@ def list_accounts(
     actor.require(Role.ADMIN)
     now = now or utcnow()
     locked = locked_usernames(session, throttle=throttle, now=now)
-    tokens = dict(
-        session.execute(
-            select(ApiToken.user_id, func.count())
-            .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
-            .group_by(ApiToken.user_id)
-        ).tuples()
+    token_counts = session.execute(
+        select(ApiToken.user_id, func.count())
+        .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+        .group_by(ApiToken.user_id)
     )
+    tokens: dict[int, int] = {user_id: count for user_id, count in token_counts}
     users = session.scalars(select(User).order_by(User.username))
     return [AccountStatus(u, u.username in locked, tokens.get(u.id, 0)) for u in users]
 
