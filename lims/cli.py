@@ -61,6 +61,36 @@ def users_create(username: str, role: str, site_code: str | None, password: str)
     click.echo(f"created {user.username} ({user.role.value})")
 
 
+@users_cli.command("unlock")
+@click.argument("username")
+def users_unlock(username: str) -> None:
+    """Forget USERNAME's failed sign-ins (for an administrator locked out of the web page)."""
+    from lims.auth.services import unlock_user
+    from lims.db import get_session
+    from lims.errors import LimsError
+
+    try:
+        user = unlock_user(get_session(), Actor.system("cli"), username=username)
+    except LimsError as err:
+        raise click.ClickException(err.detail) from err
+    click.echo(f"unlocked {user.username}")
+
+
+@users_cli.command("deactivate")
+@click.argument("username")
+def users_deactivate(username: str) -> None:
+    """Deactivate USERNAME: their sessions end and their API tokens are revoked."""
+    from lims.auth.services import deactivate_user
+    from lims.db import get_session
+    from lims.errors import LimsError
+
+    try:
+        user = deactivate_user(get_session(), Actor.system("cli"), username=username)
+    except LimsError as err:
+        raise click.ClickException(err.detail) from err
+    click.echo(f"deactivated {user.username}")
+
+
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Check the hash chain; exit 1 and name the first broken link if it does not hold."""
