@@ -67,11 +67,13 @@ def authenticate(
         attempt.outcome = AttemptOutcome.REFUSED
         session.commit()
         raise TooManyAttempts(refusal)
-    # Committed as a failure before the (slow) password check: a burst of concurrent attempts
-    # counts this one without waiting for it, and a crash mid-check still counts against it.
-    session.commit()
     user = session.scalar(select(User).where(User.username == username))
-    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    stored_hash = user.password_hash if user else _DUMMY_HASH
+    # Committed as a failure before the (slow, ~0.1 s) password check, which runs outside any
+    # transaction: concurrent attempts count this one without waiting for it and no lock is
+    # held meanwhile, and a crash mid-check still counts against it.
+    session.commit()
+    valid = check_password_hash(stored_hash, password)
     if user is None or not valid or not user.is_active:
         who = Actor(user_id=None, username=username, role=Role.INVESTIGATOR)
         audit.record(session, who, Action.USER_SIGN_IN_FAILED, ("user", username), at=now)
@@ -101,8 +103,8 @@ def _record_attempt(
         lock = text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))")
         session.execute(lock, {"space": _USERNAME_LOCK, "key": username})
         session.execute(lock, {"space": _ADDRESS_LOCK, "key": address})
-    # On SQLite the INSERT takes the database's write lock until commit, so the count after it
-    # is serialised the same way.
+    # On SQLite a writing transaction holds the database's write lock from BEGIN IMMEDIATE to
+    # commit, so the count after the INSERT is serialised the same way.
     since = now - timedelta(minutes=throttle.window_minutes)
     session.execute(
         delete(SignInAttempt).where(
