@@ -85,7 +85,7 @@ def login() -> ResponseReturnValue:
             throttle=services.Throttle.from_config(current_app.config),
         )
     except LimsError as err:
-        flash(err.detail, "error")
+        flash_problem(err)
         page = render_template(
             "auth/login.html", next=next_url, username=request.form.get("username", "")
         )
