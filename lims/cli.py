@@ -61,6 +61,24 @@ def users_create(username: str, role: str, site_code: str | None, password: str)
     click.echo(f"created {user.username} ({user.role.value})")
 
 
+@users_cli.command("set-password")
+@click.argument("username")
+@click.password_option(help="At least 10 characters (prompted when omitted)")
+def users_set_password(username: str, password: str) -> None:
+    """Give USERNAME a new password; their open sessions end."""
+    from lims.auth.services import set_password
+    from lims.db import get_session
+    from lims.errors import LimsError
+
+    try:
+        user = set_password(
+            get_session(), Actor.system("cli"), username=username, password=password
+        )
+    except LimsError as err:
+        raise click.ClickException(err.detail) from err
+    click.echo(f"new password set for {user.username}; their sessions have ended")
+
+
 @users_cli.command("unlock")
 @click.argument("username")
 def users_unlock(username: str) -> None:

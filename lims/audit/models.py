@@ -23,6 +23,7 @@ class Action(StrEnum):
     USER_DEACTIVATED = "user.deactivated"
     USER_REACTIVATED = "user.reactivated"
     USER_UNLOCKED = "user.unlocked"
+    USER_PASSWORD_CHANGED = "user.password_changed"
     USER_SIGNED_IN = "user.signed_in"
     USER_SIGN_IN_FAILED = "user.sign_in_failed"
     USER_SIGNED_OUT = "user.signed_out"

@@ -145,3 +145,17 @@ def test_the_api_lists_accounts_and_unlocks_and_revokes_tokens(
     assert revoked.get_json() == {"revoked": 1}
     assert client.get("/api/v1/me", headers=tech_headers).status_code == 401
     assert client.post("/api/v1/users/nobody/unlock", headers=admin_headers).status_code == 404
+
+
+def test_a_user_may_change_only_their_own_password_and_an_admin_anyones(
+    session: Session, tech: Actor, reviewer: Actor, admin: Actor
+) -> None:
+    from lims.auth.services import set_password
+
+    with pytest.raises(Forbidden):
+        set_password(session, tech, username="reviewer", password="long-enough-1")
+    before = _user(session, "tech").session_generation
+    set_password(session, tech, username="tech", password="long-enough-1")
+    set_password(session, admin, username="tech", password="long-enough-2")
+    assert _user(session, "tech").session_generation == before + 2
+    assert _actions(session, _user(session, "tech"))[-1] == "user.password_changed"

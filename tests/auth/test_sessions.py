@@ -164,3 +164,15 @@ def test_pages_send_a_content_security_policy_without_inline_script(
     directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
     assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
+
+
+def test_a_new_password_ends_the_users_open_sessions(
+    client: FlaskClient, session: Session, tech: Actor, app: Flask
+) -> None:
+    sign_in(client, "tech")
+    result = app.test_cli_runner().invoke(
+        args=["users", "set-password", "tech", "--password", "another-long-one"]
+    )
+    assert result.exit_code == 0, result.output
+    assert _goes_to_login(client.get("/"))
+    sign_in(client, "tech", "another-long-one")

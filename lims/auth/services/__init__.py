@@ -9,6 +9,7 @@ from lims.auth.services.accounts import (
     list_accounts,
     reactivate_user,
     revoke_user_tokens,
+    set_password,
     unlock_user,
 )
 from lims.auth.services.signing_in import (
@@ -45,6 +46,7 @@ __all__ = [
     "revoke_token",
     "revoke_user_tokens",
     "session_end",
+    "set_password",
     "sign_out",
     "unlock_user",
     "user_for_token",

@@ -50,10 +50,7 @@ def create_user(
     username = username.strip().lower()
     if len(username) < 2:
         raise InvalidInput("A username needs at least 2 characters", field="username")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"The password needs at least {MIN_PASSWORD_LENGTH} characters", field="password"
-        )
+    _check_password(password)
     if session.scalar(select(User).where(User.username == username)):
         raise Conflict(f"User {username} already exists", field="username")
     site = None
@@ -77,6 +74,26 @@ def create_user(
         role=role,
         site=site.code if site else None,
     )
+    session.commit()
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"The password needs at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+
+
+def set_password(session: Session, actor: Actor, *, username: str, password: str) -> User:
+    """Give an account a new password; its open sessions end (an admin, or the user)."""
+    user = find_user(session, username)
+    if user.id != actor.user_id:
+        actor.require(Role.ADMIN)
+    _check_password(password)
+    user.password_hash = generate_password_hash(password, method=_HASH_METHOD)
+    user.session_generation += 1
+    audit.record(session, actor, Action.USER_PASSWORD_CHANGED, user)
     session.commit()
     return user
 
