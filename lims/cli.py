@@ -1,4 +1,5 @@
-"""Command-line groups: flask --app lims db|users|audit|demo ..."""
+"""Command-line groups: flask --app lims db|users|audit|demo ...; a feature's own group lives in
+its cli.py (lims/auth/cli.py: users)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,9 @@ from alembic.config import Config as AlembicConfig
 from flask import current_app
 from flask.cli import AppGroup
 
-from lims.actors import Actor, Role
-
 ROOT = Path(__file__).resolve().parent.parent
 
 db_cli = AppGroup("db", help="The database schema (Alembic migrations).")
-users_cli = AppGroup("users", help="User accounts.")
 audit_cli = AppGroup("audit", help="The audit trail.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 
@@ -34,79 +32,6 @@ def db_upgrade(revision: str) -> None:
     """Migrate the database to REVISION (default: head)."""
     command.upgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
     click.echo(f"database at {revision}")
-
-
-@users_cli.command("create")
-@click.argument("username")
-@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.option("--site", "site_code", default=None, help="Site code, e.g. NA1")
-@click.password_option(help="At least 10 characters (prompted when omitted)")
-def users_create(username: str, role: str, site_code: str | None, password: str) -> None:
-    """Add a user account."""
-    from lims.auth.services import create_user
-    from lims.db import get_session
-    from lims.errors import LimsError
-
-    try:
-        user = create_user(
-            get_session(),
-            Actor.system("cli"),
-            username=username,
-            password=password,
-            role=Role(role),
-            site_code=site_code,
-        )
-    except LimsError as err:
-        raise click.ClickException(err.detail) from err
-    click.echo(f"created {user.username} ({user.role.value})")
-
-
-@users_cli.command("set-password")
-@click.argument("username")
-@click.password_option(help="At least 10 characters (prompted when omitted)")
-def users_set_password(username: str, password: str) -> None:
-    """Give USERNAME a new password; their open sessions end."""
-    from lims.auth.services import set_password
-    from lims.db import get_session
-    from lims.errors import LimsError
-
-    try:
-        user = set_password(
-            get_session(), Actor.system("cli"), username=username, password=password
-        )
-    except LimsError as err:
-        raise click.ClickException(err.detail) from err
-    click.echo(f"new password set for {user.username}; their sessions have ended")
-
-
-@users_cli.command("unlock")
-@click.argument("username")
-def users_unlock(username: str) -> None:
-    """Forget USERNAME's failed sign-ins (for an administrator locked out of the web page)."""
-    from lims.auth.services import unlock_user
-    from lims.db import get_session
-    from lims.errors import LimsError
-
-    try:
-        user = unlock_user(get_session(), Actor.system("cli"), username=username)
-    except LimsError as err:
-        raise click.ClickException(err.detail) from err
-    click.echo(f"unlocked {user.username}")
-
-
-@users_cli.command("deactivate")
-@click.argument("username")
-def users_deactivate(username: str) -> None:
-    """Deactivate USERNAME: their sessions end and their API tokens are revoked."""
-    from lims.auth.services import deactivate_user
-    from lims.db import get_session
-    from lims.errors import LimsError
-
-    try:
-        user = deactivate_user(get_session(), Actor.system("cli"), username=username)
-    except LimsError as err:
-        raise click.ClickException(err.detail) from err
-    click.echo(f"deactivated {user.username}")
 
 
 @audit_cli.command("verify")
@@ -142,4 +67,6 @@ def demo_load(seed: int) -> None:
 
 
 def groups() -> list[AppGroup]:
+    from lims.auth.cli import users_cli
+
     return [db_cli, users_cli, audit_cli, demo_cli]
