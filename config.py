@@ -43,6 +43,7 @@ def database_url() -> str:
 
 def load() -> dict[str, Any]:
     """The app's settings; create_app(overrides) may replace any of them."""
+    session_max_hours = int(os.environ.get("LIMS_SESSION_MAX_HOURS", "12"))
     return {
         "SECRET_KEY": _secret_key(),
         "DATABASE_URL": database_url(),
@@ -55,10 +56,8 @@ def load() -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, which now ends
         # A session ends after this long without a request, and this long after signing in.
         "SESSION_IDLE_MINUTES": int(os.environ.get("LIMS_SESSION_IDLE_MINUTES", "30")),
-        "SESSION_MAX_HOURS": int(os.environ.get("LIMS_SESSION_MAX_HOURS", "12")),
-        "PERMANENT_SESSION_LIFETIME": timedelta(
-            hours=int(os.environ.get("LIMS_SESSION_MAX_HOURS", "12"))
-        ),
+        "SESSION_MAX_HOURS": session_max_hours,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=session_max_hours),
         "API_TOKEN_HOURS": int(os.environ.get("LIMS_API_TOKEN_HOURS", "12")),
         # Failed sign-ins allowed in the window, per username from one source address, before
         # further attempts are refused; and per source address whatever the usernames.
