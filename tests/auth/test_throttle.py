@@ -8,16 +8,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
+from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lims import create_app
 from lims.actors import Actor, Role
 from lims.audit.models import Action, AuditEvent
 from lims.auth.services import Throttle, authenticate, unlock_user
 from lims.cli import alembic_config
 from lims.db import make_engine
 from lims.errors import NotAuthenticated, TooManyAttempts
-from tests.conftest import DatabaseMaker
+from tests.conftest import DatabaseMaker, csrf_token
 from tests.factories import DEMO_PASSWORD, make_user
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -145,3 +147,36 @@ def test_a_burst_of_wrong_passwords_gets_exactly_max_failures_checks(
             )
         )
     assert failures == 5
+
+
+def _post_login(client: FlaskClient, password: str, **environ: str) -> int:
+    token = csrf_token(client)
+    data = {"username": "tech", "password": password, "csrf_token": token}
+    return client.post("/login", data=data, environ_base=environ).status_code
+
+
+def test_the_sign_in_page_throttles_by_the_callers_address(
+    client: FlaskClient, tech: Actor
+) -> None:
+    stranger = {"REMOTE_ADDR": STRANGER}
+    codes = [_post_login(client, "guess", **stranger) for _ in range(4)]
+    assert codes == [401, 401, 401, 429]  # LOGIN_MAX_FAILURES is 3 in the test app
+    assert _post_login(client, DEMO_PASSWORD, REMOTE_ADDR=OFFICE) == 302
+
+
+def test_behind_a_proxy_the_forwarded_address_is_the_callers(session: Session, tech: Actor) -> None:
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-only",
+            "SESSION_FACTORY": lambda: session,
+            "LOGIN_MAX_FAILURES": 3,
+            "PROXY_HOPS": 1,
+        }
+    )
+    client = app.test_client()
+    proxy = {"REMOTE_ADDR": "10.9.9.9"}
+    for _ in range(3):
+        _post_login(client, "guess", HTTP_X_FORWARDED_FOR=STRANGER, **proxy)
+    assert _post_login(client, DEMO_PASSWORD, HTTP_X_FORWARDED_FOR=STRANGER, **proxy) == 429
+    assert _post_login(client, DEMO_PASSWORD, HTTP_X_FORWARDED_FOR=OFFICE, **proxy) == 302
