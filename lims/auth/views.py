@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import urlparse
 
 from flask import (
     Blueprint,
@@ -23,7 +22,7 @@ from lims.auth.models import User
 from lims.auth.schemas import LoginIn
 from lims.db import get_session, utcnow
 from lims.errors import Conflict, LimsError, NotFound
-from lims.web import current_actor, flash_problem
+from lims.web import current_actor, flash_problem, safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -92,7 +91,7 @@ def login() -> ResponseReturnValue:
         return page, err.status
     login_user(user)
     session[SIGNED_IN_AT] = session[SEEN_AT] = _now().timestamp()
-    return redirect(_safe_next(next_url) or url_for("home.index"))
+    return redirect(safe_next(next_url, url_for("home.index")))
 
 
 @bp.post("/logout")
@@ -103,14 +102,6 @@ def logout() -> ResponseReturnValue:
     session.clear()
     flash("Signed out.", "info")
     return redirect(url_for("auth.login_form"))
-
-
-def _safe_next(url: str) -> str | None:
-    """Only redirect within this site after sign-in (no open redirect)."""
-    parsed = urlparse(url)
-    if url and not parsed.scheme and not parsed.netloc and url.startswith("/"):
-        return url
-    return None
 
 
 @bp.get("/admin/users")
