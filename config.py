@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,16 +98,42 @@ def database_url() -> str:
 
 def load() -> dict[str, Any]:
     """The app's settings; create_app(overrides) may replace any of them."""
+    session_max_hours = int(os.environ.get("LIMS_SESSION_MAX_HOURS", "12"))
     return {
         "SECRET_KEY": _secret_key(),
         "DATABASE_URL": database_url(),
+        # "development" (make run: plain http on 127.0.0.1) or "production" (the default).
+        "LIMS_ENV": os.environ.get("LIMS_ENV", "production"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("LIMS_SECURE_COOKIES") == "1",
-        "WTF_CSRF_TIME_LIMIT": None,  # a bench session stays open all day; the token is per session
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, which now ends
+        # A session ends after this long without a request, and this long after signing in.
+        "SESSION_IDLE_MINUTES": int(os.environ.get("LIMS_SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": session_max_hours,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=session_max_hours),
         "API_TOKEN_HOURS": int(os.environ.get("LIMS_API_TOKEN_HOURS", "12")),
-        # Failed sign-ins allowed per username in the window before further attempts are refused.
+        # Failed sign-ins allowed in the window, per username from one source address, before
+        # further attempts are refused; and per source address whatever the usernames.
         "LOGIN_MAX_FAILURES": int(os.environ.get("LIMS_LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": int(
+            os.environ.get("LIMS_LOGIN_MAX_FAILURES_PER_ADDRESS", "50")
+        ),
         "LOGIN_WINDOW_MINUTES": int(os.environ.get("LIMS_LOGIN_WINDOW_MINUTES", "15")),
+        # Behind a reverse proxy: how many proxies set X-Forwarded-For (the throttle counts by
+        # the client's address, not the proxy's). 0 when clients connect directly.
+        "PROXY_HOPS": int(os.environ.get("LIMS_PROXY_HOPS", "0")),
         "PAGE_SIZE": 50,
     }
+
+
+def cookie_security(settings: dict[str, Any]) -> dict[str, Any]:
+    """Secure cookies everywhere but development and tests, which run on plain http.
+
+    LIMS_SECURE_COOKIES=0 turns them off elsewhere too (a site that terminates TLS in front of
+    the app and talks http to it still wants them on: the browser sees https).
+    """
+    plain_http = settings.get("TESTING") or settings["LIMS_ENV"] == "development"
+    secure = not plain_http and os.environ.get("LIMS_SECURE_COOKIES") != "0"
+    return {"SESSION_COOKIE_SECURE": secure, "REMEMBER_COOKIE_SECURE": secure}

@@ -22,6 +22,8 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
     "study_code": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{0,19}$"},
     "box_id": {"type": "integer", "minimum": 1},
     "freezer_id": {"type": "integer", "minimum": 1},
+    "token_id": {"type": "integer", "minimum": 1},
+    "username": {"type": "string", "minLength": 2, "maxLength": 64},
 }
 
 PROBLEM = {

@@ -8,7 +8,7 @@ from typing import Any, ParamSpec, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import marshmallow as ma
-from flask import flash, g, request
+from flask import current_app, flash, g, request
 from flask_login import current_user
 
 from lims.actors import Actor, Role
@@ -84,16 +84,15 @@ def token_required(view: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from lims.auth import services  # auth's services import this module's neighbours
-        from lims.db import get_session
-
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated(
                 "Send 'Authorization: Bearer <token>'; get one at POST /api/v1/tokens"
             )
-        g.api_user = services.user_for_token(get_session(), token.strip())
+        # Registered by create_app from auth (web sits below every feature and imports none).
+        load: Callable[[str], Any] = current_app.extensions["lims_token_loader"]
+        g.api_user = load(token.strip())
         return view(*args, **kwargs)
 
     return wrapper
@@ -130,6 +129,7 @@ def documented(
 NAV: list[tuple[str, str, tuple[Role, ...]]] = [
     ("home.index", "Overview", ()),
     ("audit.index", "Audit trail", (Role.ADMIN, Role.REVIEWER)),
+    ("auth.users", "Users", (Role.ADMIN,)),
 ]
 
 
@@ -146,6 +146,7 @@ _NAV_ORDER = {
             "labels.print_form",
             "specimens.import_form",
             "audit.index",
+            "auth.users",
         ]
     )
 }
@@ -153,8 +154,6 @@ _NAV_ORDER = {
 
 def nav_links() -> list[tuple[str, str]]:
     """The navigation entries the signed-in user's role may use."""
-    from flask import current_app
-
     role = current_user.role if current_user.is_authenticated else None
     entries = sorted(NAV, key=lambda entry: _NAV_ORDER.get(entry[0], len(_NAV_ORDER)))
     return [

@@ -29,3 +29,35 @@ class UserOut(Schema):
     role = fields.Enum(Role, by_value=True)
     site = fields.Function(lambda u: u.site.code if u.site else None)
     is_active = fields.Boolean()
+
+
+class TokenInfoOut(Schema):
+    """A token as its owner sees it later: never the token itself, only its hash is kept."""
+
+    id = fields.Integer()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class TokenListOut(Schema):
+    items = fields.List(fields.Nested(TokenInfoOut))
+
+
+class AccountOut(Schema):
+    """A row of the administrator's user list."""
+
+    username = fields.String(attribute="user.username")
+    role = fields.Function(lambda a: a.user.role.value)
+    site = fields.Function(lambda a: a.user.site.code if a.user.site else None)
+    is_active = fields.Boolean(attribute="user.is_active")
+    is_locked = fields.Boolean()
+    active_tokens = fields.Integer()
+
+
+class AccountListOut(Schema):
+    items = fields.List(fields.Nested(AccountOut))
+
+
+class TokensRevokedOut(Schema):
+    revoked = fields.Integer()

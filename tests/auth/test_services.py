@@ -43,7 +43,7 @@ def test_a_deactivated_account_cannot_sign_in(session: Session, tech: Actor) -> 
     assert user is not None
     user.is_active = False
     with pytest.raises(NotAuthenticated):
-        authenticate(session, username="tech", password="biobank-demo")
+        authenticate(session, username="tech", password="biobank-demo", source_address="10.0.0.1")
 
 
 def test_throttle_window_passes(session: Session, tech: Actor) -> None:
@@ -51,14 +51,26 @@ def test_throttle_window_passes(session: Session, tech: Actor) -> None:
     for i in range(5):
         with pytest.raises(NotAuthenticated):
             authenticate(
-                session, username="tech", password="bad-password", now=t0 + timedelta(seconds=i)
+                session,
+                username="tech",
+                password="bad-password",
+                source_address="10.0.0.1",
+                now=t0 + timedelta(seconds=i),
             )
     with pytest.raises(TooManyAttempts):
         authenticate(
-            session, username="tech", password="biobank-demo", now=t0 + timedelta(minutes=1)
+            session,
+            username="tech",
+            password="biobank-demo",
+            source_address="10.0.0.1",
+            now=t0 + timedelta(minutes=1),
         )
     user = authenticate(
-        session, username="tech", password="biobank-demo", now=t0 + timedelta(minutes=16)
+        session,
+        username="tech",
+        password="biobank-demo",
+        source_address="10.0.0.1",
+        now=t0 + timedelta(minutes=16),
     )
     assert user.username == "tech"
 
