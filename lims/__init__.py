@@ -30,10 +30,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from lims import db, errors
+    from lims import db, errors, web
 
     db.init_app(app)
     errors.register(app)
+    app.url_map.converters["int"] = web.IdConverter  # before the blueprints add their rules
+    app.before_request(web.refuse_nul_in_request)
     csrf.init_app(app)
     _init_login(app)
     _register_blueprints(app)
