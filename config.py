@@ -54,4 +54,8 @@ def load() -> dict[str, Any]:
         "LOGIN_MAX_FAILURES": int(os.environ.get("LIMS_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_WINDOW_MINUTES": int(os.environ.get("LIMS_LOGIN_WINDOW_MINUTES", "15")),
         "PAGE_SIZE": 50,
+        # A 100,000-row aliquot import (the row limit below) measured 15.0 MiB (bench/imports.py
+        # collection_log, 157 bytes a row); anything larger is refused (413) before it is read.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("LIMS_MAX_UPLOAD_MB", "16")) * 2**20,
+        "MAX_IMPORT_ROWS": int(os.environ.get("LIMS_MAX_IMPORT_ROWS", "100000")),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask.typing import ResponseReturnValue
 
 from lims.db import get_session
@@ -266,10 +266,11 @@ def dispose_many() -> ResponseReturnValue:
     status=201,
 )
 def import_placements() -> ResponseReturnValue:
-    if request.mimetype == "text/csv":
-        text = request.get_data(as_text=True)
-    else:
-        text = PlacementImportIn().load(json_body())["csv"]
-    rows = services.read_placement_csv(text)
+    source = (  # a text/csv body is read as it arrives
+        request.stream
+        if request.mimetype == "text/csv"
+        else PlacementImportIn().load(json_body())["csv"]
+    )
+    rows = services.read_placement_csv(source, max_rows=current_app.config["MAX_IMPORT_ROWS"])
     placed = services.import_placements(get_session(), current_actor(), rows=rows)
     return dump(ImportResultOut(), placed), 201
