@@ -111,6 +111,13 @@ def init_app(app: Any) -> None:
             session.close()
 
 
+def session_factory() -> Callable[[], Session]:
+    """The app's session factory, for work that outlives the request and so needs a session of
+    its own, which it must close (a streamed response)."""
+    factory: Callable[[], Session] = current_app.extensions["lims_session_factory"]
+    return factory
+
+
 def get_session() -> Session:
     """The session of this request (or CLI command), created on first use."""
     if "lims_session" not in g:

@@ -242,7 +242,9 @@ class ImportResultOut(Schema):
 # --- finding -------------------------------------------------------------------------------
 
 
-class AliquotQueryIn(PageQuery):
+class InventoryQueryIn(Schema):
+    """The filters of the aliquot list and the export."""
+
     site = column_string("sites.code", 8, load_default=None)
     subject = column_string("subjects.study_code", 20, load_default=None)
     specimen_type = fields.Enum(SpecimenType, by_value=True, load_default=None)
@@ -251,6 +253,10 @@ class AliquotQueryIn(PageQuery):
     box = column_string(
         "boxes.barcode", 32, load_default=None, metadata={"description": "box barcode"}
     )
+
+
+class AliquotQueryIn(InventoryQueryIn, PageQuery):
+    """The filters and a page of the aliquot list."""
 
 
 class InventoryRowOut(Schema):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask.typing import ResponseReturnValue
 
-from lims.db import get_session
+from lims.db import get_session, session_factory
 from lims.specimens.services import find_aliquot
 from lims.storage import services
 from lims.storage.api import bp, path_id
@@ -19,6 +19,7 @@ from lims.storage.schemas import (
     DisposedOut,
     DisposeManyIn,
     ImportResultOut,
+    InventoryQueryIn,
     MoveAliquotIn,
     PlacementImportIn,
     PlacementOut,
@@ -67,6 +68,20 @@ def list_aliquots() -> ResponseReturnValue:
     return dump(
         AliquotPageOut(), {"items": rows, "total": total, "page": page, "per_page": per_page}
     )
+
+
+@bp.get("/aliquots/export.csv")
+@token_required
+@documented(
+    summary="The inventory as CSV (staff), with the list's filters; streamed, so any size is fine",
+    query=InventoryQueryIn,
+    content_type="text/csv",
+)
+def export_inventory() -> ResponseReturnValue:
+    filters = services.AliquotFilter(**InventoryQueryIn().load(request.args))
+    chunks = services.export_inventory(session_factory(), current_actor(), filters=filters)
+    headers = {"Content-Disposition": "attachment; filename=inventory.csv"}
+    return Response(chunks, mimetype="text/csv", headers=headers)
 
 
 @bp.get("/aliquots/<barcode>/custody")
