@@ -24,6 +24,20 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
     "freezer_id": {"type": "integer", "minimum": 1},
 }
 
+# A CSV upload: a multipart form's 'file' field, or the request body itself. Both must hold a
+# header row; the size limit (MAX_CONTENT_LENGTH) answers 413, the row limit 422.
+CSV_TEXT = {"type": "string", "minLength": 1, "description": "CSV text, header row first"}
+CSV_BODIES: dict[str, dict[str, Any]] = {
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"}},
+        }
+    },
+    "text/csv": {"schema": CSV_TEXT},
+}
+
 PROBLEM = {
     "type": "object",
     "required": ["type", "title", "status", "detail"],
@@ -91,11 +105,10 @@ def _operation(view: Any, method: str, args: list[str]) -> dict[str, Any]:
         params.append({"in": "query", "schema": meta["query"]})
     if params:
         op["parameters"] = params
-    if meta["body"] is not None:
-        op["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": meta["body"]}},
-        }
+    content = {"application/json": {"schema": meta["body"]}} if meta["body"] is not None else {}
+    content |= {kind: CSV_BODIES[kind] for kind in meta["csv_upload"]}
+    if content:
+        op["requestBody"] = {"required": True, "content": content}
     if meta["public"]:
         op["security"] = []
     return op

@@ -127,6 +127,7 @@ def refuse_nul_in_request() -> None:
         *request.form.items(multi=True),
     ]
     for name, value in pairs:
+        name = str(name)  # a multipart part may come without a name
         if "\x00" in name or (isinstance(value, str) and "\x00" in value):
             raise InvalidInput(f"{name}: {NUL_MESSAGE}", field=name)
 
@@ -188,8 +189,12 @@ def documented(
     status: int = 200,
     content_type: str = "application/json",
     public: bool = False,
+    csv_upload: tuple[str, ...] = (),
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Attach what the OpenAPI document says of an endpoint (lims/openapi.py reads it)."""
+    """Attach what the OpenAPI document says of an endpoint (lims/openapi.py reads it).
+
+    csv_upload names the media types a CSV may come in besides `body`: "multipart/form-data"
+    (form field 'file') and "text/csv" (the request body itself)."""
 
     def decorate(view: Callable[P, R]) -> Callable[P, R]:
         view._openapi = {  # type: ignore[attr-defined]
@@ -200,6 +205,7 @@ def documented(
             "status": status,
             "content_type": content_type,
             "public": public,
+            "csv_upload": csv_upload,
         }
         return view
 

@@ -207,6 +207,7 @@ def sub_aliquot(barcode: str) -> ResponseReturnValue:
     "field and reason)",
     response=ImportOut,
     status=201,
+    csv_upload=("multipart/form-data", "text/csv"),
 )
 def import_aliquots() -> ResponseReturnValue:
     if request.mimetype == "text/csv":  # read as it arrives, never held whole

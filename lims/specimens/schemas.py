@@ -76,10 +76,11 @@ class VisitIn(Input):
     visit_on = fields.Date(required=True)
 
 
-class SubjectQueryIn(Input, PageQuery):
-    """Filters of the subject list; loads into list_subjects' keyword arguments."""
+class SubjectQueryIn(PageQuery):
+    """Filters of the subject list; loads into list_subjects' keyword arguments. An empty
+    value is refused (the list page drops its form's blank choices before loading)."""
 
-    site_code = column_string("sites.code", 8, data_key="site", load_default=None)
+    site_code = column_string("sites.code", 8, min_length=1, data_key="site", load_default=None)
     diagnosis = fields.Enum(Dystonia, by_value=True, load_default=None)
     enrolment_status = fields.Enum(EnrolmentStatus, by_value=True, load_default=None)
 

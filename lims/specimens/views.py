@@ -91,7 +91,8 @@ def _problem_page(err: LimsError, template: str, **context: Any) -> ResponseRetu
 @bp.get("/subjects")
 @login_required
 def subjects() -> ResponseReturnValue:
-    args = SubjectQueryIn().load(request.args)
+    given = {k: v.strip() for k, v in request.args.items() if v.strip()}  # "" = any
+    args = SubjectQueryIn().load(given)
     rows, total = services.list_subjects(get_session(), current_actor(), **args)
     sites = get_session().scalars(select(Site.code).order_by(Site.code)).all()
     return render_template(

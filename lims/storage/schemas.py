@@ -12,6 +12,7 @@ from lims.web import PageOut, PageQuery, Schema, column_string
 
 # "A1" to "Z30" (26 rows, 30 columns at most); a little room for what a person types around it.
 POSITION = validate.Length(min=1, max=8)
+NOT_BLANK = validate.Regexp(r"\S", error="say why")
 REASON = validate.Length(max=500)  # audit_events.reason is TEXT; a reason is a sentence or two
 
 
@@ -27,7 +28,10 @@ class LocationOut(Schema):
 class StoredAliquotOut(AliquotOut):
     """An aliquot with where it sits: freezer, rack, box and position (e.g. A1)."""
 
-    location = fields.Method("get_location", metadata={"type": "object"})
+    location = fields.Method(
+        "get_location",
+        metadata={"type": "object", "nullable": True, "description": "null when not in a box"},
+    )
 
     def get_location(self, aliquot: Any) -> dict[str, Any] | None:
         from lims.storage.services import location_of
@@ -199,6 +203,12 @@ class ReasonIn(Schema):
     reason = fields.String(load_default=None, allow_none=True, validate=REASON)
 
 
+class RequiredReasonIn(Schema):
+    """Steps that end or suspend a tube's use must say why: taking out, disposal, quarantine."""
+
+    reason = fields.String(required=True, validate=[REASON, NOT_BLANK])
+
+
 class PutBackIn(_BoxRef):
     """Back to the held position, or into the box given."""
 
@@ -218,7 +228,7 @@ class DisposeManyIn(Schema):
     barcodes = fields.List(
         column_string("aliquots.barcode", 32), required=True, validate=validate.Length(min=1)
     )
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = fields.String(required=True, validate=[REASON, NOT_BLANK])
 
 
 class DisposedOut(Schema):

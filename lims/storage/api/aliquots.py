@@ -25,6 +25,7 @@ from lims.storage.schemas import (
     PlacementOut,
     PutBackIn,
     ReasonIn,
+    RequiredReasonIn,
     StoredAliquotOut,
     StoreIn,
     UseIn,
@@ -138,12 +139,12 @@ def _put_back_args(body: dict[str, Any]) -> dict[str, Any]:
 @token_required
 @documented(
     summary="Take an aliquot out of its box for good (reason required); its position is freed",
-    body=ReasonIn,
+    body=RequiredReasonIn,
     response=StoredAliquotOut,
 )
 def take_out(barcode: str) -> ResponseReturnValue:
     services.take_out(
-        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(json_body())
+        get_session(), current_actor(), barcode=barcode, **RequiredReasonIn().load(json_body())
     )
     return _aliquot(barcode)
 
@@ -193,12 +194,12 @@ def use(barcode: str) -> ResponseReturnValue:
 @token_required
 @documented(
     summary="Dispose of an aliquot (reason required); its position is freed",
-    body=ReasonIn,
+    body=RequiredReasonIn,
     response=StoredAliquotOut,
 )
 def dispose(barcode: str) -> ResponseReturnValue:
     services.dispose_aliquot(
-        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(json_body())
+        get_session(), current_actor(), barcode=barcode, **RequiredReasonIn().load(json_body())
     )
     return _aliquot(barcode)
 
@@ -233,11 +234,13 @@ def mark_found(barcode: str) -> ResponseReturnValue:
 @bp.post("/aliquots/<barcode>/quarantine")
 @token_required
 @documented(
-    summary="Quarantine an aliquot (reason required)", body=ReasonIn, response=StoredAliquotOut
+    summary="Quarantine an aliquot (reason required)",
+    body=RequiredReasonIn,
+    response=StoredAliquotOut,
 )
 def quarantine(barcode: str) -> ResponseReturnValue:
     services.quarantine(
-        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(json_body())
+        get_session(), current_actor(), barcode=barcode, **RequiredReasonIn().load(json_body())
     )
     return _aliquot(barcode)
 
@@ -279,6 +282,7 @@ def dispose_many() -> ResponseReturnValue:
     body=PlacementImportIn,
     response=ImportResultOut,
     status=201,
+    csv_upload=("text/csv",),
 )
 def import_placements() -> ResponseReturnValue:
     source = (  # a text/csv body is read as it arrives
