@@ -33,7 +33,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from lims import db, errors, web
 
     db.init_app(app)
-    errors.register(app)
+    errors.register(app, rollback=db.rollback_request_session)
     app.url_map.converters["int"] = web.IdConverter  # before the blueprints add their rules
     app.before_request(web.refuse_nul_in_request)
     csrf.init_app(app)

@@ -11,6 +11,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app
 from flask.typing import ResponseReturnValue
 
+from lims.web import INT_MAX
+
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 API_PREFIX = "/api/v1"
 _RULE_ARG = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
@@ -20,8 +22,8 @@ TEXT = {"type": "string"}
 PATH_PARAMS: dict[str, dict[str, Any]] = {
     "barcode": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{3,31}$"},
     "study_code": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{0,19}$"},
-    "box_id": {"type": "integer", "minimum": 1},
-    "freezer_id": {"type": "integer", "minimum": 1},
+    "box_id": {"type": "integer", "minimum": 1, "maximum": INT_MAX},
+    "freezer_id": {"type": "integer", "minimum": 1, "maximum": INT_MAX},
 }
 
 # A CSV upload: a multipart form's 'file' field, or the request body itself. Both must hold a

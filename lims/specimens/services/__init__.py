@@ -10,12 +10,14 @@ from lims.specimens.services.common import (
     next_serial,
 )
 from lims.specimens.services.imports import ImportResult, import_aliquots, template_csv
+from lims.specimens.services.overview import SpecimenOverview, specimen_overview
 from lims.specimens.services.processing import aliquot_specimen, extract_dna, sub_aliquot
 from lims.specimens.services.subjects import (
     ConsentWithdrawal,
     SubjectRow,
     find_visit,
     get_subject,
+    list_sites,
     list_subjects,
     open_aliquots,
     register_subject,
@@ -29,6 +31,7 @@ __all__ = [
     "ConsentWithdrawal",
     "ImportResult",
     "PreAnalytics",
+    "SpecimenOverview",
     "SubjectRow",
     "accession_specimen",
     "aliquot_specimen",
@@ -39,11 +42,13 @@ __all__ = [
     "get_subject",
     "import_aliquots",
     "issue_serials",
+    "list_sites",
     "list_subjects",
     "next_serial",
     "open_aliquots",
     "register_subject",
     "register_visit",
+    "specimen_overview",
     "sub_aliquot",
     "subject_record",
     "template_csv",

@@ -11,7 +11,6 @@ from flask.typing import ResponseReturnValue
 from lims.db import get_session, session_factory
 from lims.specimens.services import find_aliquot
 from lims.storage import services
-from lims.storage.api import bp, path_id
 from lims.storage.schemas import (
     AliquotPageOut,
     AliquotQueryIn,
@@ -38,7 +37,6 @@ def _aliquot(barcode: str) -> ResponseReturnValue:
     return dump(StoredAliquotOut(), find_aliquot(get_session(), current_actor(), barcode))
 
 
-@bp.get("/aliquots/<barcode>")
 @token_required
 @documented(
     summary="One aliquot by barcode, with its subject code, status and location",
@@ -49,7 +47,6 @@ def get_aliquot(barcode: str) -> ResponseReturnValue:
     return dump(StoredAliquotOut(), aliquot)
 
 
-@bp.get("/aliquots")
 @token_required
 @documented(
     summary="Aliquots filtered by site, subject, type, status, freezer, box; paged, with total",
@@ -71,7 +68,6 @@ def list_aliquots() -> ResponseReturnValue:
     )
 
 
-@bp.get("/aliquots/export.csv")
 @token_required
 @documented(
     summary="The inventory as CSV (staff), with the list's filters; streamed, so any size is fine",
@@ -80,12 +76,13 @@ def list_aliquots() -> ResponseReturnValue:
 )
 def export_inventory() -> ResponseReturnValue:
     filters = services.AliquotFilter(**InventoryQueryIn().load(request.args))
-    chunks = services.export_inventory(session_factory(), current_actor(), filters=filters)
+    chunks = services.export_inventory(
+        session_factory(read_only=True), current_actor(), filters=filters
+    )
     headers = {"Content-Disposition": "attachment; filename=inventory.csv"}
     return Response(chunks, mimetype="text/csv", headers=headers)
 
 
-@bp.get("/aliquots/<barcode>/custody")
 @token_required
 @documented(summary="An aliquot's chain of custody, oldest event first", response=CustodyOut)
 def custody(barcode: str) -> ResponseReturnValue:
@@ -93,7 +90,6 @@ def custody(barcode: str) -> ResponseReturnValue:
     return dump(CustodyOut(), {"barcode": aliquot.barcode, "events": events})
 
 
-@bp.post("/boxes/<box_id>/aliquots")
 @token_required
 @documented(
     summary="Store an aliquot in a box: the position given, or the next free one",
@@ -101,15 +97,12 @@ def custody(barcode: str) -> ResponseReturnValue:
     response=PlacementOut,
     status=201,
 )
-def store_in_box(box_id: str) -> ResponseReturnValue:
+def store_in_box(box_id: int) -> ResponseReturnValue:
     body = StoreIn().load(json_body())
-    placement = services.store_aliquot(
-        get_session(), current_actor(), box_id=path_id(box_id, "Box"), **body
-    )
+    placement = services.store_aliquot(get_session(), current_actor(), box_id=box_id, **body)
     return dump(PlacementOut(), placement), 201
 
 
-@bp.post("/aliquots/<barcode>/move")
 @token_required
 @documented(
     summary="Move a stored aliquot to another position or box",
@@ -135,7 +128,6 @@ def _put_back_args(body: dict[str, Any]) -> dict[str, Any]:
     return {"box_id": box_id, "position": body["position"] if box_id else None}
 
 
-@bp.post("/aliquots/<barcode>/take-out")
 @token_required
 @documented(
     summary="Take an aliquot out of its box for good (reason required); its position is freed",
@@ -149,7 +141,6 @@ def take_out(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/check-out")
 @token_required
 @documented(
     summary="Check an aliquot out for use; its position stays held",
@@ -163,7 +154,6 @@ def check_out(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/check-in")
 @token_required
 @documented(
     summary="Check an aliquot back in (held position, or the box given); counts a freeze-thaw",
@@ -176,7 +166,6 @@ def check_in(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/use")
 @token_required
 @documented(
     summary="Record volume used; using all of it consumes the aliquot",
@@ -190,7 +179,6 @@ def use(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/dispose")
 @token_required
 @documented(
     summary="Dispose of an aliquot (reason required); its position is freed",
@@ -204,7 +192,6 @@ def dispose(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/missing")
 @token_required
 @documented(
     summary="Mark an aliquot missing; its position stays held",
@@ -218,7 +205,6 @@ def mark_missing(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/found")
 @token_required
 @documented(
     summary="A missing aliquot was found: back to its position, or to the box given",
@@ -231,7 +217,6 @@ def mark_found(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/quarantine")
 @token_required
 @documented(
     summary="Quarantine an aliquot (reason required)",
@@ -245,7 +230,6 @@ def quarantine(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/clear-quarantine")
 @token_required
 @documented(
     summary="Release a quarantined aliquot back to storage",
@@ -261,7 +245,6 @@ def clear_quarantine(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/dispose")
 @token_required
 @documented(
     summary="Dispose of several aliquots at once (all or none), e.g. after consent withdrawal",
@@ -274,7 +257,6 @@ def dispose_many() -> ResponseReturnValue:
     return dump(DisposedOut(), {"disposed": [a.barcode for a in done]})
 
 
-@bp.post("/placements/import")
 @token_required
 @documented(
     summary="Place tubes from a CSV (barcode,box_barcode,position): every row valid, or none "
