@@ -91,6 +91,8 @@ def _operation(view: Any, method: str, args: list[str]) -> dict[str, Any]:
         responses[str(meta["status"])]["content"] = _content(meta["response"], meta["content_type"])
     elif meta["content_type"] != "application/json":
         responses[str(meta["status"])]["content"] = _content(None, meta["content_type"])
+    if meta["csv_upload"]:
+        responses["413"] = {"description": "Larger than LIMS_MAX_UPLOAD_MB", "content": problem}
     if not meta["public"]:
         responses["401"] = {"description": "No valid bearer token", "content": problem}
         responses["403"] = {"description": "Your role may not do this", "content": problem}

@@ -140,6 +140,7 @@ def test_the_document_states_required_reasons_and_the_csv_bodies(client: FlaskCl
     imports = paths["/api/v1/aliquot-imports"]["post"]["requestBody"]["content"]
     assert set(imports) == {"multipart/form-data", "text/csv"}
     assert imports["multipart/form-data"]["schema"]["required"] == ["file"]
+    assert "413" in paths["/api/v1/aliquot-imports"]["post"]["responses"]
     placements = paths["/api/v1/placements/import"]["post"]["requestBody"]["content"]
     assert set(placements) == {"application/json", "text/csv"}
 
