@@ -125,6 +125,10 @@ def load() -> dict[str, Any]:
         # the client's address, not the proxy's). 0 when clients connect directly.
         "PROXY_HOPS": int(os.environ.get("LIMS_PROXY_HOPS", "0")),
         "PAGE_SIZE": 50,
+        # A 100,000-row aliquot import (the row limit below) measured 15.0 MiB (bench/imports.py
+        # collection_log, 157 bytes a row); anything larger is refused (413) before it is read.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("LIMS_MAX_UPLOAD_MB", "16")) * 2**20,
+        "MAX_IMPORT_ROWS": int(os.environ.get("LIMS_MAX_IMPORT_ROWS", "100000")),
     }
 
 

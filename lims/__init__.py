@@ -35,12 +35,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from lims import db, errors
+    from lims import db, errors, web
     from lims.audit import keys
 
     keys.active()  # a malformed audit keyring stops the start, not the first audited change
     db.init_app(app)
     errors.register(app, rollback=db.rollback_request_session)
+    app.url_map.converters["int"] = web.IdConverter  # before the blueprints add their rules
+    app.before_request(web.refuse_nul_in_request)
     csrf.init_app(app)
     _init_login(app)
     _register_blueprints(app)

@@ -269,6 +269,14 @@ def new_session(*, read_only: bool = False) -> Session:
     return factory()
 
 
+def session_factory(*, read_only: bool = False) -> Callable[[], Session]:
+    """The app's session factory, taken while the request is on: a streamed response calls it
+    later, outside the app context, for a session of its own that it closes itself."""
+    key = "lims_read_session_factory" if read_only else "lims_session_factory"
+    factory: Callable[[], Session] = current_app.extensions[key]
+    return factory
+
+
 def get_session() -> Session:
     """The session of this request (or CLI command), created on first use.
 

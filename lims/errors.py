@@ -97,6 +97,18 @@ def _wants_problem_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _too_large(app: Flask) -> str:
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    size = request.content_length
+    if size is not None and size <= limit:  # the body fits: a form's text field did not
+        field_limit = app.config["MAX_FORM_MEMORY_SIZE"]
+        return f"A form field is larger than {field_limit:,} bytes; upload the text as a file"
+    return (
+        f"The request is larger than the limit of {limit // 2**20} MiB ({limit:,} bytes); "
+        "split the file, or ask the administrator to raise LIMS_MAX_UPLOAD_MB"
+    )
+
+
 def register(app: Flask, *, rollback: Callable[[], None]) -> None:
     """One handler for LimsError, and the same treatment for Flask's own HTTP errors.
 
@@ -118,13 +130,18 @@ def register(app: Flask, *, rollback: Callable[[], None]) -> None:
         rollback()
         status = err.code or 500
         title = err.name
-        detail = err.description or title
+        detail = _too_large(app) if status == 413 else err.description or title
+        # A 405 must say which methods the URL does allow (RFC 9110 §15.5.6).
+        allow = {k: v for k, v in err.get_headers() if k == "Allow"}
         if _wants_problem_json():
             slug = title.lower().replace(" ", "-")
-            return problem_response(
+            response = problem_response(
                 {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
             )
-        return render_template("error.html", title=title, detail=detail, errors=[]), status
+            response.headers.update(allow)
+            return response
+        page = render_template("error.html", title=title, detail=detail, errors=[])
+        return page, status, allow
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Any:

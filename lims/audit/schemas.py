@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from lims.web import PageOut, PageQuery, Schema
+from lims.web import PageOut, PageQuery, Schema, column_string
 
 
 class AuditEventOut(Schema):
@@ -24,8 +24,8 @@ class AuditPageOut(PageOut):
 
 
 class AuditQueryIn(PageQuery):
-    action = fields.String(load_default=None)
-    object_type = fields.String(load_default=None)
+    action = column_string("audit_events.action", 40, load_default=None)
+    object_type = column_string("audit_events.object_type", 40, load_default=None)
 
 
 class ChainReportOut(Schema):

@@ -3,11 +3,11 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from lims.actors import Role
-from lims.web import Schema
+from lims.web import Schema, column_string
 
 
 class TokenIn(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = column_string("users.username", 64, min_length=1, required=True)
     password = fields.String(required=True, validate=validate.Length(min=1, max=256))
 
 
@@ -17,10 +17,10 @@ class TokenOut(Schema):
 
 
 class LoginIn(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = column_string("users.username", 64, min_length=1, required=True)
     password = fields.String(required=True, validate=validate.Length(min=1, max=256))
-    next = fields.String(load_default=None)
-    csrf_token = fields.String(load_default=None)
+    next = fields.String(load_default=None, validate=validate.Length(max=2000))  # a local path
+    csrf_token = fields.String(load_default=None, validate=validate.Length(max=200))
 
 
 class UserOut(Schema):

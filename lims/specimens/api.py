@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 
 from lims.db import get_session
@@ -199,17 +199,23 @@ def sub_aliquot(barcode: str) -> ResponseReturnValue:
     "field and reason)",
     response=ImportOut,
     status=201,
+    csv_upload=("multipart/form-data", "text/csv"),
 )
 def import_aliquots() -> ResponseReturnValue:
-    upload = request.files.get("file")
-    if upload is not None:
-        data, filename = upload.read(), upload.filename or "upload.csv"
-    elif request.mimetype == "text/csv":
-        data, filename = request.get_data(), "request-body.csv"
+    if request.mimetype == "text/csv":  # read as it arrives, never held whole
+        data, filename = request.stream, "request-body.csv"
+    elif (upload := request.files.get("file")) is not None:
+        data, filename = upload.stream, upload.filename or "upload.csv"
     else:
         raise InvalidInput(
             "Send the CSV as multipart/form-data field 'file' or as a text/csv body",
             field="file",
         )
-    result = services.import_aliquots(get_session(), current_actor(), data=data, filename=filename)
+    result = services.import_aliquots(
+        get_session(),
+        current_actor(),
+        data=data,
+        filename=filename,
+        max_rows=current_app.config["MAX_IMPORT_ROWS"],
+    )
     return dump(ImportOut(), result), 201

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
@@ -82,7 +91,8 @@ def _problem_page(err: LimsError, template: str, **context: Any) -> ResponseRetu
 @login_required
 def subjects() -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
-    args = SubjectQueryIn().load(request.args)
+    given = {k: v.strip() for k, v in request.args.items() if v.strip()}  # "" = any
+    args = SubjectQueryIn().load(given)
     rows, total = services.list_subjects(session, actor, **args)
     sites = [site.code for site in services.list_sites(session, actor)]
     return render_template(
@@ -341,7 +351,11 @@ def import_aliquots() -> ResponseReturnValue:
         if upload is None or not upload.filename:
             raise InvalidInput("Choose a CSV file to upload", field="file")
         result = services.import_aliquots(
-            get_session(), current_actor(), data=upload.read(), filename=upload.filename
+            get_session(),
+            current_actor(),
+            data=upload.stream,
+            filename=upload.filename,
+            max_rows=current_app.config["MAX_IMPORT_ROWS"],
         )
     except LimsError as err:
         flash_problem(err)

@@ -21,6 +21,7 @@ ROUTES: list[tuple[str, str, Callable[..., ResponseReturnValue]]] = [
     # aliquots: one, a list, custody; storing, moving, the lifecycle steps; batch work
     ("GET", "/aliquots/<barcode>", aliquots.get_aliquot),
     ("GET", "/aliquots", aliquots.list_aliquots),
+    ("GET", "/aliquots/export.csv", aliquots.export_inventory),
     ("GET", "/aliquots/<barcode>/custody", aliquots.custody),
     ("POST", "/boxes/<int:box_id>/aliquots", aliquots.store_in_box),
     ("POST", "/aliquots/<barcode>/move", aliquots.move_aliquot),

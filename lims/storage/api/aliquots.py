@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, current_app, request
 from flask.typing import ResponseReturnValue
 
-from lims.db import get_session
+from lims.db import get_session, session_factory
 from lims.specimens.services import find_aliquot
 from lims.storage import services
 from lims.storage.schemas import (
@@ -18,11 +18,13 @@ from lims.storage.schemas import (
     DisposedOut,
     DisposeManyIn,
     ImportResultOut,
+    InventoryQueryIn,
     MoveAliquotIn,
     PlacementImportIn,
     PlacementOut,
     PutBackIn,
     ReasonIn,
+    RequiredReasonIn,
     StoredAliquotOut,
     StoreIn,
     UseIn,
@@ -64,6 +66,21 @@ def list_aliquots() -> ResponseReturnValue:
     return dump(
         AliquotPageOut(), {"items": rows, "total": total, "page": page, "per_page": per_page}
     )
+
+
+@token_required
+@documented(
+    summary="The inventory as CSV (staff), with the list's filters; streamed, so any size is fine",
+    query=InventoryQueryIn,
+    content_type="text/csv",
+)
+def export_inventory() -> ResponseReturnValue:
+    filters = services.AliquotFilter(**InventoryQueryIn().load(request.args))
+    chunks = services.export_inventory(
+        session_factory(read_only=True), current_actor(), filters=filters
+    )
+    headers = {"Content-Disposition": "attachment; filename=inventory.csv"}
+    return Response(chunks, mimetype="text/csv", headers=headers)
 
 
 @token_required
@@ -114,12 +131,12 @@ def _put_back_args(body: dict[str, Any]) -> dict[str, Any]:
 @token_required
 @documented(
     summary="Take an aliquot out of its box for good (reason required); its position is freed",
-    body=ReasonIn,
+    body=RequiredReasonIn,
     response=StoredAliquotOut,
 )
 def take_out(barcode: str) -> ResponseReturnValue:
     services.take_out(
-        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(json_body())
+        get_session(), current_actor(), barcode=barcode, **RequiredReasonIn().load(json_body())
     )
     return _aliquot(barcode)
 
@@ -165,12 +182,12 @@ def use(barcode: str) -> ResponseReturnValue:
 @token_required
 @documented(
     summary="Dispose of an aliquot (reason required); its position is freed",
-    body=ReasonIn,
+    body=RequiredReasonIn,
     response=StoredAliquotOut,
 )
 def dispose(barcode: str) -> ResponseReturnValue:
     services.dispose_aliquot(
-        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(json_body())
+        get_session(), current_actor(), barcode=barcode, **RequiredReasonIn().load(json_body())
     )
     return _aliquot(barcode)
 
@@ -202,11 +219,13 @@ def mark_found(barcode: str) -> ResponseReturnValue:
 
 @token_required
 @documented(
-    summary="Quarantine an aliquot (reason required)", body=ReasonIn, response=StoredAliquotOut
+    summary="Quarantine an aliquot (reason required)",
+    body=RequiredReasonIn,
+    response=StoredAliquotOut,
 )
 def quarantine(barcode: str) -> ResponseReturnValue:
     services.quarantine(
-        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(json_body())
+        get_session(), current_actor(), barcode=barcode, **RequiredReasonIn().load(json_body())
     )
     return _aliquot(barcode)
 
@@ -245,12 +264,14 @@ def dispose_many() -> ResponseReturnValue:
     body=PlacementImportIn,
     response=ImportResultOut,
     status=201,
+    csv_upload=("text/csv",),
 )
 def import_placements() -> ResponseReturnValue:
-    if request.mimetype == "text/csv":
-        text = request.get_data(as_text=True)
-    else:
-        text = PlacementImportIn().load(json_body())["csv"]
-    rows = services.read_placement_csv(text)
+    source = (  # a text/csv body is read as it arrives
+        request.stream
+        if request.mimetype == "text/csv"
+        else PlacementImportIn().load(json_body())["csv"]
+    )
+    rows = services.read_placement_csv(source, max_rows=current_app.config["MAX_IMPORT_ROWS"])
     placed = services.import_placements(get_session(), current_actor(), rows=rows)
     return dump(ImportResultOut(), placed), 201

@@ -3,6 +3,7 @@ finding tubes, and the placement import. Import them from here."""
 
 from __future__ import annotations
 
+from lims.storage.services.export import export_inventory
 from lims.storage.services.finding import (
     INVENTORY_COLUMNS,
     AliquotFilter,
@@ -89,6 +90,7 @@ __all__ = [
     "custody",
     "dispose_aliquot",
     "dispose_aliquots",
+    "export_inventory",
     "find_box",
     "get_box",
     "get_freezer",

@@ -3,16 +3,14 @@ lifecycle buttons."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from lims.db import get_session
+from lims.db import get_session, session_factory
 from lims.errors import LimsError, NotFound
 from lims.specimens.models import AliquotStatus, SpecimenType
 from lims.storage import services
@@ -71,23 +69,11 @@ def aliquots() -> ResponseReturnValue:
 @login_required
 def export() -> ResponseReturnValue:
     """The inventory as CSV, with the list page's filters; streamed, so 250,000 rows are fine."""
-    session, actor = get_session(), current_actor()
-    rows = services.iter_inventory(session, actor, filters=_filters(_query()))
-
-    def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(services.INVENTORY_COLUMNS)
-        for n, row in enumerate(rows, start=1):
-            writer.writerow(services.inventory_line(row))
-            if n % 1000 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
+    chunks = services.export_inventory(
+        session_factory(read_only=True), current_actor(), filters=_filters(_query())
+    )
     headers = {"Content-Disposition": "attachment; filename=inventory.csv"}
-    return Response(stream_with_context(lines()), mimetype="text/csv", headers=headers)
+    return Response(chunks, mimetype="text/csv", headers=headers)
 
 
 @login_required

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -204,10 +204,10 @@ def import_form() -> ResponseReturnValue:
 @login_required
 def import_placements() -> ResponseReturnValue:
     upload = request.files.get("file")
-    text = upload.read().decode("utf-8-sig", "replace") if upload and upload.filename else ""
-    text = text or request.form.get("text", "")
+    text = request.form.get("text", "")
     try:
-        rows = services.read_placement_csv(text)
+        source = upload.stream if upload and upload.filename else text
+        rows = services.read_placement_csv(source, max_rows=current_app.config["MAX_IMPORT_ROWS"])
         placed = services.import_placements(get_session(), current_actor(), rows=rows)
     except LimsError as err:
         flash_problem(err)
