@@ -84,7 +84,8 @@ class AuditEvent(Base):
         return json.loads(self.after_json) if self.after_json else None
 
     def compute_hash(self) -> str:
-        """SHA-256 of the previous hash and a canonical JSON of this row (privacy.md §7)."""
+        """SHA-256 of the previous hash and a canonical JSON of this row: a hash chain, as in
+        Schneier & Kelsey, "Secure Audit Logs to Support Computer Forensics", ACM TISSEC 1999."""
         content = {
             "occurred_at": self.occurred_at.isoformat(timespec="microseconds"),
             "actor_id": self.actor_id,

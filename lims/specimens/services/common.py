@@ -90,7 +90,8 @@ def take_barcodes(
 
 
 def require_consent(subject: Subject, doing: str) -> None:
-    """Nothing new is made from a subject who withdrew consent (biospecimens.md §4)."""
+    """Nothing new is made from a subject who withdrew consent (NCI Best Practices for
+    Biospecimen Resources, 2016, §B.6)."""
     if not subject.has_consent:
         raise Conflict(
             f"{subject.study_code} has withdrawn consent; {doing} is not allowed",
