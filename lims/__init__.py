@@ -33,7 +33,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from lims import db, errors
 
     db.init_app(app)
-    errors.register(app)
+    errors.register(app, rollback=db.rollback_request_session)
     csrf.init_app(app)
     _init_login(app)
     _register_blueprints(app)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypedDict
 
 from flask import Flask, Response, jsonify, render_template, request
@@ -69,6 +69,12 @@ class NotFound(LimsError):
     status, slug, title = 404, "not-found", "No such record"
 
 
+class Busy(LimsError):
+    """Another request holds what this one needs for too long; nothing was saved."""
+
+    status, slug, title = 503, "busy", "The database is busy; try again"
+
+
 class TooManyAttempts(LimsError):
     status, slug, title = 429, "too-many-attempts", "Too many failed attempts"
 
@@ -82,6 +88,8 @@ def problem_response(problem: dict[str, Any]) -> Response:
     response.mimetype = PROBLEM_JSON
     if problem["status"] == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="lims"'
+    if problem["status"] == 503:
+        response.headers["Retry-After"] = "2"
     return response
 
 
@@ -89,11 +97,17 @@ def _wants_problem_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def register(app: Flask) -> None:
-    """One handler for LimsError, and the same treatment for Flask's own HTTP errors."""
+def register(app: Flask, *, rollback: Callable[[], None]) -> None:
+    """One handler for LimsError, and the same treatment for Flask's own HTTP errors.
+
+    Every handler first calls `rollback`: the transaction boundary. Whatever a failed service
+    added or flushed is forgotten before the error page is rendered from the same session, and
+    the next request on that session starts clean (web and API alike).
+    """
 
     @app.errorhandler(LimsError)
     def _lims_error(err: LimsError) -> Any:
+        rollback()
         if _wants_problem_json():
             return problem_response(err.to_problem())
         page = render_template("error.html", title=err.title, detail=err.detail, errors=err.errors)
@@ -101,6 +115,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> Any:
+        rollback()
         status = err.code or 500
         title = err.name
         detail = err.description or title
@@ -113,6 +128,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Any:
+        rollback()
         log.exception("unexpected error on %s %s", request.method, request.path)
         detail = "An unexpected error occurred; it has been logged."
         if _wants_problem_json():

@@ -11,6 +11,7 @@ from flask import flash, g, request
 from flask_login import current_user
 
 from lims.actors import Actor, Role
+from lims.db import rollback_request_session
 from lims.errors import FieldError, InvalidInput, LimsError, NotAuthenticated
 
 P = ParamSpec("P")
@@ -163,6 +164,12 @@ def nav_links() -> list[tuple[str, str]]:
 
 
 def flash_problem(err: LimsError) -> None:
+    """The error boundary of a view that answers a failed service with its own page.
+
+    The request's session is rolled back first, so the page is rendered from what is committed,
+    never from what the failed service half-wrote; then the detail is flashed.
+    """
+    rollback_request_session()
     flash(err.detail, "error")
 
 

@@ -12,6 +12,7 @@ from lims.auth import services
 from lims.auth.schemas import LoginIn
 from lims.db import get_session
 from lims.errors import LimsError
+from lims.web import flash_problem
 
 bp = Blueprint("auth", __name__)
 
@@ -34,7 +35,7 @@ def login() -> ResponseReturnValue:
             window_minutes=current_app.config["LOGIN_WINDOW_MINUTES"],
         )
     except LimsError as err:
-        flash(err.detail, "error")
+        flash_problem(err)
         page = render_template(
             "auth/login.html", next=next_url, username=request.form.get("username", "")
         )

@@ -10,6 +10,7 @@ from lims.specimens.services.common import (
     next_serial,
 )
 from lims.specimens.services.imports import ImportResult, import_aliquots, template_csv
+from lims.specimens.services.overview import SpecimenOverview, specimen_overview
 from lims.specimens.services.processing import aliquot_specimen, extract_dna, sub_aliquot
 from lims.specimens.services.subjects import (
     ConsentWithdrawal,
@@ -29,6 +30,7 @@ __all__ = [
     "ConsentWithdrawal",
     "ImportResult",
     "PreAnalytics",
+    "SpecimenOverview",
     "SubjectRow",
     "accession_specimen",
     "aliquot_specimen",
@@ -44,6 +46,7 @@ __all__ = [
     "open_aliquots",
     "register_subject",
     "register_visit",
+    "specimen_overview",
     "sub_aliquot",
     "subject_record",
     "template_csv",

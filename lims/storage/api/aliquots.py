@@ -11,7 +11,6 @@ from flask.typing import ResponseReturnValue
 from lims.db import get_session
 from lims.specimens.services import find_aliquot
 from lims.storage import services
-from lims.storage.api import bp, path_id
 from lims.storage.schemas import (
     AliquotPageOut,
     AliquotQueryIn,
@@ -36,7 +35,6 @@ def _aliquot(barcode: str) -> ResponseReturnValue:
     return dump(StoredAliquotOut(), find_aliquot(get_session(), current_actor(), barcode))
 
 
-@bp.get("/aliquots/<barcode>")
 @token_required
 @documented(
     summary="One aliquot by barcode, with its subject code, status and location",
@@ -47,7 +45,6 @@ def get_aliquot(barcode: str) -> ResponseReturnValue:
     return dump(StoredAliquotOut(), aliquot)
 
 
-@bp.get("/aliquots")
 @token_required
 @documented(
     summary="Aliquots filtered by site, subject, type, status, freezer, box; paged, with total",
@@ -69,7 +66,6 @@ def list_aliquots() -> ResponseReturnValue:
     )
 
 
-@bp.get("/aliquots/<barcode>/custody")
 @token_required
 @documented(summary="An aliquot's chain of custody, oldest event first", response=CustodyOut)
 def custody(barcode: str) -> ResponseReturnValue:
@@ -77,7 +73,6 @@ def custody(barcode: str) -> ResponseReturnValue:
     return dump(CustodyOut(), {"barcode": aliquot.barcode, "events": events})
 
 
-@bp.post("/boxes/<box_id>/aliquots")
 @token_required
 @documented(
     summary="Store an aliquot in a box: the position given, or the next free one",
@@ -85,15 +80,12 @@ def custody(barcode: str) -> ResponseReturnValue:
     response=PlacementOut,
     status=201,
 )
-def store_in_box(box_id: str) -> ResponseReturnValue:
+def store_in_box(box_id: int) -> ResponseReturnValue:
     body = StoreIn().load(json_body())
-    placement = services.store_aliquot(
-        get_session(), current_actor(), box_id=path_id(box_id, "Box"), **body
-    )
+    placement = services.store_aliquot(get_session(), current_actor(), box_id=box_id, **body)
     return dump(PlacementOut(), placement), 201
 
 
-@bp.post("/aliquots/<barcode>/move")
 @token_required
 @documented(
     summary="Move a stored aliquot to another position or box",
@@ -119,7 +111,6 @@ def _put_back_args(body: dict[str, Any]) -> dict[str, Any]:
     return {"box_id": box_id, "position": body["position"] if box_id else None}
 
 
-@bp.post("/aliquots/<barcode>/take-out")
 @token_required
 @documented(
     summary="Take an aliquot out of its box for good (reason required); its position is freed",
@@ -133,7 +124,6 @@ def take_out(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/check-out")
 @token_required
 @documented(
     summary="Check an aliquot out for use; its position stays held",
@@ -147,7 +137,6 @@ def check_out(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/check-in")
 @token_required
 @documented(
     summary="Check an aliquot back in (held position, or the box given); counts a freeze-thaw",
@@ -160,7 +149,6 @@ def check_in(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/use")
 @token_required
 @documented(
     summary="Record volume used; using all of it consumes the aliquot",
@@ -174,7 +162,6 @@ def use(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/dispose")
 @token_required
 @documented(
     summary="Dispose of an aliquot (reason required); its position is freed",
@@ -188,7 +175,6 @@ def dispose(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/missing")
 @token_required
 @documented(
     summary="Mark an aliquot missing; its position stays held",
@@ -202,7 +188,6 @@ def mark_missing(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/found")
 @token_required
 @documented(
     summary="A missing aliquot was found: back to its position, or to the box given",
@@ -215,7 +200,6 @@ def mark_found(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/quarantine")
 @token_required
 @documented(
     summary="Quarantine an aliquot (reason required)", body=ReasonIn, response=StoredAliquotOut
@@ -227,7 +211,6 @@ def quarantine(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/clear-quarantine")
 @token_required
 @documented(
     summary="Release a quarantined aliquot back to storage",
@@ -243,7 +226,6 @@ def clear_quarantine(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/dispose")
 @token_required
 @documented(
     summary="Dispose of several aliquots at once (all or none), e.g. after consent withdrawal",
@@ -256,7 +238,6 @@ def dispose_many() -> ResponseReturnValue:
     return dump(DisposedOut(), {"disposed": [a.barcode for a in done]})
 
 
-@bp.post("/placements/import")
 @token_required
 @documented(
     summary="Place tubes from a CSV (barcode,box_barcode,position): every row valid, or none "

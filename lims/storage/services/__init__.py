@@ -35,6 +35,7 @@ from lims.storage.services.lifecycle import (
     quarantine,
     use_aliquot,
 )
+from lims.storage.services.overview import StorageOverview, storage_overview
 from lims.storage.services.placing import (
     MOVABLE,
     ScanResult,
@@ -74,6 +75,7 @@ __all__ = [
     "GridCell",
     "InventoryRow",
     "ScanResult",
+    "StorageOverview",
     "TubeAction",
     "actions_allowed",
     "box_grid",
@@ -108,6 +110,7 @@ __all__ = [
     "resolve_box",
     "scan_into_box",
     "search",
+    "storage_overview",
     "store_aliquot",
     "take_out",
     "use_aliquot",

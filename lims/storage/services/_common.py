@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from lims import audit
@@ -62,21 +61,19 @@ def choose_position(box: Box, position: str | None) -> tuple[int, int]:
 
 
 def flush_placement(session: Session, box: Box, row: int, col: int) -> None:
-    """Write the placement now, so a race with another bench surfaces here as a Conflict.
+    """Write the placement now, so a race with another bench surfaces here, in the bench's words.
 
     The unique constraint on (box_id, row, col) refuses the second of two placements that both
-    saw the position free; on SQLite the loser may instead find the database locked. Either way
-    the whole transaction is rolled back, so nothing half-written remains.
+    saw the position free (lims.db turns that into a Conflict); the request's error boundary
+    then rolls the whole transaction back, so nothing half-written remains.
     """
+    where = f"{box.barcode} {position_name(row, col)}"  # read now: a failed flush expires rows
     try:
         session.flush()
-    except (IntegrityError, OperationalError) as err:
-        session.rollback()
-        if isinstance(err, OperationalError) and "locked" not in str(err.orig):
-            raise
+    except Conflict as err:
         raise Conflict(
-            f"{box.barcode} {position_name(row, col)} was taken by another bench at the same "
-            "moment; nothing was stored, scan again",
+            f"{where} was taken by another bench at the same moment; nothing was stored, "
+            "scan again",
             field="position",
         ) from err
 

@@ -50,7 +50,6 @@ ACTION_WORDS = {
     "aliquot.found": "Found",
     "aliquot.quarantined": "Quarantined",
     "aliquot.cleared": "Released from quarantine",
-    "aliquot.status_changed": "Status changed",
     "subject.consent_withdrawn": "Subject withdrew consent",
 }
 _PLACE_KEYS = ("freezer", "rack", "box", "position", "status", "volume_ul", "aliquot_barcodes")

@@ -17,14 +17,12 @@ from lims.errors import LimsError, NotFound
 from lims.specimens.models import AliquotStatus, SpecimenType
 from lims.storage import services
 from lims.storage.schemas import AliquotQueryIn, PutBackIn, ReasonIn, UseIn
-from lims.storage.views import bp
 from lims.storage.views._helpers import box_id_from, custody_rows, form_values
 from lims.web import current_actor, flash_problem
 
 _FILTERS = ("site", "subject", "specimen_type", "status", "freezer_id", "box")
 
 
-@bp.get("/find")
 @login_required
 def find() -> ResponseReturnValue:
     """The search box: an exact barcode or subject code goes straight to its page."""
@@ -50,7 +48,6 @@ def _filters(args: dict[str, Any]) -> services.AliquotFilter:
     return services.AliquotFilter(**{k: args[k] for k in _FILTERS})
 
 
-@bp.get("/aliquots")
 @login_required
 def aliquots() -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
@@ -71,7 +68,6 @@ def aliquots() -> ResponseReturnValue:
     )
 
 
-@bp.get("/aliquots/export.csv")
 @login_required
 def export() -> ResponseReturnValue:
     """The inventory as CSV, with the list page's filters; streamed, so 250,000 rows are fine."""
@@ -94,7 +90,6 @@ def export() -> ResponseReturnValue:
     return Response(stream_with_context(lines()), mimetype="text/csv", headers=headers)
 
 
-@bp.get("/aliquots/<barcode>")
 @login_required
 def aliquot(barcode: str) -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
@@ -166,7 +161,6 @@ STEPS: dict[str, tuple[Callable[[str], Any], str]] = {
 }
 
 
-@bp.post("/aliquots/<barcode>/<step>")
 @login_required
 def aliquot_step(barcode: str, step: str) -> ResponseReturnValue:
     if step not in STEPS:
