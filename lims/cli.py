@@ -1,4 +1,5 @@
-"""Command-line groups: flask --app lims db|users|audit|demo ..."""
+"""Command-line groups: flask --app lims db|users|audit|demo ...; a feature's own group lives in
+its cli.py (lims/auth/cli.py: users)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,9 @@ from alembic.config import Config as AlembicConfig
 from flask import current_app
 from flask.cli import AppGroup
 
-from lims.actors import Actor, Role
-
 ROOT = Path(__file__).resolve().parent.parent
 
 db_cli = AppGroup("db", help="The database schema (Alembic migrations).")
-users_cli = AppGroup("users", help="User accounts.")
 audit_cli = AppGroup("audit", help="The audit trail.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 
@@ -34,31 +32,6 @@ def db_upgrade(revision: str) -> None:
     """Migrate the database to REVISION (default: head)."""
     command.upgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
     click.echo(f"database at {revision}")
-
-
-@users_cli.command("create")
-@click.argument("username")
-@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.option("--site", "site_code", default=None, help="Site code, e.g. NA1")
-@click.password_option(help="At least 10 characters (prompted when omitted)")
-def users_create(username: str, role: str, site_code: str | None, password: str) -> None:
-    """Add a user account."""
-    from lims.auth.services import create_user
-    from lims.db import get_session
-    from lims.errors import LimsError
-
-    try:
-        user = create_user(
-            get_session(),
-            Actor.system("cli"),
-            username=username,
-            password=password,
-            role=Role(role),
-            site_code=site_code,
-        )
-    except LimsError as err:
-        raise click.ClickException(err.detail) from err
-    click.echo(f"created {user.username} ({user.role.value})")
 
 
 @audit_cli.command("verify")
@@ -94,4 +67,6 @@ def demo_load(seed: int) -> None:
 
 
 def groups() -> list[AppGroup]:
+    from lims.auth.cli import users_cli
+
     return [db_cli, users_cli, audit_cli, demo_cli]

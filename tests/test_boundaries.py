@@ -124,6 +124,12 @@ def test_every_module_in_lims_is_a_feature_a_shared_module_or_the_application() 
     assert top == SHARED | APPLICATION
 
 
+def test_a_feature_package_itself_holds_no_code_except_audits_record() -> None:
+    """Importing a feature runs nothing: no routes, no registration (audit re-exports record)."""
+    holding = [f for f in built_features() if has_code(LIMS / f / "__init__.py")]
+    assert holding == ["audit"]
+
+
 @pytest.mark.parametrize("feature", built_features())
 def test_a_feature_imports_only_the_features_it_builds_on(feature: str) -> None:
     found, problems = 0, []
@@ -190,6 +196,29 @@ def test_features_that_share_a_base_may_not_import_each_other() -> None:
         ("lims.phenotype.services", "storage")
     ]
     assert violations("requests", "lims.requests.services", "import lims.storage.models\n") == []
+
+
+def http_modules() -> list[Path]:
+    """The modules that turn HTTP into service calls: every views and api module, the front page."""
+    paths = [LIMS / "home.py"]
+    for feature in built_features():
+        for name in ("views", "api"):
+            paths += (
+                [LIMS / feature / f"{name}.py"] if (LIMS / feature / f"{name}.py").exists() else []
+            )
+            paths += sorted((LIMS / feature / name).glob("*.py"))
+    return paths
+
+
+def test_views_and_endpoints_leave_every_query_to_the_services() -> None:
+    modules = http_modules()
+    assert len(modules) > len(built_features()), "views and api modules not found"
+    querying = [
+        str(path.relative_to(ROOT))
+        for path in modules
+        if any(n.split(".")[0] == "sqlalchemy" for n in imported_modules(path.read_text(), ""))
+    ]
+    assert querying == []
 
 
 # The plain libraries: data in, data or bytes out (docs/dev/architecture.md, "Plain libraries").

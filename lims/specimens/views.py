@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from lims.actors import STAFF_AND_ADMIN, Role
 from lims.auth.models import Site
@@ -82,9 +81,10 @@ def _problem_page(err: LimsError, template: str, **context: Any) -> ResponseRetu
 @bp.get("/subjects")
 @login_required
 def subjects() -> ResponseReturnValue:
+    session, actor = get_session(), current_actor()
     args = SubjectQueryIn().load(request.args)
-    rows, total = services.list_subjects(get_session(), current_actor(), **args)
-    sites = get_session().scalars(select(Site.code).order_by(Site.code)).all()
+    rows, total = services.list_subjects(session, actor, **args)
+    sites = [site.code for site in services.list_sites(session, actor)]
     return render_template(
         "specimens/subjects.html", rows=rows, total=total, args=args, sites=sites
     )
@@ -100,7 +100,7 @@ def new_subject() -> ResponseReturnValue:
 
 
 def _sites() -> list[Site]:
-    return list(get_session().scalars(select(Site).order_by(Site.code)))
+    return services.list_sites(get_session(), current_actor())
 
 
 @bp.post("/subjects")

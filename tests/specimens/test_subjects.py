@@ -13,6 +13,7 @@ from lims.specimens.models import Dystonia, EnrolmentStatus, Sex, SpecimenType, 
 from lims.specimens.services import (
     accession_specimen,
     aliquot_specimen,
+    list_sites,
     list_subjects,
     register_subject,
     register_visit,
@@ -210,3 +211,11 @@ def test_a_study_code_that_is_not_a_code_is_refused(
             primary_diagnosis=Dystonia.CERVICAL,
         )
     assert err.value.errors[0]["field"] == "study_code"
+
+
+def test_the_sites_are_listed_by_code_for_any_signed_in_role(
+    session: Session, investigator: Actor
+) -> None:
+    make_site(session, "EU2")  # the investigator's own site, NA1, exists already
+
+    assert [site.code for site in list_sites(session, investigator)] == ["EU2", "NA1"]

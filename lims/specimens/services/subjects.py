@@ -142,6 +142,12 @@ def list_subjects(
     return rows, total
 
 
+def list_sites(session: Session, actor: Actor) -> list[Site]:
+    """The collecting sites, by code: where a subject is registered, and the subject list's
+    site filter. Any signed-in role may read them (a site is not about a participant)."""
+    return list(session.scalars(select(Site).order_by(Site.code)))
+
+
 def _counts(session: Session, subject_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
     """Visits and aliquots per subject, two grouped queries for the whole page."""
     if not subject_ids:
