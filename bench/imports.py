@@ -193,35 +193,36 @@ def _pre(row: dict[str, str]) -> PreAnalytics:
 
 def naive_import(session: Session, actor: Actor, data: bytes) -> None:
     """Baseline: one per-record service call per CSV row, each checking, auditing, committing."""
-    visits: dict[tuple[str, str], int] = {}
-    tubes: dict[str, int] = {}
+    visits: set[tuple[str, str]] = set()
+    tubes: set[str] = set()
     for row in csv.DictReader(io.StringIO(data.decode("utf-8-sig"))):
         key = (row["study_code"], row["visit_number"])
         if key not in visits:
-            visit = register_visit(
+            register_visit(
                 session,
                 actor,
                 study_code=row["study_code"],
                 visit_number=int(row["visit_number"]),
                 visit_on=date.fromisoformat(row["visit_on"]),
             )
-            visits[key] = visit.id
+            visits.add(key)
         if row["tube_barcode"] not in tubes:
-            tube = accession_specimen(
+            accession_specimen(
                 session,
                 actor,
-                visit_id=visits[key],
+                study_code=row["study_code"],
+                visit_number=int(row["visit_number"]),
                 specimen_type=SpecimenType.WHOLE_BLOOD,
                 tube_type=TubeType(row["tube_type"]),
                 pre=_pre(row),
                 volume_ml=float(row["tube_volume_ml"]),
                 barcode=row["tube_barcode"],
             )
-            tubes[row["tube_barcode"]] = tube.id
+            tubes.add(row["tube_barcode"])
         aliquot_specimen(
             session,
             actor,
-            specimen_id=tubes[row["tube_barcode"]],
+            specimen_barcode=row["tube_barcode"],
             specimen_type=SpecimenType(row["specimen_type"]),
             count=1,
             volume_ul=int(row["volume_ul"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import marshmallow as ma
 from flask import flash, g, request
@@ -161,6 +162,26 @@ def nav_links() -> list[tuple[str, str]]:
         for endpoint, label, roles in entries
         if endpoint in current_app.view_functions and (not roles or role in roles)
     ]
+
+
+def safe_next(url: str | None, default: str) -> str:
+    """Where to go back to after a form: a path on this site, else `default` (no open redirect).
+
+    Only a relative path with a single leading '/'. Browsers read '//host' and '/\\host' as
+    another site (they treat a backslash like a slash), so neither may start the path, even
+    percent-encoded; nor may a scheme, a host or a control character appear anywhere.
+    """
+    if not url:
+        return default
+    for text in (url, unquote(url)):
+        if not text.startswith("/") or text.startswith("//") or "\\" in text:
+            return default
+        if any(ord(c) < 32 or ord(c) == 127 for c in text):
+            return default
+        parts = urlsplit(text)
+        if parts.scheme or parts.netloc:
+            return default
+    return url
 
 
 def flash_problem(err: LimsError) -> None:

@@ -37,6 +37,14 @@ def create_site(session: Session, actor: Actor, *, code: str, name: str, country
     return site
 
 
+def find_site(session: Session, code: str, *, field: str = "site_code") -> Site:
+    """A collecting centre by its code as typed ("na1" is NA1); `field` names the input."""
+    site = session.scalar(select(Site).where(Site.code == code.strip().upper()))
+    if site is None:
+        raise InvalidInput(f"Site {code} does not exist", field=field)
+    return site
+
+
 def create_user(
     session: Session,
     actor: Actor,
@@ -57,11 +65,7 @@ def create_user(
         )
     if session.scalar(select(User).where(User.username == username)):
         raise Conflict(f"User {username} already exists", field="username")
-    site = None
-    if site_code:
-        site = session.scalar(select(Site).where(Site.code == site_code.strip().upper()))
-        if site is None:
-            raise InvalidInput(f"Site {site_code} does not exist", field="site")
+    site = find_site(session, site_code, field="site") if site_code else None
     user = User(
         username=username,
         password_hash=generate_password_hash(password, method=_HASH_METHOD),

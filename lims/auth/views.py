@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required, login_user, logout_user
@@ -12,7 +10,7 @@ from lims.auth import services
 from lims.auth.schemas import LoginIn
 from lims.db import get_session
 from lims.errors import LimsError
-from lims.web import flash_problem
+from lims.web import flash_problem, safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -41,7 +39,7 @@ def login() -> ResponseReturnValue:
         )
         return page, err.status
     login_user(user)
-    return redirect(_safe_next(next_url) or url_for("home.index"))
+    return redirect(safe_next(next_url, url_for("home.index")))
 
 
 @bp.post("/logout")
@@ -50,11 +48,3 @@ def logout() -> ResponseReturnValue:
     logout_user()
     flash("Signed out.", "info")
     return redirect(url_for("auth.login_form"))
-
-
-def _safe_next(url: str) -> str | None:
-    """Only redirect within this site after sign-in (no open redirect)."""
-    parsed = urlparse(url)
-    if url and not parsed.scheme and not parsed.netloc and url.startswith("/"):
-        return url
-    return None

@@ -121,11 +121,7 @@ def withdraw_consent(study_code: str) -> ResponseReturnValue:
 )
 def accession_specimen() -> ResponseReturnValue:
     body = AccessionIn().load(json_body())
-    session, actor = get_session(), current_actor()
-    visit = services.find_visit(
-        session, actor, study_code=body.pop("study_code"), visit_number=body.pop("visit_number")
-    )
-    specimen = services.accession_specimen(session, actor, visit_id=visit.id, **body)
+    specimen = services.accession_specimen(get_session(), current_actor(), **body)
     return dump(SpecimenOut(), specimen), 201
 
 
@@ -148,12 +144,10 @@ def get_specimen(barcode: str) -> ResponseReturnValue:
 )
 def aliquot_specimen(barcode: str) -> ResponseReturnValue:
     body = AliquotsIn().load(json_body())
-    session, actor = get_session(), current_actor()
-    specimen = services.get_specimen(session, actor, barcode)
     made = services.aliquot_specimen(
-        session,
-        actor,
-        specimen_id=specimen.id,
+        get_session(),
+        current_actor(),
+        specimen_barcode=barcode,
         specimen_type=body["specimen_type"],
         count=body["count"],
         volume_ul=body["volume_ul"],
@@ -172,9 +166,7 @@ def aliquot_specimen(barcode: str) -> ResponseReturnValue:
 )
 def extract_dna(barcode: str) -> ResponseReturnValue:
     body = DnaExtractionIn().load(json_body())
-    session, actor = get_session(), current_actor()
-    specimen = services.get_specimen(session, actor, barcode)
-    stock = services.extract_dna(session, actor, specimen_id=specimen.id, **body)
+    stock = services.extract_dna(get_session(), current_actor(), specimen_barcode=barcode, **body)
     return dump(AliquotOut(), stock), 201
 
 

@@ -191,13 +191,15 @@ def accession_form(study_code: str, visit_number: int) -> ResponseReturnValue:
 @bp.post("/subjects/<study_code>/visits/<int:visit_number>/accession")
 @login_required
 def accession(study_code: str, visit_number: int) -> ResponseReturnValue:
-    session, actor = get_session(), current_actor()
     try:
-        visit = services.find_visit(
-            session, actor, study_code=study_code, visit_number=visit_number
-        )
         form = TubeIn().load(request.form)
-        specimen = services.accession_specimen(session, actor, visit_id=visit.id, **form)
+        specimen = services.accession_specimen(
+            get_session(),
+            current_actor(),
+            study_code=study_code,
+            visit_number=visit_number,
+            **form,
+        )
     except LimsError as err:
         flash_problem(err)
         page = _accession_page(study_code, visit_number, errors=err.field_errors, form=request.form)
@@ -255,14 +257,12 @@ def _processing_failed(barcode: str, err: LimsError, form_name: str) -> Response
 @bp.post("/specimens/<barcode>/aliquots")
 @login_required
 def aliquot_specimen(barcode: str) -> ResponseReturnValue:
-    session, actor = get_session(), current_actor()
     try:
         form = AliquotsIn().load(request.form)
-        specimen = services.get_specimen(session, actor, barcode)
         made = services.aliquot_specimen(
-            session,
-            actor,
-            specimen_id=specimen.id,
+            get_session(),
+            current_actor(),
+            specimen_barcode=barcode,
             specimen_type=form["specimen_type"],
             count=form["count"],
             volume_ul=form["volume_ul"],
@@ -272,22 +272,22 @@ def aliquot_specimen(barcode: str) -> ResponseReturnValue:
         return _processing_failed(barcode, err, "aliquots")
     kind = made[0].specimen_type.value
     return _after_processing(
-        specimen.barcode, [a.barcode for a in made], f"{len(made)} {kind} aliquots"
+        made[0].specimen.barcode, [a.barcode for a in made], f"{len(made)} {kind} aliquots"
     )
 
 
 @bp.post("/specimens/<barcode>/dna-extractions")
 @login_required
 def extract_dna(barcode: str) -> ResponseReturnValue:
-    session, actor = get_session(), current_actor()
     try:
         form = DnaExtractionIn().load(request.form)
-        specimen = services.get_specimen(session, actor, barcode)
-        stock = services.extract_dna(session, actor, specimen_id=specimen.id, **form)
+        stock = services.extract_dna(
+            get_session(), current_actor(), specimen_barcode=barcode, **form
+        )
     except LimsError as err:
         return _processing_failed(barcode, err, "dna")
     return _after_processing(
-        specimen.barcode,
+        stock.specimen.barcode,
         [stock.barcode],
         f"DNA stock ({stock.total_ug} µg in {stock.volume_ul} µL)",
     )
@@ -296,13 +296,11 @@ def extract_dna(barcode: str) -> ResponseReturnValue:
 @bp.post("/specimens/<barcode>/sub-aliquots")
 @login_required
 def sub_aliquot(barcode: str) -> ResponseReturnValue:
-    session, actor = get_session(), current_actor()
     try:
         form = SubAliquotsFormIn().load(request.form)
-        specimen = services.get_specimen(session, actor, barcode)
         made = services.sub_aliquot(
-            session,
-            actor,
+            get_session(),
+            current_actor(),
             parent_barcode=form["parent_barcode"],
             count=form["count"],
             volume_ul=form["volume_ul"],
@@ -311,7 +309,7 @@ def sub_aliquot(barcode: str) -> ResponseReturnValue:
     except LimsError as err:
         return _processing_failed(barcode, err, "sub")
     return _after_processing(
-        specimen.barcode, [a.barcode for a in made], f"{len(made)} sub-aliquots"
+        made[0].specimen.barcode, [a.barcode for a in made], f"{len(made)} sub-aliquots"
     )
 
 

@@ -40,7 +40,8 @@ def make_edta_tube(session: Session, subject: Subject | None = None) -> Specimen
     return accession_specimen(
         session,
         SYSTEM,
-        visit_id=visit.id,
+        study_code=visit.subject.study_code,
+        visit_number=visit.visit_number,
         specimen_type=SpecimenType.WHOLE_BLOOD,
         tube_type=TubeType.PED,
         volume_ml=4.0,
@@ -58,7 +59,7 @@ def make_dna_stock(session: Session, *, volume_ul: int = 200) -> Aliquot:
     return extract_dna(
         session,
         SYSTEM,
-        specimen_id=tube.id,
+        specimen_barcode=tube.barcode,
         volume_ul=volume_ul,
         concentration_ng_ul=50.0,
         a260_280=1.85,

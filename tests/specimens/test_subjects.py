@@ -179,7 +179,8 @@ def test_nothing_new_is_made_for_a_subject_who_withdrew(session: Session, tech: 
         accession_specimen(
             session,
             tech,
-            visit_id=visit.id,
+            study_code=subject.study_code,
+            visit_number=visit.visit_number,
             specimen_type=SpecimenType.WHOLE_BLOOD,
             tube_type=tube.tube_type,
             pre=worked_example(),
@@ -188,7 +189,7 @@ def test_nothing_new_is_made_for_a_subject_who_withdrew(session: Session, tech: 
         aliquot_specimen(
             session,
             tech,
-            specimen_id=tube.id,
+            specimen_barcode=tube.barcode,
             specimen_type=SpecimenType.SERUM,
             count=2,
             volume_ul=250,

@@ -6,8 +6,12 @@ split into modules by use-case group stays an inner detail.
 
 from lims.specimens.services.common import (
     find_aliquot,
+    find_specimen,
     issue_serials,
+    lock_aliquots,
+    locked,
     next_serial,
+    require_consent,
 )
 from lims.specimens.services.imports import ImportResult, import_aliquots, template_csv
 from lims.specimens.services.overview import SpecimenOverview, specimen_overview
@@ -37,6 +41,7 @@ __all__ = [
     "aliquot_specimen",
     "extract_dna",
     "find_aliquot",
+    "find_specimen",
     "find_visit",
     "get_specimen",
     "get_subject",
@@ -44,10 +49,13 @@ __all__ = [
     "issue_serials",
     "list_sites",
     "list_subjects",
+    "lock_aliquots",
+    "locked",
     "next_serial",
     "open_aliquots",
     "register_subject",
     "register_visit",
+    "require_consent",
     "specimen_overview",
     "sub_aliquot",
     "subject_record",

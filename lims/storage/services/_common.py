@@ -12,16 +12,19 @@ from lims.actors import Actor
 from lims.audit.models import Action
 from lims.errors import Conflict, InvalidInput, NotFound
 from lims.specimens.models import Aliquot, AliquotStatus
+from lims.specimens.services import locked
 from lims.storage.models import Box, Placement, position_name
 
 
 def lock_box(session: Session, box_id: int) -> Box:
-    """The box, locked until commit.
+    """The box, locked until commit, after the aliquot it receives (lock order: see
+    lims/specimens/services/common.py).
 
     Two benches scanning into one box must not both see A1 as free. SQLite ignores FOR UPDATE;
-    there the unique constraint on the position still holds (see flush_placement).
+    there BEGIN IMMEDIATE serialises writers, and the unique constraint on the position still
+    holds (see flush_placement).
     """
-    box = session.scalars(select(Box).where(Box.id == box_id).with_for_update()).first()
+    box = session.scalars(locked(select(Box).where(Box.id == box_id))).first()
     if box is None:
         raise NotFound(f"Box {box_id} does not exist", field="box")
     return box
@@ -78,16 +81,6 @@ def flush_placement(session: Session, box: Box, row: int, col: int) -> None:
         ) from err
 
 
-def require_consent(aliquot: Aliquot, doing: str) -> None:
-    """A withdrawn subject's tubes may only be disposed of (consent withdrawal, issue #4)."""
-    if not aliquot.subject.has_consent:
-        raise Conflict(
-            f"{aliquot.barcode} cannot be {doing}: its subject withdrew consent; "
-            "it may only be disposed of",
-            field="barcode",
-        )
-
-
 def require_status(aliquot: Aliquot, *statuses: AliquotStatus, doing: str) -> None:
     """Which tubes a use case is meant for (e.g. only a checked-out tube is checked in)."""
     if aliquot.status not in statuses:
@@ -135,9 +128,18 @@ def record_change(
 
 
 def free_position(session: Session, placement: Placement | None) -> None:
-    if placement is not None:
-        placement.box.placements.remove(placement)
-        session.delete(placement)
+    """Empty the tube's position; a position another request already emptied is a 409."""
+    if placement is None:
+        return
+    box = placement.box
+    if box is None or placement not in box.placements:
+        raise Conflict(
+            f"{placement.aliquot.barcode} has already left position {placement.position} "
+            "(another request freed it at the same moment); reload and check",
+            field="barcode",
+        )
+    box.placements.remove(placement)
+    session.delete(placement)
 
 
 def require_reason(reason: str | None, doing: str) -> str:

@@ -15,6 +15,7 @@ from lims.actors import Actor, Role
 from lims.errors import FieldError, InvalidInput, LimsError
 from lims.specimens import barcodes
 from lims.specimens.models import Aliquot
+from lims.specimens.services import lock_aliquots, locked
 from lims.storage.models import Box, Placement, position_name
 from lims.storage.services._common import lock_box
 from lims.storage.services.placing import place_new, storable_problem
@@ -119,11 +120,26 @@ class _Checker:
         return (_Checked(aliquot, box, row, col) if aliquot else None), problems
 
 
+def _lock_named(session: Session, rows: Sequence[dict[str, str]]) -> None:
+    """Lock the tubes the sheet names, then its boxes, each by id: the order every service
+    locks in (lims/specimens/services/common.py), whatever order the rows come in."""
+
+    def named(column: str) -> set[str]:
+        return {barcodes.normalise(r.get(column) or "") for r in rows} - {""}
+
+    ids = session.scalars(select(Aliquot.id).where(Aliquot.barcode.in_(named("barcode")))).all()
+    lock_aliquots(session, ids)
+    session.scalars(
+        locked(select(Box).where(Box.barcode.in_(named("box_barcode"))).order_by(Box.id))
+    ).all()
+
+
 def import_placements(
     session: Session, actor: Actor, *, rows: Sequence[dict[str, str]]
 ) -> list[Placement]:
     """Place many tubes from a sheet. Rows are numbered as in the sheet: the header is row 1."""
     actor.require(Role.TECHNICIAN)
+    _lock_named(session, rows)
     checker = _Checker(session)
     checked: list[_Checked] = []
     problems: list[FieldError] = []

@@ -20,8 +20,8 @@ from lims.errors import InvalidInput, LimsError, NotFound
 from lims.specimens import barcodes
 from lims.storage import services
 from lims.storage.schemas import MoveAliquotIn, ReasonIn
-from lims.storage.views._helpers import box_id_from, form_values, safe_next
-from lims.web import current_actor, flash_problem
+from lims.storage.views._helpers import box_id_from, form_values
+from lims.web import current_actor, flash_problem, safe_next
 
 _POSITION = re.compile(r"^[A-Z][0-9]{1,2}$")  # shorter than any barcode (4+ characters)
 
