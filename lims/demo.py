@@ -58,7 +58,8 @@ SITES = (
     ("NA2", "North America site 2", "CA"),
     ("EU1", "Europe site 1", "DE"),
 )
-# Cohort mix at enrolment, roughly as in the consortium (dystonia.md §2): cervical most common.
+# Cohort mix at enrolment, roughly as in the consortium: cervical most common (Dystonia
+# Coalition Natural History Project, ClinicalTrials.gov NCT01373424, MDS Congress abstract).
 DIAGNOSIS_WEIGHTS = {
     Dystonia.CERVICAL: 45,
     Dystonia.BLEPHAROSPASM: 15,
@@ -123,7 +124,8 @@ def _subject(
 ) -> int:
     site = SITES[i % len(SITES)][0]
     diagnosis = rng.choices(list(DIAGNOSIS_WEIGHTS), weights=list(DIAGNOSIS_WEIGHTS.values()))[0]
-    # Focal dystonias are commoner in women (cervical ~2:1; dystonia.md §2).
+    # Focal dystonias are commoner in women: cervical about 2:1 (Defazio et al., "Descriptive
+    # epidemiology of cervical dystonia", Tremor Other Hyperkinet Mov 2013;3, doi:10.7916/D80C4TGJ).
     sex = Sex.FEMALE if rng.random() < 0.65 else Sex.MALE
     subject = register_subject(
         session,

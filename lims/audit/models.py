@@ -126,7 +126,9 @@ _HASHED = (
 
 
 def chain_hash(row: Mapping[str, Any], key: bytes | None) -> str:
-    """The hash of a row's columns chained to the previous row's hash (21 CFR 11.10(e)).
+    """The hash of a row's columns chained to the previous row's hash (21 CFR 11.10(e); the
+    keyed chain of Schneier & Kelsey, "Secure Audit Logs to Support Computer Forensics", ACM
+    TISSEC 2(2), 1999).
 
     Without a key anyone who can write the table can recompute the chain after an edit; with the
     key (kept outside the database) only its holder can. The content is a canonical JSON, so

@@ -29,7 +29,7 @@ class EnrolmentStatus(StrEnum):
 
 
 class Dystonia(StrEnum):
-    """The focal dystonias in the consortium's scope (shared/domain/dystonia.md §2)."""
+    """The focal dystonias in the consortium's scope (Dystonia Coalition, NCT01373424)."""
 
     CERVICAL = "cervical"
     LARYNGEAL = "laryngeal"
@@ -50,7 +50,8 @@ class SpecimenType(StrEnum):
 
 
 class TubeType(StrEnum):
-    """Primary container, by SPREC code (SPREC 2.0 Table 1, domain/biospecimens.md §2.2)."""
+    """Primary container, by SPREC code (SPREC 2.0 Table 1: Lehmann et al., Biopreserv Biobank
+    2012;10(4):366-374; SED from SPREC 3.0)."""
 
     PED = "PED"  # potassium EDTA (lavender)
     SED = "SED"  # sodium EDTA
@@ -70,7 +71,8 @@ class Temperature(StrEnum):
 
 
 class AliquotStatus(StrEnum):
-    """Lifecycle of an aliquot (domain/biospecimens.md §6, adapted)."""
+    """Lifecycle of an aliquot, from collection to final disposition (NCI Best Practices for
+    Biospecimen Resources, 2016, §B.6); the states are ours."""
 
     EXPECTED = "expected"
     RECEIVED = "received"

@@ -18,8 +18,9 @@ DRAWN = datetime(2026, 3, 18, 9, 0, tzinfo=UTC)
 
 
 def worked_example(drawn: datetime = DRAWN) -> PreAnalytics:
-    """biospecimens.md §2.2: serum in SST, clotted 45 min at RT, spun 1300 g 10 min RT with
-    brake, no second spin, aliquoted within 1 h at RT, stored at -80 °C."""
+    """Serum in SST, clotted 45 min at RT, spun 1300 g 10 min RT with brake, no second spin,
+    aliquoted within 1 h at RT, stored at -80 °C: SER-SST-A-B-N-B-A by the SPREC tables
+    (Lehmann et al., Biopreserv Biobank 2012;10(4):366-374)."""
     return PreAnalytics(
         collected_at=drawn,
         received_at=drawn + timedelta(minutes=20),

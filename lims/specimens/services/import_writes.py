@@ -6,7 +6,7 @@ aliquot's chain of custody starts like any other; `audit.record_many` appends th
 batch event in one pass. Measured 2026-11-25 on a 2-vCPU AMD EPYC VM: one `audit.record` per
 event costs 2.1 s per 5,000 on SQLite and 4.0 s on PostgreSQL (about 21 s and 40 s for a
 50,000-row file, before any aliquot is written); the whole 50,000-row import below takes about
-6 s on SQLite (bench/imports.py; figures in README.md).
+6 s on SQLite (bench/imports.py; figures in docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ STORAGE_TEMPERATURE_RANGE_C = (-200, 8)
 
 @dataclass(frozen=True)
 class PreAnalytics:
-    """What happened to a primary tube between the arm and the freezer (biospecimens.md §1)."""
+    """What happened to a primary tube between the arm and the freezer: what SPREC codes
+    (Betsou et al., "Standard PREanalytical Code Version 3.0", Biopreserv Biobank 2018;16(1))."""
 
     collected_at: datetime
     received_at: datetime | None = None
