@@ -36,8 +36,11 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
+# Every benchmark at the sizes docs/benchmarks.md reports (about an hour on 2 shared cores).
 bench: install
 	$(BIN)/python bench/labels.py
+	$(BIN)/python bench/imports.py
+	$(BIN)/python bench/inventory.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

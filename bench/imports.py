@@ -1,6 +1,6 @@
-"""Aliquot CSV import speed on SQLite and PostgreSQL, against the per-record services.
+"""Aliquot CSV import speed on SQLite and PostgreSQL, against a competent baseline and a strawman.
 
-Run: .venv/bin/python bench/imports.py [--count N] [--baseline-count N] [--repeat R]
+Run: .venv/bin/python bench/imports.py [--count N] [--strawman-count N] [--repeat R]
                                        [--db sqlite|postgresql|both]
 
 The file is a synthetic consortium collection log in the import's own template columns: many
@@ -9,12 +9,14 @@ and an EDTA tube giving a DNA stock and two sub-aliquots, every row repeating it
 as a spreadsheet export does. The subjects are registered beforehand with bulk inserts that
 write the rows (and `subject.registered` events) register_subject would; that is not timed.
 
-The baseline is what one writes first: read the CSV and call the per-record services for each
-row (register_visit for a new visit, accession_specimen for a new tube, aliquot_specimen for the
-aliquot), each one checking, auditing and committing on its own. It runs on a smaller file, so
-both are given in rows/s. It is not all-or-nothing: a bad row 40,000 leaves 39,999 written.
-Every run gets a fresh database in a fresh process; the audit chain and the counts are checked
-after each run.
+Three ways to import it (bench/import_baselines.py): ours (import_aliquots); the competent
+baseline (the ORM, one audit.record per event, one transaction) on the same file; and the
+strawman (the per-record services, a commit per row) on a smaller file of the same kind, so it
+is compared in rows/s. Every run gets a fresh database in a fresh process; the runs of the three
+alternate, after one untimed warm-up run of each on a small file. The audit chain and the counts
+are checked after each run. "client CPU s" is the benchmark process's own CPU time (all of the
+work on SQLite, none of the server's on PostgreSQL): on a shared machine it moves less than the
+wall-clock seconds.
 """
 
 from __future__ import annotations
@@ -50,22 +52,21 @@ from bench._common import (
     spawn_pool,
     staff,
 )
-from lims.actors import Actor
+from bench.import_baselines import competent_import, strawman_import
 from lims.audit.models import AuditEvent
 from lims.audit.services import verify_chain
-from lims.specimens.models import Aliquot, Specimen, SpecimenType, Temperature, TubeType, Visit
-from lims.specimens.services import (
-    PreAnalytics,
-    accession_specimen,
-    aliquot_specimen,
-    import_aliquots,
-    register_visit,
-    template_csv,
-)
+from lims.specimens.models import Aliquot, Specimen, Visit
+from lims.specimens.services import import_aliquots, template_csv
 
 COLUMNS = next(csv.reader(io.StringIO(template_csv())))
 MIN_ROWS_PER_SUBJECT = 6  # one visit: 3 serum aliquots, a DNA stock and 2 sub-aliquots
 SEED = 20261125
+MODES = ("ours", "competent", "strawman")
+METHODS = {
+    "ours": "import_aliquots",
+    "competent": "competent: ORM, 1 transaction",
+    "strawman": "STRAWMAN: services per row",
+}
 
 
 @dataclass(frozen=True)
@@ -162,77 +163,6 @@ def collection_log(count: int, seed: int = SEED) -> CollectionLog:
     )
 
 
-def _when(value: str) -> datetime | None:
-    return datetime.fromisoformat(value).replace(tzinfo=UTC) if value else None
-
-
-def _number(value: str) -> int | None:
-    return int(value) if value else None
-
-
-def _decimal(value: str) -> float | None:
-    return float(value) if value else None
-
-
-def _pre(row: dict[str, str]) -> PreAnalytics:
-    pre_temperature = row["pre_processing_temperature"]
-    spin_temperature = row["centrifuge_temperature"]
-    return PreAnalytics(
-        collected_at=datetime.fromisoformat(row["collected_at"]).replace(tzinfo=UTC),
-        received_at=_when(row["received_at"]),
-        processing_started_at=_when(row["processing_started_at"]),
-        pre_processing_temperature=Temperature(pre_temperature) if pre_temperature else None,
-        centrifuge_g=_number(row["centrifuge_g"]),
-        centrifuge_minutes=_number(row["centrifuge_minutes"]),
-        centrifuge_temperature=Temperature(spin_temperature) if spin_temperature else None,
-        centrifuge_braked=row["centrifuge_braked"] == "yes" if row["centrifuge_braked"] else None,
-        processed_at=_when(row["processed_at"]),
-        storage_temperature_c=_number(row["storage_temperature_c"]),
-    )
-
-
-def naive_import(session: Session, actor: Actor, data: bytes) -> None:
-    """Baseline: one per-record service call per CSV row, each checking, auditing, committing."""
-    visits: set[tuple[str, str]] = set()
-    tubes: set[str] = set()
-    for row in csv.DictReader(io.StringIO(data.decode("utf-8-sig"))):
-        key = (row["study_code"], row["visit_number"])
-        if key not in visits:
-            register_visit(
-                session,
-                actor,
-                study_code=row["study_code"],
-                visit_number=int(row["visit_number"]),
-                visit_on=date.fromisoformat(row["visit_on"]),
-            )
-            visits.add(key)
-        if row["tube_barcode"] not in tubes:
-            accession_specimen(
-                session,
-                actor,
-                study_code=row["study_code"],
-                visit_number=int(row["visit_number"]),
-                specimen_type=SpecimenType.WHOLE_BLOOD,
-                tube_type=TubeType(row["tube_type"]),
-                pre=_pre(row),
-                volume_ml=float(row["tube_volume_ml"]),
-                barcode=row["tube_barcode"],
-            )
-            tubes.add(row["tube_barcode"])
-        aliquot_specimen(
-            session,
-            actor,
-            specimen_barcode=row["tube_barcode"],
-            specimen_type=SpecimenType(row["specimen_type"]),
-            count=1,
-            volume_ul=int(row["volume_ul"]),
-            barcodes_given=[row["aliquot_barcode"]],
-            parent_barcode=row["parent_barcode"] or None,
-            concentration_ng_ul=_decimal(row["concentration_ng_ul"]),
-            a260_280=_decimal(row["a260_280"]),
-        )
-
-
 def _count(session: Session, model: type[Any]) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
 
@@ -247,12 +177,14 @@ def measure(mode: str, url: str, log_path: str, subjects: list[SubjectSpec]) -> 
         events_before = _count(session, AuditEvent)
         session.expunge_all()
         rss_before = peak_rss_mib()
-        start = time.perf_counter()
-        if mode == "import":
+        start, cpu_start = time.perf_counter(), time.process_time()
+        if mode == "ours":
             import_aliquots(session, tech, data=data, filename=Path(log_path).name)
+        elif mode == "competent":
+            competent_import(session, tech, data=data, filename=Path(log_path).name)
         else:
-            naive_import(session, tech, data)
-        seconds = time.perf_counter() - start
+            strawman_import(session, tech, data)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         rss_after = peak_rss_mib()
         session.expunge_all()
         found = {
@@ -265,6 +197,7 @@ def measure(mode: str, url: str, log_path: str, subjects: list[SubjectSpec]) -> 
     engine.dispose()
     return found | {
         "seconds": seconds,
+        "cpu": cpu,
         "peak_rss_mib": rss_after,
         "import_rss_mib": rss_after - rss_before,
         "chain": "intact" if report.is_intact else f"BROKEN at {report.first_broken_id}",
@@ -273,22 +206,26 @@ def measure(mode: str, url: str, log_path: str, subjects: list[SubjectSpec]) -> 
 
 
 def expected_events(mode: str, log: CollectionLog) -> int:
-    """Import: one batch event and one per new visit, tube and aliquot. Baseline: the same
-    without the batch event, plus aliquot_specimen's sub_aliquoted event on each DNA stock."""
+    """Ours and the competent baseline: one batch event and one per new visit, tube and
+    aliquot. The strawman: the same without the batch event, plus aliquot_specimen's
+    sub_aliquoted event on each DNA stock."""
     made = log.rows + log.tubes + log.visits
-    return made + 1 if mode == "import" else made + log.sub_aliquots
+    return made + log.sub_aliquots if mode == "strawman" else made + 1
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Aliquot CSV import speed and memory.")
     parser.add_argument("--count", type=int, default=50_000, help="rows in the imported file")
     parser.add_argument(
-        "--baseline-count", type=int, default=2_000, help="rows the per-row baseline writes"
+        "--strawman-count", type=int, default=2_000, help="rows the per-row strawman writes"
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; median shown")
+    parser.add_argument("--warm-up", type=int, default=500, help="rows of the untimed first run")
     parser.add_argument("--db", choices=[*DIALECTS, "both"], default="both")
     args = parser.parse_args()
-    logs = {"import": collection_log(args.count), "naive": collection_log(args.baseline_count)}
+    full = collection_log(args.count)
+    logs = {"ours": full, "competent": full, "strawman": collection_log(args.strawman_count)}
+    warm = collection_log(args.warm_up)
     with Databases() as databases:
         header("aliquot CSV import (lims.specimens.services.import_aliquots)")
         dialects = [d for d in DIALECTS if args.db in (d, "both")]
@@ -297,54 +234,69 @@ def main() -> None:
                 print(f"# {dialect}: skipped, {reason}")
         dialects = [d for d in dialects if not databases.unavailable(d)]
         paths = {}
+        for log in (*logs.values(), warm):
+            paths[log.rows] = databases.tmp / f"collection-log-{log.rows}.csv"
+            paths[log.rows].write_bytes(log.data)
         for mode, log in logs.items():
-            paths[mode] = databases.tmp / f"collection-log-{log.rows}.csv"
-            paths[mode].write_bytes(log.data)
             print(
                 f"# {mode}: {log.rows:,} rows ({len(log.data) / 2**20:.1f} MiB), "
                 f"{len(log.subjects):,} subjects pre-registered, {log.visits:,} visits, "
-                f"{log.tubes:,} tubes; fresh database and process per run, median of "
-                f"{args.repeat}"
+                f"{log.tubes:,} tubes"
             )
+        print(
+            f"# fresh database and process per run; median of {args.repeat} runs, the three "
+            f"methods alternating, after an untimed {warm.rows}-row warm-up run of each"
+        )
         print(f"# {databases.versions()}")
         table = Table(
-            [("db", 10), ("method", 28), ("rows", 7), ("rows/s", 7), ("seconds", 7),
-             ("peak RSS MiB", 12), ("import +MiB", 11), ("audit events", 12), ("chain", 6),
-             ("counts", 6)]
+            [("db", 10), ("method", 30), ("rows", 6), ("rows/s", 7), ("seconds", 7),
+             ("client CPU s", 12), ("peak RSS MiB", 12), ("import +MiB", 11),
+             ("audit events", 12), ("chain", 6), ("counts", 6), ("vs competent", 12),
+             ("vs strawman", 11)]
         )  # fmt: skip
         with spawn_pool() as pool:
             for dialect in dialects:
-                for mode, log in logs.items():
-                    runs = []
-                    for _ in range(args.repeat):
+                for mode in MODES:
+                    url = databases.fresh(dialect, "bench_imports")
+                    pool.apply(measure, (mode, url, str(paths[warm.rows]), warm.subjects))
+                runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
+                for _ in range(args.repeat):
+                    for mode, log in logs.items():
                         url = databases.fresh(dialect, "bench_imports")
-                        job = (mode, url, str(paths[mode]), log.subjects)
-                        runs.append(pool.apply(measure, job))
-                    _show(table, dialect, mode, log, runs)
+                        job = (mode, url, str(paths[log.rows]), log.subjects)
+                        runs[mode].append(pool.apply(measure, job))
+                _show(table, dialect, logs, runs)
 
 
 def _show(
-    table: Table, dialect: str, mode: str, log: CollectionLog, runs: list[dict[str, Any]]
+    table: Table,
+    dialect: str,
+    logs: dict[str, CollectionLog],
+    runs: dict[str, list[dict[str, Any]]],
 ) -> None:
-    median = {k: statistics.median(r[k] for r in runs) for k in ("seconds", "peak_rss_mib")}
-    median["import_rss_mib"] = statistics.median(r["import_rss_mib"] for r in runs)
-    expected = {"rows": log.rows, "tubes": log.tubes, "visits": log.visits}
-    expected["events"] = expected_events(mode, log)
-    counts_ok = all(r[k] == v for r in runs for k, v in expected.items())
-    chains = {r["chain"] for r in runs}
-    method = "import_aliquots" if mode == "import" else "naive: services per row"
-    table.row(
-        dialect,
-        method,
-        log.rows,
-        log.rows / median["seconds"],
-        median["seconds"],
-        median["peak_rss_mib"],
-        median["import_rss_mib"],
-        runs[0]["events"],
-        "intact" if chains == {"intact"} else ",".join(sorted(chains)),
-        "ok" if counts_ok else "WRONG",
-    )
+    rate = {m: logs[m].rows / statistics.median(r["seconds"] for r in runs[m]) for m in MODES}
+    for mode in MODES:
+        log, mode_runs = logs[mode], runs[mode]
+        expected = {"rows": log.rows, "tubes": log.tubes, "visits": log.visits}
+        expected["events"] = expected_events(mode, log)
+        counts_ok = all(r[k] == v for r in mode_runs for k, v in expected.items())
+        chains = {r["chain"] for r in mode_runs}
+        ours = mode == "ours"
+        table.row(
+            dialect,
+            METHODS[mode],
+            log.rows,
+            rate[mode],
+            statistics.median(r["seconds"] for r in mode_runs),
+            statistics.median(r["cpu"] for r in mode_runs),
+            statistics.median(r["peak_rss_mib"] for r in mode_runs),
+            statistics.median(r["import_rss_mib"] for r in mode_runs),
+            mode_runs[0]["events"],
+            "intact" if chains == {"intact"} else ",".join(sorted(chains)),
+            "ok" if counts_ok else "WRONG",
+            f"{rate['ours'] / rate['competent']:.1f}x" if ours else "",
+            f"{rate['ours'] / rate['strawman']:.0f}x" if ours else "",
+        )
 
 
 if __name__ == "__main__":

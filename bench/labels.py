@@ -1,6 +1,6 @@
 """Label rendering speed and memory, against a naive ReportLab baseline.
 
-Run: .venv/bin/python bench/labels.py [--count N] [--stock ID ...]
+Run: .venv/bin/python bench/labels.py [--count N] [--repeat R] [--stock ID ...]
 
 The baseline is what one writes without thinking: ReportLab's own Code 128 widget and a
 DataMatrix drawn module by module, one rect per dark module, at a fixed text size. Its bar
@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from label_printing import STOCKS, BoxLabel, Label, LabelStock, VialLabel, render_pdf
 
 Renderer = Callable[[Sequence[Label], LabelStock], bytes]
+WARM_UP = 100  # labels rendered once, untimed, before the measured render
 
 
 def make_labels(stock: LabelStock, count: int) -> list[Label]:
@@ -100,6 +101,7 @@ def measure(renderer: str, stock_id: str, count: int) -> dict[str, float]:
     """One render in this (fresh) process: its speed and how far it raised the peak RSS."""
     stock = STOCKS[stock_id]
     labels = make_labels(stock, count)
+    RENDERERS[renderer](labels[:WARM_UP], stock)  # untimed: imports, fonts, first-call caches
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     pdf = RENDERERS[renderer](labels, stock)
@@ -134,7 +136,7 @@ def main() -> None:
     )
     print(
         f"# {args.count} labels per stock and renderer; median of {args.repeat} runs, "
-        "each in a fresh process; RSS = peak resident set"
+        f"each in a fresh process after an untimed {WARM_UP}-label render; RSS = peak resident set"
     )
     print(
         f"{'stock':<18} {'renderer':<8} {'labels/s':>8} {'seconds':>7} "
