@@ -51,7 +51,7 @@ from lims.specimens.services import (
 )
 from lims.specimens.services.common import barcode_problem
 from lims.specimens.services.import_checks import TUBE_COLUMNS, Row
-from lims.specimens.services.imports import read_rows
+from lims.specimens.services.imports import HashingReader, read_rows
 from lims.specimens.services.tubes import pre_analytics_problems
 
 REQUIRED = (
@@ -86,7 +86,7 @@ class _Seen:
 def competent_import(session: Session, actor: Actor, *, data: bytes, filename: str) -> int:
     """Check and write each row through the ORM, one audit event per record, one commit."""
     actor.require(Role.TECHNICIAN)
-    rows, parse_problems = read_rows(data)
+    rows, parse_problems = read_rows(HashingReader(io.BytesIO(data)))
     sha256 = hashlib.sha256(data).hexdigest()
     seen = _Seen(sha256, next_serial(session), problems=parse_problems)
     for row in rows:
