@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from lims.actors import Actor, Role
 from lims.auth.models import User
 from lims.auth.services import create_site, create_user
+from lims.specimens.consent_models import ConsentDocument, StatementKind, WithdrawalLevel
+from lims.specimens.duo import DYSTONIA_MONDO, DuoTerm
 from lims.specimens.models import (
     Aliquot,
     Dystonia,
@@ -27,8 +29,11 @@ from lims.specimens.models import (
 )
 from lims.specimens.services import (
     PreAnalytics,
+    StatementSpec,
     accession_specimen,
     aliquot_specimen,
+    create_consent_document,
+    record_consent,
     register_subject,
     register_visit,
     withdraw_consent,
@@ -69,6 +74,71 @@ DIAGNOSIS_WEIGHTS = {
 }
 SUBJECTS = 60
 
+# The demo's consent form, two versions; each statement mapped to a GA4GH DUO term where one fits
+# (lims/specimens/duo.py). Version 2 adds ancestry research and an ethics-approval condition.
+P, R, Q = StatementKind.PERMISSION, StatementKind.RESTRICTION, StatementKind.REQUIRED_FOR
+CONSENT_V1 = [
+    StatementSpec(
+        "future_research",
+        "My samples and data may be used for future research of any kind.",
+        P,
+        DuoTerm.GRU,
+    ),
+    StatementSpec(
+        "health_research",
+        "My samples and data may be used for health, medical or biomedical research.",
+        P,
+        DuoTerm.HMB,
+    ),
+    StatementSpec(
+        "dystonia_research",
+        "My samples and data may be used for research on dystonia.",
+        P,
+        DuoTerm.DS,
+        DYSTONIA_MONDO,
+    ),
+    StatementSpec(
+        "genetic", "My DNA may be stored and studied in genetic research.", Q, DuoTerm.GSO
+    ),
+    StatementSpec(
+        "commercial",
+        "Companies may use my samples in commercial research.",
+        R,
+        DuoTerm.NCU,
+        restricts_on=False,
+    ),
+    StatementSpec(
+        "sharing",
+        "My coded samples may be shared with researchers outside the consortium.",
+        R,
+        DuoTerm.COL,
+        restricts_on=False,
+    ),
+    StatementSpec(
+        "recontact", "I may be contacted again about this study.", StatementKind.RECONTACT
+    ),
+    StatementSpec(
+        "destroy_on_withdrawal",
+        "If I withdraw, my remaining samples are destroyed.",
+        StatementKind.SAMPLES_ON_WITHDRAWAL,
+    ),
+]
+CONSENT_V2 = [
+    *CONSENT_V1[:3],
+    StatementSpec(
+        "ancestry", "My data may be used to study population origins or ancestry.", P, DuoTerm.POA
+    ),
+    *CONSENT_V1[3:],
+    StatementSpec(
+        "ethics",
+        "Each use of my samples needs a research ethics committee's approval.",
+        R,
+        DuoTerm.IRB,
+        restricts_on=True,
+    ),
+]
+V2_FROM = date(2024, 9, 1)
+
 
 def load(session: Session, *, seed: int = 20261125, subjects: int = SUBJECTS) -> str | None:
     """Load the demo into an empty database; returns a summary, or None if users exist."""
@@ -83,14 +153,51 @@ def load(session: Session, *, seed: int = 20261125, subjects: int = SUBJECTS) ->
             session, system, username=username, password=DEMO_PASSWORD, role=role, site_code=site
         )
     tech = Actor.of(session.scalars(select(User).where(User.username == "tech")).one())
+    admin = Actor.of(session.scalars(select(User).where(User.username == "admin")).one())
+    forms = _consent_documents(session, admin)
     boxes = _storage(session, tech)
     n_aliquots = 0
     for i in range(1, subjects + 1):
-        n_aliquots += _subject(session, tech, rng, i, boxes)
+        n_aliquots += _subject(session, tech, rng, i, boxes, forms)
     _bench_life(session, tech, rng)
     return (
         f"{len(SITES)} sites, {len(DEMO_USERS)} users, {subjects} subjects, {n_aliquots} aliquots"
     )
+
+
+def _consent_documents(session: Session, admin: Actor) -> tuple[ConsentDocument, ...]:
+    name = "Dystonia Biobank participant consent"
+    return (
+        create_consent_document(
+            session, admin, name=name, version="1.0", effective_on=date(2022, 6, 1),
+            irb_reference="IRB-2022-0147", statements=CONSENT_V1,
+        ),
+        create_consent_document(
+            session, admin, name=name, version="2.0", effective_on=V2_FROM,
+            irb_reference="IRB-2022-0147-A2", statements=CONSENT_V2,
+        ),
+    )  # fmt: skip
+
+
+def _consent(
+    session: Session,
+    tech: Actor,
+    i: int,
+    code: str,
+    first: date,
+    forms: tuple[ConsentDocument, ...],
+) -> None:
+    """Most say yes to everything; every ninth declines genetic research; one declines
+    commercial use. Those enrolled on version 1 re-consent on version 2 a year on, if it exists."""
+    answers = {"genetic": i % 9 != 4, "commercial": i != 7, "recontact": i % 11 != 3}
+    dates = [(forms[1] if first >= V2_FROM else forms[0], first)]
+    if first < V2_FROM and first + timedelta(days=365) >= V2_FROM:
+        dates.append((forms[1], first + timedelta(days=365)))
+    for form, signed in dates:
+        given = {s.code: answers.get(s.code, True) for s in form.statements}
+        record_consent(
+            session, tech, study_code=code, document_id=form.id, consented_on=signed, answers=given
+        )
 
 
 def _storage(session: Session, tech: Actor) -> dict[SpecimenType, list[Box]]:
@@ -120,7 +227,12 @@ def _storage(session: Session, tech: Actor) -> dict[SpecimenType, list[Box]]:
 
 
 def _subject(
-    session: Session, tech: Actor, rng: random.Random, i: int, boxes: dict[SpecimenType, list[Box]]
+    session: Session,
+    tech: Actor,
+    rng: random.Random,
+    i: int,
+    boxes: dict[SpecimenType, list[Box]],
+    forms: tuple[ConsentDocument, ...],
 ) -> int:
     site = SITES[i % len(SITES)][0]
     diagnosis = rng.choices(list(DIAGNOSIS_WEIGHTS), weights=list(DIAGNOSIS_WEIGHTS.values()))[0]
@@ -136,6 +248,7 @@ def _subject(
         primary_diagnosis=diagnosis,
     )
     first = date(2023, 1, 9) + timedelta(days=rng.randrange(0, 700))
+    _consent(session, tech, i, subject.study_code, first, forms)
     made = 0
     for v in range(1, rng.randint(1, 4) + 1):
         visit_on = first + timedelta(days=365 * (v - 1) + rng.randrange(-20, 21))
@@ -275,12 +388,16 @@ def _bench_life(session: Session, tech: Actor, rng: random.Random) -> None:
         reason="box found at -62 °C after a door alarm; awaiting review",
     )
     mark_missing(session, tech, barcode=picks[5], reason="not in its position at inventory")
-    withdrawn = session.scalars(select(Subject.study_code).order_by(Subject.id)).all()
-    if len(withdrawn) > 2:
-        withdraw_consent(
-            session,
-            tech,
-            study_code=withdrawn[2],
-            withdrawn_at=datetime(2026, 10, 1, 12, 0, tzinfo=UTC),
-            reason="participant asked to leave the study (letter on file)",
-        )
+    codes = session.scalars(select(Subject.study_code).order_by(Subject.id)).all()
+    # One withdrawal at each level (UK Biobank's three options).
+    for n, level in ((2, WithdrawalLevel.NO_FURTHER_USE), (5, WithdrawalLevel.NO_FURTHER_CONTACT),
+                     (8, WithdrawalLevel.NO_FURTHER_ACCESS)):  # fmt: skip
+        if len(codes) > n:
+            withdraw_consent(
+                session,
+                tech,
+                study_code=codes[n],
+                withdrawn_at=datetime(2026, 10, 1 + n, 12, 0, tzinfo=UTC),
+                reason="participant asked to leave the study (letter on file)",
+                level=level,
+            )

@@ -42,6 +42,8 @@ class Action(StrEnum):
     SITE_CREATED = "site.created"
     SUBJECT_REGISTERED = "subject.registered"
     SUBJECT_CONSENT_WITHDRAWN = "subject.consent_withdrawn"
+    CONSENT_RECORDED = "consent.recorded"
+    CONSENT_DOCUMENT_CREATED = "consent_document.created"
     VISIT_REGISTERED = "visit.registered"
     SPECIMEN_ACCESSIONED = "specimen.accessioned"
     ALIQUOT_CREATED = "aliquot.created"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, request
@@ -17,12 +18,19 @@ from lims.specimens.schemas import (
     AliquotOut,
     AliquotsIn,
     AliquotsOut,
+    ConsentDocumentIn,
+    ConsentDocumentListOut,
+    ConsentDocumentOut,
+    ConsentEventOut,
+    ConsentIn,
+    ConsentQueryIn,
     ConsentWithdrawalIn,
     ConsentWithdrawalOut,
     DnaExtractionIn,
     ImportOut,
     SpecimenOut,
     SubAliquotsIn,
+    SubjectConsentOut,
     SubjectDetailOut,
     SubjectIn,
     SubjectOut,
@@ -34,6 +42,11 @@ from lims.specimens.schemas import (
 from lims.web import current_actor, documented, dump, json_body, token_required
 
 bp = Blueprint("specimens_api", __name__, url_prefix="/api/v1")
+
+
+def today() -> date:
+    """The date consent is asked about when the caller gives none (UTC)."""
+    return datetime.now(UTC).date()
 
 
 def _made(aliquots: Sequence[Aliquot]) -> dict[str, Any]:
@@ -99,7 +112,7 @@ def register_visit(study_code: str) -> ResponseReturnValue:
 @bp.post("/subjects/<study_code>/consent-withdrawal")
 @token_required
 @documented(
-    summary="Record that a subject withdrew consent; their aliquots are flagged (technician)",
+    summary="Record a withdrawal of consent at a level; no further use flags every aliquot",
     body=ConsentWithdrawalIn,
     response=ConsentWithdrawalOut,
 )
@@ -109,6 +122,58 @@ def withdraw_consent(study_code: str) -> ResponseReturnValue:
         get_session(), current_actor(), study_code=study_code, **body
     )
     return dump(ConsentWithdrawalOut(), withdrawal)
+
+
+@bp.get("/subjects/<study_code>/consent")
+@token_required
+@documented(
+    summary="A subject's consent history and what it permits as of a date (GRU, HMB, DS, POA)",
+    query=ConsentQueryIn,
+    response=SubjectConsentOut,
+)
+def get_consent(study_code: str) -> ResponseReturnValue:
+    on = ConsentQueryIn().load(request.args)["on"] or today()
+    session, actor = get_session(), current_actor()
+    subject = services.get_subject(session, actor, study_code)
+    return dump(SubjectConsentOut(), services.consent_summary(session, actor, subject, on=on))
+
+
+@bp.post("/subjects/<study_code>/consent-events")
+@token_required
+@documented(
+    summary="Record a signed consent (or re-consent on a new version) with its answers",
+    body=ConsentIn,
+    response=ConsentEventOut,
+    status=201,
+)
+def record_consent(study_code: str) -> ResponseReturnValue:
+    body = ConsentIn().load(json_body())
+    event = services.record_consent(get_session(), current_actor(), study_code=study_code, **body)
+    return dump(ConsentEventOut(), event), 201
+
+
+@bp.get("/consent-documents")
+@token_required
+@documented(
+    summary="Consent documents and their DUO-mapped statements", response=ConsentDocumentListOut
+)
+def list_consent_documents() -> ResponseReturnValue:
+    documents = services.list_consent_documents(get_session(), current_actor())
+    return dump(ConsentDocumentListOut(), {"items": documents})
+
+
+@bp.post("/consent-documents")
+@token_required
+@documented(
+    summary="Register a consent document version and its statements (administrator)",
+    body=ConsentDocumentIn,
+    response=ConsentDocumentOut,
+    status=201,
+)
+def create_consent_document() -> ResponseReturnValue:
+    body = ConsentDocumentIn().load(json_body())
+    document = services.create_consent_document(get_session(), current_actor(), **body)
+    return dump(ConsentDocumentOut(), document), 201
 
 
 @bp.post("/specimens")

@@ -9,6 +9,8 @@ from typing import Any
 from marshmallow import fields, post_load, pre_load, validate
 
 from lims.specimens import sprec
+from lims.specimens.consent_models import StatementKind, WithdrawalLevel
+from lims.specimens.duo import DuoTerm
 from lims.specimens.models import (
     Dystonia,
     EnrolmentStatus,
@@ -17,7 +19,7 @@ from lims.specimens.models import (
     Temperature,
     TubeType,
 )
-from lims.specimens.services import PreAnalytics
+from lims.specimens.services import PreAnalytics, StatementSpec
 from lims.web import PageOut, PageQuery, Schema, column_string
 
 
@@ -88,6 +90,56 @@ class SubjectQueryIn(PageQuery):
 class ConsentWithdrawalIn(Input):
     withdrawn_at = _aware(required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    level = fields.Enum(WithdrawalLevel, by_value=True, load_default=WithdrawalLevel.NO_FURTHER_USE)
+
+
+class ConsentIn(Input):
+    """A signed consent: the document, the date signed and a yes/no per statement code. The
+    form sends each answer as a radio named answer_<code>; JSON sends {"answers": {code: bool}}."""
+
+    document_id = fields.Integer(required=True)
+    consented_on = fields.Date(required=True)
+    answers = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=40)),
+        values=fields.Boolean(),
+        load_default=dict,
+        validate=validate.Length(max=50),
+    )
+
+    @pre_load
+    def _radios(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, Mapping) or "answers" in data:
+            return data
+        radios = {k.removeprefix("answer_"): v for k, v in data.items() if k.startswith("answer_")}
+        rest = {k: v for k, v in data.items() if not k.startswith("answer_")}
+        return {**rest, "answers": radios}
+
+
+class ConsentQueryIn(Input):
+    on = fields.Date(load_default=None)  # as of this date; today (UTC) when not given
+
+
+class StatementIn(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    kind = fields.Enum(StatementKind, by_value=True, required=True)
+    duo_id = fields.Enum(DuoTerm, by_value=True, load_default=None)
+    disease_id = fields.String(load_default=None, validate=validate.Regexp(r"^MONDO:\d{7}$"))
+    restricts_on = fields.Boolean(load_default=None)
+
+    @post_load
+    def _spec(self, data: dict[str, Any], **_: Any) -> StatementSpec:
+        return StatementSpec(**data)
+
+
+class ConsentDocumentIn(Input):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    version = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    effective_on = fields.Date(required=True)
+    irb_reference = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    statements = fields.List(
+        fields.Nested(StatementIn), required=True, validate=validate.Length(min=1, max=50)
+    )
 
 
 class TubeIn(Input):
@@ -240,6 +292,64 @@ class SubjectDetailOut(SubjectOut):
 class ConsentWithdrawalOut(Schema):
     subject = fields.Nested(SubjectOut)
     aliquots_affected = fields.Integer()
+    level = fields.Function(lambda w: str(w.level))
+
+
+class StatementOut(Schema):
+    position = fields.Integer()
+    code = fields.String()
+    text = fields.String()
+    kind = fields.Function(lambda s: str(s.kind))
+    duo_id = fields.Function(lambda s: str(s.duo_id) if s.duo_id else None)
+    duo_code = fields.Function(lambda s: s.duo_id.name if s.duo_id else None)
+    duo_label = fields.Function(lambda s: s.duo_id.label if s.duo_id else None)
+    disease_id = fields.String(allow_none=True)
+    restricts_on = fields.Boolean(allow_none=True)
+
+
+class ConsentDocumentOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    version = fields.String()
+    effective_on = fields.Date()
+    irb_reference = fields.String()
+    statements = fields.List(fields.Nested(StatementOut))
+
+
+class ConsentDocumentListOut(Schema):
+    items = fields.List(fields.Nested(ConsentDocumentOut))
+
+
+class ConsentEventOut(Schema):
+    id = fields.Integer()
+    study_code = fields.Function(lambda e: e.subject.study_code)
+    kind = fields.Function(lambda e: str(e.kind))
+    occurred_on = fields.Date()
+    document_id = fields.Integer(allow_none=True)
+    document = fields.Function(lambda e: e.document.label if e.document else None)
+    withdrawal_level = fields.Function(
+        lambda e: str(e.withdrawal_level) if e.withdrawal_level else None
+    )
+    note = fields.String(allow_none=True)
+    answers = fields.Function(lambda e: {a.statement.code: a.answer for a in e.answers})
+
+
+class ConsentDecisionOut(Schema):
+    purpose = fields.Function(lambda d: d.purpose.name)
+    duo_id = fields.Function(lambda d: str(d.purpose))
+    permitted = fields.Boolean()
+    reasons = fields.List(fields.String())
+    for_reviewer = fields.Function(lambda d: [t.name for t in d.for_reviewer])
+
+
+class SubjectConsentOut(Schema):
+    """A subject's consent history and what the consent in force today permits."""
+
+    study_code = fields.Function(lambda c: c.subject.study_code)
+    has_consent = fields.Function(lambda c: c.subject.has_consent)
+    events = fields.List(fields.Nested(ConsentEventOut))
+    current = fields.Nested(ConsentEventOut, allow_none=True)
+    permits = fields.Function(lambda c: [ConsentDecisionOut().dump(d) for d in c.permits.values()])
 
 
 class AliquotsOut(Schema):

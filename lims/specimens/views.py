@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import (
@@ -22,6 +23,7 @@ from lims.auth.models import Site
 from lims.db import get_session
 from lims.errors import InvalidInput, LimsError
 from lims.specimens import services, sprec
+from lims.specimens.consent_models import WithdrawalLevel
 from lims.specimens.models import (
     Dystonia,
     EnrolmentStatus,
@@ -32,6 +34,7 @@ from lims.specimens.models import (
 )
 from lims.specimens.schemas import (
     AliquotsIn,
+    ConsentIn,
     ConsentWithdrawalIn,
     DnaExtractionIn,
     SubAliquotsFormIn,
@@ -126,14 +129,24 @@ def register_subject() -> ResponseReturnValue:
 
 
 def _subject_page(study_code: str, **context: Any) -> str:
-    subject = services.subject_record(get_session(), current_actor(), study_code)
+    session, actor = get_session(), current_actor()
+    subject = services.subject_record(session, actor, study_code)
+    consent = services.consent_summary(session, actor, subject, on=datetime.now(UTC).date())
     context.setdefault("errors", {})
     context.setdefault("form", {})
+    chosen = context["form"].get("document_id") or request.args.get("document", "")
+    document = next(
+        (d for d in consent.documents if str(d.id) == str(chosen)),
+        consent.documents[0] if consent.documents else None,
+    )
     return render_template(
         "specimens/subject.html",
         subject=subject,
         open_aliquots=services.open_aliquots(subject),
         next_visit=max((v.visit_number for v in subject.visits), default=0) + 1,
+        consent=consent,
+        consent_document=document,
+        withdrawal_levels=list(WithdrawalLevel),
         **context,
     )
 
@@ -159,6 +172,25 @@ def register_visit(study_code: str) -> ResponseReturnValue:
     return redirect(url_for("specimens.subject", study_code=visit.subject.study_code))
 
 
+@bp.post("/subjects/<study_code>/consent-events")
+@login_required
+def record_consent(study_code: str) -> ResponseReturnValue:
+    try:
+        form = ConsentIn().load(request.form)
+        event = services.record_consent(
+            get_session(), current_actor(), study_code=study_code, **form
+        )
+    except LimsError as err:
+        flash_problem(err)
+        return _subject_page(study_code, errors=err.field_errors, form=request.form), err.status
+    flash(
+        f"Consent on {event.document.label if event.document else 'the form'} "
+        f"signed {event.occurred_on} recorded for {event.subject.study_code}.",
+        "success",
+    )
+    return redirect(url_for("specimens.subject", study_code=event.subject.study_code))
+
+
 @bp.post("/subjects/<study_code>/consent-withdrawal")
 @login_required
 def withdraw_consent(study_code: str) -> ResponseReturnValue:
@@ -171,11 +203,14 @@ def withdraw_consent(study_code: str) -> ResponseReturnValue:
         flash_problem(err)
         return _subject_page(study_code, errors=err.field_errors, form=request.form), err.status
     code = withdrawal.subject.study_code
-    flash(
-        f"Consent withdrawal recorded for {code}; "
-        f"{withdrawal.aliquots_affected} aliquots are flagged. Dispose of them below if required.",
-        "warning",
-    )
+    if withdrawal.level is WithdrawalLevel.NO_FURTHER_USE:
+        flash(
+            f"Consent withdrawal recorded for {code}; {withdrawal.aliquots_affected} aliquots "
+            "are flagged. Dispose of them below if required.",
+            "warning",
+        )
+    else:
+        flash(f"Withdrawal ({withdrawal.level.label}) recorded for {code}.", "warning")
     return redirect(url_for("specimens.subject", study_code=code))
 
 

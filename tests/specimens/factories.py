@@ -5,12 +5,20 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from lims.demo import CONSENT_V1, CONSENT_V2
+from lims.specimens.consent_models import ConsentDocument, ConsentEvent
 from lims.specimens.models import Aliquot, Specimen, SpecimenType, Subject, Temperature, TubeType
-from lims.specimens.services import PreAnalytics, accession_specimen, extract_dna
+from lims.specimens.services import (
+    PreAnalytics,
+    accession_specimen,
+    create_consent_document,
+    extract_dna,
+    record_consent,
+)
 from lims.specimens.services.imports import COLUMN_NAMES
 from tests.factories import SYSTEM, make_visit
 
@@ -102,3 +110,34 @@ def csv_bytes(rows: Iterable[Mapping[str, str]], columns: Iterable[str] = COLUMN
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue().encode()
+
+
+def make_consent_form(
+    session: Session, *, version: str = "1.0", effective_on: date = date(2022, 6, 1)
+) -> ConsentDocument:
+    """The demo's consent form: version 1.0 (GRU, HMB, DS, genetic, commercial, sharing...) or
+    2.0, which adds ancestry research (POA) and an ethics-approval condition (IRB)."""
+    return create_consent_document(
+        session,
+        SYSTEM,
+        name="Dystonia Biobank participant consent",
+        version=version,
+        effective_on=effective_on,
+        irb_reference=f"IRB-TEST-{version}",
+        statements=CONSENT_V1 if version == "1.0" else CONSENT_V2,
+    )
+
+
+def give_consent(
+    session: Session, subject: Subject, form: ConsentDocument, on: date, **answers: bool
+) -> ConsentEvent:
+    """Consent on a form: yes to every statement unless told otherwise."""
+    given = {s.code: answers.get(s.code, True) for s in form.statements}
+    return record_consent(
+        session,
+        SYSTEM,
+        study_code=subject.study_code,
+        document_id=form.id,
+        consented_on=on,
+        answers=given,
+    )

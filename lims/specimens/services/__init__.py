@@ -9,12 +9,27 @@ from lims.specimens.services.common import (
     find_specimen,
     issue_serials,
     lock_aliquots,
+    lock_subject,
     locked,
     next_serial,
     require_consent,
 )
+from lims.specimens.services.consent import (
+    ConsentSummary,
+    StatementSpec,
+    consent_summary,
+    create_consent_document,
+    list_consent_documents,
+    record_consent,
+)
 from lims.specimens.services.imports import ImportResult, import_aliquots, template_csv
 from lims.specimens.services.overview import SpecimenOverview, specimen_overview
+from lims.specimens.services.permits import (
+    BenchWork,
+    ConsentDecision,
+    consent_events,
+    consent_permits,
+)
 from lims.specimens.services.processing import aliquot_specimen, extract_dna, sub_aliquot
 from lims.specimens.services.subjects import (
     ConsentWithdrawal,
@@ -32,13 +47,21 @@ from lims.specimens.services.subjects import (
 from lims.specimens.services.tubes import PreAnalytics, accession_specimen, get_specimen
 
 __all__ = [
+    "BenchWork",
+    "ConsentDecision",
+    "ConsentSummary",
     "ConsentWithdrawal",
     "ImportResult",
     "PreAnalytics",
     "SpecimenOverview",
+    "StatementSpec",
     "SubjectRow",
     "accession_specimen",
     "aliquot_specimen",
+    "consent_events",
+    "consent_permits",
+    "consent_summary",
+    "create_consent_document",
     "extract_dna",
     "find_aliquot",
     "find_specimen",
@@ -47,12 +70,15 @@ __all__ = [
     "get_subject",
     "import_aliquots",
     "issue_serials",
+    "list_consent_documents",
     "list_sites",
     "list_subjects",
     "lock_aliquots",
+    "lock_subject",
     "locked",
     "next_serial",
     "open_aliquots",
+    "record_consent",
     "register_subject",
     "register_visit",
     "require_consent",

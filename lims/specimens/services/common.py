@@ -9,26 +9,30 @@ turn every such overlap into a generic "changed by someone else, try again", and
 in parallel would fail instead of adding up. Waits are short: each service holds its locks for
 one transaction of a few statements.
 
-Lock order, so two services never wait for each other in a circle: primary tubes (specimens),
-then aliquots, then boxes; several rows of one kind in ascending id. A consent withdrawal locks
-the subject's tubes and open aliquots the same way, so a check-out or a split that checked
-consent a moment before finishes first, and one that comes after sees the withdrawal. SQLite
-ignores FOR UPDATE; there a writing transaction takes the database's write lock when it begins
-(BEGIN IMMEDIATE, lims/db.py), which serialises the same services.
+Lock order, so two services never wait for each other in a circle: the subject, then primary
+tubes (specimens), then aliquots, then boxes; several rows of one kind in ascending id. Recording
+or withdrawing consent locks the subject first, as do registering a visit and accessioning a tube.
+A withdrawal then locks the subject's tubes and open aliquots the same way, so a check-out or a
+split that checked consent a moment before finishes first, and one that comes after sees the
+withdrawal. SQLite ignores FOR UPDATE; there a writing transaction takes the database's write
+lock when it begins (BEGIN IMMEDIATE, lims/db.py), which serialises the same services.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from lims.actors import STAFF, Actor
 from lims.errors import Conflict, InvalidInput, NotFound
 from lims.specimens import barcodes
+from lims.specimens.consent_models import WithdrawalLevel
 from lims.specimens.models import Aliquot, BarcodeCounter, Specimen, Subject
+from lims.specimens.services.permits import BenchWork, consent_permits
 
 # Tubes and aliquots draw their 8-digit barcodes from one counter: one namespace, no clash.
 ALIQUOT_COUNTER = "aliquot"
@@ -152,12 +156,30 @@ def take_barcodes(
     return codes
 
 
-def require_consent(subject: Subject, doing: str, *, field: str = "study_code") -> None:
-    """The consent rule: after a withdrawal nothing new is made from the subject, and their
-    tubes may only be disposed of (NCI Best Practices for Biospecimen Resources, 2016, §B.6)."""
-    if not subject.has_consent:
-        raise Conflict(
-            f"{subject.study_code} has withdrawn consent; {doing} is not allowed "
-            "(their tubes may only be disposed of)",
-            field=field,
+def require_consent(
+    subject: Subject, doing: str, *, field: str = "study_code", work: BenchWork = BenchWork.USE
+) -> None:
+    """The consent rule at the bench, asked of the one consent function: after a withdrawal at
+    "no further use" nothing is done with the subject's tubes but disposal (NCI Best Practices
+    for Biospecimen Resources, 2016, §B.6); at "no further access" they are kept but not used.
+
+    Asked as of the last day: a withdrawal stops the bench from the moment it is recorded,
+    whatever date the participant's letter carries.
+    """
+    session = object_session(subject)
+    assert session is not None, "a subject read through a session"
+    decision = consent_permits(session, subject, on=date.max, purpose=work)
+    if not decision.permitted:
+        only = (
+            "their tubes may only be disposed of"
+            if decision.withdrawal is WithdrawalLevel.NO_FURTHER_USE
+            else "their tubes are kept but not used"
         )
+        raise Conflict(f"{decision.reasons[0]}; {doing} is not allowed ({only})", field=field)
+
+
+def lock_subject(session: Session, subject_id: int) -> Subject:
+    """Lock a subject row: consent is recorded, withdrawn and checked one at a time per subject,
+    so a visit or a tube registered a moment before a withdrawal commits first, and one after
+    it sees the withdrawal."""
+    return session.scalars(locked(select(Subject).where(Subject.id == subject_id))).one()

@@ -14,6 +14,7 @@ from lims.audit.models import Action
 from lims.auth.models import Site
 from lims.auth.services import find_site
 from lims.errors import Conflict, InvalidInput, NotFound
+from lims.specimens.consent_models import ConsentEvent, ConsentEventKind, WithdrawalLevel
 from lims.specimens.models import (
     TERMINAL_STATUSES,
     Aliquot,
@@ -25,7 +26,8 @@ from lims.specimens.models import (
     Visit,
     study_code_problem,
 )
-from lims.specimens.services.common import lock_aliquots, locked, require_consent
+from lims.specimens.services.common import lock_aliquots, lock_subject, locked, require_consent
+from lims.specimens.services.permits import consent_events, consent_state
 
 
 def register_subject(
@@ -171,7 +173,7 @@ def register_visit(
 ) -> Visit:
     """Record a study visit at which specimens are collected."""
     actor.require(Role.TECHNICIAN)
-    subject = get_subject(session, actor, study_code)
+    subject = lock_subject(session, get_subject(session, actor, study_code).id)
     require_consent(subject, "registering a visit")
     if visit_number < 1:
         raise InvalidInput(f"visit_number starts at 1, not {visit_number}", field="visit_number")
@@ -232,27 +234,50 @@ def _lock_what_consent_covers(session: Session, subject: Subject) -> list[Aliquo
 class ConsentWithdrawal:
     subject: Subject
     aliquots_affected: int
+    level: WithdrawalLevel = WithdrawalLevel.NO_FURTHER_USE
 
 
 def withdraw_consent(
-    session: Session, actor: Actor, *, study_code: str, withdrawn_at: datetime, reason: str
+    session: Session,
+    actor: Actor,
+    *,
+    study_code: str,
+    withdrawn_at: datetime,
+    reason: str,
+    level: WithdrawalLevel = WithdrawalLevel.NO_FURTHER_USE,
 ) -> ConsentWithdrawal:
-    """Record that a subject withdrew consent; every aliquot of theirs is flagged from then on."""
+    """Record that a subject withdrew consent at a level. At "no further access" and "no further
+    use" every aliquot of theirs is flagged from then on; "no further use" offers disposal."""
     actor.require(Role.TECHNICIAN)
     subject = subject_record(session, actor, study_code)
-    if not subject.has_consent:
-        when = subject.consent_withdrawn_at
+    subject = lock_subject(session, subject.id)
+    earlier = [e for e in consent_events(session, subject) if e.kind is ConsentEventKind.WITHDREW]
+    current = consent_state(earlier, subject, date.max).withdrawal
+    if current is not None and current.rank >= level.rank:
+        when = earlier[-1].occurred_on if earlier else subject.consent_withdrawn_at
         raise Conflict(
             f"{subject.study_code} already withdrew consent"
-            + (f" on {when:%Y-%m-%d}" if when else ""),
-            field="study_code",
+            + (f" on {when:%Y-%m-%d}" if when else "")
+            + f" ({current.label})",
+            field="level",
         )
     if not reason.strip():
         raise InvalidInput("Give the reason for the withdrawal", field="reason")
-    affected = _lock_what_consent_covers(session, subject)
+    stops_use = level.rank >= WithdrawalLevel.NO_FURTHER_ACCESS.rank
+    affected = _lock_what_consent_covers(session, subject) if stops_use else []
     before = subject.enrolment_status
-    subject.enrolment_status = EnrolmentStatus.CONSENT_WITHDRAWN
-    subject.consent_withdrawn_at = withdrawn_at
+    if level is WithdrawalLevel.NO_FURTHER_USE:  # Subject.has_consent follows this level only
+        subject.enrolment_status = EnrolmentStatus.CONSENT_WITHDRAWN
+        subject.consent_withdrawn_at = withdrawn_at
+    session.add(
+        ConsentEvent(
+            subject=subject,
+            kind=ConsentEventKind.WITHDREW,
+            occurred_on=withdrawn_at.date(),
+            withdrawal_level=level,
+            note=reason.strip(),
+        )
+    )
     audit.record(
         session,
         actor,
@@ -260,10 +285,11 @@ def withdraw_consent(
         subject,
         before={"enrolment_status": before},
         reason=reason.strip(),
+        level=level,
         enrolment_status=subject.enrolment_status,
         withdrawn_at=withdrawn_at,
         aliquots_affected=len(affected),
         aliquot_barcodes=[a.barcode for a in affected],
     )
     session.commit()
-    return ConsentWithdrawal(subject, len(affected))
+    return ConsentWithdrawal(subject, len(affected), level)

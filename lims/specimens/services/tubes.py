@@ -15,7 +15,12 @@ from lims.audit.models import Action
 from lims.errors import InvalidInput, NotFound
 from lims.specimens import sprec
 from lims.specimens.models import Aliquot, Specimen, SpecimenType, Temperature, TubeType
-from lims.specimens.services.common import checked_code, require_consent, take_barcodes
+from lims.specimens.services.common import (
+    checked_code,
+    lock_subject,
+    require_consent,
+    take_barcodes,
+)
 from lims.specimens.services.subjects import find_visit
 
 # Bounds a typing slip would cross, not lab rules: ranges seen in SOPs are far inside them.
@@ -60,7 +65,7 @@ def accession_specimen(
     """Register a primary tube collected at a visit, with its pre-analytical data and SPREC."""
     actor.require(Role.TECHNICIAN)
     visit = find_visit(session, actor, study_code=study_code, visit_number=visit_number)
-    require_consent(visit.subject, "accessioning a tube")
+    require_consent(lock_subject(session, visit.subject_id), "accessioning a tube")
     check_pre_analytics(pre)
     if volume_ml is not None and volume_ml <= 0:
         raise InvalidInput(f"volume_ml must be above 0, not {volume_ml}", field="volume_ml")

@@ -14,7 +14,7 @@ from lims.audit.models import Action
 from lims.db import get_one
 from lims.errors import Conflict
 from lims.specimens.models import Aliquot, AliquotStatus
-from lims.specimens.services import find_aliquot, lock_aliquots, require_consent
+from lims.specimens.services import BenchWork, find_aliquot, lock_aliquots, require_consent
 from lims.storage.models import Box, Placement, Rack
 from lims.storage.services._common import (
     change_status,
@@ -103,7 +103,9 @@ def storable_problem(session: Session, aliquot: Aliquot) -> Conflict | None:
     try:
         aliquot.require_transition(S.STORED)
         require_status(aliquot, S.RECEIVED, S.CHECKED_OUT, doing="stored")
-        require_consent(aliquot.subject, f"storing {aliquot.barcode}", field="barcode")
+        require_consent(
+            aliquot.subject, f"storing {aliquot.barcode}", field="barcode", work=BenchWork.CUSTODY
+        )
     except Conflict as err:
         return err
     return None
@@ -230,7 +232,9 @@ def move_aliquot(
             f"{aliquot.barcode} is not in a box; store it by scanning it into one", field="barcode"
         )
     require_status(aliquot, *MOVABLE, doing="moved")
-    require_consent(aliquot.subject, f"moving {aliquot.barcode}", field="barcode")
+    require_consent(
+        aliquot.subject, f"moving {aliquot.barcode}", field="barcode", work=BenchWork.CUSTODY
+    )
     before = where(held)
     box = lock_box(session, box_id)
     if held.box_id == box.id and position and box.parse_position(position) == (held.row, held.col):

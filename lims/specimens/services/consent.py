@@ -1,0 +1,252 @@
+"""Consent documents and the consent a participant gives on them (append-only events)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from lims import audit
+from lims.actors import STAFF, STAFF_AND_ADMIN, Actor, Role
+from lims.audit.models import Action
+from lims.db import get_one
+from lims.errors import Conflict, FieldError, InvalidInput
+from lims.specimens.consent_models import (
+    ConsentAnswer,
+    ConsentDocument,
+    ConsentEvent,
+    ConsentEventKind,
+    ConsentStatement,
+    StatementKind,
+)
+from lims.specimens.duo import DYSTONIA_MONDO, PERMISSIONS, DuoTerm
+from lims.specimens.models import Subject
+from lims.specimens.services.common import lock_subject
+from lims.specimens.services.permits import (
+    ConsentDecision,
+    consent_events,
+    consent_permits,
+    consent_state,
+)
+from lims.specimens.services.subjects import get_subject
+
+
+@dataclass(frozen=True)
+class StatementSpec:
+    """One statement of a new consent document, as an administrator enters it."""
+
+    code: str
+    text: str
+    kind: StatementKind
+    duo_id: DuoTerm | None = None
+    disease_id: str | None = None
+    restricts_on: bool | None = None
+
+
+def _statement_problem(spec: StatementSpec) -> str | None:
+    """Why a statement's DUO mapping does not fit its kind, or None."""
+    term = spec.duo_id
+    if spec.kind is StatementKind.PERMISSION:
+        if term not in PERMISSIONS:
+            return "a permission statement maps to GRU, HMB, DS or POA"
+    elif spec.kind in (StatementKind.RESTRICTION, StatementKind.REQUIRED_FOR):
+        if term is None or term in PERMISSIONS:
+            return f"a {spec.kind} statement maps to a DUO modifier (e.g. NCU, IRB, GSO)"
+        if spec.kind is StatementKind.RESTRICTION and spec.restricts_on is None:
+            return "say which answer (yes or no) puts the restriction on every use"
+    elif term is not None:
+        return f"a {spec.kind} statement is not a DUO term"
+    return None
+
+
+def create_consent_document(
+    session: Session,
+    actor: Actor,
+    *,
+    name: str,
+    version: str,
+    effective_on: date,
+    irb_reference: str,
+    statements: Sequence[StatementSpec],
+) -> ConsentDocument:
+    """Register an ethics-approved consent form version and its statements (administrator)."""
+    actor.require(Role.ADMIN)
+    name, version = name.strip(), version.strip()
+    if session.scalar(
+        select(ConsentDocument).where(
+            ConsentDocument.name == name, ConsentDocument.version == version
+        )
+    ):
+        raise Conflict(f"{name} v{version} is already registered", field="version")
+    if not statements:
+        raise InvalidInput("A consent document needs at least one statement", field="statements")
+    problems: list[FieldError] = []
+    seen: set[str] = set()
+    for n, spec in enumerate(statements, start=1):
+        code = spec.code.strip().lower()
+        if code in seen:
+            problems.append({"field": "statements", "row": n, "message": f"{code} twice"})
+        seen.add(code)
+        if problem := _statement_problem(spec):
+            problems.append({"field": "statements", "row": n, "message": f"{code}: {problem}"})
+    if problems:
+        raise InvalidInput(f"{len(problems)} problems in the statements", errors=problems)
+    document = ConsentDocument(
+        name=name, version=version, effective_on=effective_on, irb_reference=irb_reference.strip()
+    )
+    for n, spec in enumerate(statements, start=1):
+        ds = spec.duo_id is DuoTerm.DS
+        document.statements.append(
+            ConsentStatement(
+                position=n,
+                code=spec.code.strip().lower(),
+                text=spec.text.strip(),
+                kind=spec.kind,
+                duo_id=spec.duo_id,
+                disease_id=(spec.disease_id or DYSTONIA_MONDO) if ds else None,
+                restricts_on=spec.restricts_on if spec.kind is StatementKind.RESTRICTION else None,
+            )
+        )
+    session.add(document)
+    audit.record(
+        session,
+        actor,
+        Action.CONSENT_DOCUMENT_CREATED,
+        document,
+        name=name,
+        version=version,
+        effective_on=effective_on,
+        irb_reference=document.irb_reference,
+        statements=[f"{s.code}={s.duo_id.name if s.duo_id else s.kind}" for s in statements],
+    )
+    session.commit()
+    return document
+
+
+def list_consent_documents(session: Session, actor: Actor) -> list[ConsentDocument]:
+    """Consent documents, newest effective first, with their statements."""
+    actor.require(*STAFF_AND_ADMIN)
+    stmt = (
+        select(ConsentDocument)
+        .options(selectinload(ConsentDocument.statements))
+        .order_by(ConsentDocument.effective_on.desc(), ConsentDocument.id.desc())
+    )
+    return list(session.scalars(stmt))
+
+
+def _answers(
+    document: ConsentDocument, given: Mapping[str, bool]
+) -> list[tuple[ConsentStatement, bool]]:
+    """Every statement of the document with its answer, or every field that is missing."""
+    codes = {s.code for s in document.statements}
+    problems: list[FieldError] = [
+        {"field": f"answer_{s.code}", "message": f"answer yes or no: {s.text}"}
+        for s in document.statements
+        if s.code not in given
+    ]
+    problems += [
+        {"field": f"answer_{code}", "message": f"{document.label} has no statement {code}"}
+        for code in sorted(set(given) - codes)
+    ]
+    if problems:
+        raise InvalidInput(
+            f"{len(problems)} answers missing or unknown for {document.label}", errors=problems
+        )
+    return [(s, given[s.code]) for s in document.statements]
+
+
+def record_consent(
+    session: Session,
+    actor: Actor,
+    *,
+    study_code: str,
+    document_id: int,
+    consented_on: date,
+    answers: Mapping[str, bool],
+) -> ConsentEvent:
+    """Record that a subject signed a consent document, with their answer to each statement."""
+    actor.require(Role.TECHNICIAN)
+    subject = lock_subject(session, get_subject(session, actor, study_code).id)
+    document = get_one(session, ConsentDocument, document_id, label="Consent document")
+    if document.effective_on > consented_on:
+        raise InvalidInput(
+            f"{document.label} took effect on {document.effective_on}, after {consented_on}",
+            field="consented_on",
+        )
+    pairs = _answers(document, answers)
+    events = consent_events(session, subject)
+    if withdrawn := [e for e in events if e.kind is ConsentEventKind.WITHDREW]:
+        last = withdrawn[-1]
+        raise Conflict(
+            f"{subject.study_code} withdrew consent on {last.occurred_on}; "
+            "a new consent after a withdrawal is a new enrolment, not recorded here",
+            field="study_code",
+        )
+    given = [e for e in events if e.kind is not ConsentEventKind.WITHDREW]
+    kind = ConsentEventKind.RECONSENTED if given else ConsentEventKind.CONSENTED
+    event = ConsentEvent(subject=subject, kind=kind, occurred_on=consented_on, document=document)
+    event.answers = [ConsentAnswer(statement=s, answer=a) for s, a in pairs]
+    session.add(event)
+    audit.record(
+        session,
+        actor,
+        Action.CONSENT_RECORDED,
+        event,
+        subject=subject.study_code,
+        kind=kind,
+        document=document.label,
+        consented_on=consented_on,
+        answers={s.code: a for s, a in pairs},
+    )
+    session.commit()
+    return event
+
+
+@dataclass(frozen=True)
+class ConsentSummary:
+    """A subject's consent for the subject page and the API: the history, the consent in force
+    today, and what it permits for each DUO permission."""
+
+    subject: Subject
+    events: list[ConsentEvent]
+    current: ConsentEvent | None
+    permits: dict[DuoTerm, ConsentDecision]
+    documents: list[ConsentDocument]
+
+    @property
+    def given(self) -> list[ConsentEvent]:
+        """The consents given (first and re-consents), oldest first."""
+        return [e for e in self.events if e.kind is not ConsentEventKind.WITHDREW]
+
+    @property
+    def withdrawals(self) -> list[ConsentEvent]:
+        return [e for e in self.events if e.kind is ConsentEventKind.WITHDREW]
+
+    def matrix(self) -> list[tuple[ConsentStatement, list[bool | None]]]:
+        """Statements (by code, across versions) x the answers at each consent given; None
+        where that version did not ask the statement."""
+        given = self.given
+        rows: dict[str, ConsentStatement] = {}
+        for event in given:
+            for answer in sorted(event.answers, key=lambda a: a.statement.position):
+                rows.setdefault(answer.statement.code, answer.statement)
+        answers = [{a.statement.code: a.answer for a in e.answers} for e in given]
+        return [(st, [a.get(code) for a in answers]) for code, st in rows.items()]
+
+
+def consent_summary(
+    session: Session, actor: Actor, subject: Subject, *, on: date
+) -> ConsentSummary:
+    """What the subject page shows of consent, as of `on`."""
+    actor.require(*STAFF)
+    events = consent_events(session, subject)
+    state = consent_state(events, subject, on)
+    permits = {
+        term: consent_permits(session, subject, on=on, purpose=term)
+        for term in (DuoTerm.GRU, DuoTerm.HMB, DuoTerm.DS, DuoTerm.POA)
+    }
+    documents = list_consent_documents(session, actor)
+    return ConsentSummary(subject, events, state.event, permits, documents)
