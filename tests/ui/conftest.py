@@ -23,7 +23,8 @@ from lims import create_app
 from lims.actors import Role
 from lims.cli import alembic_config
 from lims.db import make_engine
-from tests.factories import DEMO_PASSWORD, make_aliquots, make_box, make_user
+from tests.factories import DEMO_PASSWORD, make_aliquots, make_box, make_subject, make_user
+from tests.specimens.factories import make_consent_form
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -49,6 +50,7 @@ class Bench:
     url: str
     box: str
     tubes: tuple[str, ...]
+    subject: str = "UI-0001"  # enrolled, no consent recorded yet; a consent form exists
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
         make_user(session, "admin", Role.ADMIN)
         box = make_box(session)
         tubes = tuple(a.barcode for a in make_aliquots(session, 3))
+        make_subject(session, study_code="UI-0001")
+        make_consent_form(session)
         box_code = box.barcode
     engine.dispose()
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "ui-tests-only"})
