@@ -337,6 +337,7 @@ class ConsentEventOut(Schema):
 class ConsentDecisionOut(Schema):
     purpose = fields.Function(lambda d: d.purpose.name)
     duo_id = fields.Function(lambda d: str(d.purpose))
+    modifiers = fields.Function(lambda d: sorted(t.name for t in d.modifiers))
     permitted = fields.Boolean()
     reasons = fields.List(fields.String())
     for_reviewer = fields.Function(lambda d: [t.name for t in d.for_reviewer])
@@ -349,7 +350,7 @@ class SubjectConsentOut(Schema):
     has_consent = fields.Function(lambda c: c.subject.has_consent)
     events = fields.List(fields.Nested(ConsentEventOut))
     current = fields.Nested(ConsentEventOut, allow_none=True)
-    permits = fields.Function(lambda c: [ConsentDecisionOut().dump(d) for d in c.permits.values()])
+    permits = fields.Function(lambda c: [ConsentDecisionOut().dump(d) for d in c.permits])
 
 
 class AliquotsOut(Schema):

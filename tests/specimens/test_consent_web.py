@@ -106,12 +106,8 @@ def test_the_api_records_consent_and_answers_what_it_permits(
     assert got["current"] is None and not any(p["permitted"] for p in got["permits"])
     now = client.get("/api/v1/subjects/C-0005/consent", headers=headers).get_json()
     assert now["current"]["document"] == "Dystonia Biobank participant consent v1.0"
-    assert {p["purpose"]: p["permitted"] for p in now["permits"]} == {
-        "GRU": True,
-        "HMB": True,
-        "DS": True,
-        "POA": True,
-    }
+    permits = {"+".join([p["purpose"], *p["modifiers"]]): p["permitted"] for p in now["permits"]}
+    assert permits == {"GRU": True, "HMB": True, "DS": True, "POA": True, "HMB+GSO": False}
 
 
 def test_the_api_refuses_a_consent_with_missing_answers_as_a_problem(

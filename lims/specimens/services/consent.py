@@ -205,6 +205,17 @@ def record_consent(
     return event
 
 
+# What the subject page asks: each permission, and a genetic health study (HMB with GSO), which
+# is where the answer to the genetic-research statement shows.
+SUMMARY_PURPOSES: tuple[tuple[DuoTerm, frozenset[DuoTerm]], ...] = (
+    (DuoTerm.GRU, frozenset()),
+    (DuoTerm.HMB, frozenset()),
+    (DuoTerm.DS, frozenset()),
+    (DuoTerm.POA, frozenset()),
+    (DuoTerm.HMB, frozenset({DuoTerm.GSO})),
+)
+
+
 @dataclass(frozen=True)
 class ConsentSummary:
     """A subject's consent for the subject page and the API: the history, the consent in force
@@ -213,7 +224,7 @@ class ConsentSummary:
     subject: Subject
     events: list[ConsentEvent]
     current: ConsentEvent | None
-    permits: dict[DuoTerm, ConsentDecision]
+    permits: list[ConsentDecision]
     documents: list[ConsentDocument]
 
     @property
@@ -244,9 +255,9 @@ def consent_summary(
     actor.require(*STAFF)
     events = consent_events(session, subject)
     state = consent_state(events, subject, on)
-    permits = {
-        term: consent_permits(session, subject, on=on, purpose=term)
-        for term in (DuoTerm.GRU, DuoTerm.HMB, DuoTerm.DS, DuoTerm.POA)
-    }
+    permits = [
+        consent_permits(session, subject, on=on, purpose=purpose, modifiers=modifiers)
+        for purpose, modifiers in SUMMARY_PURPOSES
+    ]
     documents = list_consent_documents(session, actor)
     return ConsentSummary(subject, events, state.event, permits, documents)

@@ -28,6 +28,7 @@ from lims.specimens.models import (
     Visit,
 )
 from lims.specimens.services.common import barcode_problem, next_serial
+from lims.specimens.services.permits import BenchWork, consent_permits
 from lims.specimens.services.tubes import PreAnalytics, pre_analytics_problems
 
 # The columns that describe the primary tube; every row of one tube must agree on them.
@@ -80,6 +81,7 @@ class Known:
     tubes: dict[str, KnownTube]
     aliquots: dict[str, KnownAliquot]
     issued_below: int
+    stopped: dict[str, str] = field(default_factory=dict)  # study code -> why the bench may not
 
 
 @dataclass
@@ -129,8 +131,21 @@ def preload(session: Session, rows: list[Row]) -> Known:
             visits[(code_of[visit.subject_id], visit.visit_number)] = visit
     codes = _column(rows, "tube_barcode") | _column(rows, "aliquot_barcode")
     codes |= _column(rows, "parent_barcode")
+    # The same consent rule as the bench's other services (one light query per subject).
+    stopped = {
+        code: decision.reasons[0]
+        for code, subject in subjects.items()
+        if not (
+            decision := consent_permits(session, subject, on=date.max, purpose=BenchWork.USE)
+        ).permitted
+    }
     return Known(
-        subjects, visits, _tubes(session, codes), _aliquots(session, codes), next_serial(session)
+        subjects,
+        visits,
+        _tubes(session, codes),
+        _aliquots(session, codes),
+        next_serial(session),
+        stopped,
     )
 
 
@@ -195,8 +210,8 @@ def _plan_visits(rows: list[Row], known: Known, plan: Plan, problems: Problems) 
         subject = known.subjects.get(code) if code else None
         if code and subject is None:
             problems.add(row, "study_code", f"{code} is not registered; register the subject first")
-        elif subject is not None and not subject.has_consent:
-            problems.add(row, "study_code", f"{code} has withdrawn consent; nothing may be added")
+        elif subject is not None and code in known.stopped:
+            problems.add(row, "study_code", f"{known.stopped[code]}; nothing may be added")
         elif subject is not None and (key := _visit_key(row)) is not None:
             plan.subject_ids[code] = subject.id
             by_visit[key].append(row)

@@ -48,6 +48,7 @@ class ConsentDecision:
 
     on: date
     purpose: DuoTerm | BenchWork
+    modifiers: frozenset[DuoTerm] = frozenset()
     reasons: list[str] = field(default_factory=list)
     for_reviewer: list[DuoTerm] = field(default_factory=list)
     event: ConsentEvent | None = None  # the consent in force on the date
@@ -151,7 +152,10 @@ def consent_permits(
     else:
         events = consent_events(session, subject)
     state = consent_state(events, subject, on)
-    decision = ConsentDecision(on, purpose, event=state.event, withdrawal=state.withdrawal)
+    declared = frozenset(modifiers)
+    decision = ConsentDecision(
+        on, purpose, declared, event=state.event, withdrawal=state.withdrawal
+    )
     code, level = subject.study_code, state.withdrawal
     if isinstance(purpose, BenchWork):
         stopped_from = BENCH_STOPPED_FROM[purpose]
@@ -163,9 +167,7 @@ def consent_permits(
     if state.event is None:
         decision.reasons.append(f"{code} has no consent recorded as of {on}")
         return decision
-    found = match(
-        grant_of(state.event), purpose=purpose, modifiers=frozenset(modifiers), disease=disease
-    )
+    found = match(grant_of(state.event), purpose=purpose, modifiers=declared, disease=disease)
     decision.reasons.extend(found.reasons)
     decision.for_reviewer.extend(found.for_reviewer)
     return decision
