@@ -32,6 +32,7 @@ from lims.specimens.schemas import (
     SubAliquotsIn,
     SubjectConsentOut,
     SubjectDetailOut,
+    SubjectImportOut,
     SubjectIn,
     SubjectOut,
     SubjectPageOut,
@@ -254,6 +255,30 @@ def sub_aliquot(barcode: str) -> ResponseReturnValue:
         barcodes_given=body["barcodes"],
     )
     return _made(made), 201
+
+
+@bp.post("/subjects/import")
+@token_required
+@documented(
+    summary="Enrol subjects from a CSV (multipart field 'file', or a text/csv body), each with "
+    "the consent signed (consent_version, consented_on, yes/no per statement code); all or "
+    "nothing (422 lists row, field and reason)",
+    response=SubjectImportOut,
+    status=201,
+    csv_upload=("multipart/form-data", "text/csv"),
+)
+def import_subjects() -> ResponseReturnValue:
+    if request.mimetype == "text/csv":
+        data = request.stream
+    elif (upload := request.files.get("file")) is not None:
+        data = upload.stream
+    else:
+        raise InvalidInput(
+            "Send the CSV as multipart/form-data field 'file' or as a text/csv body",
+            field="file",
+        )
+    result = services.import_subjects(get_session(), current_actor(), data=data)
+    return dump(SubjectImportOut(), result), 201
 
 
 @bp.post("/aliquot-imports")

@@ -365,3 +365,8 @@ class ImportOut(Schema):
     sha256 = fields.String()
     first_barcode = fields.String()
     last_barcode = fields.String()
+
+
+class SubjectImportOut(Schema):
+    subjects = fields.Integer()
+    consents = fields.Integer()

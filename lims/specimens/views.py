@@ -50,6 +50,7 @@ bp = Blueprint("specimens", __name__)
 
 NAV.append(("specimens.subjects", "Subjects", STAFF_AND_ADMIN))
 NAV.append(("specimens.import_form", "Import aliquots", (Role.TECHNICIAN, Role.ADMIN)))
+NAV.append(("specimens.subject_import_form", "Import subjects", (Role.TECHNICIAN, Role.ADMIN)))
 
 CHOICES = {
     "sexes": list(Sex),
@@ -149,6 +150,28 @@ def _subject_page(study_code: str, **context: Any) -> str:
         withdrawal_levels=list(WithdrawalLevel),
         **context,
     )
+
+
+@bp.get("/subjects/import")
+@login_required
+def subject_import_form() -> ResponseReturnValue:
+    current_actor().require(Role.TECHNICIAN)
+    return render_template("specimens/subject_import.html", problems=[])
+
+
+@bp.post("/subjects/import")
+@login_required
+def import_subjects() -> ResponseReturnValue:
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise InvalidInput("Choose a CSV file to import", field="file")
+        result = services.import_subjects(get_session(), current_actor(), data=upload.stream)
+    except LimsError as err:
+        flash_problem(err)
+        return render_template("specimens/subject_import.html", problems=err.errors), err.status
+    flash(f"Enrolled {result.subjects} subjects, {result.consents} with consent.", "success")
+    return redirect(url_for("specimens.subjects"))
 
 
 @bp.get("/subjects/<study_code>")

@@ -31,6 +31,7 @@ from lims.specimens.services.permits import (
     consent_permits,
 )
 from lims.specimens.services.processing import aliquot_specimen, extract_dna, sub_aliquot
+from lims.specimens.services.subject_imports import SubjectImportResult, import_subjects
 from lims.specimens.services.subjects import (
     ConsentWithdrawal,
     SubjectRow,
@@ -55,6 +56,7 @@ __all__ = [
     "PreAnalytics",
     "SpecimenOverview",
     "StatementSpec",
+    "SubjectImportResult",
     "SubjectRow",
     "accession_specimen",
     "aliquot_specimen",
@@ -69,6 +71,7 @@ __all__ = [
     "get_specimen",
     "get_subject",
     "import_aliquots",
+    "import_subjects",
     "issue_serials",
     "list_consent_documents",
     "list_sites",
