@@ -200,7 +200,9 @@ def test_the_bench_refuses_use_after_no_further_access_but_keeps_the_tubes_store
     _withdraw(session, subject, WithdrawalLevel.NO_FURTHER_ACCESS)
     box = make_box(session)
     store_aliquot(session, tech, barcode=first.barcode, box_id=box.id)  # custody goes on
-    with pytest.raises(Conflict, match=r"withdrawn consent \(no further access\).*kept but not"):
+    with pytest.raises(
+        Conflict, match=r"is not allowed \(no further access: their tubes are kept but not used\)"
+    ):
         check_out(session, tech, barcode=first.barcode, reason="ELISA")
     with pytest.raises(Conflict, match="no further access"):
         aliquot_specimen(

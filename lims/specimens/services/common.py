@@ -169,13 +169,17 @@ def require_consent(
     session = object_session(subject)
     assert session is not None, "a subject read through a session"
     decision = consent_permits(session, subject, on=date.max, purpose=work)
-    if not decision.permitted:
+    if not decision.permitted and (level := decision.withdrawal) is not None:
         only = (
             "their tubes may only be disposed of"
-            if decision.withdrawal is WithdrawalLevel.NO_FURTHER_USE
+            if level is WithdrawalLevel.NO_FURTHER_USE
             else "their tubes are kept but not used"
         )
-        raise Conflict(f"{decision.reasons[0]}; {doing} is not allowed ({only})", field=field)
+        raise Conflict(
+            f"{subject.study_code} has withdrawn consent; {doing} is not allowed "
+            f"({level.label}: {only})",
+            field=field,
+        )
 
 
 def lock_subject(session: Session, subject_id: int) -> Subject:
