@@ -18,6 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# LIMS_ENV=development: the demo is served over plain http, so its cookies cannot be Secure.
 run: install
 	$(BIN)/flask --app lims db upgrade
 	$(BIN)/flask --app lims demo load
@@ -25,7 +26,7 @@ run: install
 	@echo "  Dystonia Biobank LIMS on http://$(HOST):$(PORT)"
 	@echo "  Demo logins (password biobank-demo): admin, tech, investigator, reviewer"
 	@echo ""
-	$(BIN)/flask --app lims run --host $(HOST) --port $(PORT)
+	LIMS_ENV=development $(BIN)/flask --app lims run --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

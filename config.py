@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,60 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+# Key ids name keys in the audit trail's key_id column; "sha256" marks the unkeyed legacy rows.
+_KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+LEGACY_KEY_ID = "sha256"
+
+
+def audit_keyring() -> list[tuple[str, str]]:
+    """The audit chain's HMAC keys as (key id, secret), oldest first; the last one signs.
+
+    From LIMS_AUDIT_KEY ("id:secret", several separated by commas), else the file named by
+    LIMS_AUDIT_KEY_FILE (one "id:secret" a line), else a key generated once into instance/.
+    Never from the database: a key stored beside the trail would not protect it.
+    """
+    if text := os.environ.get("LIMS_AUDIT_KEY"):
+        return _parse_keyring(text.replace(",", "\n"), "LIMS_AUDIT_KEY")
+    if name := os.environ.get("LIMS_AUDIT_KEY_FILE"):
+        return _parse_keyring(Path(name).read_text(), name)
+    path = INSTANCE_DIR / "audit_keyring"
+    _write_once(path, f"k1:{secrets.token_hex(32)}\n")
+    return _parse_keyring(path.read_text(), str(path))
+
+
+def _parse_keyring(text: str, source: str) -> list[tuple[str, str]]:
+    keys: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key_id, _, secret = line.partition(":")
+        if not _KEY_ID.match(key_id) or key_id == LEGACY_KEY_ID or len(secret) < 32:
+            raise ValueError(
+                f"{source}: each key is 'id:secret', the id 1-32 letters, digits, '.', '_' or "
+                f"'-' (not '{LEGACY_KEY_ID}'), the secret at least 32 characters"
+            )
+        if key_id in dict(keys):
+            raise ValueError(f"{source}: key id {key_id!r} appears twice")
+        keys.append((key_id, secret))
+    if not keys:
+        raise ValueError(f"{source}: no audit key found")
+    return keys
+
+
+def _write_once(path: Path, content: str) -> None:
+    """Create a private file unless it exists; O_EXCL so two workers cannot write two keys."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as fh:
+        fh.write(content)
+
+
 def database_url() -> str:
     """DATABASE_URL, or a SQLite file under instance/ (the embedded default)."""
     if url := os.environ.get("DATABASE_URL"):
@@ -42,16 +98,46 @@ def database_url() -> str:
 
 def load() -> dict[str, Any]:
     """The app's settings; create_app(overrides) may replace any of them."""
+    session_max_hours = int(os.environ.get("LIMS_SESSION_MAX_HOURS", "12"))
     return {
         "SECRET_KEY": _secret_key(),
         "DATABASE_URL": database_url(),
+        # "development" (make run: plain http on 127.0.0.1) or "production" (the default).
+        "LIMS_ENV": os.environ.get("LIMS_ENV", "production"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("LIMS_SECURE_COOKIES") == "1",
-        "WTF_CSRF_TIME_LIMIT": None,  # a bench session stays open all day; the token is per session
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, which now ends
+        # A session ends after this long without a request, and this long after signing in.
+        "SESSION_IDLE_MINUTES": int(os.environ.get("LIMS_SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": session_max_hours,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=session_max_hours),
         "API_TOKEN_HOURS": int(os.environ.get("LIMS_API_TOKEN_HOURS", "12")),
-        # Failed sign-ins allowed per username in the window before further attempts are refused.
+        # Failed sign-ins allowed in the window, per username from one source address, before
+        # further attempts are refused; and per source address whatever the usernames.
         "LOGIN_MAX_FAILURES": int(os.environ.get("LIMS_LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": int(
+            os.environ.get("LIMS_LOGIN_MAX_FAILURES_PER_ADDRESS", "50")
+        ),
         "LOGIN_WINDOW_MINUTES": int(os.environ.get("LIMS_LOGIN_WINDOW_MINUTES", "15")),
+        # Behind a reverse proxy: how many proxies set X-Forwarded-For (the throttle counts by
+        # the client's address, not the proxy's). 0 when clients connect directly.
+        "PROXY_HOPS": int(os.environ.get("LIMS_PROXY_HOPS", "0")),
         "PAGE_SIZE": 50,
+        # A 100,000-row aliquot import (the row limit below) measured 15.0 MiB (bench/imports.py
+        # collection_log, 157 bytes a row); anything larger is refused (413) before it is read.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("LIMS_MAX_UPLOAD_MB", "16")) * 2**20,
+        "MAX_IMPORT_ROWS": int(os.environ.get("LIMS_MAX_IMPORT_ROWS", "100000")),
     }
+
+
+def cookie_security(settings: dict[str, Any]) -> dict[str, Any]:
+    """Secure cookies everywhere but development and tests, which run on plain http.
+
+    LIMS_SECURE_COOKIES=0 turns them off elsewhere too (a site that terminates TLS in front of
+    the app and talks http to it still wants them on: the browser sees https).
+    """
+    plain_http = settings.get("TESTING") or settings["LIMS_ENV"] == "development"
+    secure = not plain_http and os.environ.get("LIMS_SECURE_COOKIES") != "0"
+    return {"SESSION_COOKIE_SECURE": secure, "REMEMBER_COOKIE_SECURE": secure}

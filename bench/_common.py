@@ -9,7 +9,6 @@ production server: figures for code that commits per row flatter that code.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import platform
@@ -30,8 +29,9 @@ from alembic import command
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from lims import audit
 from lims.actors import Actor, Role
-from lims.audit.models import GENESIS_HASH, Action, AuditEvent
+from lims.audit.models import Action
 from lims.auth.models import Site
 from lims.auth.services import create_site, create_user
 from lims.cli import alembic_config
@@ -190,40 +190,20 @@ def register_subjects(
 def _chain_registrations(
     session: Session, actor: Actor, specs: Sequence[SubjectSpec], ids: dict[str, int]
 ) -> None:
-    head = session.scalar(select(AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1))
-    prev_hash, now, rows = head or GENESIS_HASH, utcnow(), []
-    for code, site, sex, diagnosis in specs:
-        after = {"study_code": code, "site": site, "sex": sex.value}
-        after["primary_diagnosis"] = diagnosis.value
-        event = AuditEvent(
-            occurred_at=now,
-            actor_id=actor.user_id,
-            actor_username=actor.username,
-            action=Action.SUBJECT_REGISTERED,
-            object_type="subject",
-            object_id=str(ids[code]),
-            before_json=None,
-            after_json=json.dumps(after, sort_keys=True),  # as audit.record dumps it
-            reason=None,
-            prev_hash=prev_hash,
+    events = [
+        audit.Event(
+            Action.SUBJECT_REGISTERED,
+            audit.ref(Subject, ids[code]),
+            after={
+                "study_code": code,
+                "site": site,
+                "sex": sex.value,
+                "primary_diagnosis": diagnosis.value,
+            },
         )
-        prev_hash = event.compute_hash()
-        rows.append({c: getattr(event, c) for c in _EVENT_COLUMNS} | {"row_hash": prev_hash})
-    session.execute(insert(AuditEvent), rows)
-
-
-_EVENT_COLUMNS = (
-    "occurred_at",
-    "actor_id",
-    "actor_username",
-    "action",
-    "object_type",
-    "object_id",
-    "before_json",
-    "after_json",
-    "reason",
-    "prev_hash",
-)
+        for code, site, sex, diagnosis in specs
+    ]
+    audit.record_many(session, actor, events)
 
 
 class Table:

@@ -51,7 +51,7 @@ from lims.specimens.services import (
 )
 from lims.specimens.services.common import barcode_problem
 from lims.specimens.services.import_checks import TUBE_COLUMNS, Row
-from lims.specimens.services.imports import read_rows
+from lims.specimens.services.imports import HashingReader, read_rows
 from lims.specimens.services.tubes import pre_analytics_problems
 
 REQUIRED = (
@@ -86,7 +86,7 @@ class _Seen:
 def competent_import(session: Session, actor: Actor, *, data: bytes, filename: str) -> int:
     """Check and write each row through the ORM, one audit event per record, one commit."""
     actor.require(Role.TECHNICIAN)
-    rows, parse_problems = read_rows(data)
+    rows, parse_problems = read_rows(HashingReader(io.BytesIO(data)))
     sha256 = hashlib.sha256(data).hexdigest()
     seen = _Seen(sha256, next_serial(session), problems=parse_problems)
     for row in rows:
@@ -310,25 +310,26 @@ def _pre(row: dict[str, str]) -> PreAnalytics:
 
 def strawman_import(session: Session, actor: Actor, data: bytes) -> None:
     """One per-record service call per CSV row, each checking, auditing and committing."""
-    visits: dict[tuple[str, str], int] = {}
-    tubes: dict[str, int] = {}
+    visits: set[tuple[str, str]] = set()
+    tubes: set[str] = set()
     for row in csv.DictReader(io.StringIO(data.decode("utf-8-sig"))):
         key = (row["study_code"], row["visit_number"])
         if key not in visits:
-            visit = register_visit(
+            register_visit(
                 session,
                 actor,
                 study_code=row["study_code"],
                 visit_number=int(row["visit_number"]),
                 visit_on=date.fromisoformat(row["visit_on"]),
             )
-            visits[key] = visit.id
+            visits.add(key)
         if row["tube_barcode"] not in tubes:
-            tubes[row["tube_barcode"]] = _accession(session, actor, row, visits[key])
+            _accession(session, actor, row)
+            tubes.add(row["tube_barcode"])
         aliquot_specimen(
             session,
             actor,
-            specimen_id=tubes[row["tube_barcode"]],
+            specimen_barcode=row["tube_barcode"],
             specimen_type=SpecimenType(row["specimen_type"]),
             count=1,
             volume_ul=int(row["volume_ul"]),
@@ -339,15 +340,15 @@ def strawman_import(session: Session, actor: Actor, data: bytes) -> None:
         )
 
 
-def _accession(session: Session, actor: Actor, row: dict[str, Any], visit_id: int) -> int:
-    tube = accession_specimen(
+def _accession(session: Session, actor: Actor, row: dict[str, Any]) -> None:
+    accession_specimen(
         session,
         actor,
-        visit_id=visit_id,
+        study_code=row["study_code"],
+        visit_number=int(row["visit_number"]),
         specimen_type=SpecimenType.WHOLE_BLOOD,
         tube_type=TubeType(row["tube_type"]),
         pre=_pre(row),
         volume_ml=float(row["tube_volume_ml"]),
         barcode=row["tube_barcode"],
     )
-    return tube.id

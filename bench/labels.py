@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/labels.py [--count N] [--repeat R] [--stock ID ...]
 
 The baseline is what one writes without thinking: ReportLab's own Code 128 widget and a
 DataMatrix drawn module by module, one rect per dark module, at a fixed text size. Its bar
-width is still set to whole printer dots (the domain file's advice), so both sides draw a
+width is still set to whole printer dots (a thermal head prints no less), so both sides draw a
 label that scans and the comparison is about the drawing approach only.
 """
 

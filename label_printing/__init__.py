@@ -1,6 +1,6 @@
 """Specimen and box labels as PDF or ZPL: plain data in, bytes or text out.
 
-No Flask, SQLAlchemy or lims imports here (STYLE.md §6); the application builds the
+No Flask, SQLAlchemy or lims imports here (tests/test_boundaries.py); the application builds the
 label values from its rows and prints what comes back.
 """
 

@@ -7,7 +7,7 @@ from label_printing.errors import InvalidLabel
 
 # Issued aliquot ids are 8 digits, box ids "B" + 7 digits, pre-printed tube codes up to 12
 # letters and digits. Restricting barcodes to this set keeps ZPL's ^ ~ > and the ^BX escape
-# character out of field data (domain/labels-and-shipping.md §3, gotchas).
+# character out of field data (Zebra, ZPL II Programming Guide 45541L-004: ^FD, ^BC, ^BX).
 BARCODE_PATTERN = re.compile(r"[0-9A-Za-z-]{1,40}")
 
 

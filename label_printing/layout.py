@@ -12,8 +12,8 @@ from label_printing.stocks import LabelStock
 from label_printing.symbols import Symbol, code128, datamatrix
 from label_printing.text import Box, PlacedLine, fit_text
 
-# Quiet zones: 10X each side for Code 128 (ISO/IEC 15417), at least 1 and preferably 2
-# modules around a DataMatrix (ISO/IEC 16022); both via domain/labels-and-shipping.md §1.
+# Quiet zones: 10X each side for Code 128 (ISO/IEC 15417), at least 1 module around a
+# DataMatrix (ISO/IEC 16022); we leave 2, a margin for a curved, frosted tube.
 CODE128_QUIET_MODULES = 10
 MATRIX_QUIET_MODULES = 2
 # Keep ink and text this far from the die-cut edge (a design choice, not a vendor figure).

@@ -33,7 +33,8 @@ class LabelStock:
 
     `bar_module_dots` is the Code 128 X dimension and `matrix_module_dots` the DataMatrix
     module, in dots of this stock's printer. Both must be at least 0.0098 in (2 dots at
-    203 dpi): a 1.33-dot module failed to decode at 203 dpi (domain/labels-and-shipping.md §1.3).
+    203 dpi): a thermal head prints whole dots (ZPL II Programming Guide, ^BY), and a 1.33-dot
+    module failed to decode at 203 dpi in our pdftoppm + zxing-cpp tests.
     """
 
     id: str
@@ -79,8 +80,8 @@ _LETTER = (8.5, 11.0)
 STOCKS: dict[str, LabelStock] = {
     stock.id: stock
     for stock in (
-        # Common cryo roll formats (domain/labels-and-shipping.md §2); the bar height leaves
-        # three text lines of about 6 pt beside the DataMatrix.
+        # Common cryo roll formats (catalogue sizes; no roll datasheet checked); the bar height
+        # leaves three text lines of about 6 pt beside the DataMatrix.
         LabelStock(
             id="cryo-1.28x0.5-203",
             name='Cryovial roll 1.28" x 0.5", thermal transfer, 203 dpi',
@@ -124,9 +125,11 @@ STOCKS: dict[str, LabelStock] = {
             max_font_pt=11.0,
         ),
         # Laser sheet of 1.28" x 0.5" cryo labels, 5 x 17 = 85 per US Letter page. The grid is
-        # a plausible layout, NOT a verified vendor datasheet (domain file §2 and §6): measure
-        # the real sheet and correct margins and pitch before use. Laser printers at 300, 600
-        # or 1200 dpi all print whole 1/300 in dots, hence dpi=300.
+        # a plausible layout, NOT a vendor's: Diversified Biotech LCRY-1700 (5 x 17 of 1.28" x
+        # 0.5") measures 0.77" left, 0.24" top, gaps 0.12" x 0.13" (MullinsLab/Lab-Labels,
+        # templates/latex/LCRY-1700.tex). Measure the real sheet and correct margins and pitch
+        # before use. Laser printers at 300, 600 or 1200 dpi all print whole 1/300 in dots,
+        # hence dpi=300.
         LabelStock(
             id="cryo-sheet-letter",
             name='US Letter sheet, 85 cryo labels 1.28" x 0.5" (5 x 17), laser',

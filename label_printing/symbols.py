@@ -44,7 +44,7 @@ def code128(text: str) -> Symbol:
 
 
 def datamatrix(text: str) -> Symbol:
-    """Square ECC 200 DataMatrix: ZPL's ^BX has no rectangular symbols (domain file §3)."""
+    """Square ECC 200 DataMatrix: ^BX has no rectangular symbols (ZPL II Programming Guide)."""
     barcode = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.DataMatrix, force_square=True)
     return _dark_runs(barcode)
 

@@ -14,8 +14,8 @@ from label_printing.errors import LabelDoesNotFit
 from label_printing.stocks import LabelStock
 
 MIN_FONT_PT = 4.5
-# "DataMatrix + human-readable ID in >=6 pt": a design rule, marked unverified [U] in
-# domain/labels-and-shipping.md §2, not a vendor or standard figure.
+# "DataMatrix + human-readable ID in >=6 pt": our own design rule, not a vendor or
+# standard figure.
 MIN_ID_FONT_PT = 6.0
 FONT_STEP_PT = 0.5
 REGULAR, BOLD = "Helvetica", "Helvetica-Bold"

@@ -18,7 +18,7 @@ def render_zpl(labels: Sequence[Label], stock: LabelStock) -> str:
 
 
 def _format(layout: LabelLayout, stock: LabelStock) -> str:
-    # Commands from the ZPL II Programming Guide (domain/labels-and-shipping.md §3).
+    # Commands from Zebra's ZPL II Programming Guide (45541L-004).
     bars, matrix = layout.bars, layout.matrix
     fields = [
         "^XA",

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, g, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 
@@ -27,13 +28,21 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(config.load())
     app.config.update(overrides or {})
+    cookies = config.cookie_security(app.config)
+    app.config.update({k: v for k, v in cookies.items() if k not in (overrides or {})})
+    if hops := app.config["PROXY_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from lims import db, errors
+    from lims import db, errors, web
+    from lims.audit import keys
 
+    keys.active()  # a malformed audit keyring stops the start, not the first audited change
     db.init_app(app)
-    errors.register(app)
+    errors.register(app, rollback=db.rollback_request_session)
+    app.url_map.converters["int"] = web.IdConverter  # before the blueprints add their rules
+    app.before_request(web.refuse_nul_in_request)
     csrf.init_app(app)
     _init_login(app)
     _register_blueprints(app)
@@ -45,16 +54,28 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+# Scripts and styles only from our own files (no inline code an injected string could use).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+
+
 def _security_headers(response: Response) -> Response:
-    """No framing (clickjacking), no MIME sniffing, no URLs with barcodes sent to other sites."""
+    """No framing (clickjacking), no MIME sniffing, no URLs with barcodes sent to other sites,
+    no inline script, and no copy of a page or an answer (they show study codes) in any cache."""
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def _init_login(app: Flask) -> None:
     from lims.auth import services
+    from lims.auth.views import session_user
     from lims.db import get_session
 
     login_manager.init_app(app)
@@ -62,9 +83,16 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message = "Sign in to continue."
     login_manager.login_message_category = "info"
 
-    @login_manager.user_loader
-    def _load(user_id: str) -> Any:
-        return services.load_user(get_session(), user_id)
+    login_manager.user_loader(session_user)
+
+    # lims.web's token_required asks for a bearer token's user the way Flask-Login asks for the
+    # session's: through a loader auth supplies here, so web needs no import of auth.
+    def _load_token(token: str) -> Any:
+        row = services.find_token(get_session(), token)
+        g.api_token_id = row.id
+        return row.user
+
+    app.extensions["lims_token_loader"] = _load_token
 
 
 def _register_blueprints(app: Flask) -> None:

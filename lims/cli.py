@@ -1,8 +1,8 @@
-"""Command-line groups: flask --app lims db|users|audit|demo ..."""
+"""Command-line groups: flask --app lims db|users|audit|demo ...; a feature's own group lives in
+its cli.py (lims/auth/cli.py: users; lims/audit/cli.py: audit)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -10,14 +10,12 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import current_app
 from flask.cli import AppGroup
-
-from lims.actors import Actor, Role
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 
 db_cli = AppGroup("db", help="The database schema (Alembic migrations).")
-users_cli = AppGroup("users", help="User accounts.")
-audit_cli = AppGroup("audit", help="The audit trail.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 
 
@@ -36,47 +34,63 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
-@users_cli.command("create")
-@click.argument("username")
-@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.option("--site", "site_code", default=None, help="Site code, e.g. NA1")
-@click.password_option(help="At least 10 characters (prompted when omitted)")
-def users_create(username: str, role: str, site_code: str | None, password: str) -> None:
-    """Add a user account."""
-    from lims.auth.services import create_user
-    from lims.db import get_session
-    from lims.errors import LimsError
+@db_cli.command("grant-runtime-role")
+@click.argument("role")
+def db_grant_runtime_role(role: str) -> None:
+    """Let ROLE run the application: read and write the tables, only append to the audit trail.
 
+    Run as the owner of the tables (who ran the migrations), again after every upgrade that adds
+    tables. PostgreSQL only; see docs/operations.md.
+    """
+    from lims.db import get_session
+
+    session = get_session()
+    if session.get_bind().dialect.name != "postgresql":
+        raise click.ClickException("database roles exist on PostgreSQL only")
     try:
-        user = create_user(
-            get_session(),
-            Actor.system("cli"),
-            username=username,
-            password=password,
-            role=Role(role),
-            site_code=site_code,
-        )
-    except LimsError as err:
-        raise click.ClickException(err.detail) from err
-    click.echo(f"created {user.username} ({user.role.value})")
+        statements = runtime_role_grants(session, role)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from err
+    for statement in statements:
+        session.execute(text(statement))
+    session.commit()
+    click.echo(f"{role}: granted ({len(statements)} statements)")
 
 
-@audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check the hash chain; exit 1 and name the first broken link if it does not hold."""
-    from lims.audit.services import verify_chain
-    from lims.db import get_session
+# Written by the application only through audit.record / record_many; the migrations' own.
+_APPEND_ONLY = {"audit_events": "SELECT, INSERT", "alembic_version": "SELECT"}
 
-    report = verify_chain(get_session())
-    if report.is_intact:
-        click.echo(f"audit chain intact: {report.events_checked} events verified")
-        return
-    click.echo(
-        f"audit chain BROKEN at event {report.first_broken_id}: {report.problem} "
-        f"({report.events_checked} events before it verified)",
-        err=True,
+
+def runtime_role_grants(session: Session, role: str) -> list[str]:
+    """The GRANTs for the runtime role on the tables and sequences of the current schema."""
+    found = session.execute(
+        text("SELECT rolsuper FROM pg_roles WHERE rolname = :r"), {"r": role}
+    ).first()
+    if found is None:
+        raise ValueError(f"no role {role!r}; create it first (CREATE ROLE ... LOGIN)")
+    if found.rolsuper:
+        raise ValueError(f"{role} is a superuser: it could disable the audit trail's triggers")
+    owners = session.execute(
+        text("SELECT tablename, tableowner FROM pg_tables WHERE schemaname = current_schema()")
     )
-    sys.exit(1)
+    tables: dict[str, str] = {row.tablename: row.tableowner for row in owners}
+    owner = tables.get("audit_events")
+    is_member = owner and session.scalar(
+        text("SELECT pg_has_role(:r, :o, 'MEMBER')"), {"r": role, "o": owner}
+    )
+    if is_member:  # an owner, or a member of the owning role, may ALTER the table
+        raise ValueError(f"{role} owns audit_events (or is in {owner}); it must not own the tables")
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    who, schema = quote(role), quote(str(session.scalar(text("SELECT current_schema()"))))
+    statements = [f"GRANT USAGE ON SCHEMA {schema} TO {who}"]
+    for table in sorted(tables):
+        privileges = _APPEND_ONLY.get(table, "SELECT, INSERT, UPDATE, DELETE")
+        statements += [
+            f"REVOKE ALL ON {quote(table)} FROM {who}",  # run again, it takes back what was more
+            f"GRANT {privileges} ON {quote(table)} TO {who}",
+        ]
+    statements.append(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {who}")
+    return statements
 
 
 @demo_cli.command("load")
@@ -94,4 +108,7 @@ def demo_load(seed: int) -> None:
 
 
 def groups() -> list[AppGroup]:
+    from lims.audit.cli import audit_cli
+    from lims.auth.cli import users_cli
+
     return [db_cli, users_cli, audit_cli, demo_cli]

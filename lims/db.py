@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
-from flask import current_app, g
-from sqlalchemy import DateTime, Enum, MetaData, String, create_engine, event
-from sqlalchemy.engine import Dialect, Engine
+from flask import current_app, g, has_request_context, request
+from sqlalchemy import (
+    Constraint,
+    DateTime,
+    Enum,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Dialect, Engine, ExceptionContext
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from lims.errors import NotFound
+from lims.errors import Busy, Conflict, NotFound
 
 # One name for every constraint on both databases, so migrations can refer to them.
 NAMING_CONVENTION = {
@@ -70,39 +82,175 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# How long a writer waits for another bench's write transaction on SQLite before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine that behaves the same on SQLite as on PostgreSQL where it matters."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, **kwargs)
-    engine = create_engine(url, connect_args={"timeout": 15}, **kwargs)
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    else:
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+        )
+        _sqlite_like_a_server(engine, in_memory=":memory:" in url)
+    event.listen(engine, "handle_error", _translate_error)
+    return engine
 
-    # SQLAlchemy's pysqlite recipe: let SQLAlchemy emit BEGIN itself so SAVEPOINTs work,
-    # and turn on foreign keys and WAL on every connection.
+
+def _sqlite_like_a_server(engine: Engine, *, in_memory: bool) -> None:
+    """SQLAlchemy's pysqlite recipe, plus writers that wait their turn.
+
+    SQLAlchemy emits BEGIN itself so SAVEPOINTs work; foreign keys and WAL are on for every
+    connection. A transaction that may write begins with BEGIN IMMEDIATE, so it takes SQLite's
+    write lock before its first read: two benches then queue on the busy timeout instead of both
+    reading, both deciding, and one failing with "database is locked" when it upgrades its lock
+    (SQLite returns SQLITE_BUSY at once there, whatever the timeout: https://sqlite.org/lang_transaction.html).
+    Reads (sessions made with read_only=True) begin DEFERRED and never block a writer under WAL.
+    """
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        if ":memory:" not in url:
+        if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
-    return engine
+
+def _translate_error(context: ExceptionContext) -> None:
+    """Database refusals that a user can cause become LimsErrors, in this one place.
+
+    A unique, foreign-key or check constraint that catches a race between two requests (each
+    checked first and saw no clash) is a 409 naming the field, not a 500; a lock that could not be
+    had in time, or a deadlock PostgreSQL broke, is a 503 asking to try again.
+    """
+    err = context.sqlalchemy_exception
+    if isinstance(err, IntegrityError) and _is_constraint(err):
+        raise constraint_conflict(err) from err
+    if isinstance(err, OperationalError | DBAPIError) and _is_busy(err):
+        raise Busy(
+            "The database is busy with another bench's change; nothing was saved, try again"
+        ) from err
+
+
+# SQLSTATEs: 40001 serialization_failure, 40P01 deadlock_detected, 55P03 lock_not_available.
+_PG_BUSY = frozenset({"40001", "40P01", "55P03"})
+
+
+# Unique, foreign-key and check violations (SQLSTATE class 23); others, such as a NOT NULL
+# violation or the audit trail's append-only trigger, are bugs or tampering and stay errors.
+_PG_CONSTRAINT = frozenset({"23505", "23503", "23514"})
+_SQLITE_CONSTRAINT = (
+    "UNIQUE constraint failed",
+    "FOREIGN KEY constraint failed",
+    "CHECK constraint",
+)
+
+
+def _is_constraint(err: IntegrityError) -> bool:
+    sqlstate = getattr(err.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _PG_CONSTRAINT
+    return str(err.orig).startswith(_SQLITE_CONSTRAINT)
+
+
+def _is_busy(err: DBAPIError) -> bool:
+    if getattr(err.orig, "sqlstate", None) in _PG_BUSY:
+        return True
+    text = str(err.orig)
+    return "database is locked" in text or "database table is locked" in text
+
+
+def constraint_conflict(err: IntegrityError) -> Conflict:
+    """A 409 that names the record and the field a violated constraint guards."""
+    name, table, columns = _violated(err)
+    constraint = _constraint(name, table, columns)
+    field = (constraint.info.get("field") if constraint is not None else None) or _field(columns)
+    what = _model_name(constraint.table.name if constraint is not None else table)
+    detail = getattr(getattr(err.orig, "diag", None), "message_detail", None)
+    kind = _kind(err, constraint)
+    if kind == "unique":
+        message = f"Another {what} already has this {field}"
+        message += f" ({detail.removeprefix('Key ')})" if detail else ""
+        message += "; it was probably saved a moment ago by another request. Nothing was saved"
+    elif kind == "foreign key":
+        message = f"The {what} refers to a record that does not exist (any more); nothing was saved"
+    else:
+        message = f"The {what} would break the rule {name or 'of the database'}; nothing was saved"
+    return Conflict(message, field=field)
+
+
+def _violated(err: IntegrityError) -> tuple[str | None, str | None, list[str]]:
+    """(constraint name, table, columns) as far as the driver tells them."""
+    diag = getattr(err.orig, "diag", None)
+    if diag is not None:  # psycopg: 'Key (box_id, "row", col)=(3, 1, 1) already exists.'
+        key = re.match(r"Key \((.+?)\)=", diag.message_detail or "")
+        cols = [c.strip().strip('"') for c in key.group(1).split(",")] if key else []
+        return diag.constraint_name, diag.table_name, cols
+    text = str(err.orig)  # SQLite: "UNIQUE constraint failed: placements.box_id, placements.row"
+    if text.startswith("UNIQUE constraint failed: "):
+        cols = [c.strip() for c in text.removeprefix("UNIQUE constraint failed: ").split(",")]
+        table = cols[0].split(".")[0] if cols else None
+        return None, table, [c.split(".", 1)[-1] for c in cols]
+    if text.startswith("CHECK constraint failed: "):
+        return text.removeprefix("CHECK constraint failed: ").strip(), None, []
+    return None, None, []
+
+
+def _constraint(name: str | None, table: str | None, columns: list[str]) -> Constraint | None:
+    """The model's constraint: by its columns where the driver names them (a convention-named
+    constraint has no name on the Python side until DDL is compiled), else by name."""
+    for tbl in Base.metadata.tables.values():
+        for constraint in tbl.constraints:
+            cols = [c.name for c in getattr(constraint, "columns", [])]
+            if columns and tbl.name == table and cols == columns:
+                return constraint
+            if not columns and name and str(constraint.name) in (name, f"ck_{tbl.name}_{name}"):
+                return constraint
+    return None
+
+
+def _kind(err: IntegrityError, constraint: Constraint | None) -> str:
+    sqlstate = getattr(err.orig, "sqlstate", None)
+    if sqlstate == "23505" or isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint):
+        return "unique"
+    if sqlstate == "23503" or "FOREIGN KEY" in str(err.orig):
+        return "foreign key"
+    return "check"
+
+
+def _field(columns: list[str]) -> str | None:
+    return columns[-1] if columns else None
+
+
+def _model_name(table: str | None) -> str:
+    for mapper in Base.registry.mappers:
+        if getattr(mapper.local_table, "name", None) == table:
+            return mapper.class_.__name__.lower()
+    return "record"
 
 
 def init_app(app: Any) -> None:
     """Create the engine once per app; a test may supply its own session factory."""
     if "SESSION_FACTORY" in app.config:
         app.extensions["lims_session_factory"] = app.config["SESSION_FACTORY"]
+        app.extensions["lims_read_session_factory"] = app.config["SESSION_FACTORY"]
         return
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["lims_engine"] = engine
     app.extensions["lims_session_factory"] = sessionmaker(bind=engine, expire_on_commit=False)
+    reader = engine.execution_options(sqlite_begin="DEFERRED")
+    app.extensions["lims_read_session_factory"] = sessionmaker(bind=reader, expire_on_commit=False)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
@@ -111,13 +259,41 @@ def init_app(app: Any) -> None:
             session.close()
 
 
+def new_session(*, read_only: bool = False) -> Session:
+    """A session of the app's own, for work that outlives the request (a streamed export).
+
+    The caller closes it. A read-only session does not take SQLite's write lock.
+    """
+    key = "lims_read_session_factory" if read_only else "lims_session_factory"
+    factory: Callable[[], Session] = current_app.extensions[key]
+    return factory()
+
+
+def session_factory(*, read_only: bool = False) -> Callable[[], Session]:
+    """The app's session factory, taken while the request is on: a streamed response calls it
+    later, outside the app context, for a session of its own that it closes itself."""
+    key = "lims_read_session_factory" if read_only else "lims_session_factory"
+    factory: Callable[[], Session] = current_app.extensions[key]
+    return factory
+
+
 def get_session() -> Session:
-    """The session of this request (or CLI command), created on first use."""
+    """The session of this request (or CLI command), created on first use.
+
+    A GET reads: its session does not take SQLite's write lock. Every other method may write.
+    """
     if "lims_session" not in g:
-        factory: Callable[[], Session] = current_app.extensions["lims_session_factory"]
-        g.lims_session = factory()
+        reading = has_request_context() and request.method in READ_METHODS
+        g.lims_session = new_session(read_only=reading)
     session: Session = g.lims_session
     return session
+
+
+def rollback_request_session() -> None:
+    """The error boundary: forget whatever a failed service left in the request's session."""
+    session = g.get("lims_session")
+    if session is not None:
+        session.rollback()
 
 
 M = TypeVar("M", bound=Base)

@@ -23,6 +23,7 @@ from lims.specimens.models import (
     Subject,
     Temperature,
     TubeType,
+    Visit,
 )
 from lims.specimens.services import (
     PreAnalytics,
@@ -57,7 +58,8 @@ SITES = (
     ("NA2", "North America site 2", "CA"),
     ("EU1", "Europe site 1", "DE"),
 )
-# Cohort mix at enrolment, roughly as in the consortium (dystonia.md §2): cervical most common.
+# Cohort mix at enrolment, roughly as in the consortium: cervical most common (Dystonia
+# Coalition Natural History Project, ClinicalTrials.gov NCT01373424, MDS Congress abstract).
 DIAGNOSIS_WEIGHTS = {
     Dystonia.CERVICAL: 45,
     Dystonia.BLEPHAROSPASM: 15,
@@ -122,7 +124,8 @@ def _subject(
 ) -> int:
     site = SITES[i % len(SITES)][0]
     diagnosis = rng.choices(list(DIAGNOSIS_WEIGHTS), weights=list(DIAGNOSIS_WEIGHTS.values()))[0]
-    # Focal dystonias are commoner in women (cervical ~2:1; dystonia.md §2).
+    # Focal dystonias are commoner in women: cervical about 2:1 (Defazio et al., "Descriptive
+    # epidemiology of cervical dystonia", Tremor Other Hyperkinet Mov 2013;3, doi:10.7916/D80C4TGJ).
     sex = Sex.FEMALE if rng.random() < 0.65 else Sex.MALE
     subject = register_subject(
         session,
@@ -142,8 +145,8 @@ def _subject(
         drawn = datetime(visit_on.year, visit_on.month, visit_on.day, 9, 0, tzinfo=UTC) + timedelta(
             minutes=rng.randrange(0, 300)
         )
-        made += _serum(session, tech, rng, visit.id, drawn, boxes[SpecimenType.SERUM])
-        made += _dna(session, tech, rng, visit.id, drawn, boxes[SpecimenType.DNA])
+        made += _serum(session, tech, rng, visit, drawn, boxes[SpecimenType.SERUM])
+        made += _dna(session, tech, rng, visit, drawn, boxes[SpecimenType.DNA])
     return made
 
 
@@ -151,7 +154,7 @@ def _serum(
     session: Session,
     tech: Actor,
     rng: random.Random,
-    visit_id: int,
+    visit: Visit,
     drawn: datetime,
     boxes: list[Box],
 ) -> int:
@@ -159,7 +162,8 @@ def _serum(
     sst = accession_specimen(
         session,
         tech,
-        visit_id=visit_id,
+        study_code=visit.subject.study_code,
+        visit_number=visit.visit_number,
         specimen_type=SpecimenType.WHOLE_BLOOD,
         tube_type=TubeType.SST,
         volume_ml=6.0,
@@ -179,7 +183,7 @@ def _serum(
     aliquots = aliquot_specimen(
         session,
         tech,
-        specimen_id=sst.id,
+        specimen_barcode=sst.barcode,
         specimen_type=SpecimenType.SERUM,
         count=rng.randint(3, 5),
         volume_ul=rng.choice((250, 500)),
@@ -193,14 +197,15 @@ def _dna(
     session: Session,
     tech: Actor,
     rng: random.Random,
-    visit_id: int,
+    visit: Visit,
     drawn: datetime,
     boxes: list[Box],
 ) -> int:
     edta = accession_specimen(
         session,
         tech,
-        visit_id=visit_id,
+        study_code=visit.subject.study_code,
+        visit_number=visit.visit_number,
         specimen_type=SpecimenType.WHOLE_BLOOD,
         tube_type=TubeType.PED,
         volume_ml=4.0,
@@ -217,7 +222,7 @@ def _dna(
     (stock,) = aliquot_specimen(
         session,
         tech,
-        specimen_id=edta.id,
+        specimen_barcode=edta.barcode,
         specimen_type=SpecimenType.DNA,
         count=1,
         volume_ul=200,
@@ -227,7 +232,7 @@ def _dna(
     subs = aliquot_specimen(
         session,
         tech,
-        specimen_id=edta.id,
+        specimen_barcode=edta.barcode,
         specimen_type=SpecimenType.DNA,
         count=2,
         volume_ul=50,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypedDict
 
 from flask import Flask, Response, jsonify, render_template, request
@@ -69,6 +69,12 @@ class NotFound(LimsError):
     status, slug, title = 404, "not-found", "No such record"
 
 
+class Busy(LimsError):
+    """Another request holds what this one needs for too long; nothing was saved."""
+
+    status, slug, title = 503, "busy", "The database is busy; try again"
+
+
 class TooManyAttempts(LimsError):
     status, slug, title = 429, "too-many-attempts", "Too many failed attempts"
 
@@ -82,6 +88,8 @@ def problem_response(problem: dict[str, Any]) -> Response:
     response.mimetype = PROBLEM_JSON
     if problem["status"] == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="lims"'
+    if problem["status"] == 503:
+        response.headers["Retry-After"] = "2"
     return response
 
 
@@ -89,11 +97,29 @@ def _wants_problem_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def register(app: Flask) -> None:
-    """One handler for LimsError, and the same treatment for Flask's own HTTP errors."""
+def _too_large(app: Flask) -> str:
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    size = request.content_length
+    if size is not None and size <= limit:  # the body fits: a form's text field did not
+        field_limit = app.config["MAX_FORM_MEMORY_SIZE"]
+        return f"A form field is larger than {field_limit:,} bytes; upload the text as a file"
+    return (
+        f"The request is larger than the limit of {limit // 2**20} MiB ({limit:,} bytes); "
+        "split the file, or ask the administrator to raise LIMS_MAX_UPLOAD_MB"
+    )
+
+
+def register(app: Flask, *, rollback: Callable[[], None]) -> None:
+    """One handler for LimsError, and the same treatment for Flask's own HTTP errors.
+
+    Every handler first calls `rollback`: the transaction boundary. Whatever a failed service
+    added or flushed is forgotten before the error page is rendered from the same session, and
+    the next request on that session starts clean (web and API alike).
+    """
 
     @app.errorhandler(LimsError)
     def _lims_error(err: LimsError) -> Any:
+        rollback()
         if _wants_problem_json():
             return problem_response(err.to_problem())
         page = render_template("error.html", title=err.title, detail=err.detail, errors=err.errors)
@@ -101,18 +127,25 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> Any:
+        rollback()
         status = err.code or 500
         title = err.name
-        detail = err.description or title
+        detail = _too_large(app) if status == 413 else err.description or title
+        # A 405 must say which methods the URL does allow (RFC 9110 §15.5.6).
+        allow = {k: v for k, v in err.get_headers() if k == "Allow"}
         if _wants_problem_json():
             slug = title.lower().replace(" ", "-")
-            return problem_response(
+            response = problem_response(
                 {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
             )
-        return render_template("error.html", title=title, detail=detail, errors=[]), status
+            response.headers.update(allow)
+            return response
+        page = render_template("error.html", title=title, detail=detail, errors=[])
+        return page, status, allow
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Any:
+        rollback()
         log.exception("unexpected error on %s %s", request.method, request.path)
         detail = "An unexpected error occurred; it has been logged."
         if _wants_problem_json():

@@ -11,6 +11,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app
 from flask.typing import ResponseReturnValue
 
+from lims.web import INT_MAX
+
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 API_PREFIX = "/api/v1"
 _RULE_ARG = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
@@ -20,8 +22,24 @@ TEXT = {"type": "string"}
 PATH_PARAMS: dict[str, dict[str, Any]] = {
     "barcode": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{3,31}$"},
     "study_code": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{0,19}$"},
-    "box_id": {"type": "integer", "minimum": 1},
-    "freezer_id": {"type": "integer", "minimum": 1},
+    "box_id": {"type": "integer", "minimum": 1, "maximum": INT_MAX},
+    "freezer_id": {"type": "integer", "minimum": 1, "maximum": INT_MAX},
+    "token_id": {"type": "integer", "minimum": 1, "maximum": INT_MAX},
+    "username": {"type": "string", "minLength": 2, "maxLength": 64},
+}
+
+# A CSV upload: a multipart form's 'file' field, or the request body itself. Both must hold a
+# header row; the size limit (MAX_CONTENT_LENGTH) answers 413, the row limit 422.
+CSV_TEXT = {"type": "string", "minLength": 1, "description": "CSV text, header row first"}
+CSV_BODIES: dict[str, dict[str, Any]] = {
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"}},
+        }
+    },
+    "text/csv": {"schema": CSV_TEXT},
 }
 
 PROBLEM = {
@@ -75,6 +93,8 @@ def _operation(view: Any, method: str, args: list[str]) -> dict[str, Any]:
         responses[str(meta["status"])]["content"] = _content(meta["response"], meta["content_type"])
     elif meta["content_type"] != "application/json":
         responses[str(meta["status"])]["content"] = _content(None, meta["content_type"])
+    if meta["csv_upload"]:
+        responses["413"] = {"description": "Larger than LIMS_MAX_UPLOAD_MB", "content": problem}
     if not meta["public"]:
         responses["401"] = {"description": "No valid bearer token", "content": problem}
         responses["403"] = {"description": "Your role may not do this", "content": problem}
@@ -91,11 +111,10 @@ def _operation(view: Any, method: str, args: list[str]) -> dict[str, Any]:
         params.append({"in": "query", "schema": meta["query"]})
     if params:
         op["parameters"] = params
-    if meta["body"] is not None:
-        op["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": meta["body"]}},
-        }
+    content = {"application/json": {"schema": meta["body"]}} if meta["body"] is not None else {}
+    content |= {kind: CSV_BODIES[kind] for kind in meta["csv_upload"]}
+    if content:
+        op["requestBody"] = {"required": True, "content": content}
     if meta["public"]:
         op["security"] = []
     return op

@@ -2,26 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import marshmallow as ma
-from flask import flash, g, request
+from flask import current_app, flash, g, request
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter, Map
 
 from lims.actors import Actor, Role
+from lims.db import rollback_request_session
 from lims.errors import FieldError, InvalidInput, LimsError, NotAuthenticated
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
+# PostgreSQL's INTEGER, which every id, count and volume column is: a larger number reaches the
+# driver and fails there (a 500), so every Integer field of a schema is held to it.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+NUL_MESSAGE = "must not contain a NUL character (\\x00)"  # PostgreSQL text cannot hold one
+
+
 class Schema(ma.Schema):
-    """Our schema base: unknown fields are refused, and failures become InvalidInput."""
+    """Our schema base: unknown fields are refused, and failures become InvalidInput.
+
+    Two limits hold for every field of every schema, so no field can forget them: no string
+    holds a NUL character, and no whole number leaves the database's INTEGER range.
+    """
 
     class Meta:
         unknown = ma.RAISE
+
+    def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
+        field = field_obj.inner if isinstance(field_obj, ma.fields.List) else field_obj
+        if isinstance(field, ma.fields.Integer):
+            _bound_to_integer_column(field)
+
+    @ma.pre_load(pass_collection=True)
+    def _refuse_nul(self, data: Any, **_: Any) -> Any:
+        if found := sorted(nul_paths(data)):
+            raise ma.ValidationError({path or "input": [NUL_MESSAGE] for path in found})
+        return data
 
     def handle_error(
         self, error: ma.ValidationError, data: Any, *, many: bool, **kwargs: Any
@@ -32,6 +56,43 @@ class Schema(ma.Schema):
             or "The input is not valid"
         )
         raise InvalidInput(detail, errors=problems) from error
+
+
+def column_string(
+    column: str, max_length: int, *, min_length: int | None = None, **kwargs: Any
+) -> ma.fields.String:
+    """A string field that fills or filters on `column` ("freezers.name"): at most max_length
+    characters, the column's length (tests/test_input_limits.py checks the two agree)."""
+    return ma.fields.String(
+        validate=ma.validate.Length(min=min_length, max=max_length),
+        metadata={"column": column, **kwargs.pop("metadata", {})},
+        **kwargs,
+    )
+
+
+def _bound_to_integer_column(field: ma.fields.Integer) -> None:
+    """Add the INTEGER bound on whichever side the field's own Range leaves open."""
+    ranges = [v for v in field.validators if isinstance(v, ma.validate.Range)]
+    if not any(r.min is not None and r.min >= INT_MIN for r in ranges):
+        field.validators.append(ma.validate.Range(min=INT_MIN))
+    if not any(r.max is not None and r.max <= INT_MAX for r in ranges):
+        field.validators.append(ma.validate.Range(max=INT_MAX))
+
+
+def nul_paths(data: Any, prefix: str = "") -> Iterator[str]:
+    """Where a NUL character sits in a JSON value or form: "name", "barcodes.3", "" (the value)."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            yield prefix
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if "\x00" in str(key):
+                yield name
+            yield from nul_paths(value, name)
+    elif isinstance(data, list | tuple):
+        for i, value in enumerate(data):
+            yield from nul_paths(value, f"{prefix}.{i}" if prefix else str(i))
 
 
 def _field_errors(messages: Any, prefix: str = "") -> Any:
@@ -47,6 +108,30 @@ def _field_errors(messages: Any, prefix: str = "") -> Any:
                 yield FieldError(field=prefix or "input", message=message)
             else:
                 yield from _field_errors(message, prefix)
+
+
+class IdConverter(IntegerConverter):
+    """<int:...> in our routes: ASCII digits only, within INTEGER, so "²" or 2**31 is a 404."""
+
+    regex = "[0-9]+"  # werkzeug's \\d also matches other scripts' digits
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", INT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def refuse_nul_in_request() -> None:
+    """Before each request: a NUL in a path value, query argument or form field is a 422 naming
+    it (JSON bodies are checked by the Schema base)."""
+    pairs = [
+        *(request.view_args or {}).items(),
+        *request.args.items(multi=True),
+        *request.form.items(multi=True),
+    ]
+    for name, value in pairs:
+        name = str(name)  # a multipart part may come without a name
+        if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+            raise InvalidInput(f"{name}: {NUL_MESSAGE}", field=name)
 
 
 def dump(schema: ma.Schema, obj: Any) -> dict[str, Any]:
@@ -82,16 +167,15 @@ def token_required(view: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from lims.auth import services  # auth's services import this module's neighbours
-        from lims.db import get_session
-
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated(
                 "Send 'Authorization: Bearer <token>'; get one at POST /api/v1/tokens"
             )
-        g.api_user = services.user_for_token(get_session(), token.strip())
+        # Registered by create_app from auth (web sits below every feature and imports none).
+        load: Callable[[str], Any] = current_app.extensions["lims_token_loader"]
+        g.api_user = load(token.strip())
         return view(*args, **kwargs)
 
     return wrapper
@@ -106,8 +190,12 @@ def documented(
     status: int = 200,
     content_type: str = "application/json",
     public: bool = False,
+    csv_upload: tuple[str, ...] = (),
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Attach what the OpenAPI document says of an endpoint (lims/openapi.py reads it)."""
+    """Attach what the OpenAPI document says of an endpoint (lims/openapi.py reads it).
+
+    csv_upload names the media types a CSV may come in besides `body`: "multipart/form-data"
+    (form field 'file') and "text/csv" (the request body itself)."""
 
     def decorate(view: Callable[P, R]) -> Callable[P, R]:
         view._openapi = {  # type: ignore[attr-defined]
@@ -118,6 +206,7 @@ def documented(
             "status": status,
             "content_type": content_type,
             "public": public,
+            "csv_upload": csv_upload,
         }
         return view
 
@@ -128,6 +217,7 @@ def documented(
 NAV: list[tuple[str, str, tuple[Role, ...]]] = [
     ("home.index", "Overview", ()),
     ("audit.index", "Audit trail", (Role.ADMIN, Role.REVIEWER)),
+    ("auth.users", "Users", (Role.ADMIN,)),
 ]
 
 
@@ -144,6 +234,7 @@ _NAV_ORDER = {
             "labels.print_form",
             "specimens.import_form",
             "audit.index",
+            "auth.users",
         ]
     )
 }
@@ -151,8 +242,6 @@ _NAV_ORDER = {
 
 def nav_links() -> list[tuple[str, str]]:
     """The navigation entries the signed-in user's role may use."""
-    from flask import current_app
-
     role = current_user.role if current_user.is_authenticated else None
     entries = sorted(NAV, key=lambda entry: _NAV_ORDER.get(entry[0], len(_NAV_ORDER)))
     return [
@@ -162,7 +251,33 @@ def nav_links() -> list[tuple[str, str]]:
     ]
 
 
+def safe_next(url: str | None, default: str) -> str:
+    """Where to go back to after a form: a path on this site, else `default` (no open redirect).
+
+    Only a relative path with a single leading '/'. Browsers read '//host' and '/\\host' as
+    another site (they treat a backslash like a slash), so neither may start the path, even
+    percent-encoded; nor may a scheme, a host or a control character appear anywhere.
+    """
+    if not url:
+        return default
+    for text in (url, unquote(url)):
+        if not text.startswith("/") or text.startswith("//") or "\\" in text:
+            return default
+        if any(ord(c) < 32 or ord(c) == 127 for c in text):
+            return default
+        parts = urlsplit(text)
+        if parts.scheme or parts.netloc:
+            return default
+    return url
+
+
 def flash_problem(err: LimsError) -> None:
+    """The error boundary of a view that answers a failed service with its own page.
+
+    The request's session is rolled back first, so the page is rendered from what is committed,
+    never from what the failed service half-wrote; then the detail is flashed.
+    """
+    rollback_request_session()
     flash(err.detail, "error")
 
 

@@ -31,6 +31,14 @@ def _bindir() -> Path:
     return Path(candidates[-1]).parent
 
 
+def pg_command(program: str) -> list[str]:
+    """A PostgreSQL client program (pg_dump, pg_restore) of the server's version, run as the user
+    that runs the throwaway cluster."""
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    bindir = (_bindir() / "pg_ctl").resolve().parent  # pg_ctl on PATH may be a lone symlink
+    return [*prefix, str(bindir / program)]
+
+
 class ThrowawayCluster:
     """A private cluster on a Unix socket in a temporary directory, no TCP port."""
 

@@ -89,7 +89,8 @@ def make_specimen(
     return accession_specimen(
         session,
         SYSTEM,
-        visit_id=visit.id,
+        study_code=visit.subject.study_code,
+        visit_number=visit.visit_number,
         specimen_type=SpecimenType.WHOLE_BLOOD,
         tube_type=tube_type,
         pre=PreAnalytics(collected_at=COLLECTED_AT),
@@ -109,7 +110,7 @@ def make_aliquots(
     return aliquot_specimen(
         session,
         SYSTEM,
-        specimen_id=specimen.id,
+        specimen_barcode=specimen.barcode,
         specimen_type=specimen_type,
         count=count,
         volume_ul=volume_ul,

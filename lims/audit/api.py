@@ -33,7 +33,7 @@ def list_events() -> ResponseReturnValue:
 @bp.get("/audit-events/verification")
 @token_required
 @documented(
-    summary="Verify the hash chain and report the first broken link (admin)",
+    summary="Verify the hash chain: the first broken link, and the head (admin)",
     response=ChainReportOut,
 )
 def verify() -> ResponseReturnValue:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -14,6 +16,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from lims.db import Base
 
 GENESIS_HASH = "0" * 64
+# key_id of the rows hashed with plain SHA-256 before the chain was keyed (migration 0002).
+LEGACY_KEY_ID = "sha256"
+
+# Audit types stored under another name before each audited class declared its own: the old
+# code derived them from table names ("boxes" -> "boxe"). The rows stay as written (the trail is
+# append-only); reads look under both names. tests/audit/test_types.py checks this is complete.
+LEGACY_TYPES: dict[str, tuple[str, ...]] = {"box": ("boxe",)}
+CURRENT_TYPES = {old: new for new, olds in LEGACY_TYPES.items() for old in olds}
 
 
 class Action(StrEnum):
@@ -21,17 +31,20 @@ class Action(StrEnum):
 
     USER_CREATED = "user.created"
     USER_DEACTIVATED = "user.deactivated"
+    USER_REACTIVATED = "user.reactivated"
+    USER_UNLOCKED = "user.unlocked"
+    USER_PASSWORD_CHANGED = "user.password_changed"
     USER_SIGNED_IN = "user.signed_in"
     USER_SIGN_IN_FAILED = "user.sign_in_failed"
+    USER_SIGNED_OUT = "user.signed_out"
     TOKEN_ISSUED = "token.issued"
+    TOKEN_REVOKED = "token.revoked"
     SITE_CREATED = "site.created"
     SUBJECT_REGISTERED = "subject.registered"
     SUBJECT_CONSENT_WITHDRAWN = "subject.consent_withdrawn"
     VISIT_REGISTERED = "visit.registered"
     SPECIMEN_ACCESSIONED = "specimen.accessioned"
-    SPECIMEN_PROCESSED = "specimen.processed"
     ALIQUOT_CREATED = "aliquot.created"
-    ALIQUOT_STATUS_CHANGED = "aliquot.status_changed"
     ALIQUOT_STORED = "aliquot.stored"
     ALIQUOT_MOVED = "aliquot.moved"
     ALIQUOT_REMOVED = "aliquot.removed"
@@ -51,6 +64,7 @@ class Action(StrEnum):
     ALIQUOT_QUARANTINED = "aliquot.quarantined"
     ALIQUOT_CLEARED = "aliquot.cleared"
     LABELS_PRINTED = "labels.printed"
+    AUDIT_TRAIL_KEYED = "audit_trail.keyed"
 
 
 class AuditEvent(Base):
@@ -74,6 +88,8 @@ class AuditEvent(Base):
     # The chain: each row carries the previous row's hash; unique, so the chain cannot fork.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     row_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Which key of the keyring made row_hash (an HMAC), or LEGACY_KEY_ID for plain SHA-256.
+    key_id: Mapped[str] = mapped_column(String(32))
 
     @property
     def before(self) -> dict[str, Any] | None:
@@ -83,18 +99,54 @@ class AuditEvent(Base):
     def after(self) -> dict[str, Any] | None:
         return json.loads(self.after_json) if self.after_json else None
 
-    def compute_hash(self) -> str:
-        """SHA-256 of the previous hash and a canonical JSON of this row (privacy.md §7)."""
-        content = {
-            "occurred_at": self.occurred_at.isoformat(timespec="microseconds"),
-            "actor_id": self.actor_id,
-            "actor_username": self.actor_username,
-            "action": str(self.action),
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "before": self.before_json,
-            "after": self.after_json,
-            "reason": self.reason,
-        }
-        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        return hashlib.sha256((self.prev_hash + canonical).encode()).hexdigest()
+    @property
+    def canonical_type(self) -> str:
+        """The object's audit type by today's name (a legacy "boxe" reads as "box")."""
+        return CURRENT_TYPES.get(self.object_type, self.object_type)
+
+    def compute_hash(self, key: bytes | None) -> str:
+        """This row's hash: HMAC-SHA256 under `key`, or plain SHA-256 for a legacy row (None)."""
+        return chain_hash(
+            {c: getattr(self, c) for c in ("prev_hash", *_HASHED)},
+            key,
+        )
+
+
+_HASHED = (
+    "occurred_at",
+    "actor_id",
+    "actor_username",
+    "action",
+    "object_type",
+    "object_id",
+    "before_json",
+    "after_json",
+    "reason",
+)
+
+
+def chain_hash(row: Mapping[str, Any], key: bytes | None) -> str:
+    """The hash of a row's columns chained to the previous row's hash (21 CFR 11.10(e); the
+    keyed chain of Schneier & Kelsey, "Secure Audit Logs to Support Computer Forensics", ACM
+    TISSEC 2(2), 1999).
+
+    Without a key anyone who can write the table can recompute the chain after an edit; with the
+    key (kept outside the database) only its holder can. The content is a canonical JSON, so
+    both databases and every Python version give the same bytes.
+    """
+    content = {
+        "occurred_at": row["occurred_at"].isoformat(timespec="microseconds"),
+        "actor_id": row["actor_id"],
+        "actor_username": row["actor_username"],
+        "action": str(row["action"]),
+        "object_type": row["object_type"],
+        "object_id": row["object_id"],
+        "before": row["before_json"],
+        "after": row["after_json"],
+        "reason": row["reason"],
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    message = (row["prev_hash"] + canonical).encode()
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.digest(key, message, "sha256").hex()  # one-shot HMAC, faster than hmac.new

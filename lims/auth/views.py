@@ -1,19 +1,69 @@
-"""Sign-in and sign-out pages."""
+"""Sign-in and sign-out pages, the session's life, and the administrator's user list."""
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
+from datetime import datetime, timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import login_required, login_user, logout_user
 
 from lims.auth import services
+from lims.auth.models import User
 from lims.auth.schemas import LoginIn
-from lims.db import get_session
-from lims.errors import LimsError
+from lims.db import get_session, utcnow
+from lims.errors import Conflict, LimsError, NotFound
+from lims.web import current_actor, flash_problem, safe_next
 
 bp = Blueprint("auth", __name__)
+
+# Kept in the signed session cookie: when the user signed in, and when they were last seen.
+SIGNED_IN_AT, SEEN_AT = "signed_in_at", "seen_at"
+_FLASK_LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", "_remember_seconds")
+# Refresh "last seen" at most this often, so the cookie is not rewritten on every request.
+_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def _now() -> datetime:
+    """The app's clock; tests pass their own as CLOCK."""
+    now: datetime = current_app.config.get("CLOCK", utcnow)()
+    return now
+
+
+def session_user(user_id: str) -> User | None:
+    """Flask-Login's user loader: the session's user, unless the session has ended.
+
+    It ends when the user signs out or is deactivated (the generation in the id no longer
+    matches), after SESSION_IDLE_MINUTES without a request, and SESSION_MAX_HOURS after sign-in.
+    """
+    now = _now()
+    ended = services.session_end(
+        signed_in_at=session.get(SIGNED_IN_AT, 0),
+        seen_at=session.get(SEEN_AT, 0),
+        now=now,
+        idle=timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]),
+        lifetime=timedelta(hours=current_app.config["SESSION_MAX_HOURS"]),
+    )
+    user = services.load_user(get_session(), user_id) if ended is None else None
+    if user is None:
+        # Not logout_user(): it would ask this loader for the user again.
+        for key in (*_FLASK_LOGIN_KEYS, SIGNED_IN_AT, SEEN_AT):
+            session.pop(key, None)
+        if ended is not None:
+            flash(ended, "info")
+        return None
+    if now.timestamp() - session.get(SEEN_AT, 0) >= _SEEN_RESOLUTION.total_seconds():
+        session[SEEN_AT] = now.timestamp()
+    return user
 
 
 @bp.get("/login")
@@ -30,30 +80,69 @@ def login() -> ResponseReturnValue:
             get_session(),
             username=form["username"],
             password=form["password"],
-            max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-            window_minutes=current_app.config["LOGIN_WINDOW_MINUTES"],
+            source_address=request.remote_addr or "unknown",
+            throttle=services.Throttle.from_config(current_app.config),
         )
     except LimsError as err:
-        flash(err.detail, "error")
+        flash_problem(err)
         page = render_template(
             "auth/login.html", next=next_url, username=request.form.get("username", "")
         )
         return page, err.status
     login_user(user)
-    return redirect(_safe_next(next_url) or url_for("home.index"))
+    session[SIGNED_IN_AT] = session[SEEN_AT] = _now().timestamp()
+    return redirect(safe_next(next_url, url_for("home.index")))
 
 
 @bp.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
+    services.sign_out(get_session(), current_actor())
     logout_user()
+    session.clear()
     flash("Signed out.", "info")
     return redirect(url_for("auth.login_form"))
 
 
-def _safe_next(url: str) -> str | None:
-    """Only redirect within this site after sign-in (no open redirect)."""
-    parsed = urlparse(url)
-    if url and not parsed.scheme and not parsed.netloc and url.startswith("/"):
-        return url
-    return None
+@bp.get("/admin/users")
+@login_required
+def users() -> ResponseReturnValue:
+    accounts = services.list_accounts(
+        get_session(),
+        current_actor(),
+        throttle=services.Throttle.from_config(current_app.config),
+    )
+    return render_template("auth/users.html", accounts=accounts)
+
+
+# The administrator's buttons: (what the form posts to) -> (service, message on success).
+_ACCOUNT_ACTIONS = {
+    "deactivation": (services.deactivate_user, "{} is deactivated; their sessions and tokens end"),
+    "reactivation": (services.reactivate_user, "{} can sign in again"),
+    "unlock": (services.unlock_user, "{} is unlocked: failed sign-ins are forgotten"),
+}
+
+
+@bp.post("/admin/users/<username>/<any(deactivation, reactivation, unlock):change>")
+@login_required
+def change_account(username: str, change: str) -> ResponseReturnValue:
+    service, message = _ACCOUNT_ACTIONS[change]
+    try:
+        user = service(get_session(), current_actor(), username=username)
+    except (Conflict, NotFound) as err:
+        flash_problem(err)
+        return redirect(url_for("auth.users"))
+    flash(message.format(user.username), "success")
+    return redirect(url_for("auth.users"))
+
+
+@bp.post("/admin/users/<username>/token-revocation")
+@login_required
+def revoke_tokens(username: str) -> ResponseReturnValue:
+    try:
+        revoked = services.revoke_user_tokens(get_session(), current_actor(), username=username)
+    except NotFound as err:
+        flash_problem(err)
+        return redirect(url_for("auth.users"))
+    flash(f"{revoked} token{'' if revoked == 1 else 's'} of {username} revoked", "success")
+    return redirect(url_for("auth.users"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +13,7 @@ from lims.db import Base, utcnow
 
 class PrintJob(Base):
     __tablename__ = "print_jobs"
+    __audit_type__: ClassVar[str] = "print_job"
     __table_args__ = (CheckConstraint("label_count > 0", name="label_count_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,7 +4,7 @@ from typing import Any
 
 from marshmallow import fields, pre_load, validate
 
-from lims.web import Schema
+from lims.web import Schema, column_string
 
 
 class SheetOut(Schema):
@@ -31,11 +31,11 @@ class LabelStocksOut(Schema):
 
 class LabelsIn(Schema):
     barcodes = fields.List(
-        fields.String(validate=validate.Length(min=1, max=32)),
+        column_string("printed_labels.barcode", 32, min_length=1),
         required=True,
         validate=validate.Length(min=1, max=20_000),
     )
-    stock = fields.String(required=True)
+    stock = column_string("print_jobs.stock_id", 40, required=True)
     format = fields.String(load_default="pdf", validate=validate.OneOf(["pdf", "zpl"]))
     first_position = fields.Integer(load_default=1, validate=validate.Range(min=1))
 
@@ -43,11 +43,15 @@ class LabelsIn(Schema):
 class PrintFormIn(Schema):
     """The web form: barcodes one per line (or separated by commas or spaces)."""
 
-    barcodes = fields.List(fields.String(), required=True)
-    stock = fields.String(required=True)
+    barcodes = fields.List(
+        column_string("printed_labels.barcode", 32, min_length=1),
+        required=True,
+        validate=validate.Length(max=20_000),
+    )
+    stock = column_string("print_jobs.stock_id", 40, required=True)
     format = fields.String(load_default="pdf", validate=validate.OneOf(["pdf", "zpl"]))
     first_position = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    csrf_token = fields.String(load_default=None)
+    csrf_token = fields.String(load_default=None, validate=validate.Length(max=200))
 
     @pre_load
     def split_barcodes(self, data: Any, **_kwargs: Any) -> dict[str, Any]:

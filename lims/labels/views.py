@@ -11,6 +11,7 @@ from lims.db import get_session
 from lims.errors import LimsError
 from lims.labels import services
 from lims.labels.schemas import PrintFormIn, split_codes
+from lims.specimens.barcodes import is_box_barcode, normalise
 from lims.web import NAV, current_actor, flash_problem
 
 bp = Blueprint("labels", __name__, url_prefix="/labels")
@@ -44,7 +45,7 @@ def print_form() -> ResponseReturnValue:
     barcodes = split_codes(request.args.get("barcodes", ""))
     default = (
         "box-2x1-203"
-        if barcodes and all(b.upper().startswith("B") for b in barcodes)
+        if barcodes and all(is_box_barcode(normalise(b)) for b in barcodes)
         else "cryo-1.28x0.5-203"
     )
     return _page(barcodes, request.args.get("stock", default))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 
 from lims.db import get_session
@@ -121,11 +121,7 @@ def withdraw_consent(study_code: str) -> ResponseReturnValue:
 )
 def accession_specimen() -> ResponseReturnValue:
     body = AccessionIn().load(json_body())
-    session, actor = get_session(), current_actor()
-    visit = services.find_visit(
-        session, actor, study_code=body.pop("study_code"), visit_number=body.pop("visit_number")
-    )
-    specimen = services.accession_specimen(session, actor, visit_id=visit.id, **body)
+    specimen = services.accession_specimen(get_session(), current_actor(), **body)
     return dump(SpecimenOut(), specimen), 201
 
 
@@ -148,12 +144,10 @@ def get_specimen(barcode: str) -> ResponseReturnValue:
 )
 def aliquot_specimen(barcode: str) -> ResponseReturnValue:
     body = AliquotsIn().load(json_body())
-    session, actor = get_session(), current_actor()
-    specimen = services.get_specimen(session, actor, barcode)
     made = services.aliquot_specimen(
-        session,
-        actor,
-        specimen_id=specimen.id,
+        get_session(),
+        current_actor(),
+        specimen_barcode=barcode,
         specimen_type=body["specimen_type"],
         count=body["count"],
         volume_ul=body["volume_ul"],
@@ -172,9 +166,7 @@ def aliquot_specimen(barcode: str) -> ResponseReturnValue:
 )
 def extract_dna(barcode: str) -> ResponseReturnValue:
     body = DnaExtractionIn().load(json_body())
-    session, actor = get_session(), current_actor()
-    specimen = services.get_specimen(session, actor, barcode)
-    stock = services.extract_dna(session, actor, specimen_id=specimen.id, **body)
+    stock = services.extract_dna(get_session(), current_actor(), specimen_barcode=barcode, **body)
     return dump(AliquotOut(), stock), 201
 
 
@@ -207,17 +199,23 @@ def sub_aliquot(barcode: str) -> ResponseReturnValue:
     "field and reason)",
     response=ImportOut,
     status=201,
+    csv_upload=("multipart/form-data", "text/csv"),
 )
 def import_aliquots() -> ResponseReturnValue:
-    upload = request.files.get("file")
-    if upload is not None:
-        data, filename = upload.read(), upload.filename or "upload.csv"
-    elif request.mimetype == "text/csv":
-        data, filename = request.get_data(), "request-body.csv"
+    if request.mimetype == "text/csv":  # read as it arrives, never held whole
+        data, filename = request.stream, "request-body.csv"
+    elif (upload := request.files.get("file")) is not None:
+        data, filename = upload.stream, upload.filename or "upload.csv"
     else:
         raise InvalidInput(
             "Send the CSV as multipart/form-data field 'file' or as a text/csv body",
             field="file",
         )
-    result = services.import_aliquots(get_session(), current_actor(), data=data, filename=filename)
+    result = services.import_aliquots(
+        get_session(),
+        current_actor(),
+        data=data,
+        filename=filename,
+        max_rows=current_app.config["MAX_IMPORT_ROWS"],
+    )
     return dump(ImportOut(), result), 201

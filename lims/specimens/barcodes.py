@@ -3,7 +3,7 @@
 Damm's algorithm (H. M. Damm, 2004) detects every single-digit error and every adjacent
 transposition, the two mistakes people make typing an ID. All digits keeps Code 128 in subset C
 (two digits per symbol character), so an 8-digit ID fits a 1 inch tube label at 2 printer dots per
-module (shared/domain/labels-and-shipping.md §1.1).
+module (Code 128 subset C, ISO/IEC 15417).
 """
 
 from __future__ import annotations

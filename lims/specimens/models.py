@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -28,7 +29,7 @@ class EnrolmentStatus(StrEnum):
 
 
 class Dystonia(StrEnum):
-    """The focal dystonias in the consortium's scope (shared/domain/dystonia.md §2)."""
+    """The focal dystonias in the consortium's scope (Dystonia Coalition, NCT01373424)."""
 
     CERVICAL = "cervical"
     LARYNGEAL = "laryngeal"
@@ -49,7 +50,8 @@ class SpecimenType(StrEnum):
 
 
 class TubeType(StrEnum):
-    """Primary container, by SPREC code (SPREC 2.0 Table 1, domain/biospecimens.md §2.2)."""
+    """Primary container, by SPREC code (SPREC 2.0 Table 1: Lehmann et al., Biopreserv Biobank
+    2012;10(4):366-374; SED from SPREC 3.0)."""
 
     PED = "PED"  # potassium EDTA (lavender)
     SED = "SED"  # sodium EDTA
@@ -69,7 +71,8 @@ class Temperature(StrEnum):
 
 
 class AliquotStatus(StrEnum):
-    """Lifecycle of an aliquot (domain/biospecimens.md §6, adapted)."""
+    """Lifecycle of an aliquot, from collection to final disposition (NCI Best Practices for
+    Biospecimen Resources, 2016, §B.6); the states are ours."""
 
     EXPECTED = "expected"
     RECEIVED = "received"
@@ -125,6 +128,7 @@ class Subject(Base):
     """A participant, known here only by a study code (no names, MRNs or birth dates)."""
 
     __tablename__ = "subjects"
+    __audit_type__: ClassVar[str] = "subject"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study_code: Mapped[str] = mapped_column(String(20), unique=True)
@@ -150,6 +154,7 @@ class Subject(Base):
 
 class Visit(Base):
     __tablename__ = "visits"
+    __audit_type__: ClassVar[str] = "visit"
     __table_args__ = (
         UniqueConstraint("subject_id", "visit_number"),
         CheckConstraint("visit_number >= 1", name="visit_number_positive"),
@@ -172,6 +177,7 @@ class Specimen(Base):
     """A primary tube collected at a visit, with its pre-analytical record (SPREC inputs)."""
 
     __tablename__ = "specimens"
+    __audit_type__: ClassVar[str] = "specimen"
     __table_args__ = (
         CheckConstraint("volume_ml IS NULL OR volume_ml > 0", name="volume_positive"),
         CheckConstraint("centrifuge_g IS NULL OR centrifuge_g > 0", name="g_positive"),
@@ -217,6 +223,7 @@ class Aliquot(Base):
     """A tube in the freezer: a portion of a specimen, or of another aliquot (DNA sub-aliquots)."""
 
     __tablename__ = "aliquots"
+    __audit_type__: ClassVar[str] = "aliquot"
     __table_args__ = (
         CheckConstraint("volume_ul >= 0", name="volume_non_negative"),
         CheckConstraint(

@@ -18,7 +18,7 @@ from lims.specimens.models import (
     TubeType,
 )
 from lims.specimens.services import PreAnalytics
-from lims.web import PageOut, PageQuery, Schema
+from lims.web import PageOut, PageQuery, Schema, column_string
 
 
 class AliquotOut(Schema):
@@ -64,11 +64,11 @@ def _aware(**kwargs: Any) -> fields.AwareDateTime:
 
 
 class SubjectIn(Input):
-    study_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    site_code = fields.String(required=True, validate=validate.Length(min=1, max=8))
+    study_code = column_string("subjects.study_code", 20, min_length=1, required=True)
+    site_code = column_string("sites.code", 8, min_length=1, required=True)
     sex = fields.Enum(Sex, by_value=True, required=True)
     primary_diagnosis = fields.Enum(Dystonia, by_value=True, required=True)
-    ninds_guid = fields.String(load_default=None, validate=validate.Length(max=20))
+    ninds_guid = column_string("subjects.ninds_guid", 20, load_default=None)
 
 
 class VisitIn(Input):
@@ -76,10 +76,11 @@ class VisitIn(Input):
     visit_on = fields.Date(required=True)
 
 
-class SubjectQueryIn(Input, PageQuery):
-    """Filters of the subject list; loads into list_subjects' keyword arguments."""
+class SubjectQueryIn(PageQuery):
+    """Filters of the subject list; loads into list_subjects' keyword arguments. An empty
+    value is refused (the list page drops its form's blank choices before loading)."""
 
-    site_code = fields.String(data_key="site", load_default=None)
+    site_code = column_string("sites.code", 8, min_length=1, data_key="site", load_default=None)
     diagnosis = fields.Enum(Dystonia, by_value=True, load_default=None)
     enrolment_status = fields.Enum(EnrolmentStatus, by_value=True, load_default=None)
 
@@ -92,7 +93,7 @@ class ConsentWithdrawalIn(Input):
 class TubeIn(Input):
     """A primary tube and its pre-analytical record, as the accession form sends it."""
 
-    barcode = fields.String(load_default=None, validate=validate.Length(max=32))
+    barcode = column_string("specimens.barcode", 32, load_default=None)
     specimen_type = fields.Enum(SpecimenType, by_value=True, load_default=SpecimenType.WHOLE_BLOOD)
     tube_type = fields.Enum(TubeType, by_value=True, required=True)
     volume_ml = fields.Float(load_default=None, validate=validate.Range(min=0, min_inclusive=False))
@@ -117,7 +118,7 @@ class TubeIn(Input):
 
 
 class AccessionIn(TubeIn):
-    study_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    study_code = column_string("subjects.study_code", 20, min_length=1, required=True)
     visit_number = fields.Integer(required=True, validate=validate.Range(min=1, max=999))
 
 
@@ -140,7 +141,7 @@ class AliquotsIn(Input):
     specimen_type = fields.Enum(SpecimenType, by_value=True, load_default=SpecimenType.SERUM)
     count = fields.Integer(required=True, validate=validate.Range(min=1, max=100))
     volume_ul = fields.Integer(required=True, validate=validate.Range(min=1))
-    barcodes = fields.List(fields.String(validate=validate.Length(max=32)), load_default=None)
+    barcodes = fields.List(column_string("aliquots.barcode", 32), load_default=None)
 
     @pre_load
     def _lines(self, data: Any, **_: Any) -> Any:
@@ -150,7 +151,7 @@ class AliquotsIn(Input):
 class SubAliquotsIn(Input):
     count = fields.Integer(required=True, validate=validate.Range(min=1, max=100))
     volume_ul = fields.Integer(required=True, validate=validate.Range(min=1))
-    barcodes = fields.List(fields.String(validate=validate.Length(max=32)), load_default=None)
+    barcodes = fields.List(column_string("aliquots.barcode", 32), load_default=None)
 
     @pre_load
     def _lines(self, data: Any, **_: Any) -> Any:
@@ -160,7 +161,7 @@ class SubAliquotsIn(Input):
 class SubAliquotsFormIn(SubAliquotsIn):
     """The web form names the stock in a field; the API names it in the URL."""
 
-    parent_barcode = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    parent_barcode = column_string("aliquots.barcode", 32, min_length=1, required=True)
 
 
 class DnaExtractionIn(Input):
@@ -170,7 +171,7 @@ class DnaExtractionIn(Input):
         load_default=None,
         validate=validate.Range(min=0, max=5, min_inclusive=False, max_inclusive=False),
     )
-    barcode = fields.String(load_default=None, validate=validate.Length(max=32))
+    barcode = column_string("aliquots.barcode", 32, load_default=None)
 
 
 # ---- output ---------------------------------------------------------------------------------

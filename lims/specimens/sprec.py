@@ -1,9 +1,10 @@
 """SPREC, the Standard PREanalytical Code for fluids, computed from what the bench recorded.
 
 Pure functions over plain values; the code tables are data so a new SPREC version is a table
-change. Sources: shared/domain/biospecimens.md §2 (SPREC 2.0 Table 1; codes beyond A-G of the
+change. Sources: SPREC 2.0 (Lehmann et al., Biopreserv Biobank 2012;10(4):366-374, Table 1)
+and 3.0 (Betsou et al., Biopreserv Biobank 2018;16(1)); codes beyond A-G of the
 pre-centrifugation table and the centrifugation, post-centrifugation and storage tables are
-cross-checked in two open-source implementations, not in the ISBER paper itself).
+cross-checked in two open-source implementations, not in the ISBER paper itself.
 
 The fluid code has seven hyphen-separated elements: sample type, primary container,
 pre-centrifugation, centrifugation, second centrifugation, post-centrifugation, long-term storage.

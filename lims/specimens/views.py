@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from lims.actors import STAFF_AND_ADMIN, Role
 from lims.auth.models import Site
@@ -82,9 +90,11 @@ def _problem_page(err: LimsError, template: str, **context: Any) -> ResponseRetu
 @bp.get("/subjects")
 @login_required
 def subjects() -> ResponseReturnValue:
-    args = SubjectQueryIn().load(request.args)
-    rows, total = services.list_subjects(get_session(), current_actor(), **args)
-    sites = get_session().scalars(select(Site.code).order_by(Site.code)).all()
+    session, actor = get_session(), current_actor()
+    given = {k: v.strip() for k, v in request.args.items() if v.strip()}  # "" = any
+    args = SubjectQueryIn().load(given)
+    rows, total = services.list_subjects(session, actor, **args)
+    sites = [site.code for site in services.list_sites(session, actor)]
     return render_template(
         "specimens/subjects.html", rows=rows, total=total, args=args, sites=sites
     )
@@ -100,7 +110,7 @@ def new_subject() -> ResponseReturnValue:
 
 
 def _sites() -> list[Site]:
-    return list(get_session().scalars(select(Site).order_by(Site.code)))
+    return services.list_sites(get_session(), current_actor())
 
 
 @bp.post("/subjects")
@@ -191,13 +201,15 @@ def accession_form(study_code: str, visit_number: int) -> ResponseReturnValue:
 @bp.post("/subjects/<study_code>/visits/<int:visit_number>/accession")
 @login_required
 def accession(study_code: str, visit_number: int) -> ResponseReturnValue:
-    session, actor = get_session(), current_actor()
     try:
-        visit = services.find_visit(
-            session, actor, study_code=study_code, visit_number=visit_number
-        )
         form = TubeIn().load(request.form)
-        specimen = services.accession_specimen(session, actor, visit_id=visit.id, **form)
+        specimen = services.accession_specimen(
+            get_session(),
+            current_actor(),
+            study_code=study_code,
+            visit_number=visit_number,
+            **form,
+        )
     except LimsError as err:
         flash_problem(err)
         page = _accession_page(study_code, visit_number, errors=err.field_errors, form=request.form)
@@ -255,14 +267,12 @@ def _processing_failed(barcode: str, err: LimsError, form_name: str) -> Response
 @bp.post("/specimens/<barcode>/aliquots")
 @login_required
 def aliquot_specimen(barcode: str) -> ResponseReturnValue:
-    session, actor = get_session(), current_actor()
     try:
         form = AliquotsIn().load(request.form)
-        specimen = services.get_specimen(session, actor, barcode)
         made = services.aliquot_specimen(
-            session,
-            actor,
-            specimen_id=specimen.id,
+            get_session(),
+            current_actor(),
+            specimen_barcode=barcode,
             specimen_type=form["specimen_type"],
             count=form["count"],
             volume_ul=form["volume_ul"],
@@ -272,22 +282,22 @@ def aliquot_specimen(barcode: str) -> ResponseReturnValue:
         return _processing_failed(barcode, err, "aliquots")
     kind = made[0].specimen_type.value
     return _after_processing(
-        specimen.barcode, [a.barcode for a in made], f"{len(made)} {kind} aliquots"
+        made[0].specimen.barcode, [a.barcode for a in made], f"{len(made)} {kind} aliquots"
     )
 
 
 @bp.post("/specimens/<barcode>/dna-extractions")
 @login_required
 def extract_dna(barcode: str) -> ResponseReturnValue:
-    session, actor = get_session(), current_actor()
     try:
         form = DnaExtractionIn().load(request.form)
-        specimen = services.get_specimen(session, actor, barcode)
-        stock = services.extract_dna(session, actor, specimen_id=specimen.id, **form)
+        stock = services.extract_dna(
+            get_session(), current_actor(), specimen_barcode=barcode, **form
+        )
     except LimsError as err:
         return _processing_failed(barcode, err, "dna")
     return _after_processing(
-        specimen.barcode,
+        stock.specimen.barcode,
         [stock.barcode],
         f"DNA stock ({stock.total_ug} µg in {stock.volume_ul} µL)",
     )
@@ -296,13 +306,11 @@ def extract_dna(barcode: str) -> ResponseReturnValue:
 @bp.post("/specimens/<barcode>/sub-aliquots")
 @login_required
 def sub_aliquot(barcode: str) -> ResponseReturnValue:
-    session, actor = get_session(), current_actor()
     try:
         form = SubAliquotsFormIn().load(request.form)
-        specimen = services.get_specimen(session, actor, barcode)
         made = services.sub_aliquot(
-            session,
-            actor,
+            get_session(),
+            current_actor(),
             parent_barcode=form["parent_barcode"],
             count=form["count"],
             volume_ul=form["volume_ul"],
@@ -311,7 +319,7 @@ def sub_aliquot(barcode: str) -> ResponseReturnValue:
     except LimsError as err:
         return _processing_failed(barcode, err, "sub")
     return _after_processing(
-        specimen.barcode, [a.barcode for a in made], f"{len(made)} sub-aliquots"
+        made[0].specimen.barcode, [a.barcode for a in made], f"{len(made)} sub-aliquots"
     )
 
 
@@ -343,7 +351,11 @@ def import_aliquots() -> ResponseReturnValue:
         if upload is None or not upload.filename:
             raise InvalidInput("Choose a CSV file to upload", field="file")
         result = services.import_aliquots(
-            get_session(), current_actor(), data=upload.read(), filename=upload.filename
+            get_session(),
+            current_actor(),
+            data=upload.stream,
+            filename=upload.filename,
+            max_rows=current_app.config["MAX_IMPORT_ROWS"],
         )
     except LimsError as err:
         flash_problem(err)

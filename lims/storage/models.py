@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import string
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,6 +21,7 @@ _POSITION = re.compile(r"^([A-Z])\s*0*([1-9][0-9]?)$")
 
 class Freezer(Base):
     __tablename__ = "freezers"
+    __audit_type__: ClassVar[str] = "freezer"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(60), unique=True)
@@ -41,6 +43,7 @@ class Rack(Base):
     """A rack, drawer or shelf inside a freezer."""
 
     __tablename__ = "racks"
+    __audit_type__: ClassVar[str] = "rack"
     __table_args__ = (UniqueConstraint("freezer_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +58,7 @@ class Box(Base):
     """A storage box with a rows x columns grid; position A1 is the notched corner, from above."""
 
     __tablename__ = "boxes"
+    __audit_type__: ClassVar[str] = "box"
     __table_args__ = (
         CheckConstraint("n_rows BETWEEN 1 AND 26", name="rows_range"),
         CheckConstraint("n_cols BETWEEN 1 AND 30", name="cols_range"),

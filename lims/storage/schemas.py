@@ -8,9 +8,12 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lims.specimens.models import AliquotStatus, SpecimenType
 from lims.specimens.schemas import AliquotOut
-from lims.web import PageOut, PageQuery, Schema
+from lims.web import PageOut, PageQuery, Schema, column_string
 
-_text = validate.Length(min=1, max=80)
+# "A1" to "Z30" (26 rows, 30 columns at most); a little room for what a person types around it.
+POSITION = validate.Length(min=1, max=8)
+NOT_BLANK = validate.Regexp(r"\S", error="say why")
+REASON = validate.Length(max=500)  # audit_events.reason is TEXT; a reason is a sentence or two
 
 
 class LocationOut(Schema):
@@ -25,7 +28,10 @@ class LocationOut(Schema):
 class StoredAliquotOut(AliquotOut):
     """An aliquot with where it sits: freezer, rack, box and position (e.g. A1)."""
 
-    location = fields.Method("get_location", metadata={"type": "object"})
+    location = fields.Method(
+        "get_location",
+        metadata={"type": "object", "nullable": True, "description": "null when not in a box"},
+    )
 
     def get_location(self, aliquot: Any) -> dict[str, Any] | None:
         from lims.storage.services import location_of
@@ -38,22 +44,24 @@ class StoredAliquotOut(AliquotOut):
 
 
 class FreezerIn(Schema):
-    name = fields.String(required=True, validate=_text)
+    name = column_string("freezers.name", 60, min_length=1, required=True)
     temperature_c = fields.Integer(required=True, metadata={"description": "set-point, e.g. -80"})
-    room = fields.String(required=True, validate=_text)
-    site_code = fields.String(load_default=None, allow_none=True)
+    room = column_string("freezers.room", 60, min_length=1, required=True)
+    site_code = column_string("sites.code", 8, load_default=None, allow_none=True)
 
 
 class RackIn(Schema):
-    name = fields.String(required=True, validate=_text)
+    name = column_string("racks.name", 60, min_length=1, required=True)
 
 
 class BoxIn(Schema):
-    name = fields.String(load_default="", validate=validate.Length(max=80))
+    name = column_string("boxes.name", 80, load_default="")
     n_rows = fields.Integer(required=True, validate=validate.Range(min=1, max=26))
     n_cols = fields.Integer(required=True, validate=validate.Range(min=1, max=30))
     rack_id = fields.Integer(load_default=None, allow_none=True)
-    barcode = fields.String(
+    barcode = column_string(
+        "boxes.barcode",
+        32,
         load_default=None,
         allow_none=True,
         metadata={"description": "a pre-printed box barcode; omit to have one issued"},
@@ -156,13 +164,17 @@ class _BoxRef(Schema):
     """A destination box by id or by its scanned barcode."""
 
     box_id = fields.Integer(load_default=None, allow_none=True)
-    box_barcode = fields.String(load_default=None, allow_none=True)
-    position = fields.String(load_default=None, allow_none=True, metadata={"example": "A1"})
+    box_barcode = column_string("boxes.barcode", 32, load_default=None, allow_none=True)
+    position = fields.String(
+        load_default=None, allow_none=True, validate=POSITION, metadata={"example": "A1"}
+    )
 
 
 class StoreIn(Schema):
-    barcode = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    position = fields.String(load_default=None, allow_none=True, metadata={"example": "A1"})
+    barcode = column_string("aliquots.barcode", 32, min_length=1, required=True)
+    position = fields.String(
+        load_default=None, allow_none=True, validate=POSITION, metadata={"example": "A1"}
+    )
 
 
 class MoveAliquotIn(_BoxRef):
@@ -188,13 +200,19 @@ class PlacementOut(Schema):
 
 
 class ReasonIn(Schema):
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    reason = fields.String(load_default=None, allow_none=True, validate=REASON)
+
+
+class RequiredReasonIn(Schema):
+    """Steps that end or suspend a tube's use must say why: taking out, disposal, quarantine."""
+
+    reason = fields.String(required=True, validate=[REASON, NOT_BLANK])
 
 
 class PutBackIn(_BoxRef):
     """Back to the held position, or into the box given."""
 
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    reason = fields.String(load_default=None, allow_none=True, validate=REASON)
 
 
 class UseIn(Schema):
@@ -207,8 +225,10 @@ class UseIn(Schema):
 
 
 class DisposeManyIn(Schema):
-    barcodes = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    reason = fields.String(required=True)
+    barcodes = fields.List(
+        column_string("aliquots.barcode", 32), required=True, validate=validate.Length(min=1)
+    )
+    reason = fields.String(required=True, validate=[REASON, NOT_BLANK])
 
 
 class DisposedOut(Schema):
@@ -232,13 +252,21 @@ class ImportResultOut(Schema):
 # --- finding -------------------------------------------------------------------------------
 
 
-class AliquotQueryIn(PageQuery):
-    site = fields.String(load_default=None)
-    subject = fields.String(load_default=None)
+class InventoryQueryIn(Schema):
+    """The filters of the aliquot list and the export."""
+
+    site = column_string("sites.code", 8, load_default=None)
+    subject = column_string("subjects.study_code", 20, load_default=None)
     specimen_type = fields.Enum(SpecimenType, by_value=True, load_default=None)
     status = fields.Enum(AliquotStatus, by_value=True, load_default=None)
     freezer_id = fields.Integer(load_default=None)
-    box = fields.String(load_default=None, metadata={"description": "box barcode"})
+    box = column_string(
+        "boxes.barcode", 32, load_default=None, metadata={"description": "box barcode"}
+    )
+
+
+class AliquotQueryIn(InventoryQueryIn, PageQuery):
+    """The filters and a page of the aliquot list."""
 
 
 class InventoryRowOut(Schema):

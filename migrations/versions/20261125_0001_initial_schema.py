@@ -17,7 +17,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 # The audit trail is append-only in the database itself, not only in the application
-# (21 CFR 11.10(e); shared/domain/privacy.md §7): UPDATE, DELETE and TRUNCATE are refused.
+# (21 CFR 11.10(e): audit trails must not obscure earlier entries): UPDATE, DELETE and
+# TRUNCATE are refused.
 PG_APPEND_ONLY = [
     """CREATE FUNCTION audit_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN

@@ -60,7 +60,7 @@ def test_a_role_that_may_not_gets_403(
 def test_unknown_urls_and_methods_are_problems_too(client: FlaskClient) -> None:
     missing = client.get("/api/v1/nothing-here")
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
-    wrong = client.get("/api/v1/tokens")
+    wrong = client.put("/api/v1/tokens")
     assert wrong.status_code == 405 and wrong.mimetype == "application/problem+json"
 
 

@@ -7,8 +7,9 @@ from sqlalchemy.orm import Session
 
 from lims.actors import Actor, Role
 from lims.auth.models import User
-from lims.auth.services import authenticate, create_user, issue_token, user_for_token
+from lims.auth.services import authenticate, create_user, find_site, issue_token, user_for_token
 from lims.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, TooManyAttempts
+from tests.factories import make_site
 
 
 def test_passwords_are_stored_only_as_scrypt_hashes(session: Session, tech: Actor) -> None:
@@ -42,7 +43,7 @@ def test_a_deactivated_account_cannot_sign_in(session: Session, tech: Actor) -> 
     assert user is not None
     user.is_active = False
     with pytest.raises(NotAuthenticated):
-        authenticate(session, username="tech", password="biobank-demo")
+        authenticate(session, username="tech", password="biobank-demo", source_address="10.0.0.1")
 
 
 def test_throttle_window_passes(session: Session, tech: Actor) -> None:
@@ -50,14 +51,26 @@ def test_throttle_window_passes(session: Session, tech: Actor) -> None:
     for i in range(5):
         with pytest.raises(NotAuthenticated):
             authenticate(
-                session, username="tech", password="bad-password", now=t0 + timedelta(seconds=i)
+                session,
+                username="tech",
+                password="bad-password",
+                source_address="10.0.0.1",
+                now=t0 + timedelta(seconds=i),
             )
     with pytest.raises(TooManyAttempts):
         authenticate(
-            session, username="tech", password="biobank-demo", now=t0 + timedelta(minutes=1)
+            session,
+            username="tech",
+            password="biobank-demo",
+            source_address="10.0.0.1",
+            now=t0 + timedelta(minutes=1),
         )
     user = authenticate(
-        session, username="tech", password="biobank-demo", now=t0 + timedelta(minutes=16)
+        session,
+        username="tech",
+        password="biobank-demo",
+        source_address="10.0.0.1",
+        now=t0 + timedelta(minutes=16),
     )
     assert user.username == "tech"
 
@@ -70,3 +83,13 @@ def test_tokens_expire(session: Session, tech: Actor) -> None:
     assert user_for_token(session, token, now=t0 + timedelta(hours=11)) is user
     with pytest.raises(NotAuthenticated, match="expired"):
         user_for_token(session, token, now=t0 + timedelta(hours=12))
+
+
+def test_a_site_is_found_by_its_code_as_typed_and_an_unknown_one_names_the_field(
+    session: Session,
+) -> None:
+    site = make_site(session, "NA1")
+    assert find_site(session, " na1 ") is site
+    with pytest.raises(InvalidInput, match="Site XX9 does not exist") as err:
+        find_site(session, "XX9", field="site")
+    assert err.value.field_errors == {"site": "Site XX9 does not exist"}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -79,7 +80,10 @@ def test_the_audit_page_is_for_admins_and_reviewers_only(
     assert "user.signed_in" in page.get_data(as_text=True)
 
 
-def test_an_external_next_url_is_not_followed(client: FlaskClient, tech: Actor) -> None:
+@pytest.mark.parametrize("target", ["https://evil.test/", "/\\evil.test", "//evil.test"])
+def test_an_external_next_url_is_not_followed(
+    client: FlaskClient, tech: Actor, target: str
+) -> None:
     token = csrf_token(client)
     response = client.post(
         "/login",
@@ -87,7 +91,7 @@ def test_an_external_next_url_is_not_followed(client: FlaskClient, tech: Actor) 
             "username": "tech",
             "password": "biobank-demo",
             "csrf_token": token,
-            "next": "https://evil.test/",
+            "next": target,
         },
     )
     assert response.headers["Location"] == "/"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from flask.testing import FlaskClient
@@ -179,3 +180,15 @@ def test_the_print_form_returns_the_pdf(client: FlaskClient, session: Session, t
     )
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert len(rasterise(response.data, 300)) == 2
+
+
+def test_the_print_form_offers_box_labels_only_for_box_barcodes(
+    client: FlaskClient, session: Session, tech: Actor
+) -> None:
+    box = make_box(session)
+    sign_in(client, "tech")
+    for_box = client.get(f"/labels/print?barcodes={box.barcode.lower()}").get_data(as_text=True)
+    assert re.search(r'value="box-2x1-203"[^>]*selected', for_box)
+    # A pre-printed tube code may start with B too; it is not a box.
+    for_tube = client.get("/labels/print?barcodes=BLD-0042").get_data(as_text=True)
+    assert re.search(r'value="cryo-1.28x0.5-203"[^>]*selected', for_tube)

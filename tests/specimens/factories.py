@@ -18,8 +18,9 @@ DRAWN = datetime(2026, 3, 18, 9, 0, tzinfo=UTC)
 
 
 def worked_example(drawn: datetime = DRAWN) -> PreAnalytics:
-    """biospecimens.md §2.2: serum in SST, clotted 45 min at RT, spun 1300 g 10 min RT with
-    brake, no second spin, aliquoted within 1 h at RT, stored at -80 °C."""
+    """Serum in SST, clotted 45 min at RT, spun 1300 g 10 min RT with brake, no second spin,
+    aliquoted within 1 h at RT, stored at -80 °C: SER-SST-A-B-N-B-A by the SPREC tables
+    (Lehmann et al., Biopreserv Biobank 2012;10(4):366-374)."""
     return PreAnalytics(
         collected_at=drawn,
         received_at=drawn + timedelta(minutes=20),
@@ -39,7 +40,8 @@ def make_edta_tube(session: Session, subject: Subject | None = None) -> Specimen
     return accession_specimen(
         session,
         SYSTEM,
-        visit_id=visit.id,
+        study_code=visit.subject.study_code,
+        visit_number=visit.visit_number,
         specimen_type=SpecimenType.WHOLE_BLOOD,
         tube_type=TubeType.PED,
         volume_ml=4.0,
@@ -57,7 +59,7 @@ def make_dna_stock(session: Session, *, volume_ul: int = 200) -> Aliquot:
     return extract_dna(
         session,
         SYSTEM,
-        specimen_id=tube.id,
+        specimen_barcode=tube.barcode,
         volume_ul=volume_ul,
         concentration_ng_ul=50.0,
         a260_280=1.85,

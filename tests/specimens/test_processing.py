@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from lims.actors import Actor
 from lims.audit.models import Action
 from lims.audit.services import events_for
-from lims.errors import Conflict, Forbidden, InvalidInput
+from lims.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lims.specimens import barcodes
 from lims.specimens.models import Aliquot, AliquotStatus, Specimen, SpecimenType, TubeType
 from lims.specimens.services import (
@@ -29,7 +29,8 @@ from tests.specimens.factories import make_dna_stock, make_edta_tube, worked_exa
 def _accession(session: Session, actor: Actor, **kwargs: Any) -> Specimen:
     visit = make_visit(session)
     values: dict[str, Any] = {
-        "visit_id": visit.id,
+        "study_code": visit.subject.study_code,
+        "visit_number": visit.visit_number,
         "specimen_type": SpecimenType.WHOLE_BLOOD,
         "tube_type": TubeType.SST,
         "pre": worked_example(),
@@ -98,7 +99,12 @@ def test_a_reviewer_may_not_accession(session: Session, reviewer: Actor) -> None
 def test_a_tube_is_split_into_n_serum_aliquots_of_v(session: Session, tech: Actor) -> None:
     tube = make_specimen(session)
     made = aliquot_specimen(
-        session, tech, specimen_id=tube.id, specimen_type=SpecimenType.SERUM, count=4, volume_ul=250
+        session,
+        tech,
+        specimen_barcode=tube.barcode,
+        specimen_type=SpecimenType.SERUM,
+        count=4,
+        volume_ul=250,
     )
     assert [(a.volume_ul, a.status) for a in made] == [(250, AliquotStatus.RECEIVED)] * 4
     assert all(barcodes.check_problem(a.barcode) is None for a in made)
@@ -113,7 +119,7 @@ def test_scanned_aliquot_barcodes_are_used_and_a_repeated_scan_is_refused(
     made = aliquot_specimen(
         session,
         tech,
-        specimen_id=tube.id,
+        specimen_barcode=tube.barcode,
         specimen_type=SpecimenType.SERUM,
         count=2,
         volume_ul=500,
@@ -125,7 +131,7 @@ def test_scanned_aliquot_barcodes_are_used_and_a_repeated_scan_is_refused(
         aliquot_specimen(
             session,
             tech,
-            specimen_id=tube.id,
+            specimen_barcode=tube.barcode,
             specimen_type=SpecimenType.SERUM,
             count=2,
             volume_ul=500,
@@ -136,7 +142,12 @@ def test_scanned_aliquot_barcodes_are_used_and_a_repeated_scan_is_refused(
 def test_dna_extraction_records_the_stock_and_its_yield(session: Session, tech: Actor) -> None:
     tube = make_edta_tube(session)
     stock = extract_dna(
-        session, tech, specimen_id=tube.id, volume_ul=200, concentration_ng_ul=45.5, a260_280=1.82
+        session,
+        tech,
+        specimen_barcode=tube.barcode,
+        volume_ul=200,
+        concentration_ng_ul=45.5,
+        a260_280=1.82,
     )
     assert stock.specimen_type is SpecimenType.DNA and stock.parent is None
     assert stock.total_ug == 9.1
@@ -150,7 +161,7 @@ def test_dna_is_not_extracted_from_a_serum_tube(session: Session, tech: Actor) -
         extract_dna(
             session,
             tech,
-            specimen_id=make_specimen(session).id,
+            specimen_barcode=make_specimen(session).barcode,
             volume_ul=200,
             concentration_ng_ul=9,
         )
@@ -160,7 +171,12 @@ def test_an_impossible_purity_ratio_is_refused(session: Session, tech: Actor) ->
     tube = make_edta_tube(session)
     with pytest.raises(InvalidInput, match="a260_280"):
         extract_dna(
-            session, tech, specimen_id=tube.id, volume_ul=200, concentration_ng_ul=9, a260_280=7
+            session,
+            tech,
+            specimen_barcode=tube.barcode,
+            volume_ul=200,
+            concentration_ng_ul=9,
+            a260_280=7,
         )
 
 
@@ -202,7 +218,7 @@ def test_a_parent_from_another_tube_is_refused(session: Session, tech: Actor) ->
         aliquot_specimen(
             session,
             tech,
-            specimen_id=other.id,
+            specimen_barcode=other.barcode,
             specimen_type=SpecimenType.DNA,
             count=1,
             volume_ul=10,
@@ -214,3 +230,32 @@ def test_an_investigator_may_not_look_up_tubes(session: Session, investigator: A
     tube = make_specimen(session)
     with pytest.raises(Forbidden):
         get_specimen(session, investigator, tube.barcode)
+
+
+def test_a_tube_is_processed_by_its_scanned_barcode_and_an_unknown_one_is_named(
+    session: Session, tech: Actor
+) -> None:
+    tube = make_specimen(session)
+    made = aliquot_specimen(
+        session,
+        tech,
+        specimen_barcode=f" {tube.barcode.lower()} ",
+        specimen_type=SpecimenType.SERUM,
+        count=1,
+        volume_ul=250,
+    )
+    assert made[0].specimen is tube
+    unknown = barcodes.aliquot_barcode(99_999)
+    with pytest.raises(NotFound, match=f"No primary tube has barcode {unknown}") as err:
+        extract_dna(session, tech, specimen_barcode=unknown, volume_ul=100, concentration_ng_ul=20)
+    assert set(err.value.field_errors) == {"barcode"}
+
+
+def test_a_tube_is_accessioned_to_a_visit_named_as_the_bench_names_it(
+    session: Session, tech: Actor
+) -> None:
+    visit = make_visit(session)
+    with pytest.raises(NotFound, match=f"{visit.subject.study_code} has no visit 9"):
+        _accession(session, tech, study_code=visit.subject.study_code, visit_number=9)
+    tube = _accession(session, tech, study_code=visit.subject.study_code.lower(), visit_number=1)
+    assert tube.visit.subject is visit.subject

@@ -13,6 +13,7 @@ from lims.specimens.models import Dystonia, EnrolmentStatus, Sex, SpecimenType, 
 from lims.specimens.services import (
     accession_specimen,
     aliquot_specimen,
+    list_sites,
     list_subjects,
     register_subject,
     register_visit,
@@ -178,7 +179,8 @@ def test_nothing_new_is_made_for_a_subject_who_withdrew(session: Session, tech: 
         accession_specimen(
             session,
             tech,
-            visit_id=visit.id,
+            study_code=subject.study_code,
+            visit_number=visit.visit_number,
             specimen_type=SpecimenType.WHOLE_BLOOD,
             tube_type=tube.tube_type,
             pre=worked_example(),
@@ -187,7 +189,7 @@ def test_nothing_new_is_made_for_a_subject_who_withdrew(session: Session, tech: 
         aliquot_specimen(
             session,
             tech,
-            specimen_id=tube.id,
+            specimen_barcode=tube.barcode,
             specimen_type=SpecimenType.SERUM,
             count=2,
             volume_ul=250,
@@ -210,3 +212,11 @@ def test_a_study_code_that_is_not_a_code_is_refused(
             primary_diagnosis=Dystonia.CERVICAL,
         )
     assert err.value.errors[0]["field"] == "study_code"
+
+
+def test_the_sites_are_listed_by_code_for_any_signed_in_role(
+    session: Session, investigator: Actor
+) -> None:
+    make_site(session, "EU2")  # the investigator's own site, NA1, exists already
+
+    assert [site.code for site in list_sites(session, investigator)] == ["EU2", "NA1"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor
 from lims.audit.services import events_for
 from lims.errors import Conflict, Forbidden, InvalidInput
 from lims.specimens.models import AliquotStatus
+from lims.storage.models import Placement
 from lims.storage.services import (
     check_in,
     check_out,
@@ -25,6 +27,7 @@ from lims.storage.services import (
     take_out,
     use_aliquot,
 )
+from lims.storage.services._common import free_position, placement_of
 from tests.factories import make_aliquot, make_box
 from tests.storage.factories import actions, snapshot, stored, withdraw
 
@@ -91,7 +94,9 @@ def test_a_withdrawn_subjects_tube_is_not_checked_out(session: Session, tech: Ac
     aliquot = stored(session, tech)
     withdraw(session, aliquot.subject)
     before = snapshot(session, aliquot)
-    with pytest.raises(Conflict, match="withdrew consent"):
+    with pytest.raises(
+        Conflict, match=f"withdrawn consent; checking out {aliquot.barcode} is not allowed"
+    ):
         check_out(session, tech, barcode=aliquot.barcode)
     assert snapshot(session, aliquot) == before
 
@@ -254,3 +259,16 @@ def test_a_reviewer_may_look_but_not_change(session: Session, tech: Actor, revie
         with pytest.raises(Forbidden):
             refused()
     assert aliquot.status is S.STORED
+
+
+def test_freeing_a_position_that_is_already_free_is_a_conflict_not_a_crash(
+    session: Session, tech: Actor
+) -> None:
+    aliquot = stored(session, tech, position="A1")
+    held = placement_of(session, aliquot)
+    assert held is not None
+    # Another request got there first: the row is gone, this session still holds its copy.
+    session.execute(delete(Placement).where(Placement.id == held.id))
+    session.expire(held.box, ["placements"])
+    with pytest.raises(Conflict, match=f"{aliquot.barcode} has already left position A1"):
+        free_position(session, held)

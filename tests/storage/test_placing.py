@@ -80,7 +80,7 @@ def test_an_investigator_may_not_store_or_move(
 def test_a_withdrawn_subjects_tube_is_not_stored(session: Session, tech: Actor) -> None:
     aliquot = make_aliquot(session)
     withdraw(session, aliquot.subject)
-    with pytest.raises(Conflict, match="withdrew consent"):
+    with pytest.raises(Conflict, match=f"withdrawn consent; storing {aliquot.barcode} is not"):
         store_aliquot(session, tech, barcode=aliquot.barcode, box_id=make_box(session).id)
     assert aliquot.status is AliquotStatus.RECEIVED
 

@@ -59,6 +59,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as session:
         make_user(session, "tech", Role.TECHNICIAN)
+        make_user(session, "admin", Role.ADMIN)
         box = make_box(session)
         tubes = tuple(a.barcode for a in make_aliquots(session, 3))
         box_code = box.barcode
@@ -87,12 +88,14 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def signed_in_page(browser: Any, bench: Bench, *, timeout_ms: int = 5000) -> Any:
-    """A new tab, signed in as the technician through the login form (Enter submits)."""
+def signed_in_page(
+    browser: Any, bench: Bench, *, timeout_ms: int = 5000, username: str = "tech"
+) -> Any:
+    """A new tab, signed in (as the technician unless told) through the login form."""
     page = browser.new_page()
     page.set_default_timeout(timeout_ms)
     page.goto(f"{bench.url}/login")
-    page.fill("#username", "tech")
+    page.fill("#username", username)
     page.fill("#password", DEMO_PASSWORD)
     with page.expect_navigation():
         page.press("#password", "Enter")

@@ -1,10 +1,28 @@
-"""Steps several specimen use cases share: barcodes, lookups, the consent rule."""
+"""Steps several specimen use cases share: barcodes, lookups and row locks, the consent rule.
+
+Why row locks (SELECT ... FOR UPDATE) and not a version column: two benches acting on one tube
+at once must both get an answer a technician can act on. With a lock the second request waits
+for the first to commit, then reads the tube as it now is and gets the precise refusal ("is
+checked_out; only a stored aliquot can be checked out", "holds 100 µL; 2 × 100 µL needs 200
+µL"), or simply succeeds, as 20 partial uses of one tube all should. A version column would
+turn every such overlap into a generic "changed by someone else, try again", and volumes drawn
+in parallel would fail instead of adding up. Waits are short: each service holds its locks for
+one transaction of a few statements.
+
+Lock order, so two services never wait for each other in a circle: primary tubes (specimens),
+then aliquots, then boxes; several rows of one kind in ascending id. A consent withdrawal locks
+the subject's tubes and open aliquots the same way, so a check-out or a split that checked
+consent a moment before finishes first, and one that comes after sees the withdrawal. SQLite
+ignores FOR UPDATE; there a writing transaction takes the database's write lock when it begins
+(BEGIN IMMEDIATE, lims/db.py), which serialises the same services.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from lims.actors import STAFF, Actor
@@ -50,16 +68,61 @@ def barcode_problem(code: str, *, issued_below: int) -> str | None:
     return None
 
 
-def find_aliquot(session: Session, actor: Actor, barcode: str) -> Aliquot:
-    """The aliquot with this scanned or typed barcode, refusing a wrong check digit."""
-    actor.require(*STAFF)
+SelectT = TypeVar("SelectT", bound=Select[Any])
+
+
+def locked(stmt: SelectT) -> SelectT:
+    """Lock the selected rows until commit, and read them afresh.
+
+    populate_existing: the session may already hold a copy read before the lock was granted
+    (e.g. by an earlier lookup in the same request); without it the ORM would hand back that
+    stale copy and the decision would be taken on what another bench has since changed.
+    """
+    return stmt.with_for_update().execution_options(populate_existing=True)
+
+
+def checked_code(barcode: str, field: str = "barcode") -> str:
+    """A scanned or typed barcode, normalised, refusing a wrong check character."""
     code = barcodes.normalise(barcode)
     if problem := barcodes.check_problem(code):
-        raise InvalidInput(problem, field="barcode")
-    aliquot = session.scalar(select(Aliquot).where(Aliquot.barcode == code))
+        raise InvalidInput(problem, field=field)
+    return code
+
+
+def find_aliquot(
+    session: Session, actor: Actor, barcode: str, *, for_update: bool = False
+) -> Aliquot:
+    """The aliquot with this scanned or typed barcode, refusing a wrong check digit.
+
+    Services that change the aliquot pass for_update=True: the row stays locked until they
+    commit, so a second request on the same tube waits and then sees the new state.
+    """
+    actor.require(*STAFF)
+    code = checked_code(barcode)
+    stmt = select(Aliquot).where(Aliquot.barcode == code)
+    aliquot = session.scalar(locked(stmt) if for_update else stmt)
     if aliquot is None:
         raise NotFound(f"No aliquot has barcode {code}", field="barcode")
     return aliquot
+
+
+def lock_aliquots(session: Session, ids: Sequence[int]) -> list[Aliquot]:
+    """Lock several aliquots in ascending id order (the same order everywhere: no deadlock)."""
+    stmt = select(Aliquot).where(Aliquot.id.in_(ids)).order_by(Aliquot.id)
+    return list(session.scalars(locked(stmt)))
+
+
+def find_specimen(
+    session: Session, actor: Actor, barcode: str, *, for_update: bool = False
+) -> Specimen:
+    """A primary tube by its scanned barcode (locked for a service that makes aliquots of it)."""
+    actor.require(*STAFF)
+    code = checked_code(barcode)
+    stmt = select(Specimen).where(Specimen.barcode == code)
+    specimen = session.scalar(locked(stmt) if for_update else stmt)
+    if specimen is None:
+        raise NotFound(f"No primary tube has barcode {code}", field="barcode")
+    return specimen
 
 
 def take_barcodes(
@@ -89,10 +152,12 @@ def take_barcodes(
     return codes
 
 
-def require_consent(subject: Subject, doing: str) -> None:
-    """Nothing new is made from a subject who withdrew consent (biospecimens.md §4)."""
+def require_consent(subject: Subject, doing: str, *, field: str = "study_code") -> None:
+    """The consent rule: after a withdrawal nothing new is made from the subject, and their
+    tubes may only be disposed of (NCI Best Practices for Biospecimen Resources, 2016, §B.6)."""
     if not subject.has_consent:
         raise Conflict(
-            f"{subject.study_code} has withdrawn consent; {doing} is not allowed",
-            field="study_code",
+            f"{subject.study_code} has withdrawn consent; {doing} is not allowed "
+            "(their tubes may only be disposed of)",
+            field=field,
         )

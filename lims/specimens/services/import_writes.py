@@ -2,21 +2,17 @@
 
 Visits, tubes and aliquots go in as executemany INSERTs on the tables (parents level by level,
 since children need their ids). Every new record still gets its own audit event, so an imported
-aliquot's chain of custody starts like any other; the events are hashed here and inserted in one
-executemany, chained after the batch event that `audit.record` writes (which also holds the chain
-lock on PostgreSQL until the commit). Measured 2026-11-25 on a 2-vCPU AMD EPYC VM: one
-`audit.record` per event costs 2.1 s per 5,000 on SQLite and 4.0 s on PostgreSQL (about 21 s and
-40 s for a 50,000-row file, before any aliquot is written); the whole 50,000-row import below takes
-about 6 s on SQLite (bench/imports.py; figures in README.md).
+aliquot's chain of custody starts like any other; `audit.record_many` appends them after the
+batch event in one pass. Measured 2026-11-25 on a 2-vCPU AMD EPYC VM: one `audit.record` per
+event costs 2.1 s per 5,000 on SQLite and 4.0 s on PostgreSQL (about 21 s and 40 s for a
+50,000-row file, before any aliquot is written); the whole 50,000-row import below takes about
+6 s on SQLite (bench/imports.py; figures in docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Table, func, insert, select
@@ -24,7 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Session
 
 from lims import audit
 from lims.actors import Actor
-from lims.audit.models import Action, AuditEvent
+from lims.audit.models import Action
 from lims.db import utcnow
 from lims.specimens import barcodes, sprec
 from lims.specimens.models import Aliquot as AliquotModel
@@ -77,23 +73,16 @@ _KEYS = {
 }
 
 
-@dataclass(frozen=True)
-class _Event:
-    action: Action
-    object_type: str
-    object_id: int
-    after: dict[str, Any]
-
-
 def write_import(
     session: Session, actor: Actor, plan: Plan, *, sha256: str, filename: str
 ) -> ImportResult:
     """Write what the plan says, with one batch event and one event per new record."""
     now = utcnow()
-    events: list[_Event] = []
-    _insert_visits(session, plan, events)
-    _insert_tubes(session, plan, now, events)
-    made = _insert_aliquots(session, plan, now, events)
+    events: list[audit.Event] = []
+    # Each record's event names the file it came from, so its history alone says "imported".
+    _insert_visits(session, plan, events, sha256)
+    _insert_tubes(session, plan, now, events, sha256)
+    made = _insert_aliquots(session, plan, now, events, sha256)
     file_order = sorted(made, key=lambda r: r.number)
     result = ImportResult(
         aliquots=len(made),
@@ -103,25 +92,24 @@ def write_import(
         first_barcode=file_order[0].values["aliquot_barcode"],
         last_barcode=file_order[-1].values["aliquot_barcode"],
     )
-    batch = audit.record(
-        session,
-        actor,
+    batch = audit.Event(
         Action.ALIQUOTS_IMPORTED,
         ("aliquot_import", sha256),
-        at=now,
-        filename=filename,
-        sha256=sha256,
-        aliquots=result.aliquots,
-        tubes=result.tubes,
-        visits=result.visits,
-        first_barcode=result.first_barcode,
-        last_barcode=result.last_barcode,
+        after={
+            "filename": filename,
+            "sha256": sha256,
+            "aliquots": result.aliquots,
+            "tubes": result.tubes,
+            "visits": result.visits,
+            "first_barcode": result.first_barcode,
+            "last_barcode": result.last_barcode,
+        },
     )
-    _append_chained(session, actor, batch, events, sha256=sha256, at=now)
+    audit.record_many(session, actor, [batch, *events], at=now)
     return result
 
 
-def _insert_visits(session: Session, plan: Plan, events: list[_Event]) -> None:
+def _insert_visits(session: Session, plan: Plan, events: list[audit.Event], sha256: str) -> None:
     if not plan.new_visits:
         return
     values = [
@@ -135,11 +123,15 @@ def _insert_visits(session: Session, plan: Plan, events: list[_Event]) -> None:
         key = (code_of[subject_id], number)
         plan.visit_ids[key] = visit_id
         events.append(
-            _Event(
+            audit.Event(
                 Action.VISIT_REGISTERED,
-                "visit",
-                visit_id,
-                {"subject": key[0], "visit_number": number, "visit_on": str(plan.new_visits[key])},
+                audit.ref(Visit, visit_id),
+                {
+                    "subject": key[0],
+                    "visit_number": number,
+                    "visit_on": str(plan.new_visits[key]),
+                    "import_sha256": sha256,
+                },
             )
         )
 
@@ -161,7 +153,9 @@ def _tube_values(tube: NewTube, visit_id: int, now: datetime) -> dict[str, Any]:
     }
 
 
-def _insert_tubes(session: Session, plan: Plan, now: datetime, events: list[_Event]) -> None:
+def _insert_tubes(
+    session: Session, plan: Plan, now: datetime, events: list[audit.Event], sha256: str
+) -> None:
     if not plan.new_tubes:
         return
     values = [_tube_values(t, plan.visit_ids[t.visit], now) for t in plan.new_tubes.values()]
@@ -172,16 +166,16 @@ def _insert_tubes(session: Session, plan: Plan, now: datetime, events: list[_Eve
         plan.tube_ids[code] = tube_id
         tube = by_code[code]
         events.append(
-            _Event(
+            audit.Event(
                 Action.SPECIMEN_ACCESSIONED,
-                "specimen",
-                tube_id,
+                audit.ref(Specimen, tube_id),
                 {
                     "barcode": code,
                     "visit": "{} V{}".format(*plan.new_tubes[code].visit),
                     "tube_type": tube["tube_type"].value,
                     "sprec_code": tube["sprec_code"],
                     "sprec_version": sprec.SPREC_VERSION,
+                    "import_sha256": sha256,
                 },
             )
         )
@@ -207,7 +201,7 @@ def _aliquot_values(row: Row, plan: Plan, now: datetime) -> dict[str, Any]:
 
 
 def _insert_aliquots(
-    session: Session, plan: Plan, now: datetime, events: list[_Event]
+    session: Session, plan: Plan, now: datetime, events: list[audit.Event], sha256: str
 ) -> list[Row]:
     written: list[Row] = []
     for level in plan.levels:
@@ -219,10 +213,9 @@ def _insert_aliquots(
             plan.parent_ids[code] = aliquot_id  # children on the next level point here
             row = rows[code].values
             events.append(
-                _Event(
+                audit.Event(
                     Action.ALIQUOT_CREATED,
-                    "aliquot",
-                    aliquot_id,
+                    audit.ref(AliquotModel, aliquot_id),
                     {
                         "barcode": code,
                         "specimen": row["tube_barcode"],
@@ -230,43 +223,9 @@ def _insert_aliquots(
                         "specimen_type": row["specimen_type"].value,
                         "volume_ul": row["volume_ul"],
                         "process": "import",
+                        "import_sha256": sha256,
                     },
                 )
             )
         written.extend(level)
     return written
-
-
-def _append_chained(
-    session: Session,
-    actor: Actor,
-    batch: AuditEvent,
-    events: Sequence[_Event],
-    *,
-    sha256: str,
-    at: datetime,
-) -> None:
-    """Chain the events after the batch event, as audit.record would one by one."""
-    prev_hash = batch.row_hash
-    rows: list[dict[str, Any]] = []
-    for event in events:
-        after = json.dumps({**event.after, "import_sha256": sha256}, sort_keys=True, default=str)
-        row: dict[str, Any] = {
-            "occurred_at": at,
-            "actor_id": actor.user_id,
-            "actor_username": actor.username,
-            "action": event.action.value,
-            "object_type": event.object_type,
-            "object_id": str(event.object_id),
-            "before_json": None,
-            "after_json": after,
-            "reason": None,
-            "prev_hash": prev_hash,
-        }
-        # The model's own hash function, on a plain namespace: building 50,000 ORM instances
-        # only to hash them took longer than the inserts.
-        prev_hash = AuditEvent.compute_hash(SimpleNamespace(**row))  # type: ignore[arg-type]
-        rows.append({**row, "row_hash": prev_hash})
-    if rows:
-        # Rows go in in list order, so the ids rise along the chain that verify_chain walks.
-        session.execute(insert(_table(AuditEvent)), rows)

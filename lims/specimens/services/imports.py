@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,9 @@ from lims.specimens.services.import_checks import Row, plan_import
 from lims.specimens.services.import_writes import ImportResult, write_import
 
 MAX_ERRORS_REPORTED = 500  # a wholly wrong file should not produce a 50,000-line answer
+# Rows per file; the app passes LIMS_MAX_IMPORT_ROWS. Every row is held until all are checked,
+# so this bounds the memory an import takes.
+MAX_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -168,40 +171,76 @@ def template_csv() -> str:
     return buffer.getvalue()
 
 
-def read_rows(data: bytes) -> tuple[list[Row], list[FieldError]]:
-    """Parse every row into typed values, collecting each bad value as a row/field error."""
-    try:
-        text = data.decode("utf-8-sig")  # a spreadsheet's UTF-8 export starts with a BOM
-    except UnicodeDecodeError as err:
-        raise InvalidInput(
-            f"The file is not UTF-8 text (byte {err.start}); save it as CSV UTF-8",
-            errors=[{"row": 1, "field": "file", "message": "not UTF-8 text"}],
-        ) from err
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in next(reader, [])]
-    _check_header(header)
+class HashingReader(io.RawIOBase):
+    """Reads a binary stream once and hashes what passes, so the import's SHA-256 needs no copy
+    of the file."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self.source = source
+        self.sha256 = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.source.read(len(buffer))
+        self.sha256.update(chunk)
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def read_rows(
+    source: io.RawIOBase, *, max_rows: int = MAX_ROWS
+) -> tuple[list[Row], list[FieldError]]:
+    """Parse every row into typed values, collecting each bad value as a row/field error.
+
+    The file is read as a stream (csv over a decoding wrapper), never as one string."""
+    # utf-8-sig: a spreadsheet's UTF-8 export starts with a BOM.
+    text = io.TextIOWrapper(io.BufferedReader(source), "utf-8-sig", newline="")
     rows: list[Row] = []
     errors: list[FieldError] = []
-    for number, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue  # blank lines at the end of a sheet
-        if len(cells) != len(header):
-            message = f"has {len(cells)} cells; the header has {len(header)}"
-            errors.append({"row": number, "field": "row", "message": message})
-            continue
-        values: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
-        for column, raw in zip(header, cells, strict=True):
-            errors.extend(_parse_cell(values, number, column, raw.strip()))
-        rows.append(Row(number, values))
+    number = 1
+    try:
+        reader = csv.reader(text)
+        header = [h.strip().lower() for h in next(reader, [])]
+        _check_header(header)
+        for number, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue  # blank lines at the end of a sheet
+            if len(rows) == max_rows:
+                raise _too_many_rows(number, max_rows)
+            if len(cells) != len(header):
+                message = f"has {len(cells)} cells; the header has {len(header)}"
+                errors.append({"row": number, "field": "row", "message": message})
+                continue
+            values: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
+            for column, raw in zip(header, cells, strict=True):
+                errors.extend(_parse_cell(values, number, column, raw.strip()))
+            rows.append(Row(number, values))
+    except UnicodeDecodeError as err:
+        raise InvalidInput(
+            f"The file is not UTF-8 text (after row {number}); save it as CSV UTF-8",
+            errors=[{"row": number + 1, "field": "file", "message": "not UTF-8 text"}],
+        ) from err
     if not rows and not errors:
         raise InvalidInput("The file has a header but no rows", errors=[_header_error("no rows")])
     return rows, errors
+
+
+def _too_many_rows(number: int, max_rows: int) -> InvalidInput:
+    return InvalidInput(
+        f"The file has more than {max_rows:,} rows, the limit of one import; split it into "
+        "files of at most that many rows; nothing was imported",
+        errors=[{"row": number, "field": "file", "message": f"more than {max_rows:,} rows"}],
+    )
 
 
 _PARSERS = {c.name: c.parse for c in COLUMNS}
 
 
 def _parse_cell(values: dict[str, Any], number: int, column: str, raw: str) -> list[FieldError]:
+    if "\x00" in raw:  # PostgreSQL text cannot hold one; the lookups would fail there
+        return [{"row": number, "field": column, "message": "contains a NUL character (\\x00)"}]
     if not raw:
         if column in REQUIRED:
             return [{"row": number, "field": column, "message": "is required"}]
@@ -232,11 +271,17 @@ def _check_header(header: list[str]) -> None:
 
 
 def import_aliquots(
-    session: Session, actor: Actor, *, data: bytes, filename: str = "upload.csv"
+    session: Session,
+    actor: Actor,
+    *,
+    data: bytes | IO[bytes],
+    filename: str = "upload.csv",
+    max_rows: int = MAX_ROWS,
 ) -> ImportResult:
     """Import a CSV of aliquots: every row is checked first; any problem and nothing is written."""
     actor.require(Role.TECHNICIAN)
-    rows, errors = read_rows(data)
+    source = HashingReader(io.BytesIO(data) if isinstance(data, bytes) else data)
+    rows, errors = read_rows(source, max_rows=max_rows)
     plan, problems = plan_import(session, rows)
     errors = sorted([*errors, *problems], key=lambda e: (e.get("row", 0), e.get("field", "")))
     if errors:
@@ -246,7 +291,7 @@ def import_aliquots(
             f"{len(errors)} problems found in {filename}{more}; nothing was imported",
             errors=shown,
         )
-    sha256 = hashlib.sha256(data).hexdigest()
+    sha256 = source.sha256.hexdigest()  # read_rows read to the end
     result = write_import(session, actor, plan, sha256=sha256, filename=filename)
     session.commit()
     # The rows went in around the unit of work; loaded collections (a subject's visits) are stale.

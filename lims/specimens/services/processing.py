@@ -9,10 +9,15 @@ from sqlalchemy.orm import Session
 from lims import audit
 from lims.actors import Actor, Role
 from lims.audit.models import Action
-from lims.errors import Conflict, InvalidInput, NotFound
+from lims.errors import Conflict, InvalidInput
 from lims.specimens import barcodes, sprec
 from lims.specimens.models import Aliquot, AliquotStatus, Specimen, SpecimenType
-from lims.specimens.services.common import find_aliquot, require_consent, take_barcodes
+from lims.specimens.services.common import (
+    find_aliquot,
+    find_specimen,
+    require_consent,
+    take_barcodes,
+)
 
 MAX_ALIQUOTS_PER_RUN = 100
 # A parent tube gives volume only while it is at the bench or in its box.
@@ -26,7 +31,7 @@ def aliquot_specimen(
     session: Session,
     actor: Actor,
     *,
-    specimen_id: int,
+    specimen_barcode: str,
     specimen_type: SpecimenType,
     count: int,
     volume_ul: int,
@@ -37,8 +42,11 @@ def aliquot_specimen(
 ) -> list[Aliquot]:
     """Split a primary tube (or a parent aliquot, e.g. DNA stock) into `count` aliquots."""
     actor.require(Role.TECHNICIAN)
-    specimen = _specimen(session, specimen_id)
-    parent = find_aliquot(session, actor, parent_barcode) if parent_barcode else None
+    specimen = find_specimen(session, actor, specimen_barcode, for_update=True)
+    # The parent gives volume: locked, so parallel draws add up (see services/common.py).
+    parent = (
+        find_aliquot(session, actor, parent_barcode, for_update=True) if parent_barcode else None
+    )
     made = _split(
         session,
         actor,
@@ -59,7 +67,7 @@ def extract_dna(
     session: Session,
     actor: Actor,
     *,
-    specimen_id: int,
+    specimen_barcode: str,
     volume_ul: int,
     concentration_ng_ul: float,
     a260_280: float | None = None,
@@ -67,7 +75,7 @@ def extract_dna(
 ) -> Aliquot:
     """Record a DNA extraction from a whole-blood tube as a DNA stock aliquot with its yield."""
     actor.require(Role.TECHNICIAN)
-    specimen = _specimen(session, specimen_id)
+    specimen = find_specimen(session, actor, specimen_barcode, for_update=True)
     if specimen.tube_type in sprec.SERUM_TUBES:
         raise Conflict(
             f"{specimen.barcode} is a serum tube ({specimen.tube_type.value}); "
@@ -101,7 +109,7 @@ def sub_aliquot(
 ) -> list[Aliquot]:
     """Draw `count` sub-aliquots of `volume_ul` from a stock (e.g. DNA), reducing its volume."""
     actor.require(Role.TECHNICIAN)
-    parent = find_aliquot(session, actor, parent_barcode)
+    parent = find_aliquot(session, actor, parent_barcode, for_update=True)
     made = _split(
         session,
         actor,
@@ -116,13 +124,6 @@ def sub_aliquot(
     )
     session.commit()
     return made
-
-
-def _specimen(session: Session, specimen_id: int) -> Specimen:
-    specimen = session.get(Specimen, specimen_id)
-    if specimen is None:
-        raise NotFound(f"Specimen {specimen_id} does not exist", field="specimen_id")
-    return specimen
 
 
 def _check_amounts(count: int, volume_ul: int, quality: tuple[float | None, float | None]) -> None:

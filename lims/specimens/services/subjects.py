@@ -12,6 +12,7 @@ from lims import audit
 from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
 from lims.auth.models import Site
+from lims.auth.services import find_site
 from lims.errors import Conflict, InvalidInput, NotFound
 from lims.specimens.models import (
     TERMINAL_STATUSES,
@@ -24,7 +25,7 @@ from lims.specimens.models import (
     Visit,
     study_code_problem,
 )
-from lims.specimens.services.common import require_consent
+from lims.specimens.services.common import lock_aliquots, locked, require_consent
 
 
 def register_subject(
@@ -44,9 +45,7 @@ def register_subject(
         raise InvalidInput(problem, field="study_code")
     if session.scalar(select(Subject).where(Subject.study_code == code)):
         raise Conflict(f"Subject {code} is already registered", field="study_code")
-    site = session.scalar(select(Site).where(Site.code == site_code.strip().upper()))
-    if site is None:
-        raise InvalidInput(f"Site {site_code} does not exist", field="site_code")
+    site = find_site(session, site_code)
     subject = Subject(
         study_code=code,
         site=site,
@@ -142,6 +141,12 @@ def list_subjects(
     return rows, total
 
 
+def list_sites(session: Session, actor: Actor) -> list[Site]:
+    """The collecting sites, by code: where a subject is registered, and the subject list's
+    site filter. Any signed-in role may read them (a site is not about a participant)."""
+    return list(session.scalars(select(Site).order_by(Site.code)))
+
+
 def _counts(session: Session, subject_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
     """Visits and aliquots per subject, two grouped queries for the whole page."""
     if not subject_ids:
@@ -212,6 +217,17 @@ def open_aliquots(subject: Subject) -> list[Aliquot]:
     ]
 
 
+def _lock_what_consent_covers(session: Session, subject: Subject) -> list[Aliquot]:
+    """Lock the subject's tubes, then their open aliquots (the usual order), and return those
+    aliquots as they stand once every step that checked consent before us has committed."""
+    specimens = [s.id for v in subject.visits for s in v.specimens]
+    tubes = select(Specimen).where(Specimen.id.in_(specimens)).order_by(Specimen.id)
+    session.scalars(locked(tubes)).all()
+    ids = session.scalars(select(Aliquot.id).where(Aliquot.specimen_id.in_(specimens))).all()
+    lock_aliquots(session, ids)
+    return open_aliquots(subject)
+
+
 @dataclass(frozen=True)
 class ConsentWithdrawal:
     subject: Subject
@@ -233,7 +249,7 @@ def withdraw_consent(
         )
     if not reason.strip():
         raise InvalidInput("Give the reason for the withdrawal", field="reason")
-    affected = open_aliquots(subject)
+    affected = _lock_what_consent_covers(session, subject)
     before = subject.enrolment_status
     subject.enrolment_status = EnrolmentStatus.CONSENT_WITHDRAWN
     subject.consent_withdrawn_at = withdrawn_at

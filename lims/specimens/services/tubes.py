@@ -13,9 +13,10 @@ from lims import audit
 from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
 from lims.errors import InvalidInput, NotFound
-from lims.specimens import barcodes, sprec
-from lims.specimens.models import Aliquot, Specimen, SpecimenType, Temperature, TubeType, Visit
-from lims.specimens.services.common import require_consent, take_barcodes
+from lims.specimens import sprec
+from lims.specimens.models import Aliquot, Specimen, SpecimenType, Temperature, TubeType
+from lims.specimens.services.common import checked_code, require_consent, take_barcodes
+from lims.specimens.services.subjects import find_visit
 
 # Bounds a typing slip would cross, not lab rules: ranges seen in SOPs are far inside them.
 CENTRIFUGE_G_MAX = 100_000
@@ -25,7 +26,8 @@ STORAGE_TEMPERATURE_RANGE_C = (-200, 8)
 
 @dataclass(frozen=True)
 class PreAnalytics:
-    """What happened to a primary tube between the arm and the freezer (biospecimens.md §1)."""
+    """What happened to a primary tube between the arm and the freezer: what SPREC codes
+    (Betsou et al., "Standard PREanalytical Code Version 3.0", Biopreserv Biobank 2018;16(1))."""
 
     collected_at: datetime
     received_at: datetime | None = None
@@ -46,7 +48,8 @@ def accession_specimen(
     session: Session,
     actor: Actor,
     *,
-    visit_id: int,
+    study_code: str,
+    visit_number: int,
     specimen_type: SpecimenType,
     tube_type: TubeType,
     pre: PreAnalytics,
@@ -56,9 +59,7 @@ def accession_specimen(
 ) -> Specimen:
     """Register a primary tube collected at a visit, with its pre-analytical data and SPREC."""
     actor.require(Role.TECHNICIAN)
-    visit = session.get(Visit, visit_id)
-    if visit is None:
-        raise NotFound(f"Visit {visit_id} does not exist", field="visit_id")
+    visit = find_visit(session, actor, study_code=study_code, visit_number=visit_number)
     require_consent(visit.subject, "accessioning a tube")
     check_pre_analytics(pre)
     if volume_ml is not None and volume_ml <= 0:
@@ -139,9 +140,7 @@ def check_pre_analytics(pre: PreAnalytics) -> None:
 def get_specimen(session: Session, actor: Actor, barcode: str) -> Specimen:
     """A primary tube by its scanned barcode, with its aliquots."""
     actor.require(*STAFF)
-    code = barcodes.normalise(barcode)
-    if problem := barcodes.check_problem(code):
-        raise InvalidInput(problem, field="barcode")
+    code = checked_code(barcode)
     specimen = session.scalar(
         select(Specimen)
         .where(Specimen.barcode == code)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, current_app, request
 from flask.typing import ResponseReturnValue
 
-from lims.db import get_session
+from lims.db import get_session, session_factory
 from lims.specimens.services import find_aliquot
 from lims.storage import services
-from lims.storage.api import bp, path_id
 from lims.storage.schemas import (
     AliquotPageOut,
     AliquotQueryIn,
@@ -19,11 +18,13 @@ from lims.storage.schemas import (
     DisposedOut,
     DisposeManyIn,
     ImportResultOut,
+    InventoryQueryIn,
     MoveAliquotIn,
     PlacementImportIn,
     PlacementOut,
     PutBackIn,
     ReasonIn,
+    RequiredReasonIn,
     StoredAliquotOut,
     StoreIn,
     UseIn,
@@ -36,7 +37,6 @@ def _aliquot(barcode: str) -> ResponseReturnValue:
     return dump(StoredAliquotOut(), find_aliquot(get_session(), current_actor(), barcode))
 
 
-@bp.get("/aliquots/<barcode>")
 @token_required
 @documented(
     summary="One aliquot by barcode, with its subject code, status and location",
@@ -47,7 +47,6 @@ def get_aliquot(barcode: str) -> ResponseReturnValue:
     return dump(StoredAliquotOut(), aliquot)
 
 
-@bp.get("/aliquots")
 @token_required
 @documented(
     summary="Aliquots filtered by site, subject, type, status, freezer, box; paged, with total",
@@ -69,7 +68,21 @@ def list_aliquots() -> ResponseReturnValue:
     )
 
 
-@bp.get("/aliquots/<barcode>/custody")
+@token_required
+@documented(
+    summary="The inventory as CSV (staff), with the list's filters; streamed, so any size is fine",
+    query=InventoryQueryIn,
+    content_type="text/csv",
+)
+def export_inventory() -> ResponseReturnValue:
+    filters = services.AliquotFilter(**InventoryQueryIn().load(request.args))
+    chunks = services.export_inventory(
+        session_factory(read_only=True), current_actor(), filters=filters
+    )
+    headers = {"Content-Disposition": "attachment; filename=inventory.csv"}
+    return Response(chunks, mimetype="text/csv", headers=headers)
+
+
 @token_required
 @documented(summary="An aliquot's chain of custody, oldest event first", response=CustodyOut)
 def custody(barcode: str) -> ResponseReturnValue:
@@ -77,7 +90,6 @@ def custody(barcode: str) -> ResponseReturnValue:
     return dump(CustodyOut(), {"barcode": aliquot.barcode, "events": events})
 
 
-@bp.post("/boxes/<box_id>/aliquots")
 @token_required
 @documented(
     summary="Store an aliquot in a box: the position given, or the next free one",
@@ -85,15 +97,12 @@ def custody(barcode: str) -> ResponseReturnValue:
     response=PlacementOut,
     status=201,
 )
-def store_in_box(box_id: str) -> ResponseReturnValue:
+def store_in_box(box_id: int) -> ResponseReturnValue:
     body = StoreIn().load(json_body())
-    placement = services.store_aliquot(
-        get_session(), current_actor(), box_id=path_id(box_id, "Box"), **body
-    )
+    placement = services.store_aliquot(get_session(), current_actor(), box_id=box_id, **body)
     return dump(PlacementOut(), placement), 201
 
 
-@bp.post("/aliquots/<barcode>/move")
 @token_required
 @documented(
     summary="Move a stored aliquot to another position or box",
@@ -119,21 +128,19 @@ def _put_back_args(body: dict[str, Any]) -> dict[str, Any]:
     return {"box_id": box_id, "position": body["position"] if box_id else None}
 
 
-@bp.post("/aliquots/<barcode>/take-out")
 @token_required
 @documented(
     summary="Take an aliquot out of its box for good (reason required); its position is freed",
-    body=ReasonIn,
+    body=RequiredReasonIn,
     response=StoredAliquotOut,
 )
 def take_out(barcode: str) -> ResponseReturnValue:
     services.take_out(
-        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(json_body())
+        get_session(), current_actor(), barcode=barcode, **RequiredReasonIn().load(json_body())
     )
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/check-out")
 @token_required
 @documented(
     summary="Check an aliquot out for use; its position stays held",
@@ -147,7 +154,6 @@ def check_out(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/check-in")
 @token_required
 @documented(
     summary="Check an aliquot back in (held position, or the box given); counts a freeze-thaw",
@@ -160,7 +166,6 @@ def check_in(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/use")
 @token_required
 @documented(
     summary="Record volume used; using all of it consumes the aliquot",
@@ -174,21 +179,19 @@ def use(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/dispose")
 @token_required
 @documented(
     summary="Dispose of an aliquot (reason required); its position is freed",
-    body=ReasonIn,
+    body=RequiredReasonIn,
     response=StoredAliquotOut,
 )
 def dispose(barcode: str) -> ResponseReturnValue:
     services.dispose_aliquot(
-        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(json_body())
+        get_session(), current_actor(), barcode=barcode, **RequiredReasonIn().load(json_body())
     )
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/missing")
 @token_required
 @documented(
     summary="Mark an aliquot missing; its position stays held",
@@ -202,7 +205,6 @@ def mark_missing(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/found")
 @token_required
 @documented(
     summary="A missing aliquot was found: back to its position, or to the box given",
@@ -215,19 +217,19 @@ def mark_found(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/quarantine")
 @token_required
 @documented(
-    summary="Quarantine an aliquot (reason required)", body=ReasonIn, response=StoredAliquotOut
+    summary="Quarantine an aliquot (reason required)",
+    body=RequiredReasonIn,
+    response=StoredAliquotOut,
 )
 def quarantine(barcode: str) -> ResponseReturnValue:
     services.quarantine(
-        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(json_body())
+        get_session(), current_actor(), barcode=barcode, **RequiredReasonIn().load(json_body())
     )
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/<barcode>/clear-quarantine")
 @token_required
 @documented(
     summary="Release a quarantined aliquot back to storage",
@@ -243,7 +245,6 @@ def clear_quarantine(barcode: str) -> ResponseReturnValue:
     return _aliquot(barcode)
 
 
-@bp.post("/aliquots/dispose")
 @token_required
 @documented(
     summary="Dispose of several aliquots at once (all or none), e.g. after consent withdrawal",
@@ -256,7 +257,6 @@ def dispose_many() -> ResponseReturnValue:
     return dump(DisposedOut(), {"disposed": [a.barcode for a in done]})
 
 
-@bp.post("/placements/import")
 @token_required
 @documented(
     summary="Place tubes from a CSV (barcode,box_barcode,position): every row valid, or none "
@@ -264,12 +264,14 @@ def dispose_many() -> ResponseReturnValue:
     body=PlacementImportIn,
     response=ImportResultOut,
     status=201,
+    csv_upload=("text/csv",),
 )
 def import_placements() -> ResponseReturnValue:
-    if request.mimetype == "text/csv":
-        text = request.get_data(as_text=True)
-    else:
-        text = PlacementImportIn().load(json_body())["csv"]
-    rows = services.read_placement_csv(text)
+    source = (  # a text/csv body is read as it arrives
+        request.stream
+        if request.mimetype == "text/csv"
+        else PlacementImportIn().load(json_body())["csv"]
+    )
+    rows = services.read_placement_csv(source, max_rows=current_app.config["MAX_IMPORT_ROWS"])
     placed = services.import_placements(get_session(), current_actor(), rows=rows)
     return dump(ImportResultOut(), placed), 201

@@ -7,7 +7,6 @@ from flask.typing import ResponseReturnValue
 
 from lims.db import get_session
 from lims.storage import services
-from lims.storage.api import bp, path_id
 from lims.storage.schemas import (
     BoxGridOut,
     BoxIn,
@@ -25,7 +24,6 @@ from lims.storage.schemas import (
 from lims.web import current_actor, documented, dump, json_body, token_required
 
 
-@bp.get("/freezers")
 @token_required
 @documented(summary="Freezers with their racks", response=FreezerListOut)
 def list_freezers() -> ResponseReturnValue:
@@ -33,7 +31,6 @@ def list_freezers() -> ResponseReturnValue:
     return dump(FreezerListOut(), {"items": freezers})
 
 
-@bp.post("/freezers")
 @token_required
 @documented(
     summary="Register a freezer (technician)", body=FreezerIn, response=FreezerOut, status=201
@@ -44,30 +41,25 @@ def create_freezer() -> ResponseReturnValue:
     return dump(FreezerOut(), freezer), 201
 
 
-@bp.get("/freezers/<freezer_id>")
 @token_required
 @documented(summary="One freezer with its racks", response=FreezerOut)
-def get_freezer(freezer_id: str) -> ResponseReturnValue:
+def get_freezer(freezer_id: int) -> ResponseReturnValue:
     return dump(
         FreezerOut(),
-        services.get_freezer(get_session(), current_actor(), path_id(freezer_id, "Freezer")),
+        services.get_freezer(get_session(), current_actor(), freezer_id),
     )
 
 
-@bp.post("/freezers/<freezer_id>/racks")
 @token_required
 @documented(
     summary="Add a rack, drawer or shelf to a freezer", body=RackIn, response=RackOut, status=201
 )
-def create_rack(freezer_id: str) -> ResponseReturnValue:
+def create_rack(freezer_id: int) -> ResponseReturnValue:
     form = RackIn().load(json_body())
-    rack = services.create_rack(
-        get_session(), current_actor(), freezer_id=path_id(freezer_id, "Freezer"), **form
-    )
+    rack = services.create_rack(get_session(), current_actor(), freezer_id=freezer_id, **form)
     return dump(RackOut(), rack), 201
 
 
-@bp.get("/boxes")
 @token_required
 @documented(
     summary="Boxes, optionally of one freezer or rack", query=BoxQueryIn, response=BoxListOut
@@ -78,7 +70,6 @@ def list_boxes() -> ResponseReturnValue:
     return dump(BoxListOut(), {"items": boxes})
 
 
-@bp.post("/boxes")
 @token_required
 @documented(
     summary="Add a box of any grid size (issued B-barcode unless one is given)",
@@ -92,24 +83,21 @@ def create_box() -> ResponseReturnValue:
     return dump(BoxOut(), box), 201
 
 
-@bp.get("/boxes/<box_id>")
 @token_required
 @documented(summary="A box with what sits in each filled position", response=BoxGridOut)
-def get_box(box_id: str) -> ResponseReturnValue:
-    grid = services.box_grid(get_session(), current_actor(), path_id(box_id, "Box"))
+def get_box(box_id: int) -> ResponseReturnValue:
+    grid = services.box_grid(get_session(), current_actor(), box_id)
     return dump(BoxGridOut(), grid)
 
 
-@bp.post("/boxes/<box_id>/move")
 @token_required
 @documented(summary="Move a whole box to another rack or freezer", body=MoveBoxIn, response=BoxOut)
-def move_box(box_id: str) -> ResponseReturnValue:
+def move_box(box_id: int) -> ResponseReturnValue:
     form = MoveBoxIn().load(json_body())
-    box = services.move_box(get_session(), current_actor(), box_id=path_id(box_id, "Box"), **form)
+    box = services.move_box(get_session(), current_actor(), box_id=box_id, **form)
     return dump(BoxOut(), box)
 
 
-@bp.get("/storage/capacity")
 @token_required
 @documented(summary="Free positions per freezer and per box", response=CapacityOut)
 def capacity() -> ResponseReturnValue:

@@ -3,6 +3,7 @@ finding tubes, and the placement import. Import them from here."""
 
 from __future__ import annotations
 
+from lims.storage.services.export import export_inventory
 from lims.storage.services.finding import (
     INVENTORY_COLUMNS,
     AliquotFilter,
@@ -35,6 +36,7 @@ from lims.storage.services.lifecycle import (
     quarantine,
     use_aliquot,
 )
+from lims.storage.services.overview import StorageOverview, storage_overview
 from lims.storage.services.placing import (
     MOVABLE,
     ScanResult,
@@ -74,6 +76,7 @@ __all__ = [
     "GridCell",
     "InventoryRow",
     "ScanResult",
+    "StorageOverview",
     "TubeAction",
     "actions_allowed",
     "box_grid",
@@ -87,6 +90,7 @@ __all__ = [
     "custody",
     "dispose_aliquot",
     "dispose_aliquots",
+    "export_inventory",
     "find_box",
     "get_box",
     "get_freezer",
@@ -108,6 +112,7 @@ __all__ = [
     "resolve_box",
     "scan_into_box",
     "search",
+    "storage_overview",
     "store_aliquot",
     "take_out",
     "use_aliquot",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from lims import audit
@@ -13,16 +12,19 @@ from lims.actors import Actor
 from lims.audit.models import Action
 from lims.errors import Conflict, InvalidInput, NotFound
 from lims.specimens.models import Aliquot, AliquotStatus
+from lims.specimens.services import locked
 from lims.storage.models import Box, Placement, position_name
 
 
 def lock_box(session: Session, box_id: int) -> Box:
-    """The box, locked until commit.
+    """The box, locked until commit, after the aliquot it receives (lock order: see
+    lims/specimens/services/common.py).
 
     Two benches scanning into one box must not both see A1 as free. SQLite ignores FOR UPDATE;
-    there the unique constraint on the position still holds (see flush_placement).
+    there BEGIN IMMEDIATE serialises writers, and the unique constraint on the position still
+    holds (see flush_placement).
     """
-    box = session.scalars(select(Box).where(Box.id == box_id).with_for_update()).first()
+    box = session.scalars(locked(select(Box).where(Box.id == box_id))).first()
     if box is None:
         raise NotFound(f"Box {box_id} does not exist", field="box")
     return box
@@ -62,33 +64,21 @@ def choose_position(box: Box, position: str | None) -> tuple[int, int]:
 
 
 def flush_placement(session: Session, box: Box, row: int, col: int) -> None:
-    """Write the placement now, so a race with another bench surfaces here as a Conflict.
+    """Write the placement now, so a race with another bench surfaces here, in the bench's words.
 
     The unique constraint on (box_id, row, col) refuses the second of two placements that both
-    saw the position free; on SQLite the loser may instead find the database locked. Either way
-    the whole transaction is rolled back, so nothing half-written remains.
+    saw the position free (lims.db turns that into a Conflict); the request's error boundary
+    then rolls the whole transaction back, so nothing half-written remains.
     """
+    where = f"{box.barcode} {position_name(row, col)}"  # read now: a failed flush expires rows
     try:
         session.flush()
-    except (IntegrityError, OperationalError) as err:
-        session.rollback()
-        if isinstance(err, OperationalError) and "locked" not in str(err.orig):
-            raise
+    except Conflict as err:
         raise Conflict(
-            f"{box.barcode} {position_name(row, col)} was taken by another bench at the same "
-            "moment; nothing was stored, scan again",
+            f"{where} was taken by another bench at the same moment; nothing was stored, "
+            "scan again",
             field="position",
         ) from err
-
-
-def require_consent(aliquot: Aliquot, doing: str) -> None:
-    """A withdrawn subject's tubes may only be disposed of (consent withdrawal, issue #4)."""
-    if not aliquot.subject.has_consent:
-        raise Conflict(
-            f"{aliquot.barcode} cannot be {doing}: its subject withdrew consent; "
-            "it may only be disposed of",
-            field="barcode",
-        )
 
 
 def require_status(aliquot: Aliquot, *statuses: AliquotStatus, doing: str) -> None:
@@ -138,9 +128,18 @@ def record_change(
 
 
 def free_position(session: Session, placement: Placement | None) -> None:
-    if placement is not None:
-        placement.box.placements.remove(placement)
-        session.delete(placement)
+    """Empty the tube's position; a position another request already emptied is a 409."""
+    if placement is None:
+        return
+    box = placement.box
+    if box is None or placement not in box.placements:
+        raise Conflict(
+            f"{placement.aliquot.barcode} has already left position {placement.position} "
+            "(another request freed it at the same moment); reload and check",
+            field="barcode",
+        )
+    box.placements.remove(placement)
+    session.delete(placement)
 
 
 def require_reason(reason: str | None, doing: str) -> str:

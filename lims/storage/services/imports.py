@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,17 +16,28 @@ from lims.actors import Actor, Role
 from lims.errors import FieldError, InvalidInput, LimsError
 from lims.specimens import barcodes
 from lims.specimens.models import Aliquot
+from lims.specimens.services import lock_aliquots, locked
 from lims.storage.models import Box, Placement, position_name
 from lims.storage.services._common import lock_box
 from lims.storage.services.placing import place_new, storable_problem
 
 PLACEMENT_COLUMNS = ("barcode", "box_barcode", "position")
+# Each row is checked with its own queries (the box, the aliquot, the position), so this import
+# stays below the aliquot import's LIMS_MAX_IMPORT_ROWS; the lower of the two applies.
 MAX_ROWS = 10_000
 
 
-def read_placement_csv(text: str) -> list[dict[str, str]]:
-    """The rows of an uploaded CSV, checking its header (row 1)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+def read_placement_csv(
+    source: str | IO[bytes], *, max_rows: int = MAX_ROWS
+) -> list[dict[str, str]]:
+    """The rows of a pasted or uploaded CSV (an upload is read as a stream), checking its
+    header (row 1), its size and that no cell holds a NUL."""
+    if isinstance(source, str):
+        text: IO[str] = io.StringIO(source.lstrip("\ufeff"), newline="")
+    else:  # utf-8-sig drops a spreadsheet's BOM; a bad byte shows as U+FFFD in the message
+        text = io.TextIOWrapper(source, "utf-8-sig", errors="replace", newline="")
+    max_rows = min(max_rows, MAX_ROWS)
+    reader = csv.DictReader(text)
     header = [(h or "").strip().lower() for h in reader.fieldnames or []]
     if header != list(PLACEMENT_COLUMNS):
         raise InvalidInput(
@@ -35,11 +47,23 @@ def read_placement_csv(text: str) -> list[dict[str, str]]:
             ],
         )
     reader.fieldnames = header
-    rows = [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+    rows: list[dict[str, str]] = []
+    for n, row in enumerate(reader, start=2):
+        if len(rows) == max_rows:
+            raise InvalidInput(
+                f"At most {max_rows:,} rows per file; this one has more. Split it and import "
+                "each part; nothing was imported",
+                errors=[{"row": n, "field": "file", "message": f"more than {max_rows:,} rows"}],
+            )
+        values = {k: (v or "").strip() for k, v in row.items() if k}
+        if nul := [k for k, v in values.items() if "\x00" in v]:  # PostgreSQL text cannot hold one
+            raise InvalidInput(
+                f"Row {n}, {nul[0]}: contains a NUL character (\\x00); nothing was imported",
+                errors=[{"row": n, "field": nul[0], "message": "contains a NUL character"}],
+            )
+        rows.append(values)
     if not rows:
         raise InvalidInput("The file has no rows below its header", field="file")
-    if len(rows) > MAX_ROWS:
-        raise InvalidInput(f"At most {MAX_ROWS} rows per file, not {len(rows)}", field="file")
     return rows
 
 
@@ -119,11 +143,26 @@ class _Checker:
         return (_Checked(aliquot, box, row, col) if aliquot else None), problems
 
 
+def _lock_named(session: Session, rows: Sequence[dict[str, str]]) -> None:
+    """Lock the tubes the sheet names, then its boxes, each by id: the order every service
+    locks in (lims/specimens/services/common.py), whatever order the rows come in."""
+
+    def named(column: str) -> set[str]:
+        return {barcodes.normalise(r.get(column) or "") for r in rows} - {""}
+
+    ids = session.scalars(select(Aliquot.id).where(Aliquot.barcode.in_(named("barcode")))).all()
+    lock_aliquots(session, ids)
+    session.scalars(
+        locked(select(Box).where(Box.barcode.in_(named("box_barcode"))).order_by(Box.id))
+    ).all()
+
+
 def import_placements(
     session: Session, actor: Actor, *, rows: Sequence[dict[str, str]]
 ) -> list[Placement]:
     """Place many tubes from a sheet. Rows are numbered as in the sheet: the header is row 1."""
     actor.require(Role.TECHNICIAN)
+    _lock_named(session, rows)
     checker = _Checker(session)
     checked: list[_Checked] = []
     problems: list[FieldError] = []

@@ -13,18 +13,17 @@ from lims.actors import Actor, Role
 from lims.audit.models import Action
 from lims.errors import Conflict, FieldError, InvalidInput, LimsError
 from lims.specimens.models import ALIQUOT_TRANSITIONS, Aliquot, AliquotStatus
-from lims.specimens.services import find_aliquot
+from lims.specimens.services import find_aliquot, lock_aliquots, require_consent
 from lims.storage.services._common import (
     change_status,
     free_position,
     placement_of,
     record_change,
-    require_consent,
     require_reason,
     require_status,
     where,
 )
-from lims.storage.services.placing import count_thaw, put_back
+from lims.storage.services.placing import check_in_step, put_back
 
 S = AliquotStatus
 
@@ -34,9 +33,9 @@ def check_out(
 ) -> Aliquot:
     """Take a tube out for use; its position stays held for its return."""
     actor.require(Role.TECHNICIAN)
-    aliquot = find_aliquot(session, actor, barcode)
+    aliquot = find_aliquot(session, actor, barcode, for_update=True)
     aliquot.require_transition(S.CHECKED_OUT)
-    require_consent(aliquot, "checked out for use")
+    require_consent(aliquot.subject, f"checking out {aliquot.barcode}", field="barcode")
     place = where(placement_of(session, aliquot))
     before = change_status(aliquot, S.CHECKED_OUT)
     record_change(
@@ -60,27 +59,14 @@ def check_in(
     box_id: int | None = None,
     position: str | None = None,
 ) -> Aliquot:
-    """Put a checked-out tube back: into its held position unless a box is given.
-
-    Back in a freezer below 0 °C, the tube has thawed and refrozen: freeze_thaw_count + 1.
-    """
+    """Put a checked-out tube back: into its held position unless a box is given."""
     actor.require(Role.TECHNICIAN)
-    aliquot = find_aliquot(session, actor, barcode)
+    aliquot = find_aliquot(session, actor, barcode, for_update=True)
     aliquot.require_transition(S.STORED)
     require_status(aliquot, S.CHECKED_OUT, doing="checked in")
     place = where(placement_of(session, aliquot))
     placement = put_back(session, aliquot, box_id, position)
-    before = change_status(aliquot, S.STORED)
-    count_thaw(aliquot, placement.box)
-    record_change(
-        session,
-        actor,
-        Action.ALIQUOT_CHECKED_IN,
-        aliquot,
-        before_status=before,
-        before_place=place,
-        freeze_thaw_count=aliquot.freeze_thaw_count,
-    )
+    check_in_step(session, actor, aliquot, before_place=place, placement=placement)
     session.commit()
     return aliquot
 
@@ -90,10 +76,10 @@ def use_aliquot(
 ) -> Aliquot:
     """Record material used: part of the volume, or all of it (the tube is then consumed)."""
     actor.require(Role.TECHNICIAN)
-    aliquot = find_aliquot(session, actor, barcode)
+    aliquot = find_aliquot(session, actor, barcode, for_update=True)
     if S.CONSUMED not in ALIQUOT_TRANSITIONS[aliquot.status]:
         aliquot.require_transition(S.CONSUMED)  # raises, naming what it can become
-    require_consent(aliquot, "used")
+    require_consent(aliquot.subject, f"using {aliquot.barcode}", field="barcode")
     if volume_ul is not None and volume_ul <= 0:
         raise InvalidInput(f"volume_ul must be above 0, not {volume_ul}", field="volume_ul")
     held = placement_of(session, aliquot)
@@ -142,7 +128,7 @@ def dispose_aliquot(session: Session, actor: Actor, *, barcode: str, reason: str
     """Destroy a tube (reason required); its position becomes free."""
     actor.require(Role.TECHNICIAN)
     why = require_reason(reason, "disposed of")
-    aliquot = find_aliquot(session, actor, barcode)
+    aliquot = find_aliquot(session, actor, barcode, for_update=True)
     aliquot.require_transition(S.DISPOSED)
     _dispose(session, actor, aliquot, why)
     session.commit()
@@ -163,13 +149,16 @@ def dispose_aliquots(
     worst: type[LimsError] = Conflict
     for code in codes:
         try:
-            aliquot = find_aliquot(session, actor, code)
-            aliquot.require_transition(S.DISPOSED)
-            found.append(aliquot)
+            found.append(find_aliquot(session, actor, code))
         except LimsError as err:
             problems.append({"field": "barcodes", "message": err.detail})
-            if not isinstance(err, Conflict):
-                worst = InvalidInput
+            worst = InvalidInput
+    # Lock them all in id order before deciding (two batches sharing tubes cannot deadlock).
+    for aliquot in lock_aliquots(session, [a.id for a in found]):
+        try:
+            aliquot.require_transition(S.DISPOSED)
+        except Conflict as err:
+            problems.append({"field": "barcodes", "message": err.detail})
     if problems:
         raise worst(
             f"{len(problems)} of {len(codes)} aliquots cannot be disposed of; nothing was disposed",
@@ -186,7 +175,7 @@ def mark_missing(
 ) -> Aliquot:
     """The tube is not where it should be; its position stays held until it is found."""
     actor.require(Role.TECHNICIAN)
-    aliquot = find_aliquot(session, actor, barcode)
+    aliquot = find_aliquot(session, actor, barcode, for_update=True)
     place = where(placement_of(session, aliquot))
     before = change_status(aliquot, S.MISSING)
     record_change(
@@ -213,7 +202,8 @@ def _back_to_storage(
     position: str | None,
     reason: str | None,
 ) -> Aliquot:
-    aliquot = find_aliquot(session, actor, barcode)
+    """A missing or quarantined tube goes back to storage; the public caller commits."""
+    aliquot = find_aliquot(session, actor, barcode, for_update=True)
     aliquot.require_transition(S.STORED)
     require_status(aliquot, source, doing=action.value.split(".")[1])
     place = where(placement_of(session, aliquot))
@@ -228,7 +218,6 @@ def _back_to_storage(
         before_place=place,
         reason=(reason or "").strip() or None,
     )
-    session.commit()
     return aliquot
 
 
@@ -242,7 +231,7 @@ def mark_found(
 ) -> Aliquot:
     """A missing tube turned up: back into its held position, or where it was found."""
     actor.require(Role.TECHNICIAN)
-    return _back_to_storage(
+    aliquot = _back_to_storage(
         session,
         actor,
         barcode=barcode,
@@ -252,13 +241,15 @@ def mark_found(
         position=position,
         reason=None,
     )
+    session.commit()
+    return aliquot
 
 
 def quarantine(session: Session, actor: Actor, *, barcode: str, reason: str | None) -> Aliquot:
     """Hold a tube back from any use until it is cleared (reason required)."""
     actor.require(Role.TECHNICIAN)
     why = require_reason(reason, "quarantined")
-    aliquot = find_aliquot(session, actor, barcode)
+    aliquot = find_aliquot(session, actor, barcode, for_update=True)
     place = where(placement_of(session, aliquot))
     aliquot.require_transition(S.QUARANTINED)
     before = change_status(aliquot, S.QUARANTINED)
@@ -286,7 +277,7 @@ def clear_quarantine(
 ) -> Aliquot:
     """Release a quarantined tube back to storage (its position, or the box given)."""
     actor.require(Role.TECHNICIAN)
-    return _back_to_storage(
+    aliquot = _back_to_storage(
         session,
         actor,
         barcode=barcode,
@@ -296,6 +287,8 @@ def clear_quarantine(
         position=position,
         reason=reason,
     )
+    session.commit()
+    return aliquot
 
 
 @dataclass(frozen=True)

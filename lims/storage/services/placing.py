@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lims import audit
@@ -13,7 +14,7 @@ from lims.audit.models import Action
 from lims.db import get_one
 from lims.errors import Conflict
 from lims.specimens.models import Aliquot, AliquotStatus
-from lims.specimens.services import find_aliquot
+from lims.specimens.services import find_aliquot, lock_aliquots, require_consent
 from lims.storage.models import Box, Placement, Rack
 from lims.storage.services._common import (
     change_status,
@@ -23,7 +24,6 @@ from lims.storage.services._common import (
     lock_box,
     placement_of,
     record_change,
-    require_consent,
     require_reason,
     require_status,
     where,
@@ -103,7 +103,7 @@ def storable_problem(session: Session, aliquot: Aliquot) -> Conflict | None:
     try:
         aliquot.require_transition(S.STORED)
         require_status(aliquot, S.RECEIVED, S.CHECKED_OUT, doing="stored")
-        require_consent(aliquot, "stored")
+        require_consent(aliquot.subject, f"storing {aliquot.barcode}", field="barcode")
     except Conflict as err:
         return err
     return None
@@ -124,7 +124,7 @@ def store_aliquot(
 ) -> Placement:
     """Put a scanned aliquot into a box: the chosen position, or the next free one."""
     actor.require(Role.TECHNICIAN)
-    aliquot = find_aliquot(session, actor, barcode)
+    aliquot = find_aliquot(session, actor, barcode, for_update=True)
     placement = _store(session, actor, aliquot, box_id, position)
     session.commit()
     return placement
@@ -154,28 +154,42 @@ def scan_into_box(
 ) -> ScanResult:
     """A tube scanned at the bench with a box selected. A repeated scan changes nothing."""
     actor.require(Role.TECHNICIAN)
-    aliquot = find_aliquot(session, actor, barcode)
+    aliquot = find_aliquot(session, actor, barcode, for_update=True)
     held = placement_of(session, aliquot)
     if held is not None and held.box_id == box_id:
         if aliquot.status is not S.CHECKED_OUT:
             return ScanResult("already_here", aliquot.barcode, held.box.barcode, held.position)
         # The tube comes back to the position held for it while it was out.
-        before = change_status(aliquot, S.STORED)
-        count_thaw(aliquot, held.box)
-        record_change(
-            session,
-            actor,
-            Action.ALIQUOT_CHECKED_IN,
-            aliquot,
-            before_status=before,
-            before_place=where(held),
-            freeze_thaw_count=aliquot.freeze_thaw_count,
-        )
+        check_in_step(session, actor, aliquot, before_place=where(held), placement=held)
         session.commit()
         return ScanResult("checked_in", aliquot.barcode, held.box.barcode, held.position)
     placement = _store(session, actor, aliquot, box_id, position)
     session.commit()
     return ScanResult("stored", aliquot.barcode, placement.box.barcode, placement.position)
+
+
+def check_in_step(
+    session: Session,
+    actor: Actor,
+    aliquot: Aliquot,
+    *,
+    before_place: dict[str, Any],
+    placement: Placement,
+) -> None:
+    """The check-in step: a checked-out tube is stored again in `placement`; back in a freezer
+    below 0 °C it has thawed and refrozen, so freeze_thaw_count + 1. The caller commits."""
+    require_status(aliquot, S.CHECKED_OUT, doing="checked in")
+    before = change_status(aliquot, S.STORED)
+    count_thaw(aliquot, placement.box)
+    record_change(
+        session,
+        actor,
+        Action.ALIQUOT_CHECKED_IN,
+        aliquot,
+        before_status=before,
+        before_place=before_place,
+        freeze_thaw_count=aliquot.freeze_thaw_count,
+    )
 
 
 def put_back(
@@ -209,14 +223,14 @@ def move_aliquot(
 ) -> Placement:
     """Move one tube to another position or box (the next free one unless a position is given)."""
     actor.require(Role.TECHNICIAN)
-    aliquot = find_aliquot(session, actor, barcode)
+    aliquot = find_aliquot(session, actor, barcode, for_update=True)
     held = placement_of(session, aliquot)
     if held is None:
         raise Conflict(
             f"{aliquot.barcode} is not in a box; store it by scanning it into one", field="barcode"
         )
     require_status(aliquot, *MOVABLE, doing="moved")
-    require_consent(aliquot, "moved")
+    require_consent(aliquot.subject, f"moving {aliquot.barcode}", field="barcode")
     before = where(held)
     box = lock_box(session, box_id)
     if held.box_id == box.id and position and box.parse_position(position) == (held.row, held.col):
@@ -239,7 +253,7 @@ def move_aliquot(
 def move_box(session: Session, actor: Actor, *, box_id: int, rack_id: int) -> Box:
     """Move a whole box to another rack or freezer; each tube in it records the move too."""
     actor.require(Role.TECHNICIAN)
-    box = lock_box(session, box_id)
+    box = _lock_box_and_tubes(session, box_id)
     rack = get_one(session, Rack, rack_id, label="Rack")
     if box.rack_id == rack.id:
         raise Conflict(f"Box {box.barcode} is already in {rack.freezer.name} / {rack.name}")
@@ -274,17 +288,36 @@ def move_box(session: Session, actor: Actor, *, box_id: int, rack_id: int) -> Bo
     return box
 
 
+def _lock_box_and_tubes(session: Session, box_id: int) -> Box:
+    """The box and every tube in it, locked in the usual order: tubes (by id), then the box.
+
+    Each tube's move is recorded with its status, so no tube may change while the box moves.
+    Tubes are locked before the box, as every other service does; a tube stored into the box
+    between the two steps (it could not be locked) makes the move a 409 to retry.
+    """
+    ids = session.scalars(select(Placement.aliquot_id).where(Placement.box_id == box_id)).all()
+    lock_aliquots(session, ids)
+    box = lock_box(session, box_id)
+    if sorted(p.aliquot_id for p in box.placements) != sorted(ids):
+        raise Conflict(
+            f"Box {box.barcode} changed while it was being moved (a tube was stored or taken "
+            "out at the same moment); nothing was moved, try again",
+            field="box",
+        )
+    return box
+
+
 def take_out(session: Session, actor: Actor, *, barcode: str, reason: str | None) -> Aliquot:
     """Take a tube out of its box for good, freeing its position (it becomes checked out)."""
     actor.require(Role.TECHNICIAN)
     why = require_reason(reason, "taken out")
-    aliquot = find_aliquot(session, actor, barcode)
+    aliquot = find_aliquot(session, actor, barcode, for_update=True)
     held = placement_of(session, aliquot)
     if held is None:
         raise Conflict(f"{aliquot.barcode} is not in a box", field="barcode")
     if aliquot.status is not S.CHECKED_OUT:
         aliquot.require_transition(S.CHECKED_OUT)
-        require_consent(aliquot, "taken out")
+        require_consent(aliquot.subject, f"taking {aliquot.barcode} out", field="barcode")
     before_place = where(held)
     before = change_status(aliquot, S.CHECKED_OUT)
     free_position(session, held)

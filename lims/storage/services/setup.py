@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from lims import audit
 from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
-from lims.auth.models import Site
+from lims.auth.services import find_site
 from lims.db import get_one
 from lims.errors import Conflict, InvalidInput, NotFound
 from lims.specimens import barcodes
@@ -39,11 +39,7 @@ def create_freezer(
             f"temperature_c {temperature_c} is not a storage temperature (-200 to 8 °C)",
             field="temperature_c",
         )
-    site = None
-    if site_code:
-        site = session.scalar(select(Site).where(Site.code == site_code.strip().upper()))
-        if site is None:
-            raise InvalidInput(f"Site {site_code} does not exist", field="site_code")
+    site = find_site(session, site_code) if site_code else None
     freezer = Freezer(name=name, temperature_c=temperature_c, room=room.strip(), site=site)
     session.add(freezer)
     audit.record(

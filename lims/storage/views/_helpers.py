@@ -1,9 +1,8 @@
-"""What the storage pages share: reading forms, safe redirects, and wording for custody events."""
+"""What the storage pages share: reading forms, and wording for custody events."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlparse
 
 from flask import request
 
@@ -16,14 +15,6 @@ from lims.web import current_actor
 def form_values(*names: str) -> dict[str, str]:
     """The named form fields that were filled in (blank inputs count as not given)."""
     return {n: v.strip() for n in names if (v := request.form.get(n, "")).strip()}
-
-
-def safe_next(url: str | None, default: str) -> str:
-    """Only redirect within this site (no open redirect)."""
-    parsed = urlparse(url or "")
-    if url and not parsed.scheme and not parsed.netloc and url.startswith("/"):
-        return url
-    return default
 
 
 def box_id_from(values: dict[str, Any]) -> int | None:
@@ -50,7 +41,6 @@ ACTION_WORDS = {
     "aliquot.found": "Found",
     "aliquot.quarantined": "Quarantined",
     "aliquot.cleared": "Released from quarantine",
-    "aliquot.status_changed": "Status changed",
     "subject.consent_withdrawn": "Subject withdrew consent",
 }
 _PLACE_KEYS = ("freezer", "rack", "box", "position", "status", "volume_ul", "aliquot_barcodes")

@@ -3,28 +3,24 @@ lifecycle buttons."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from lims.db import get_session
+from lims.db import get_session, session_factory
 from lims.errors import LimsError, NotFound
 from lims.specimens.models import AliquotStatus, SpecimenType
 from lims.storage import services
 from lims.storage.schemas import AliquotQueryIn, PutBackIn, ReasonIn, UseIn
-from lims.storage.views import bp
 from lims.storage.views._helpers import box_id_from, custody_rows, form_values
 from lims.web import current_actor, flash_problem
 
 _FILTERS = ("site", "subject", "specimen_type", "status", "freezer_id", "box")
 
 
-@bp.get("/find")
 @login_required
 def find() -> ResponseReturnValue:
     """The search box: an exact barcode or subject code goes straight to its page."""
@@ -50,7 +46,6 @@ def _filters(args: dict[str, Any]) -> services.AliquotFilter:
     return services.AliquotFilter(**{k: args[k] for k in _FILTERS})
 
 
-@bp.get("/aliquots")
 @login_required
 def aliquots() -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
@@ -71,30 +66,16 @@ def aliquots() -> ResponseReturnValue:
     )
 
 
-@bp.get("/aliquots/export.csv")
 @login_required
 def export() -> ResponseReturnValue:
     """The inventory as CSV, with the list page's filters; streamed, so 250,000 rows are fine."""
-    session, actor = get_session(), current_actor()
-    rows = services.iter_inventory(session, actor, filters=_filters(_query()))
-
-    def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(services.INVENTORY_COLUMNS)
-        for n, row in enumerate(rows, start=1):
-            writer.writerow(services.inventory_line(row))
-            if n % 1000 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
+    chunks = services.export_inventory(
+        session_factory(read_only=True), current_actor(), filters=_filters(_query())
+    )
     headers = {"Content-Disposition": "attachment; filename=inventory.csv"}
-    return Response(stream_with_context(lines()), mimetype="text/csv", headers=headers)
+    return Response(chunks, mimetype="text/csv", headers=headers)
 
 
-@bp.get("/aliquots/<barcode>")
 @login_required
 def aliquot(barcode: str) -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
@@ -166,7 +147,6 @@ STEPS: dict[str, tuple[Callable[[str], Any], str]] = {
 }
 
 
-@bp.post("/aliquots/<barcode>/<step>")
 @login_required
 def aliquot_step(barcode: str, step: str) -> ResponseReturnValue:
     if step not in STEPS:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -20,9 +20,8 @@ from lims.errors import InvalidInput, LimsError, NotFound
 from lims.specimens import barcodes
 from lims.storage import services
 from lims.storage.schemas import MoveAliquotIn, ReasonIn
-from lims.storage.views import bp
-from lims.storage.views._helpers import box_id_from, form_values, safe_next
-from lims.web import current_actor, flash_problem
+from lims.storage.views._helpers import box_id_from, form_values
+from lims.web import current_actor, flash_problem, safe_next
 
 _POSITION = re.compile(r"^[A-Z][0-9]{1,2}$")  # shorter than any barcode (4+ characters)
 
@@ -31,7 +30,6 @@ def _scan_url(box_id: int | None, **args: Any) -> str:
     return url_for("storage.scan", box=box_id, **{k: v for k, v in args.items() if v})
 
 
-@bp.get("/storage/scan")
 @login_required
 def scan() -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
@@ -53,7 +51,6 @@ def scan() -> ResponseReturnValue:
     )
 
 
-@bp.post("/storage/scan")
 @login_required
 def scan_submit() -> ResponseReturnValue:
     """One scan: a box barcode selects the box, a position sets the target, a tube is stored."""
@@ -108,7 +105,6 @@ def _scan_tube(box_id: int, code: str, target: str) -> services.ScanResult | int
         raise
 
 
-@bp.get("/storage/move")
 @login_required
 def move() -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
@@ -116,7 +112,6 @@ def move() -> ResponseReturnValue:
     return render_template("storage/move.html", racks=services.list_racks(session, actor))
 
 
-@bp.post("/storage/move/aliquot")
 @login_required
 def move_aliquot() -> ResponseReturnValue:
     try:
@@ -139,7 +134,6 @@ def move_aliquot() -> ResponseReturnValue:
     return redirect(url_for("storage.move"), 303)
 
 
-@bp.post("/storage/move/box")
 @login_required
 def move_box_by_barcode() -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
@@ -156,7 +150,6 @@ def move_box_by_barcode() -> ResponseReturnValue:
     return redirect(url_for("storage.move"), 303)
 
 
-@bp.post("/storage/take-out")
 @login_required
 def take_out() -> ResponseReturnValue:
     try:
@@ -171,7 +164,6 @@ def take_out() -> ResponseReturnValue:
     return redirect(safe_next(request.form.get("next"), url_for("storage.move")), 303)
 
 
-@bp.get("/storage/dispose")
 @login_required
 def dispose_form() -> ResponseReturnValue:
     current_actor().require(Role.TECHNICIAN)
@@ -179,7 +171,6 @@ def dispose_form() -> ResponseReturnValue:
     return render_template("storage/dispose.html", barcodes="\n".join(codes), problems=[])
 
 
-@bp.post("/storage/dispose")
 @login_required
 def dispose() -> ResponseReturnValue:
     """Batch disposal: fields `barcodes` (repeated, or one per line) and `reason`; all or none."""
@@ -204,21 +195,19 @@ def dispose() -> ResponseReturnValue:
     return redirect(back or url_for("storage.dispose_form"), 303)
 
 
-@bp.get("/storage/placements/import")
 @login_required
 def import_form() -> ResponseReturnValue:
     current_actor().require(Role.TECHNICIAN)
     return render_template("storage/import.html", problems=[], text="")
 
 
-@bp.post("/storage/placements/import")
 @login_required
 def import_placements() -> ResponseReturnValue:
     upload = request.files.get("file")
-    text = upload.read().decode("utf-8-sig", "replace") if upload and upload.filename else ""
-    text = text or request.form.get("text", "")
+    text = request.form.get("text", "")
     try:
-        rows = services.read_placement_csv(text)
+        source = upload.stream if upload and upload.filename else text
+        rows = services.read_placement_csv(source, max_rows=current_app.config["MAX_IMPORT_ROWS"])
         placed = services.import_placements(get_session(), current_actor(), rows=rows)
     except LimsError as err:
         flash_problem(err)

@@ -12,7 +12,6 @@ from lims.db import get_session
 from lims.errors import LimsError
 from lims.storage import services
 from lims.storage.schemas import BoxIn, FreezerIn, MoveBoxIn, RackIn
-from lims.storage.views import bp
 from lims.storage.views._helpers import form_values
 from lims.web import current_actor, flash_problem
 
@@ -28,13 +27,11 @@ def _index(errors: dict[str, str] | None = None, values: Any = None) -> str:
     )
 
 
-@bp.get("/storage/")
 @login_required
 def index() -> ResponseReturnValue:
     return _index()
 
 
-@bp.post("/storage/freezers")
 @login_required
 def create_freezer() -> ResponseReturnValue:
     try:
@@ -64,13 +61,11 @@ def _freezer_page(freezer_id: int, errors: dict[str, str] | None = None, values:
     )
 
 
-@bp.get("/storage/freezers/<int:freezer_id>")
 @login_required
 def freezer(freezer_id: int) -> ResponseReturnValue:
     return _freezer_page(freezer_id)
 
 
-@bp.post("/storage/freezers/<int:freezer_id>/racks")
 @login_required
 def create_rack(freezer_id: int) -> ResponseReturnValue:
     try:
@@ -83,7 +78,6 @@ def create_rack(freezer_id: int) -> ResponseReturnValue:
     return redirect(url_for("storage.freezer", freezer_id=freezer_id), 303)
 
 
-@bp.post("/storage/boxes")
 @login_required
 def create_box() -> ResponseReturnValue:
     freezer_id = request.form.get("freezer_id", type=int)
@@ -99,7 +93,6 @@ def create_box() -> ResponseReturnValue:
     return redirect(url_for("storage.box", box_id=box.id), 303)
 
 
-@bp.get("/storage/boxes/<int:box_id>")
 @login_required
 def box(box_id: int) -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
@@ -112,14 +105,12 @@ def box(box_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.get("/storage/boxes/by-barcode/<code>")
 @login_required
 def box_by_barcode(code: str) -> ResponseReturnValue:
     found = services.find_box(get_session(), current_actor(), code)
     return redirect(url_for("storage.box", box_id=found.id))
 
 
-@bp.post("/storage/boxes/<int:box_id>/move")
 @login_required
 def move_box(box_id: int) -> ResponseReturnValue:
     try:
@@ -132,7 +123,6 @@ def move_box(box_id: int) -> ResponseReturnValue:
     return redirect(url_for("storage.box", box_id=box_id), 303)
 
 
-@bp.get("/storage/capacity")
 @login_required
 def capacity() -> ResponseReturnValue:
     report = services.capacity_report(get_session(), current_actor())

@@ -1,0 +1,150 @@
+"""One transaction boundary: a failed request leaves nothing behind, and the next one works.
+
+The app under test shares one Session across requests (the `session` fixture), which is exactly
+the case where a dirty session would leak from one request into the next.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from flask import Blueprint, Flask, jsonify
+from flask.testing import FlaskClient
+from flask.typing import ResponseReturnValue
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lims.auth.models import Site
+from lims.db import get_session
+from lims.errors import Conflict, LimsError
+from lims.web import flash_problem
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _write_then_fail(code: str, error: Exception) -> None:
+    """What a service does when it fails late: something is added and flushed, then it raises."""
+    session = get_session()
+    session.add(Site(code=code, name="Half-written", country="US"))
+    session.flush()
+    raise error
+
+
+def _boundary_routes() -> Blueprint:
+    bp = Blueprint("boundary_test", __name__)
+
+    @bp.post("/api/v1/test-boundary/<code>")
+    def api_fails(code: str) -> ResponseReturnValue:
+        _write_then_fail(code, Conflict(f"{code} refused after a flush", field="code"))
+        return "unreachable"
+
+    @bp.post("/api/v1/test-boundary/<code>/bug")
+    def api_crashes(code: str) -> ResponseReturnValue:
+        _write_then_fail(code, RuntimeError("a bug after a flush"))
+        return "unreachable"
+
+    @bp.post("/test-boundary/<code>")
+    def page_fails(code: str) -> ResponseReturnValue:
+        try:
+            _write_then_fail(code, Conflict(f"{code} refused after a flush", field="code"))
+        except LimsError as err:
+            flash_problem(err)
+            # The page is rendered from the same session the failed "service" used.
+            shown = get_session().scalar(select(func.count()).where(Site.code == code))
+            return jsonify(sites_with_code=shown), err.status
+        return "unreachable"
+
+    @bp.get("/api/v1/test-boundary/<code>")
+    def count(code: str) -> ResponseReturnValue:
+        return jsonify(n=get_session().scalar(select(func.count()).where(Site.code == code)))
+
+    return bp
+
+
+@pytest.fixture
+def boundary_app(app: Flask) -> Flask:
+    app.register_blueprint(_boundary_routes())
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+def _sites(session: Session, code: str) -> int:
+    return session.scalar(select(func.count()).where(Site.code == code)) or 0
+
+
+def test_an_api_error_after_a_flush_leaves_no_row_and_the_next_request_works(
+    boundary_app: Flask, session: Session
+) -> None:
+    client: FlaskClient = boundary_app.test_client()
+
+    refused = client.post("/api/v1/test-boundary/ZZ1")
+
+    assert refused.status_code == 409
+    assert refused.mimetype == "application/problem+json"
+    assert _sites(session, "ZZ1") == 0
+    assert client.get("/api/v1/test-boundary/ZZ1").get_json() == {"n": 0}
+
+
+def test_an_unexpected_error_after_a_flush_leaves_no_row(
+    boundary_app: Flask, session: Session
+) -> None:
+    boundary_app.config["PROPAGATE_EXCEPTIONS"] = False
+    client = boundary_app.test_client()
+
+    crashed = client.post("/api/v1/test-boundary/ZZ2/bug")
+
+    assert crashed.status_code == 500
+    assert _sites(session, "ZZ2") == 0
+    assert client.get("/api/v1/test-boundary/ZZ2").get_json() == {"n": 0}
+
+
+def test_a_page_that_shows_its_own_error_renders_from_a_clean_session(
+    boundary_app: Flask, session: Session
+) -> None:
+    client = boundary_app.test_client()
+
+    refused = client.post("/test-boundary/ZZ3")
+
+    assert refused.status_code == 409
+    assert refused.get_json() == {"sites_with_code": 0}
+    assert _sites(session, "ZZ3") == 0
+
+
+def _views_modules() -> list[Path]:
+    lims = ROOT / "lims"
+    return sorted({*lims.glob("*/views.py"), *lims.glob("*/views/*.py")})
+
+
+def _calls(node: ast.AST) -> set[str]:
+    return {
+        n.func.id if isinstance(n.func, ast.Name) else getattr(n.func, "attr", "")
+        for n in ast.walk(node)
+        if isinstance(n, ast.Call)
+    }
+
+
+def test_every_view_that_catches_a_lims_error_passes_it_through_the_boundary() -> None:
+    """A view answering a failed service with its own page must roll back first (flash_problem
+    does), directly or through a helper of its module that calls it."""
+    offenders = []
+    for path in _views_modules():
+        tree = ast.parse(path.read_text())
+        helpers = {
+            f.name
+            for f in ast.walk(tree)
+            if isinstance(f, ast.FunctionDef) and "flash_problem" in _calls(f)
+        }
+        for handler in ast.walk(tree):
+            if not isinstance(handler, ast.ExceptHandler) or handler.type is None:
+                continue
+            caught = ast.unparse(handler.type)
+            if "LimsError" not in caught and "Conflict" not in caught:
+                continue
+            if handler.name is None:  # the error is dropped, not rendered
+                continue
+            if not ({"flash_problem", *helpers} & _calls(handler)):
+                offenders.append(f"{path.relative_to(ROOT)}:{handler.lineno}")
+    assert _views_modules(), "no views modules found: the check would pass vacuously"
+    assert offenders == []
