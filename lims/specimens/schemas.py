@@ -120,11 +120,19 @@ class ConsentQueryIn(Input):
 
 
 class StatementIn(Schema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"))
+    code = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=40), validate.Regexp(r"^[a-z][a-z0-9_]*$")],
+        metadata={"column": "consent_statements.code"},
+    )
     text = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     kind = fields.Enum(StatementKind, by_value=True, required=True)
     duo_id = fields.Enum(DuoTerm, by_value=True, load_default=None)
-    disease_id = fields.String(load_default=None, validate=validate.Regexp(r"^MONDO:\d{7}$"))
+    disease_id = fields.String(
+        load_default=None,
+        validate=[validate.Length(max=20), validate.Regexp(r"^MONDO:\d{7}$")],
+        metadata={"column": "consent_statements.disease_id"},
+    )
     restricts_on = fields.Boolean(load_default=None)
 
     @post_load
@@ -133,10 +141,12 @@ class StatementIn(Schema):
 
 
 class ConsentDocumentIn(Input):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    version = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    name = column_string("consent_documents.name", 120, min_length=1, required=True)
+    version = column_string("consent_documents.version", 20, min_length=1, required=True)
     effective_on = fields.Date(required=True)
-    irb_reference = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    irb_reference = column_string(
+        "consent_documents.irb_reference", 60, min_length=1, required=True
+    )
     statements = fields.List(
         fields.Nested(StatementIn), required=True, validate=validate.Length(min=1, max=50)
     )
