@@ -50,7 +50,7 @@ class Bench:
     url: str
     box: str
     tubes: tuple[str, ...]
-    subject: str = "UI-0001"  # enrolled, no consent recorded yet; a consent form exists
+    subject: str = "UIC-0001"  # enrolled, no consent recorded yet; a consent form exists
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
         make_user(session, "admin", Role.ADMIN)
         box = make_box(session)
         tubes = tuple(a.barcode for a in make_aliquots(session, 3))
-        make_subject(session, study_code="UI-0001")
+        make_subject(session, study_code="UIC-0001")
         make_consent_form(session)
         box_code = box.barcode
     engine.dispose()

@@ -22,7 +22,7 @@ def test_a_technician_records_a_consent_with_one_statement_declined(
     with page.expect_navigation():
         page.click("text=Record consent")
 
-    assert "recorded for UI-0001" in page.inner_text(".flash.success")
+    assert "recorded for UIC-0001" in page.inner_text(".flash.success")
     answers = page.inner_text("table.consent-answers")
     assert "My DNA may be stored and studied in genetic research." in answers
     row = page.locator("table.consent-answers tr", has_text="genetic research").inner_text()

@@ -259,7 +259,7 @@ def withdraw_consent(
             f"{subject.study_code} already withdrew consent"
             + (f" on {when:%Y-%m-%d}" if when else "")
             + f" ({current.label})",
-            field="level",
+            field="study_code",
         )
     if not reason.strip():
         raise InvalidInput("Give the reason for the withdrawal", field="reason")
