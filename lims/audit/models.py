@@ -64,6 +64,8 @@ class Action(StrEnum):
     ALIQUOT_QUARANTINED = "aliquot.quarantined"
     ALIQUOT_CLEARED = "aliquot.cleared"
     LABELS_PRINTED = "labels.printed"
+    PRINTER_ADDED = "printer.added"
+    PRINTER_CHANGED = "printer.changed"
     AUDIT_TRAIL_KEYED = "audit_trail.keyed"
 
 
