@@ -26,7 +26,9 @@ def render_calibration_pdf(
         )
     grid = stock.sheet
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=(grid.page_width_in * 72, grid.page_height_in * 72))
+    canvas = Canvas(
+        buffer, pagesize=(grid.page_width_in * 72, grid.page_height_in * 72), invariant=True
+    )
     canvas.setTitle(f"Calibration page for {stock.id}")
     _outlines(canvas, stock, grid, offset_mm)
     _rulers(canvas, grid)

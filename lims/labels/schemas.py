@@ -77,12 +77,16 @@ class PrinterIn(Schema):
         validate=validate.OneOf(["zpl", "pdf"]),
         metadata={"description": "zpl: raw TCP to host:port; pdf: the server's print queue"},
     )
-    host = column_string(
-        "printers.host", 255, load_default="", validate=validate.Regexp(r"^[A-Za-z0-9.:-]*$")
+    host = fields.String(
+        load_default="",
+        validate=[validate.Length(max=255), validate.Regexp(r"^[A-Za-z0-9.:-]*$")],
+        metadata={"column": "printers.host", "description": "ZPL: the printer's address"},
     )
     port = fields.Integer(load_default=9100, validate=validate.Range(min=1, max=65535))
-    queue = column_string(
-        "printers.queue", 64, load_default="", validate=validate.Regexp(r"^[A-Za-z0-9_.@-]*$")
+    queue = fields.String(
+        load_default="",
+        validate=[validate.Length(max=64), validate.Regexp(r"^[A-Za-z0-9_.@-]*$")],
+        metadata={"column": "printers.queue", "description": "PDF: the print queue (lp -d)"},
     )
     stock_id = column_string("printers.stock_id", 40, required=True)
     dpi = fields.Integer(required=True, validate=validate.Range(min=100, max=2400))
