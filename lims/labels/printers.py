@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -153,6 +155,10 @@ def _check(session: Session, printer: Printer) -> None:
     if printer.language == "zpl":
         if not printer.host:
             problems.append({"field": "host", "message": "a ZPL printer needs its address"})
+        elif not _is_address(printer.host):
+            problems.append(
+                {"field": "host", "message": f"{printer.host!r} is not an IP address or host name"}
+            )
         if stock is not None and stock.kind != "roll":
             problems.append({"field": "stock_id", "message": f"{stock.id} is a laser sheet"})
         # ZPL counts in the printer's own dots: a stock laid out for 203 dpi prints at 2/3
@@ -168,6 +174,21 @@ def _check(session: Session, printer: Printer) -> None:
             f"printer {printer.name}: " + "; ".join(p["message"] for p in problems),
             errors=problems,
         )
+
+
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+
+
+def _is_address(host: str) -> bool:
+    """An IPv4 or IPv6 address, or a host name as RFC 1123 allows it."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return bool(_HOST_NAME.match(host))
+    return True
 
 
 def _state(printer: Printer) -> dict[str, Any]:

@@ -35,9 +35,10 @@ def send_raw(name: str, host: str, port: int, data: bytes, *, timeout_s: float) 
         raise PrinterUnavailable(
             f"{where} refused the connection: is it switched on, and is {port} its raw port?"
         ) from err
-    except OSError as err:
+    except (OSError, UnicodeError) as err:  # UnicodeError: a name the IDNA codec refuses
+        reason = getattr(err, "strerror", None) or err
         raise PrinterUnavailable(
-            f"{where} could not be reached ({err.strerror or err}); nothing was printed"
+            f"{where} could not be reached ({reason}); nothing was printed"
         ) from err
 
 
