@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
+from lims.auth import timezones
 from lims.auth.models import Site
 from lims.specimens.models import Aliquot, EnrolmentStatus, Specimen, Subject, Visit
 from lims.storage.models import Box, Placement, Rack
@@ -50,6 +51,7 @@ def orm_line(aliquot: Aliquot, placement: Placement | None) -> list[Any]:
         rack.name if rack else None,
         box.barcode if box else None,
         placement.position if placement else None,
+        timezones.iso(aliquot.specimen.collected_at, visit.subject.site.time_zone),
     ]
 
 

@@ -210,6 +210,9 @@ class Specimen(Base):
     )
     centrifuge_braked: Mapped[bool | None]
     processed_at: Mapped[datetime | None]  # aliquoted / frozen
+    # The lab whose wall clock the receipt and processing times were read on; None: the
+    # collecting site (rows from before time zones, and tubes recorded by an account with no site).
+    processing_site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     storage_temperature_c: Mapped[int | None]
     sprec_code: Mapped[str | None] = mapped_column(String(20))
     notes: Mapped[str | None] = mapped_column(Text)
@@ -217,6 +220,17 @@ class Specimen(Base):
 
     visit: Mapped[Visit] = relationship(back_populates="specimens")
     aliquots: Mapped[list[Aliquot]] = relationship(back_populates="specimen", order_by="Aliquot.id")
+    processing_site: Mapped[Site | None] = relationship()
+
+    @property
+    def collection_zone(self) -> str:
+        """The zone the collection time is shown in: the collecting site's."""
+        return self.visit.subject.site.time_zone
+
+    @property
+    def processing_zone(self) -> str:
+        """The zone of the receipt and processing times: the processing lab's."""
+        return (self.processing_site or self.visit.subject.site).time_zone
 
 
 class Aliquot(Base):

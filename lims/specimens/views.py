@@ -188,7 +188,9 @@ def _accession_page(study_code: str, visit_number: int, **context: Any) -> str:
     )
     context.setdefault("errors", {})
     context.setdefault("form", {"storage_temperature_c": "-80"})
-    return render_template("specimens/accession.html", visit=visit, **context)
+    # Receipt and processing are read on the recording technician's site's clock (tubes.py).
+    lab = current_user.site or visit.subject.site
+    return render_template("specimens/accession.html", visit=visit, lab=lab, **context)
 
 
 @bp.get("/subjects/<study_code>/visits/<int:visit_number>/accession")

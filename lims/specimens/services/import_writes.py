@@ -136,7 +136,7 @@ def _insert_visits(session: Session, plan: Plan, events: list[audit.Event], sha2
         )
 
 
-def _tube_values(tube: NewTube, visit_id: int, now: datetime) -> dict[str, Any]:
+def _tube_values(tube: NewTube, visit_id: int, plan: Plan, now: datetime) -> dict[str, Any]:
     values = tube.values
     pre = PreAnalytics(
         **{k: v for k, v in values.items() if k not in ("tube_type", "tube_volume_ml")}
@@ -149,6 +149,7 @@ def _tube_values(tube: NewTube, visit_id: int, now: datetime) -> dict[str, Any]:
         "volume_ml": values["tube_volume_ml"],
         "sprec_code": sprec.tube_code(pre, values["tube_type"]),
         "created_at": now,
+        "processing_site_id": plan.processing_site_id,
         **pre.as_columns(),
     }
 
@@ -158,7 +159,7 @@ def _insert_tubes(
 ) -> None:
     if not plan.new_tubes:
         return
-    values = [_tube_values(t, plan.visit_ids[t.visit], now) for t in plan.new_tubes.values()]
+    values = [_tube_values(t, plan.visit_ids[t.visit], plan, now) for t in plan.new_tubes.values()]
     by_code = {v["barcode"]: v for v in values}
     for tube_id, code in _insert_all(session, _table(Specimen), values):
         if code not in by_code:

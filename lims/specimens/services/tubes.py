@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, selectinload
 from lims import audit
 from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
+from lims.auth import timezones
+from lims.auth.models import Site
 from lims.errors import InvalidInput, NotFound
 from lims.specimens import sprec
 from lims.specimens.models import Aliquot, Specimen, SpecimenType, Temperature, TubeType
@@ -44,6 +46,34 @@ class PreAnalytics:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+# Read on the processing lab's clock; the collection is read on the collecting site's.
+PROCESSING_TIMES = ("received_at", "processing_started_at", "processed_at")
+
+
+def in_utc(
+    pre: PreAnalytics, *, collection_zone: str, processing_zone: str
+) -> tuple[PreAnalytics, list[tuple[str, str]]]:
+    """The times as UTC instants, and (field, message) for each wall-clock time that names no
+    instant or two (a daylight-saving change); with problems, do not use the times returned."""
+    instants: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for name in ("collected_at", *PROCESSING_TIMES):
+        if (value := getattr(pre, name)) is None:
+            continue
+        zone = collection_zone if name == "collected_at" else processing_zone
+        try:
+            instants[name] = timezones.to_utc(value, zone)
+        except timezones.WallClockError as err:
+            problems.append((name, str(err)))
+    return replace(pre, **instants), problems
+
+
+def processing_site(session: Session, actor: Actor) -> Site | None:
+    """The processing lab: the site of the technician who records the tube; None (the
+    collecting site) for an account with no site, such as an administrator's."""
+    return session.get(Site, actor.site_id) if actor.site_id is not None else None
+
+
 def accession_specimen(
     session: Session,
     actor: Actor,
@@ -61,6 +91,12 @@ def accession_specimen(
     actor.require(Role.TECHNICIAN)
     visit = find_visit(session, actor, study_code=study_code, visit_number=visit_number)
     require_consent(visit.subject, "accessioning a tube")
+    lab = processing_site(session, actor)
+    site = visit.subject.site
+    pre, problems = in_utc(
+        pre, collection_zone=site.time_zone, processing_zone=(lab or site).time_zone
+    )
+    _refuse(problems)
     check_pre_analytics(pre)
     if volume_ml is not None and volume_ml <= 0:
         raise InvalidInput(f"volume_ml must be above 0, not {volume_ml}", field="volume_ml")
@@ -73,6 +109,7 @@ def accession_specimen(
         volume_ml=volume_ml,
         sprec_code=sprec.tube_code(pre, tube_type),
         notes=(notes or "").strip() or None,
+        processing_site=lab,
         **pre.as_columns(),
     )
     session.add(specimen)
@@ -88,6 +125,7 @@ def accession_specimen(
         volume_ml=volume_ml,
         sprec_code=specimen.sprec_code,
         sprec_version=sprec.SPREC_VERSION,
+        processing_site=lab.code if lab else None,
         **pre.as_columns(),
     )
     session.commit()
@@ -130,7 +168,11 @@ def pre_analytics_problems(pre: PreAnalytics) -> list[tuple[str, str]]:
 
 
 def check_pre_analytics(pre: PreAnalytics) -> None:
-    if problems := pre_analytics_problems(pre):
+    _refuse(pre_analytics_problems(pre))
+
+
+def _refuse(problems: list[tuple[str, str]]) -> None:
+    if problems:
         raise InvalidInput(
             "; ".join(m for _, m in problems),
             errors=[{"field": f, "message": m} for f, m in problems],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from lims.actors import STAFF, Actor
 from lims.audit.models import Action, AuditEvent
 from lims.audit.services import events_for
+from lims.auth import timezones
 from lims.auth.models import Site
 from lims.errors import InvalidInput, NotFound
 from lims.specimens import barcodes
@@ -169,6 +171,8 @@ class InventoryRow:
     box_id: int | None
     position: str | None
     consent_withdrawn: bool
+    collected_at: datetime
+    collection_zone: str
 
 
 def _inventory_select() -> Select:
@@ -193,6 +197,8 @@ def _inventory_select() -> Select:
             Placement.row,
             Placement.col,
             Subject.enrolment_status,
+            Specimen.collected_at,
+            Site.time_zone,
         )
         .join(Specimen, Aliquot.specimen_id == Specimen.id)
         .join(Visit, Specimen.visit_id == Visit.id)
@@ -216,7 +222,7 @@ def _row(*r: Any) -> InventoryRow:
     withdrawn = r[17] is EnrolmentStatus.CONSENT_WITHDRAWN
     return InventoryRow(
         r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-        r[14], position, withdrawn,
+        r[14], position, withdrawn, r[18], r[19],
     )  # fmt: skip
 
 
@@ -258,6 +264,7 @@ INVENTORY_COLUMNS = (
     "rack",
     "box",
     "position",
+    "collected_at",
 )
 
 
@@ -277,6 +284,8 @@ def inventory_line(row: InventoryRow) -> list[str | int | float | Decimal | None
         row.rack,
         row.box_barcode,
         row.position,
+        # ISO 8601 with the collecting site's offset: the instant, and the site's wall clock.
+        timezones.iso(row.collected_at, row.collection_zone),
     ]
 
 
