@@ -141,14 +141,17 @@ def pre_analytics_problems(pre: PreAnalytics) -> list[tuple[str, str]]:
             problems.append(
                 (
                     name,
-                    f"{name} ({value:%Y-%m-%d %H:%M}) is before the collection time "
-                    f"({pre.collected_at:%Y-%m-%d %H:%M})",
+                    f"{name} ({value:%Y-%m-%d %H:%M} UTC) is before the collection time "
+                    f"({pre.collected_at:%Y-%m-%d %H:%M} UTC)",
                 )
             )
     started, done = pre.processing_started_at, pre.processed_at
     if started is not None and done is not None and done < started:
         problems.append(
-            ("processed_at", f"processed_at ({done:%Y-%m-%d %H:%M}) is before processing started")
+            (
+                "processed_at",
+                f"processed_at ({done:%Y-%m-%d %H:%M} UTC) is before processing started",
+            )
         )
     if pre.centrifuge_g is not None and not 0 < pre.centrifuge_g <= CENTRIFUGE_G_MAX:
         problems.append(("centrifuge_g", f"{pre.centrifuge_g} g is not a centrifugal force"))
