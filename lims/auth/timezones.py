@@ -64,6 +64,17 @@ def to_utc(moment: datetime, zone: str) -> datetime:
     """The instant of a time as entered: with an offset it is taken as given; without one it is
     the wall clock at a site in `zone`. A time the clocks skipped (spring forward) or showed twice
     (fall back) is refused with a WallClockError that says which and how to write it."""
+    try:
+        instant = _instant(moment, zone)
+        instant.astimezone(_zone(zone))  # it must show on the site's clock too
+        return instant
+    except OverflowError:  # 0001-01-01 00:00+01:00 has no UTC instant in a datetime
+        raise WallClockError(
+            f"{moment.isoformat()} is beyond the years 1 to 9999 in UTC or on the site's clock"
+        ) from None
+
+
+def _instant(moment: datetime, zone: str) -> datetime:
     if moment.tzinfo is not None:
         return moment.astimezone(UTC)
     tz = _zone(zone)

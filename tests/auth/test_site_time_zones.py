@@ -3,6 +3,8 @@ against the tz database, changed by an administrator with an audit event, and mi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from lims.actors import Actor
 from lims.audit.models import Action, AuditEvent
+from lims.auth import timezones
 from lims.auth.models import Site
 from lims.auth.services import create_site, set_site_time_zone
 from lims.cli import alembic_config
@@ -85,3 +88,10 @@ def test_existing_sites_get_their_countrys_only_zone_else_utc(
         zones = {code: zone for code, zone in rows}
     engine.dispose()
     assert zones == {"EU1": "Europe/Berlin", "NA1": "UTC", "NA2": "UTC"}
+
+
+def test_a_time_beyond_the_calendar_on_either_clock_is_refused_not_a_crash() -> None:
+    with pytest.raises(timezones.WallClockError, match="beyond the years 1 to 9999"):
+        timezones.to_utc(datetime(9999, 12, 31, 23, 0, tzinfo=UTC), "Europe/Berlin")
+    with pytest.raises(timezones.WallClockError, match="beyond the years 1 to 9999"):
+        timezones.to_utc(datetime(9999, 12, 31, 23, 0), "America/Los_Angeles")
