@@ -111,7 +111,7 @@ def local_date(moment: datetime, zone: str) -> date:
 
 
 def shown(moment: datetime | None, zone: str) -> str:
-    """For people: "2026-03-08 19:30 PST" (empty for no time)."""
+    """For people: "2026-03-05 19:30 PST" (empty for no time)."""
     return "" if moment is None else local(moment, zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
