@@ -159,10 +159,10 @@ def test_the_export_streams_the_filtered_inventory(
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0] == [
         "barcode", "subject", "site", "visit", "type", "volume_ul", "concentration_ng_ul",
-        "status", "freeze_thaw", "freezer", "rack", "box", "position",
+        "status", "freeze_thaw", "freezer", "rack", "box", "position", "collected_at",
     ]  # fmt: skip
     assert len(rows) == 2
-    assert rows[1][0] == aliquot.barcode and rows[1][11:] == [box.barcode, "B2"]
+    assert rows[1][0] == aliquot.barcode and rows[1][11:13] == [box.barcode, "B2"]
     assert rows[1][7] == "stored" and rows[1][1] == aliquot.subject.study_code
 
 
