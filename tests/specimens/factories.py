@@ -32,6 +32,7 @@ def worked_example(drawn: datetime = DRAWN) -> PreAnalytics:
         centrifuge_braked=True,
         processed_at=drawn + timedelta(minutes=45 + 10 + 30),
         storage_temperature_c=-80,
+        is_second_spun=False,
     )
 
 
@@ -85,6 +86,7 @@ def import_row(**values: object) -> dict[str, str]:
         "centrifuge_braked": "yes",
         "processed_at": "2026-03-18 10:25",
         "storage_temperature_c": "-80",
+        "is_second_spun": "no",
         "aliquot_barcode": "AQ-0001",
         "specimen_type": "serum",
         "volume_ul": "250",
