@@ -11,9 +11,16 @@ from lims.audit.services import events_for
 from lims.specimens.models import Aliquot, SpecimenType, TubeType
 from lims.specimens.services import accession_specimen, aliquot_specimen, find_aliquot
 from lims.storage.models import Box
-from lims.storage.services import create_freezer, move_aliquot, move_box, store_aliquot
+from lims.storage.services import (
+    check_in,
+    check_out,
+    create_freezer,
+    move_aliquot,
+    move_box,
+    store_aliquot,
+)
 from tests.factories import SYSTEM, make_box, make_rack, make_visit
-from tests.specimens.factories import worked_example
+from tests.specimens.factories import make_dna_stock, worked_example
 
 
 def _boxes(session: Session) -> tuple[Box, Box]:
@@ -105,3 +112,18 @@ def test_moving_a_whole_box_to_a_minus_20_freezer_recodes_each_tube(
     move_box(session, tech, box_id=cold.id, rack_id=warm.rack.id)
     assert [t.sprec_code for t in tubes] == ["SER-SST-A-B-N-B-B"] * 2
     assert all(events_for(session, t)[-1].after["sprec_code"] == "SER-SST-A-B-N-B-B" for t in tubes)  # type: ignore[index]
+
+
+def test_a_dna_tube_checked_in_after_a_thaw_counts_it_in_its_derivative_code(
+    session: Session, tech: Actor
+) -> None:
+    cold, _ = _boxes(session)
+    stock = make_dna_stock(session)
+    store_aliquot(session, tech, barcode=stock.barcode, box_id=cold.id)
+    assert stock.sprec_code == "DNA-BLD-X-A-0"
+    check_out(session, tech, barcode=stock.barcode)
+    check_in(session, tech, barcode=stock.barcode)
+    assert stock.sprec_code == "DNA-BLD-X-A-1"
+    checked_in = events_for(session, stock)[-1]
+    assert checked_in.action == Action.ALIQUOT_CHECKED_IN and checked_in.after is not None
+    assert checked_in.after["sprec_code"] == "DNA-BLD-X-A-1"
