@@ -53,7 +53,7 @@ def _load_demo(session: Session) -> None:
 
 
 # Schema-valid input may still break a rule that needs the database (a barcode's check digit, an
-# unknown site, a CSV whose rows name no such box); this API answers those 422 (STYLE.md §4),
+# unknown site, a CSV whose rows name no such box); services answer those 422 (architecture.md),
 # so 422 counts as an accepted answer to valid input. Shapes a document can state are stated
 # (required reasons, the CSV bodies), and tests elsewhere hold them.
 CONFIG = {
