@@ -18,8 +18,18 @@ from lims.specimens.models import (
     Temperature,
     TubeType,
 )
+from lims.specimens.quality import (
+    ExtractionMethod,
+    GelIntegrity,
+    InterferenceGrade,
+    QuantificationMethod,
+)
 from lims.specimens.services import PreAnalytics
 from lims.web import PageOut, PageQuery, Schema, column_string
+
+
+def _value(member: Any) -> str | None:
+    return None if member is None else str(member)
 
 
 class AliquotOut(Schema):
@@ -38,6 +48,18 @@ class AliquotOut(Schema):
     status = fields.Function(lambda a: str(a.status))
     freeze_thaw_count = fields.Integer()
     parent_barcode = fields.Function(lambda a: a.parent.barcode if a.parent else None)
+    # Issue #16: this tube's own SPREC (and the version its tables follow), DNA QC, extraction.
+    sprec_code = fields.String(allow_none=True)
+    sprec_version = fields.String(allow_none=True)
+    a260_230 = fields.Float(allow_none=True)
+    quantification_method = fields.Function(lambda a: _value(a.quantification_method))
+    din = fields.Float(allow_none=True)
+    gel_integrity = fields.Function(lambda a: _value(a.gel_integrity))
+    dilution_factor = fields.Float(allow_none=True)
+    extraction_method = fields.Function(lambda a: _value(a.extraction_method))
+    extraction_kit = fields.String(allow_none=True)
+    extracted_on = fields.Date(allow_none=True)
+    extracted_by = fields.String(allow_none=True)
     consent_withdrawn = fields.Function(lambda a: not a.subject.has_consent)
     collected_at = fields.Function(
         lambda a: timezones.iso(a.specimen.collected_at, a.specimen.collection_zone),
@@ -125,6 +147,12 @@ class TubeIn(Input):
     centrifuge_braked = fields.Boolean(load_default=None)
     processed_at = _wall_clock(PROCESSING_LAB, load_default=None)
     storage_temperature_c = fields.Integer(load_default=None)
+    is_second_spun = fields.Boolean(load_default=None)
+    hemolysis = fields.Enum(InterferenceGrade, by_value=True, load_default=None)
+    lipemia = fields.Enum(InterferenceGrade, by_value=True, load_default=None)
+    icterus = fields.Enum(InterferenceGrade, by_value=True, load_default=None)
+    is_fasting = fields.Boolean(load_default=None)
+    clotting_minutes = fields.Integer(load_default=None)
     notes = fields.String(load_default=None, validate=validate.Length(max=2000))
 
     @post_load
@@ -169,6 +197,9 @@ class AliquotsIn(Input):
 class SubAliquotsIn(Input):
     count = fields.Integer(required=True, validate=validate.Range(min=1, max=100))
     volume_ul = fields.Integer(required=True, validate=validate.Range(min=1))
+    dilution_factor = fields.Float(
+        load_default=None, validate=validate.Range(min=1, min_inclusive=False, max=1_000_000)
+    )
     barcodes = fields.List(column_string("aliquots.barcode", 32), load_default=None)
 
     @pre_load
@@ -190,6 +221,17 @@ class DnaExtractionIn(Input):
         validate=validate.Range(min=0, max=5, min_inclusive=False, max_inclusive=False),
     )
     barcode = column_string("aliquots.barcode", 32, load_default=None)
+    a260_230 = fields.Float(
+        load_default=None,
+        validate=validate.Range(min=0, max=5, min_inclusive=False, max_inclusive=False),
+    )
+    quantification_method = fields.Enum(QuantificationMethod, by_value=True, load_default=None)
+    din = fields.Float(load_default=None, validate=validate.Range(min=1, max=10))
+    gel_integrity = fields.Enum(GelIntegrity, by_value=True, load_default=None)
+    extraction_method = fields.Enum(ExtractionMethod, by_value=True, load_default=None)
+    extraction_kit = column_string("aliquots.extraction_kit", 80, load_default=None)
+    extracted_on = fields.Date(load_default=None)
+    extracted_by = column_string("aliquots.extracted_by", 80, load_default=None)
 
 
 # ---- output ---------------------------------------------------------------------------------
@@ -249,8 +291,15 @@ class SpecimenOut(Schema):
     centrifuge_braked = fields.Boolean(allow_none=True)
     processed_at = _local("processed_at", "processing_zone")
     storage_temperature_c = fields.Integer(allow_none=True)
+    is_second_spun = fields.Boolean(allow_none=True)
     sprec_code = fields.String(allow_none=True)
-    sprec_version = fields.Constant(sprec.SPREC_VERSION)
+    # Tubes accessioned before the version was stored followed the same (2.0) tables.
+    sprec_version = fields.Function(lambda s: s.sprec_version or sprec.FLUID_VERSION)
+    hemolysis = fields.Function(lambda s: _value(s.hemolysis))
+    lipemia = fields.Function(lambda s: _value(s.lipemia))
+    icterus = fields.Function(lambda s: _value(s.icterus))
+    is_fasting = fields.Boolean(allow_none=True)
+    clotting_minutes = fields.Integer(allow_none=True)
     notes = fields.String(allow_none=True)
     aliquots = fields.List(fields.Nested(AliquotOut))
 

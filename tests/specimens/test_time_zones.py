@@ -23,7 +23,7 @@ from lims.specimens.services import (
     aliquot_specimen,
     import_aliquots,
 )
-from lims.storage.services import AliquotFilter, inventory_line, iter_inventory
+from lims.storage.services import INVENTORY_COLUMNS, AliquotFilter, inventory_line, iter_inventory
 from tests.conftest import DEMO_PASSWORD, bearer, csrf_token, sign_in
 from tests.factories import SYSTEM, make_subject, make_visit
 from tests.specimens.factories import csv_bytes, import_row
@@ -178,7 +178,8 @@ def test_the_export_gives_the_collection_in_iso_8601_with_the_sites_offset(
         volume_ul=250,
     )
     (row,) = iter_inventory(session, lab, filters=AliquotFilter())
-    assert inventory_line(row)[-1] == "2026-03-05T19:30:00-08:00"
+    collected = INVENTORY_COLUMNS.index("collected_at")
+    assert inventory_line(row)[collected] == "2026-03-05T19:30:00-08:00"
 
 
 def test_the_import_reads_each_time_on_its_sites_clock(session: Session, sites: None) -> None:

@@ -46,6 +46,12 @@ TUBE_COLUMNS = (
     "centrifuge_braked",
     "processed_at",
     "storage_temperature_c",
+    "is_second_spun",
+    "hemolysis",
+    "lipemia",
+    "icterus",
+    "is_fasting",
+    "clotting_minutes",
 )
 IN_LIST_SIZE = 2000  # well under SQLite's and PostgreSQL's bound-parameter limits
 

@@ -148,6 +148,7 @@ def _tube_values(tube: NewTube, visit_id: int, plan: Plan, now: datetime) -> dic
         "tube_type": values["tube_type"],
         "volume_ml": values["tube_volume_ml"],
         "sprec_code": sprec.tube_code(pre, values["tube_type"]),
+        "sprec_version": sprec.FLUID_VERSION,
         "created_at": now,
         "processing_site_id": plan.processing_site_id,
         **pre.as_columns(),
@@ -175,11 +176,26 @@ def _insert_tubes(
                     "visit": "{} V{}".format(*plan.new_tubes[code].visit),
                     "tube_type": tube["tube_type"].value,
                     "sprec_code": tube["sprec_code"],
-                    "sprec_version": sprec.SPREC_VERSION,
+                    "sprec_version": sprec.FLUID_VERSION,
                     "import_sha256": sha256,
                 },
             )
         )
+
+
+# Issue #16: DNA quality and extraction, taken as the file gives them (a diluted tube's
+# concentration too). The SPREC code of an imported aliquot is set when it is stored.
+ALIQUOT_QUALITY_COLUMNS = (
+    "a260_230",
+    "quantification_method",
+    "din",
+    "gel_integrity",
+    "dilution_factor",
+    "extraction_method",
+    "extraction_kit",
+    "extracted_on",
+    "extracted_by",
+)
 
 
 def _aliquot_values(row: Row, plan: Plan, now: datetime) -> dict[str, Any]:
@@ -195,6 +211,7 @@ def _aliquot_values(row: Row, plan: Plan, now: datetime) -> dict[str, Any]:
         "volume_ul": values["volume_ul"],
         "concentration_ng_ul": values["concentration_ng_ul"],
         "a260_280": values["a260_280"],
+        **{name: values[name] for name in ALIQUOT_QUALITY_COLUMNS},
         "status": AliquotStatus.RECEIVED,
         "freeze_thaw_count": 0,
         "created_at": now,

@@ -23,6 +23,12 @@ from lims.actors import Actor, Role
 from lims.errors import FieldError, InvalidInput
 from lims.specimens import barcodes
 from lims.specimens.models import SpecimenType, Temperature, TubeType, study_code_problem
+from lims.specimens.quality import (
+    ExtractionMethod,
+    GelIntegrity,
+    InterferenceGrade,
+    QuantificationMethod,
+)
 from lims.specimens.services.import_checks import Row, plan_import
 from lims.specimens.services.import_writes import ImportResult, write_import
 from lims.specimens.services.tubes import processing_site
@@ -79,6 +85,15 @@ def _float(low: float, high: float, *, open_low: bool = False) -> Callable[[str]
             exclusive = " (exclusive)" if open_low else ""
             raise ValueError(f"{number:g} is outside {low:g}{exclusive} to {high:g}")
         return number
+
+    return parse
+
+
+def _text(longest: int) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > longest:
+            raise ValueError(f"is longer than {longest} characters")
+        return value
 
     return parse
 
@@ -160,12 +175,35 @@ COLUMNS: tuple[Column, ...] = (
         "processed_at", _datetime, False, "aliquoted/frozen, lab's local time", "2026-03-18 11:00"
     ),
     Column("storage_temperature_c", _int(-200, 8), False, "long-term storage, °C", "-80"),
+    # Issue #16, all optional: SPREC element 5 and serum quality (tube columns) ...
+    Column("is_second_spun", _yes_no, False, "second centrifugation: yes or no", "no"),
+    Column("hemolysis", _enum(InterferenceGrade), False, "none/slight/moderate/marked", "none"),
+    Column("lipemia", _enum(InterferenceGrade), False, "none/slight/moderate/marked", "none"),
+    Column("icterus", _enum(InterferenceGrade), False, "none/slight/moderate/marked", "none"),
+    Column("is_fasting", _yes_no, False, "donor fasting: yes or no", "yes"),
+    Column("clotting_minutes", _int(0, 1440), False, "clotting before the first spin, min", "30"),
     Column("aliquot_barcode", _code, True, "the aliquot's barcode", "NA1-A-004711"),
     Column("specimen_type", _enum(SpecimenType), True, "what the aliquot holds", "serum"),
     Column("volume_ul", _int(1, 100_000), True, "volume now, µL", "500"),
     Column("concentration_ng_ul", _float(0, 100_000), False, "DNA concentration, ng/µL", ""),
     Column("a260_280", _float(0, 5, open_low=True), False, "DNA purity ratio", ""),
     Column("parent_barcode", _code, False, "stock it was drawn from (file or LIMS)", ""),
+    # ... and DNA quality and extraction (aliquot columns).
+    Column("a260_230", _float(0, 5, open_low=True), False, "DNA purity ratio (salts)", ""),
+    Column(
+        "quantification_method",
+        _enum(QuantificationMethod),
+        False,
+        "uv_spectrophotometry or fluorometry",
+        "",
+    ),
+    Column("din", _float(1, 10), False, "DNA integrity number, 1-10", ""),
+    Column("gel_integrity", _enum(GelIntegrity), False, "intact/partly_degraded/degraded", ""),
+    Column("dilution_factor", _float(1, 1_000_000, open_low=True), False, "of the parent", ""),
+    Column("extraction_method", _enum(ExtractionMethod), False, "how DNA was extracted", ""),
+    Column("extraction_kit", _text(80), False, "extraction kit", ""),
+    Column("extracted_on", _date, False, "extraction date", ""),
+    Column("extracted_by", _text(80), False, "extraction operator", ""),
 )
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)
 REQUIRED = frozenset(c.name for c in COLUMNS if c.required)

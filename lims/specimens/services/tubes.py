@@ -17,6 +17,7 @@ from lims.auth.models import Site
 from lims.errors import InvalidInput, NotFound
 from lims.specimens import sprec
 from lims.specimens.models import Aliquot, Specimen, SpecimenType, Temperature, TubeType
+from lims.specimens.quality import InterferenceGrade
 from lims.specimens.services.common import checked_code, require_consent, take_barcodes
 from lims.specimens.services.subjects import find_visit
 
@@ -24,6 +25,7 @@ from lims.specimens.services.subjects import find_visit
 CENTRIFUGE_G_MAX = 100_000
 CENTRIFUGE_MINUTES_MAX = 240
 STORAGE_TEMPERATURE_RANGE_C = (-200, 8)
+CLOTTING_MINUTES_MAX = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,13 @@ class PreAnalytics:
     centrifuge_braked: bool | None = None
     processed_at: datetime | None = None
     storage_temperature_c: int | None = None
+    # Issue #16: element 5 and serum quality (hemolysis, lipemia, icterus; fasting; clotting).
+    is_second_spun: bool | None = None
+    hemolysis: InterferenceGrade | None = None
+    lipemia: InterferenceGrade | None = None
+    icterus: InterferenceGrade | None = None
+    is_fasting: bool | None = None
+    clotting_minutes: int | None = None
 
     def as_columns(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -108,6 +117,7 @@ def accession_specimen(
         tube_type=tube_type,
         volume_ml=volume_ml,
         sprec_code=sprec.tube_code(pre, tube_type),
+        sprec_version=sprec.FLUID_VERSION,
         notes=(notes or "").strip() or None,
         processing_site=lab,
         **pre.as_columns(),
@@ -124,7 +134,7 @@ def accession_specimen(
         tube_type=tube_type,
         volume_ml=volume_ml,
         sprec_code=specimen.sprec_code,
-        sprec_version=sprec.SPREC_VERSION,
+        sprec_version=sprec.FLUID_VERSION,
         processing_site=lab.code if lab else None,
         **pre.as_columns(),
     )
@@ -158,6 +168,9 @@ def pre_analytics_problems(pre: PreAnalytics) -> list[tuple[str, str]]:
     minutes = pre.centrifuge_minutes
     if minutes is not None and not 0 < minutes <= CENTRIFUGE_MINUTES_MAX:
         problems.append(("centrifuge_minutes", f"{minutes} min is not a centrifugation time"))
+    clotting = pre.clotting_minutes
+    if clotting is not None and not 0 <= clotting <= CLOTTING_MINUTES_MAX:
+        problems.append(("clotting_minutes", f"{clotting} min is not a clotting time"))
     low, high = STORAGE_TEMPERATURE_RANGE_C
     storage = pre.storage_temperature_c
     if storage is not None and not low <= storage <= high:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -173,6 +174,30 @@ class InventoryRow:
     consent_withdrawn: bool
     collected_at: datetime
     collection_zone: str
+    quality: tuple[Any, ...] = ()  # QUALITY_COLUMNS, in order (issue #16)
+
+
+# Issue #16: the tube's own SPREC and its DNA and serum quality, appended to the export.
+QUALITY_SELECT = (
+    Aliquot.sprec_code,
+    Aliquot.sprec_version,
+    Aliquot.a260_280,
+    Aliquot.a260_230,
+    Aliquot.quantification_method,
+    Aliquot.din,
+    Aliquot.gel_integrity,
+    Aliquot.dilution_factor,
+    Aliquot.extraction_method,
+    Aliquot.extraction_kit,
+    Aliquot.extracted_on,
+    Aliquot.extracted_by,
+    Specimen.hemolysis,
+    Specimen.lipemia,
+    Specimen.icterus,
+    Specimen.is_fasting,
+    Specimen.clotting_minutes,
+)
+QUALITY_COLUMNS = tuple(c.key for c in QUALITY_SELECT)
 
 
 def _inventory_select() -> Select:
@@ -199,6 +224,7 @@ def _inventory_select() -> Select:
             Subject.enrolment_status,
             Specimen.collected_at,
             Site.time_zone,
+            *QUALITY_SELECT,
         )
         .join(Specimen, Aliquot.specimen_id == Specimen.id)
         .join(Visit, Specimen.visit_id == Visit.id)
@@ -222,7 +248,7 @@ def _row(*r: Any) -> InventoryRow:
     withdrawn = r[17] is EnrolmentStatus.CONSENT_WITHDRAWN
     return InventoryRow(
         r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-        r[14], position, withdrawn, r[18], r[19],
+        r[14], position, withdrawn, r[18], r[19], tuple(r[20:]),
     )  # fmt: skip
 
 
@@ -265,6 +291,7 @@ INVENTORY_COLUMNS = (
     "box",
     "position",
     "collected_at",
+    *QUALITY_COLUMNS,
 )
 
 
@@ -286,7 +313,17 @@ def inventory_line(row: InventoryRow) -> list[str | int | float | Decimal | None
         row.position,
         # ISO 8601 with the collecting site's offset: the instant, and the site's wall clock.
         timezones.iso(row.collected_at, row.collection_zone),
+        *(_cell(value) for value in row.quality),
     ]
+
+
+def _cell(value: Any) -> Any:
+    """A quality value as a sheet shows it: an enum by its value, a flag as yes/no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
 
 
 def custody(session: Session, actor: Actor, barcode: str) -> tuple[Aliquot, list[AuditEvent]]:
