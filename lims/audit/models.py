@@ -40,6 +40,7 @@ class Action(StrEnum):
     TOKEN_ISSUED = "token.issued"
     TOKEN_REVOKED = "token.revoked"
     SITE_CREATED = "site.created"
+    SITE_TIME_ZONE_SET = "site.time_zone_set"
     SUBJECT_REGISTERED = "subject.registered"
     SUBJECT_CONSENT_WITHDRAWN = "subject.consent_withdrawn"
     VISIT_REGISTERED = "visit.registered"

@@ -20,6 +20,7 @@ import label_printing as lp
 from lims import audit
 from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
+from lims.auth import timezones
 from lims.errors import FieldError, InvalidInput
 from lims.labels.models import PrintedLabel, Printer, PrintJob
 from lims.specimens import barcodes as codes
@@ -66,8 +67,14 @@ def vial_label(aliquot: Aliquot) -> lp.VialLabel:
         specimen_type=_type_name(aliquot.specimen_type),
         quantity=quantity,
         visit=f"{visit.subject.study_code} V{visit.visit_number}",
-        collected_on=aliquot.specimen.collected_at.date().isoformat(),
+        collected_on=_collected_on(aliquot.specimen),
     )
+
+
+def _collected_on(specimen: Specimen) -> str:
+    """The day of the draw as the collecting site lived it (a 19:30 draw in Los Angeles is
+    that day, though it is already the next day in UTC)."""
+    return timezones.local_date(specimen.collected_at, specimen.collection_zone).isoformat()
 
 
 def tube_label(specimen: Specimen) -> lp.VialLabel:
@@ -77,7 +84,7 @@ def tube_label(specimen: Specimen) -> lp.VialLabel:
         specimen_type=_type_name(specimen.specimen_type),
         quantity=f"{volume}{specimen.tube_type.value}",
         visit=specimen.visit.label,
-        collected_on=specimen.collected_at.date().isoformat(),
+        collected_on=_collected_on(specimen),
     )
 
 
