@@ -1,7 +1,7 @@
 """printers on the network and the printer of each print job
 
-Revision ID: 0004_printers
-Revises: 0003_auth
+Revision ID: 0006_printers
+Revises: 0005_sprec
 Create Date: 2026-12-01 16:53:47.269579
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0004_printers'
-down_revision: str | None = '0003_auth'
+revision: str = '0006_printers'
+down_revision: str | None = '0005_sprec'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
