@@ -104,6 +104,10 @@ def load() -> dict[str, Any]:
         "DATABASE_URL": database_url(),
         # "development" (make run: plain http on 127.0.0.1) or "production" (the default).
         "LIMS_ENV": os.environ.get("LIMS_ENV", "production"),
+        # Label printers: the command that takes a PDF on standard input for a print queue
+        # ({queue} is replaced by the printer's queue), and how long a printer may take.
+        "LABEL_PRINT_COMMAND": os.environ.get("LIMS_LABEL_PRINT_COMMAND", "lp -d {queue}"),
+        "PRINTER_TIMEOUT_S": float(os.environ.get("LIMS_PRINTER_TIMEOUT_S", "5")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

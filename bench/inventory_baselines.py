@@ -16,15 +16,18 @@ aliquot (N+1).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
+from lims.auth import timezones
 from lims.auth.models import Site
 from lims.specimens.models import Aliquot, EnrolmentStatus, Specimen, Subject, Visit
 from lims.storage.models import Box, Placement, Rack
 from lims.storage.services import AliquotFilter
+from lims.storage.services.finding import QUALITY_COLUMNS
 
 PER_PAGE = 50
 YIELD_PER = 2000
@@ -50,7 +53,18 @@ def orm_line(aliquot: Aliquot, placement: Placement | None) -> list[Any]:
         rack.name if rack else None,
         box.barcode if box else None,
         placement.position if placement else None,
+        timezones.iso(aliquot.specimen.collected_at, visit.subject.site.time_zone),
+        *(
+            _cell(getattr(aliquot if hasattr(Aliquot, name) else aliquot.specimen, name))
+            for name in QUALITY_COLUMNS
+        ),
     ]
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value.value if isinstance(value, StrEnum) else value
 
 
 # The competent baseline: one joined ORM query that filters and pages in SQL.

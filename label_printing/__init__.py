@@ -4,6 +4,7 @@ No Flask, SQLAlchemy or lims imports here (tests/test_boundaries.py); the applic
 label values from its rows and prints what comes back.
 """
 
+from label_printing.calibration import label_outlines_in, render_calibration_pdf
 from label_printing.content import BoxLabel, Label, VialLabel
 from label_printing.errors import (
     InvalidLabel,
@@ -31,6 +32,8 @@ __all__ = [
     "UnsupportedOutput",
     "VialLabel",
     "get_stock",
+    "label_outlines_in",
+    "render_calibration_pdf",
     "render_pdf",
     "render_zpl",
 ]

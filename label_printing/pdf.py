@@ -10,20 +10,31 @@ from label_printing.errors import PositionOutOfRange
 from label_printing.layout import LabelLayout, PlacedSymbol, layouts_for
 from label_printing.stocks import LabelStock, SheetGrid
 
+MM = 72 / 25.4  # PDF points in a millimetre
 
-def render_pdf(labels: Sequence[Label], stock: LabelStock, *, first_position: int = 1) -> bytes:
+
+def render_pdf(
+    labels: Sequence[Label],
+    stock: LabelStock,
+    *,
+    first_position: int = 1,
+    offset_mm: tuple[float, float] = (0.0, 0.0),
+) -> bytes:
     """Labels as a PDF for `stock`; on a sheet the first label goes to `first_position`.
 
     Positions count from 1, row by row, so a partly used sheet can be used up; labels
     continue on further pages. One label that cannot be printed stops the whole batch.
+    `offset_mm` moves everything right and down by (x, y) mm, to correct a printer that
+    places the page off by that much (measured with the calibration page).
     """
     _check_first_position(stock, first_position)
     layouts = layouts_for(labels, stock)
     buffer = io.BytesIO()
+    shift = (offset_mm[0] * MM, offset_mm[1] * MM)
     if stock.sheet is None:
-        canvas = _draw_roll(buffer, layouts, stock)
+        canvas = _draw_roll(buffer, layouts, stock, shift)
     else:
-        canvas = _draw_sheets(buffer, layouts, stock, stock.sheet, first_position)
+        canvas = _draw_sheets(buffer, layouts, stock, stock.sheet, first_position, shift)
     canvas.save()
     return buffer.getvalue()
 
@@ -39,12 +50,17 @@ def _check_first_position(stock: LabelStock, first_position: int) -> None:
         )
 
 
-def _draw_roll(buffer: io.BytesIO, layouts: Iterable[LabelLayout], stock: LabelStock) -> Canvas:
+def _draw_roll(
+    buffer: io.BytesIO,
+    layouts: Iterable[LabelLayout],
+    stock: LabelStock,
+    shift: tuple[float, float],
+) -> Canvas:
     # The page is the label, as roll printer drivers expect.
     size = (stock.label_width_in * 72, stock.label_height_in * 72)
     canvas = Canvas(buffer, pagesize=size, invariant=True)
     for layout in layouts:
-        _draw_label(canvas, layout, stock.dpi, left=0.0, top=size[1])
+        _draw_label(canvas, layout, stock.dpi, left=shift[0], top=size[1] - shift[1])
         canvas.showPage()
     return canvas
 
@@ -55,6 +71,7 @@ def _draw_sheets(
     stock: LabelStock,
     grid: SheetGrid,
     first_position: int,
+    shift: tuple[float, float],
 ) -> Canvas:
     page_height = grid.page_height_in * 72
     canvas = Canvas(buffer, pagesize=(grid.page_width_in * 72, page_height), invariant=True)
@@ -63,8 +80,8 @@ def _draw_sheets(
         if cell == 0 and index > first_position - 1:
             canvas.showPage()
         row, column = divmod(cell, grid.columns)
-        left = (grid.margin_left_in + column * grid.pitch_x_in) * 72
-        top = page_height - (grid.margin_top_in + row * grid.pitch_y_in) * 72
+        left = (grid.margin_left_in + column * grid.pitch_x_in) * 72 + shift[0]
+        top = page_height - (grid.margin_top_in + row * grid.pitch_y_in) * 72 - shift[1]
         _draw_label(canvas, layout, stock.dpi, left=left, top=top)
     canvas.showPage()
     return canvas

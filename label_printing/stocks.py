@@ -124,15 +124,24 @@ STOCKS: dict[str, LabelStock] = {
             bar_height_in=0.35,
             max_font_pt=11.0,
         ),
-        # Laser sheet of 1.28" x 0.5" cryo labels, 5 x 17 = 85 per US Letter page. The grid is
-        # a plausible layout, NOT a vendor's: Diversified Biotech LCRY-1700 (5 x 17 of 1.28" x
-        # 0.5") measures 0.77" left, 0.24" top, gaps 0.12" x 0.13" (MullinsLab/Lab-Labels,
-        # templates/latex/LCRY-1700.tex). Measure the real sheet and correct margins and pitch
-        # before use. Laser printers at 300, 600 or 1200 dpi all print whole 1/300 in dots,
-        # hence dpi=300.
+        # Diversified Biotech LCRY-1700 ("Cryo-Babies"): a US Letter laser sheet of 5 x 17
+        # labels of 1.28" x 0.5". Two open templates measured on the actual sheet:
+        # - MullinsLab/Lab-Labels, templates/latex/LCRY-1700.tex ("Spec'd dimensions, double
+        #   checked by measuring actual label sheet"): margins 0.77" left and right, 0.24" top
+        #   and bottom, gaps 0.12" between columns and 0.13" between rows;
+        # - rupertoverall/idLabelR, R/get_layout.R, "cryobabies_LCRY_1700_A4": label centres
+        #   35.7 mm (1.405") apart across and 15.7 mm (0.62") apart down.
+        # Those margins and gaps do not add up exactly to 8.5" x 11" with 1.28" x 0.5" labels
+        # (5 x 1.28 + 4 x 0.12 + 2 x 0.77 = 8.42"; 17 x 0.5 + 16 x 0.13 + 2 x 0.24 = 11.06"),
+        # so we keep the measured first label (0.77" left, 0.24" top) and take the pitch
+        # between both sources: 1.41" across, 0.625" down (0.24" top and 0.26" bottom).
+        # The grid used to have left and top swapped (0.41" left, 0.77" top). A sheet from
+        # another lot may differ: print the calibration page (label_printing/calibration.py)
+        # and set the printer's x/y offsets. Laser printers at 300, 600 or 1200 dpi all print
+        # whole 1/300 in dots, hence dpi=300.
         LabelStock(
             id="cryo-sheet-letter",
-            name='US Letter sheet, 85 cryo labels 1.28" x 0.5" (5 x 17), laser',
+            name='US Letter sheet LCRY-1700, 85 cryo labels 1.28" x 0.5" (5 x 17), laser',
             purpose="vial",
             kind="sheet",
             label_width_in=1.28,
@@ -145,12 +154,12 @@ STOCKS: dict[str, LabelStock] = {
             sheet=SheetGrid(
                 page_width_in=_LETTER[0],
                 page_height_in=_LETTER[1],
-                margin_top_in=0.77,
-                margin_left_in=0.41,
+                margin_top_in=0.24,
+                margin_left_in=0.77,
                 columns=5,
                 rows=17,
-                pitch_x_in=1.6,
-                pitch_y_in=0.56,
+                pitch_x_in=1.41,
+                pitch_y_in=0.625,
             ),
         ),
     )

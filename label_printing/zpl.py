@@ -1,20 +1,46 @@
 """ZPL II output for thermal roll printers: one ^XA ... ^XZ format per label."""
 
+import re
 from collections.abc import Sequence
 
 from label_printing.code128 import zpl_field_data
 from label_printing.content import Label
-from label_printing.errors import UnsupportedOutput
+from label_printing.errors import InvalidLabel, UnsupportedOutput
 from label_printing.layout import LabelLayout, layouts_for
 from label_printing.stocks import LabelStock
 from label_printing.text import DESCENT_EM
 
 
-def render_zpl(labels: Sequence[Label], stock: LabelStock) -> str:
-    """The labels as ZPL II for a Zebra-compatible printer of the stock's resolution."""
+def render_zpl(
+    labels: Sequence[Label], stock: LabelStock, *, offset_mm: tuple[float, float] = (0.0, 0.0)
+) -> str:
+    """The labels as ZPL II for a Zebra-compatible printer of the stock's resolution.
+
+    `offset_mm` moves every field right and down by (x, y) mm, in whole printer dots, to
+    correct a printer whose print position is off (measured on a printed label).
+    """
     if stock.kind != "roll":
         raise UnsupportedOutput(f"stock {stock.id} is a laser sheet; print it as PDF, not ZPL")
-    return "".join(_format(layout, stock) for layout in layouts_for(labels, stock))
+    shift = (round(offset_mm[0] * stock.dpi / 25.4), round(offset_mm[1] * stock.dpi / 25.4))
+    return "".join(_shifted(_format(layout, stock), shift) for layout in layouts_for(labels, stock))
+
+
+def _shifted(zpl: str, shift: tuple[int, int]) -> str:
+    """Every ^FO moved by `shift` dots. ^FO takes no negative origin, so a negative offset
+    can only take up the edge margin the layout leaves; more is refused, not clipped."""
+    if shift == (0, 0):
+        return zpl
+
+    def move(match: re.Match[str]) -> str:
+        x, y = int(match[1]) + shift[0], int(match[2]) + shift[1]
+        if x < 0 or y < 0:
+            raise InvalidLabel(
+                f"an offset of {shift[0]},{shift[1]} dots moves a field off the label's "
+                "top-left edge; use a smaller negative offset"
+            )
+        return f"^FO{x},{y}"
+
+    return re.sub(r"\^FO(\d+),(\d+)", move, zpl)
 
 
 def _format(layout: LabelLayout, stock: LabelStock) -> str:
@@ -46,7 +72,9 @@ def _format(layout: LabelLayout, stock: LabelStock) -> str:
             f"^FO{round(line.x)},{top}^A0N,{height},{height}^FB{box_width},1,0,L,0"
             f"^FH_^FD{_escape(line.text)}^FS"
         )
-    fields.append("^PQ1^XZ\n")
+    # No ^PQ: one copy is the power-up default (ZPL II guide, ^PQ), and zplkit, the
+    # renderer the tests read the ZPL back with, refuses ^PQ as an unsupported command.
+    fields.append("^XZ\n")
     return "\n".join(fields)
 
 

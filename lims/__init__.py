@@ -47,9 +47,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     _init_login(app)
     _register_blueprints(app)
     _register_cli(app)
+    from lims.auth import timezones
     from lims.web import nav_links
 
     app.jinja_env.globals["nav_links"] = nav_links
+    # {{ specimen.collected_at | local(specimen.collection_zone) }}: "2026-03-05 19:30 PST".
+    app.jinja_env.filters["local"] = timezones.shown
     app.after_request(_security_headers)
     return app
 

@@ -109,6 +109,6 @@ def demo_load(seed: int) -> None:
 
 def groups() -> list[AppGroup]:
     from lims.audit.cli import audit_cli
-    from lims.auth.cli import users_cli
+    from lims.auth.cli import sites_cli, users_cli
 
-    return [db_cli, users_cli, audit_cli, demo_cli]
+    return [db_cli, users_cli, sites_cli, audit_cli, demo_cli]

@@ -1,4 +1,4 @@
-"""Demo data: three sites, ~60 subjects, visits, tubes and aliquots in two freezers.
+"""Demo data: three sites in three time zones, ~60 subjects, visits, tubes and aliquots.
 
 Built by calling the services, so the demo's audit trail is as real as the lab's. Deterministic:
 the same seed gives the same subjects, visits and volumes (barcodes follow the counters).
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor, Role
+from lims.auth import timezones
 from lims.auth.models import User
 from lims.auth.services import create_site, create_user
 from lims.specimens.consent_models import ConsentDocument, StatementKind, WithdrawalLevel
@@ -55,13 +56,16 @@ DEMO_PASSWORD = "biobank-demo"
 DEMO_USERS = (
     ("admin", Role.ADMIN, None),
     ("tech", Role.TECHNICIAN, "NA1"),
+    ("tech-eu", Role.TECHNICIAN, "EU1"),  # EU1 processes its own tubes, on Berlin's clock
     ("investigator", Role.INVESTIGATOR, None),
     ("reviewer", Role.REVIEWER, None),
 )
+# Times are entered and shown on each site's clock (docs/user/time-zones.md). The US and Canada
+# have several zones, so theirs are named; Germany has one, which the country gives.
 SITES = (
-    ("NA1", "North America site 1", "US"),
-    ("NA2", "North America site 2", "CA"),
-    ("EU1", "Europe site 1", "DE"),
+    ("NA1", "North America site 1", "US", "America/New_York"),
+    ("NA2", "North America site 2", "CA", "America/Toronto"),
+    ("EU1", "Europe site 1", "DE", None),
 )
 # Cohort mix at enrolment, roughly as in the consortium: cervical most common (Dystonia
 # Coalition Natural History Project, ClinicalTrials.gov NCT01373424, MDS Congress abstract).
@@ -146,19 +150,26 @@ def load(session: Session, *, seed: int = 20261125, subjects: int = SUBJECTS) ->
         return None
     rng = random.Random(seed)
     system = Actor.system("demo")
-    for code, name, country in SITES:
-        create_site(session, system, code=code, name=name, country=country)
+    zones = {}
+    for code, name, country, zone in SITES:
+        made = create_site(session, system, code=code, name=name, country=country, time_zone=zone)
+        zones[code] = made.time_zone
     for username, role, site in DEMO_USERS:
         create_user(
             session, system, username=username, password=DEMO_PASSWORD, role=role, site_code=site
         )
-    tech = Actor.of(session.scalars(select(User).where(User.username == "tech")).one())
+    tech, tech_eu = (
+        Actor.of(session.scalars(select(User).where(User.username == name)).one())
+        for name in ("tech", "tech-eu")
+    )
     admin = Actor.of(session.scalars(select(User).where(User.username == "admin")).one())
     forms = _consent_documents(session, admin)
     boxes = _storage(session, tech)
     n_aliquots = 0
     for i in range(1, subjects + 1):
-        n_aliquots += _subject(session, tech, rng, i, boxes, forms)
+        code = SITES[i % len(SITES)][0]
+        lab = tech_eu if code == "EU1" else tech
+        n_aliquots += _subject(session, lab, rng, i, boxes, zones[code], forms)
     _bench_life(session, tech, rng)
     return (
         f"{len(SITES)} sites, {len(DEMO_USERS)} users, {subjects} subjects, {n_aliquots} aliquots"
@@ -232,6 +243,7 @@ def _subject(
     rng: random.Random,
     i: int,
     boxes: dict[SpecimenType, list[Box]],
+    zone: str,
     forms: tuple[ConsentDocument, ...],
 ) -> int:
     site = SITES[i % len(SITES)][0]
@@ -255,9 +267,9 @@ def _subject(
         visit = register_visit(
             session, tech, study_code=subject.study_code, visit_number=v, visit_on=visit_on
         )
-        drawn = datetime(visit_on.year, visit_on.month, visit_on.day, 9, 0, tzinfo=UTC) + timedelta(
-            minutes=rng.randrange(0, 300)
-        )
+        # A morning clinic on the site's own clock (8:00 to 13:00 there, never in a DST gap).
+        morning = datetime(visit_on.year, visit_on.month, visit_on.day, 8, 0)
+        drawn = timezones.to_utc(morning + timedelta(minutes=rng.randrange(0, 300)), zone)
         made += _serum(session, tech, rng, visit, drawn, boxes[SpecimenType.SERUM])
         made += _dna(session, tech, rng, visit, drawn, boxes[SpecimenType.DNA])
     return made

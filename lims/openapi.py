@@ -129,7 +129,12 @@ def build_spec(app: Flask) -> dict[str, Any]:
         plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
         info={
             "description": "Bearer tokens from POST /api/v1/tokens; errors are "
-            "application/problem+json (RFC 9457)."
+            "application/problem+json (RFC 9457). Times: every time is answered in ISO 8601 "
+            "with the offset of the site whose clock it was read on. A time sent with an offset "
+            "is taken as given; a time without one is the wall clock of the site it belongs to "
+            "(a collection: the subject's site; receipt and processing: the token user's site, "
+            "else the collecting site). A wall-clock time that did not exist or happened twice "
+            "at a daylight-saving change is refused (422) with the offsets to write instead."
         },
         servers=[{"url": "/"}],
     )

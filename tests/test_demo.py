@@ -19,7 +19,7 @@ def test_the_demo_loads_once_and_its_labels_print_and_scan(session: Session) -> 
     assert demo.load(session, seed=7, subjects=6) is None  # a second run loads nothing
 
     usernames = set(session.scalars(select(User.username)))
-    assert usernames == {"admin", "tech", "investigator", "reviewer"}
+    assert usernames == {"admin", "tech", "tech-eu", "investigator", "reviewer"}
     assert session.scalar(select(func.count(Subject.id))) == 6
     aliquots = session.scalar(select(func.count(Aliquot.id))) or 0
     assert aliquots == session.scalar(select(func.count(Placement.id))) and aliquots > 12

@@ -40,6 +40,7 @@ class Action(StrEnum):
     TOKEN_ISSUED = "token.issued"
     TOKEN_REVOKED = "token.revoked"
     SITE_CREATED = "site.created"
+    SITE_TIME_ZONE_SET = "site.time_zone_set"
     SUBJECT_REGISTERED = "subject.registered"
     SUBJECT_CONSENT_WITHDRAWN = "subject.consent_withdrawn"
     CONSENT_RECORDED = "consent.recorded"
@@ -66,6 +67,8 @@ class Action(StrEnum):
     ALIQUOT_QUARANTINED = "aliquot.quarantined"
     ALIQUOT_CLEARED = "aliquot.cleared"
     LABELS_PRINTED = "labels.printed"
+    PRINTER_ADDED = "printer.added"
+    PRINTER_CHANGED = "printer.changed"
     AUDIT_TRAIL_KEYED = "audit_trail.keyed"
 
 

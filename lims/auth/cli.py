@@ -6,7 +6,13 @@ import click
 from flask.cli import AppGroup
 
 from lims.actors import Actor, Role
-from lims.auth.services import create_user, deactivate_user, set_password, unlock_user
+from lims.auth.services import (
+    create_user,
+    deactivate_user,
+    set_password,
+    set_site_time_zone,
+    unlock_user,
+)
 from lims.db import get_session
 from lims.errors import LimsError
 
@@ -68,3 +74,18 @@ def users_deactivate(username: str) -> None:
     except LimsError as err:
         raise click.ClickException(err.detail) from err
     click.echo(f"deactivated {user.username}")
+
+
+sites_cli = AppGroup("sites", help="Collecting sites and their time zones.")
+
+
+@sites_cli.command("set-time-zone")
+@click.argument("code")
+@click.argument("zone")
+def sites_set_time_zone(code: str, zone: str) -> None:
+    """Read site CODE's times on ZONE's wall clock (an IANA name, e.g. America/New_York)."""
+    try:
+        site = set_site_time_zone(get_session(), Actor.system("cli"), code=code, time_zone=zone)
+    except LimsError as err:
+        raise click.ClickException(err.detail) from err
+    click.echo(f"{site.code} times are now read in {site.time_zone}")

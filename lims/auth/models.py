@@ -23,6 +23,8 @@ class Site(Base):
     code: Mapped[str] = mapped_column(String(8), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2
+    # IANA name; times typed at the site are its wall clock (lims/auth/timezones.py).
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
     users: Mapped[list[User]] = relationship(back_populates="site")
 

@@ -10,6 +10,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 import pypdfium2
 from sqlalchemy import select
@@ -19,8 +20,9 @@ import label_printing as lp
 from lims import audit
 from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
+from lims.auth import timezones
 from lims.errors import FieldError, InvalidInput
-from lims.labels.models import PrintedLabel, PrintJob
+from lims.labels.models import PrintedLabel, Printer, PrintJob
 from lims.specimens import barcodes as codes
 from lims.specimens.models import Aliquot, Specimen, SpecimenType
 from lims.storage.models import Box
@@ -65,8 +67,14 @@ def vial_label(aliquot: Aliquot) -> lp.VialLabel:
         specimen_type=_type_name(aliquot.specimen_type),
         quantity=quantity,
         visit=f"{visit.subject.study_code} V{visit.visit_number}",
-        collected_on=aliquot.specimen.collected_at.date().isoformat(),
+        collected_on=_collected_on(aliquot.specimen),
     )
+
+
+def _collected_on(specimen: Specimen) -> str:
+    """The day of the draw as the collecting site lived it (a 19:30 draw in Los Angeles is
+    that day, though it is already the next day in UTC)."""
+    return timezones.local_date(specimen.collected_at, specimen.collection_zone).isoformat()
 
 
 def tube_label(specimen: Specimen) -> lp.VialLabel:
@@ -76,7 +84,7 @@ def tube_label(specimen: Specimen) -> lp.VialLabel:
         specimen_type=_type_name(specimen.specimen_type),
         quantity=f"{volume}{specimen.tube_type.value}",
         visit=specimen.visit.label,
-        collected_on=specimen.collected_at.date().isoformat(),
+        collected_on=_collected_on(specimen),
     )
 
 
@@ -139,14 +147,19 @@ def resolve_labels(
 
 
 def render(
-    labels: Sequence[lp.Label], stock: lp.LabelStock, *, output_format: str, first_position: int = 1
+    labels: Sequence[lp.Label],
+    stock: lp.LabelStock,
+    *,
+    output_format: str,
+    first_position: int = 1,
+    offset_mm: tuple[float, float] = (0.0, 0.0),
 ) -> bytes:
     """The label library's bytes, with its refusals turned into our InvalidInput."""
     try:
         if output_format == "zpl":
-            return lp.render_zpl(labels, stock).encode("utf-8")
+            return lp.render_zpl(labels, stock, offset_mm=offset_mm).encode("utf-8")
         if output_format == "pdf":
-            return lp.render_pdf(labels, stock, first_position=first_position)
+            return lp.render_pdf(labels, stock, first_position=first_position, offset_mm=offset_mm)
     except lp.LabelDoesNotFit as err:
         raise InvalidInput(str(err), field="barcodes") from err
     except lp.PositionOutOfRange as err:
@@ -171,6 +184,25 @@ def print_labels(
     stock = get_stock(stock_id)
     labels = resolve_labels(session, barcodes, stock)
     content = render(labels, stock, output_format=output_format, first_position=first_position)
+    job = record_job(
+        session, actor, labels, stock, output_format=output_format, printer=None, now=now
+    )
+    session.commit()
+    filename = f"labels-{job.id}-{stock.id}.{output_format}"
+    return LabelOutput(content, FORMATS[output_format], filename, job)
+
+
+def record_job(
+    session: Session,
+    actor: Actor,
+    labels: Sequence[lp.Label],
+    stock: lp.LabelStock,
+    *,
+    output_format: str,
+    printer: Printer | None,
+    now: datetime | None,
+) -> PrintJob:
+    """Add the job, its labels (reprints marked) and the audit event; the caller commits."""
     printed = [label.barcode for label in labels]
     before = set(
         session.scalars(select(PrintedLabel.barcode).where(PrintedLabel.barcode.in_(printed)))
@@ -182,10 +214,12 @@ def print_labels(
         output_format=output_format,
         label_count=len(printed),
         is_reprint=bool(before),
+        printer=printer,
         **({"printed_at": now} if now else {}),
     )
     job.labels = [PrintedLabel(barcode=b, is_reprint=b in before) for b in printed]
     session.add(job)
+    where: dict[str, Any] = {"printer": printer.name} if printer is not None else {}
     audit.record(
         session,
         actor,
@@ -198,10 +232,9 @@ def print_labels(
         first=printed[0],
         last=printed[-1],
         at=now,
+        **where,
     )
-    session.commit()
-    filename = f"labels-{job.id}-{stock.id}.{output_format}"
-    return LabelOutput(content, FORMATS[output_format], filename, job)
+    return job
 
 
 def preview_png(session: Session, actor: Actor, *, barcodes: Sequence[str], stock_id: str) -> bytes:

@@ -253,6 +253,7 @@ def sub_aliquot(barcode: str) -> ResponseReturnValue:
         count=body["count"],
         volume_ul=body["volume_ul"],
         barcodes_given=body["barcodes"],
+        dilution_factor=body["dilution_factor"],
     )
     return _made(made), 201
 

@@ -13,6 +13,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lims.auth.models import Site
 from lims.db import Base, str_enum, utcnow
 from lims.errors import Conflict
+from lims.specimens.quality import (
+    ExtractionMethod,
+    GelIntegrity,
+    InterferenceGrade,
+    QuantificationMethod,
+)
 
 
 class Sex(StrEnum):
@@ -180,6 +186,9 @@ class Specimen(Base):
     __audit_type__: ClassVar[str] = "specimen"
     __table_args__ = (
         CheckConstraint("volume_ml IS NULL OR volume_ml > 0", name="volume_positive"),
+        CheckConstraint(
+            "clotting_minutes IS NULL OR clotting_minutes >= 0", name="clotting_non_negative"
+        ),
         CheckConstraint("centrifuge_g IS NULL OR centrifuge_g > 0", name="g_positive"),
         CheckConstraint(
             "received_at IS NULL OR received_at >= collected_at", name="received_after_collection"
@@ -210,13 +219,42 @@ class Specimen(Base):
     )
     centrifuge_braked: Mapped[bool | None]
     processed_at: Mapped[datetime | None]  # aliquoted / frozen
+    # The lab whose wall clock the receipt and processing times were read on; None: the
+    # collecting site (rows from before time zones, and tubes recorded by an account with no site).
+    processing_site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     storage_temperature_c: Mapped[int | None]
+    # SPREC element 5: None is "not recorded" (X), False "no second spin" (N).
+    is_second_spun: Mapped[bool | None]
     sprec_code: Mapped[str | None] = mapped_column(String(20))
+    sprec_version: Mapped[str | None] = mapped_column(String(32))
+    # Serum quality. Fasting is an in-vivo variable outside SPREC (Betsou, Clin Proteomics 2015).
+    hemolysis: Mapped[InterferenceGrade | None] = mapped_column(
+        str_enum(InterferenceGrade, 8, name="hemolysis")
+    )
+    lipemia: Mapped[InterferenceGrade | None] = mapped_column(
+        str_enum(InterferenceGrade, 8, name="lipemia")
+    )
+    icterus: Mapped[InterferenceGrade | None] = mapped_column(
+        str_enum(InterferenceGrade, 8, name="icterus")
+    )
+    is_fasting: Mapped[bool | None]
+    clotting_minutes: Mapped[int | None]  # upright at RT, before the first spin
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     visit: Mapped[Visit] = relationship(back_populates="specimens")
     aliquots: Mapped[list[Aliquot]] = relationship(back_populates="specimen", order_by="Aliquot.id")
+    processing_site: Mapped[Site | None] = relationship()
+
+    @property
+    def collection_zone(self) -> str:
+        """The zone the collection time is shown in: the collecting site's."""
+        return self.visit.subject.site.time_zone
+
+    @property
+    def processing_zone(self) -> str:
+        """The zone of the receipt and processing times: the processing lab's."""
+        return (self.processing_site or self.visit.subject.site).time_zone
 
 
 class Aliquot(Base):
@@ -233,6 +271,11 @@ class Aliquot(Base):
         CheckConstraint(
             "a260_280 IS NULL OR (a260_280 > 0 AND a260_280 < 5)", name="a260_280_range"
         ),
+        CheckConstraint(
+            "a260_230 IS NULL OR (a260_230 > 0 AND a260_230 < 5)", name="a260_230_range"
+        ),
+        CheckConstraint("din IS NULL OR (din >= 1 AND din <= 10)", name="din_range"),
+        CheckConstraint("dilution_factor IS NULL OR dilution_factor > 1", name="dilution_above_1"),
         CheckConstraint("freeze_thaw_count >= 0", name="freeze_thaw_non_negative"),
         CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
     )
@@ -246,6 +289,25 @@ class Aliquot(Base):
     volume_ul: Mapped[int]
     concentration_ng_ul: Mapped[float | None]
     a260_280: Mapped[float | None]
+    a260_230: Mapped[float | None]
+    quantification_method: Mapped[QuantificationMethod | None] = mapped_column(
+        str_enum(QuantificationMethod, 24, name="quantification_method")
+    )
+    din: Mapped[float | None]  # DNA integrity number, 1-10 (Agilent TapeStation)
+    gel_integrity: Mapped[GelIntegrity | None] = mapped_column(
+        str_enum(GelIntegrity, 16, name="gel_integrity")
+    )
+    # A working dilution of its parent: concentration = parent's / dilution_factor.
+    dilution_factor: Mapped[float | None]
+    extraction_method: Mapped[ExtractionMethod | None] = mapped_column(
+        str_enum(ExtractionMethod, 20, name="extraction_method")
+    )
+    extraction_kit: Mapped[str | None] = mapped_column(String(80))
+    extracted_on: Mapped[date | None]
+    extracted_by: Mapped[str | None] = mapped_column(String(80))  # the operator's username
+    # This tube's own SPREC: element 7 follows the freezer it sits in (see sprec.py).
+    sprec_code: Mapped[str | None] = mapped_column(String(24))
+    sprec_version: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[AliquotStatus] = mapped_column(
         str_enum(AliquotStatus, 16), default=AliquotStatus.RECEIVED, index=True
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import fields, post_load, pre_load, validate
 
+from lims.auth import timezones
 from lims.specimens import sprec
 from lims.specimens.consent_models import StatementKind, WithdrawalLevel
 from lims.specimens.duo import DuoTerm
@@ -19,8 +20,18 @@ from lims.specimens.models import (
     Temperature,
     TubeType,
 )
+from lims.specimens.quality import (
+    ExtractionMethod,
+    GelIntegrity,
+    InterferenceGrade,
+    QuantificationMethod,
+)
 from lims.specimens.services import PreAnalytics, StatementSpec
 from lims.web import PageOut, PageQuery, Schema, column_string
+
+
+def _value(member: Any) -> str | None:
+    return None if member is None else str(member)
 
 
 class AliquotOut(Schema):
@@ -39,8 +50,23 @@ class AliquotOut(Schema):
     status = fields.Function(lambda a: str(a.status))
     freeze_thaw_count = fields.Integer()
     parent_barcode = fields.Function(lambda a: a.parent.barcode if a.parent else None)
+    # Issue #16: this tube's own SPREC (and the version its tables follow), DNA QC, extraction.
+    sprec_code = fields.String(allow_none=True)
+    sprec_version = fields.String(allow_none=True)
+    a260_230 = fields.Float(allow_none=True)
+    quantification_method = fields.Function(lambda a: _value(a.quantification_method))
+    din = fields.Float(allow_none=True)
+    gel_integrity = fields.Function(lambda a: _value(a.gel_integrity))
+    dilution_factor = fields.Float(allow_none=True)
+    extraction_method = fields.Function(lambda a: _value(a.extraction_method))
+    extraction_kit = fields.String(allow_none=True)
+    extracted_on = fields.Date(allow_none=True)
+    extracted_by = fields.String(allow_none=True)
     consent_withdrawn = fields.Function(lambda a: not a.subject.has_consent)
-    collected_at = fields.Function(lambda a: a.specimen.collected_at.isoformat())
+    collected_at = fields.Function(
+        lambda a: timezones.iso(a.specimen.collected_at, a.specimen.collection_zone),
+        metadata={"description": "ISO 8601 with the collecting site's offset"},
+    )
 
 
 # ---- input ----------------------------------------------------------------------------------
@@ -63,6 +89,20 @@ class Input(Schema):
 def _aware(**kwargs: Any) -> fields.AwareDateTime:
     # Times without a zone are UTC in this first version (the forms say so).
     return fields.AwareDateTime(default_timezone=UTC, **kwargs)
+
+
+def _wall_clock(zone_of: str, **kwargs: Any) -> fields.DateTime:
+    """A time as the site lived it: without an offset it is read on `zone_of`'s clock."""
+    meaning = (
+        f"ISO 8601. Without an offset it is the wall-clock time at {zone_of} (its IANA time "
+        "zone); with one (2026-11-01T01:30-07:00) it is taken as given. A time that did not "
+        "exist or happened twice at a daylight-saving change is refused: give the offset."
+    )
+    return fields.DateTime(metadata={"description": meaning}, **kwargs)
+
+
+COLLECTING_SITE = "the collecting site (the subject's site)"
+PROCESSING_LAB = "the processing lab (the recording user's site, else the collecting site)"
 
 
 class SubjectIn(Input):
@@ -159,16 +199,22 @@ class TubeIn(Input):
     specimen_type = fields.Enum(SpecimenType, by_value=True, load_default=SpecimenType.WHOLE_BLOOD)
     tube_type = fields.Enum(TubeType, by_value=True, required=True)
     volume_ml = fields.Float(load_default=None, validate=validate.Range(min=0, min_inclusive=False))
-    collected_at = _aware(required=True)
-    received_at = _aware(load_default=None)
-    processing_started_at = _aware(load_default=None)
+    collected_at = _wall_clock(COLLECTING_SITE, required=True)
+    received_at = _wall_clock(PROCESSING_LAB, load_default=None)
+    processing_started_at = _wall_clock(PROCESSING_LAB, load_default=None)
     pre_processing_temperature = fields.Enum(Temperature, by_value=True, load_default=None)
     centrifuge_g = fields.Integer(load_default=None)
     centrifuge_minutes = fields.Integer(load_default=None)
     centrifuge_temperature = fields.Enum(Temperature, by_value=True, load_default=None)
     centrifuge_braked = fields.Boolean(load_default=None)
-    processed_at = _aware(load_default=None)
+    processed_at = _wall_clock(PROCESSING_LAB, load_default=None)
     storage_temperature_c = fields.Integer(load_default=None)
+    is_second_spun = fields.Boolean(load_default=None)
+    hemolysis = fields.Enum(InterferenceGrade, by_value=True, load_default=None)
+    lipemia = fields.Enum(InterferenceGrade, by_value=True, load_default=None)
+    icterus = fields.Enum(InterferenceGrade, by_value=True, load_default=None)
+    is_fasting = fields.Boolean(load_default=None)
+    clotting_minutes = fields.Integer(load_default=None)
     notes = fields.String(load_default=None, validate=validate.Length(max=2000))
 
     @post_load
@@ -213,6 +259,9 @@ class AliquotsIn(Input):
 class SubAliquotsIn(Input):
     count = fields.Integer(required=True, validate=validate.Range(min=1, max=100))
     volume_ul = fields.Integer(required=True, validate=validate.Range(min=1))
+    dilution_factor = fields.Float(
+        load_default=None, validate=validate.Range(min=1, min_inclusive=False, max=1_000_000)
+    )
     barcodes = fields.List(column_string("aliquots.barcode", 32), load_default=None)
 
     @pre_load
@@ -234,6 +283,17 @@ class DnaExtractionIn(Input):
         validate=validate.Range(min=0, max=5, min_inclusive=False, max_inclusive=False),
     )
     barcode = column_string("aliquots.barcode", 32, load_default=None)
+    a260_230 = fields.Float(
+        load_default=None,
+        validate=validate.Range(min=0, max=5, min_inclusive=False, max_inclusive=False),
+    )
+    quantification_method = fields.Enum(QuantificationMethod, by_value=True, load_default=None)
+    din = fields.Float(load_default=None, validate=validate.Range(min=1, max=10))
+    gel_integrity = fields.Enum(GelIntegrity, by_value=True, load_default=None)
+    extraction_method = fields.Enum(ExtractionMethod, by_value=True, load_default=None)
+    extraction_kit = column_string("aliquots.extraction_kit", 80, load_default=None)
+    extracted_on = fields.Date(load_default=None)
+    extracted_by = column_string("aliquots.extracted_by", 80, load_default=None)
 
 
 # ---- output ---------------------------------------------------------------------------------
@@ -259,6 +319,15 @@ class SubjectPageOut(PageOut):
     items = fields.List(fields.Nested(SubjectRowOut))
 
 
+def _local(name: str, zone: str) -> fields.Function:
+    """An instant as ISO 8601 with the offset of the site whose clock it was read on."""
+    return fields.Function(
+        lambda s: timezones.iso(getattr(s, name), getattr(s, zone)),
+        allow_none=True,
+        metadata={"type": "string", "format": "date-time", "nullable": True},
+    )
+
+
 class SpecimenOut(Schema):
     """A primary tube with its pre-analytical record, SPREC code and aliquots."""
 
@@ -268,9 +337,11 @@ class SpecimenOut(Schema):
     specimen_type = fields.Function(lambda s: str(s.specimen_type))
     tube_type = fields.Function(lambda s: str(s.tube_type))
     volume_ml = fields.Float(allow_none=True)
-    collected_at = fields.DateTime()
-    received_at = fields.DateTime(allow_none=True)
-    processing_started_at = fields.DateTime(allow_none=True)
+    collection_time_zone = fields.String(attribute="collection_zone")
+    processing_time_zone = fields.String(attribute="processing_zone")
+    collected_at = _local("collected_at", "collection_zone")
+    received_at = _local("received_at", "processing_zone")
+    processing_started_at = _local("processing_started_at", "processing_zone")
     pre_processing_temperature = fields.Function(
         lambda s: str(s.pre_processing_temperature) if s.pre_processing_temperature else None
     )
@@ -280,10 +351,17 @@ class SpecimenOut(Schema):
         lambda s: str(s.centrifuge_temperature) if s.centrifuge_temperature else None
     )
     centrifuge_braked = fields.Boolean(allow_none=True)
-    processed_at = fields.DateTime(allow_none=True)
+    processed_at = _local("processed_at", "processing_zone")
     storage_temperature_c = fields.Integer(allow_none=True)
+    is_second_spun = fields.Boolean(allow_none=True)
     sprec_code = fields.String(allow_none=True)
-    sprec_version = fields.Constant(sprec.SPREC_VERSION)
+    # Tubes accessioned before the version was stored followed the same (2.0) tables.
+    sprec_version = fields.Function(lambda s: s.sprec_version or sprec.FLUID_VERSION)
+    hemolysis = fields.Function(lambda s: _value(s.hemolysis))
+    lipemia = fields.Function(lambda s: _value(s.lipemia))
+    icterus = fields.Function(lambda s: _value(s.icterus))
+    is_fasting = fields.Boolean(allow_none=True)
+    clotting_minutes = fields.Integer(allow_none=True)
     notes = fields.String(allow_none=True)
     aliquots = fields.List(fields.Nested(AliquotOut))
 

@@ -1,10 +1,24 @@
-"""SPREC, the Standard PREanalytical Code for fluids, computed from what the bench recorded.
+"""SPREC, the Standard PREanalytical Code, computed from what the bench recorded.
 
 Pure functions over plain values; the code tables are data so a new SPREC version is a table
-change. Sources: SPREC 2.0 (Lehmann et al., Biopreserv Biobank 2012;10(4):366-374, Table 1)
-and 3.0 (Betsou et al., Biopreserv Biobank 2018;16(1)); codes beyond A-G of the
-pre-centrifugation table and the centrifugation, post-centrifugation and storage tables are
-cross-checked in two open-source implementations, not in the ISBER paper itself.
+change. Which version the tables follow, element by element (issue #16):
+
+- Element 1 (sample type), 2 (primary container) and 3 (pre-centrifugation A-G): SPREC 2.0,
+  Table 1 of Lehmann et al., Biopreserv Biobank 2012;10(4):366-374 (read on PMC6463986/T1).
+- Elements 3 (H-N), 4, 5, 6 and 7: cross-checked in two open-source implementations of
+  SPREC 2.0 (SPRECLib, Java, "Version 2"; an independent SPREC database), not in the paper.
+- SPREC 3.0 (Betsou et al., "Standard PREanalytical Code Version 3.0", Biopreserv Biobank
+  2018;16(1):9-12) adds options ("more options ... critical ranges of preanalytical times",
+  IBBL's announcement); its tables were NOT available to check. So codes are labelled with the
+  version they follow, FLUID_VERSION = "2.0", and stored beside each code (sprec_version); the
+  one 3.0 addition we use, container SED, is marked below.
+
+The fluid code has seven hyphen-separated elements: sample type, primary container,
+pre-centrifugation, centrifugation, second centrifugation, post-centrifugation, long-term storage.
+`X` means unknown (a value the bench did not record), `Z` other (recorded, but outside the table),
+`N` not applicable.
+
+Derivatives (DNA, RNA) get a five-element code instead: see derivative_code().
 
 The fluid code has seven hyphen-separated elements: sample type, primary container,
 pre-centrifugation, centrifugation, second centrifugation, post-centrifugation, long-term storage.
@@ -16,24 +30,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lims.specimens.models import SpecimenType, Temperature, TubeType
+from lims.specimens.quality import ExtractionMethod
 
-SPREC_VERSION = "3.0"
+if TYPE_CHECKING:
+    from lims.specimens.models import Aliquot
+
+FLUID_VERSION = "2.0"  # see the module docstring: no element was checked against 3.0 tables
+SPREC_VERSION = FLUID_VERSION  # the name other features read
+# The derivative code's shape is documented by IBRU; its letter tables were not (see below).
+DERIVATIVE_VERSION = "ibru-derivative-unverified"
 UNKNOWN, OTHER, NOT_APPLICABLE = "X", "Z", "N"
 
 # Element 1. SPREC describes the fluid in the tube that is stored, not the tube that was drawn:
-# a serum aliquot from an SST is SER. DNA is not a SPREC fluid ("complex derivative"), so a DNA
-# aliquot carries the code of the whole blood it was extracted from (BLD), as SPREC advises.
+# a serum aliquot from an SST is SER. DNA and RNA are "complex derivatives", not SPREC fluids:
+# their own code is derivative_code(); BLD here is the primary sample they came from.
 SAMPLE_TYPE_CODES: dict[SpecimenType, str] = {
     SpecimenType.SERUM: "SER",
-    SpecimenType.PLASMA: "PL1",  # single spun: we record no second centrifugation
+    SpecimenType.PLASMA: "PL1",  # single spun; PL2 when a second spin was recorded
     SpecimenType.BUFFY_COAT: "BFF",  # non-viable: frozen without cryoprotectant
     SpecimenType.WHOLE_BLOOD: "BLD",
     SpecimenType.DNA: "BLD",
     SpecimenType.RNA: "BLD",
 }
+DERIVATIVES = frozenset({SpecimenType.DNA, SpecimenType.RNA})
 # Derivatives that come out of a centrifuge; the others are whole blood (no spin: `N`).
 CENTRIFUGED = frozenset({SpecimenType.SERUM, SpecimenType.PLASMA, SpecimenType.BUFFY_COAT})
 SERUM_TUBES = frozenset({TubeType.SST, TubeType.CAT})
@@ -96,6 +118,8 @@ class PreAnalyticalRecord(Protocol):
     def processed_at(self) -> datetime | None: ...
     @property
     def storage_temperature_c(self) -> int | None: ...
+    @property
+    def is_second_spun(self) -> bool | None: ...
 
 
 @dataclass(frozen=True)
@@ -164,8 +188,23 @@ def _between(start: datetime | None, end: datetime | None) -> timedelta | None:
     return end - start if start is not None and end is not None else None
 
 
-def fluid_code(record: PreAnalyticalRecord, *, tube_type: TubeType, sample: SpecimenType) -> str:
-    """The seven-element SPREC fluid code of `sample` made from a tube with this record.
+def second_centrifugation_code(sample: SpecimenType, is_second_spun: bool | None) -> str:
+    """Element 5. Not recorded is unknown (X), not "no second spin" (N); a second spin whose
+    settings were not recorded is unknown too. Whole blood was never spun: N."""
+    if sample not in CENTRIFUGED:
+        return NOT_APPLICABLE
+    return NOT_APPLICABLE if is_second_spun is False else UNKNOWN
+
+
+def fluid_code(
+    record: PreAnalyticalRecord,
+    *,
+    tube_type: TubeType,
+    sample: SpecimenType,
+    storage_temperature_c: float | None,
+) -> str:
+    """The seven-element SPREC fluid code of `sample` made from a tube with this record, kept
+    at `storage_temperature_c` (element 7: where this tube is stored, not the primary tube).
 
     Whole blood is not spun, so elements 4-6 are N and element 3 runs from collection to the
     start of processing (extraction or freezing), or to `processed_at` when no start was noted.
@@ -191,17 +230,20 @@ def fluid_code(record: PreAnalyticalRecord, *, tube_type: TubeType, sample: Spec
     else:
         started = record.processing_started_at or record.processed_at
         spin, post = None, NOT_APPLICABLE
+    sample_code = SAMPLE_TYPE_CODES[sample]
+    if sample is SpecimenType.PLASMA and record.is_second_spun:
+        sample_code = "PL2"  # plasma, double spun (SPREC 2.0 Table 1)
     return "-".join(
         (
-            SAMPLE_TYPE_CODES[sample],
+            sample_code,
             tube_type.value,
             pre_centrifugation_code(
                 _between(record.collected_at, started), record.pre_processing_temperature
             ),
             centrifugation_code(spin),
-            NOT_APPLICABLE,  # second centrifugation: the bench records none, so plasma is PL1
+            second_centrifugation_code(sample, record.is_second_spun),
             post,
-            long_term_storage_code(record.storage_temperature_c),
+            long_term_storage_code(storage_temperature_c),
         )
     )
 
@@ -220,5 +262,90 @@ def tube_derivative(record: PreAnalyticalRecord, tube_type: TubeType) -> Specime
 
 
 def tube_code(record: PreAnalyticalRecord, tube_type: TubeType) -> str:
-    """The code stored on the primary tube (Specimen.sprec_code)."""
-    return fluid_code(record, tube_type=tube_type, sample=tube_derivative(record, tube_type))
+    """The code stored on the primary tube (Specimen.sprec_code): element 7 is the storage
+    temperature the bench recorded for the tube's derivatives."""
+    return fluid_code(
+        record,
+        tube_type=tube_type,
+        sample=tube_derivative(record, tube_type),
+        storage_temperature_c=record.storage_temperature_c,
+    )
+
+
+# ---- complex derivatives (DNA, RNA) -------------------------------------------------------
+# IBRU, the H3Africa biorepository at Makerere (ibru.mak.ac.ug/resources/sprec/ and its SPREC
+# form), codes complex derivatives with five elements: type of sample, primary sample type,
+# extraction method, storage conditions, number of freeze-thaw cycles. That shape is verified
+# on the IBRU page. Its letter tables (the "IBRH3AU SPREC Documentation" download) were NOT
+# found, so the letters below are UNVERIFIED local choices, labelled DERIVATIVE_VERSION:
+#   - type of sample: DNA / RNA                                            [unverified]
+#   - primary sample: the SPREC 2.0 fluid code of the parent tube (BLD)    [SPREC 2.0 Table 1]
+#   - extraction method: EXTRACTION_METHOD_CODES                          [unverified, local]
+#   - storage: the fluid long-term storage table (element 7)              [as element 7]
+#   - freeze-thaw: the count of cycles, as a number                       [unverified format]
+DERIVATIVE_SAMPLE_CODES: dict[SpecimenType, str] = {
+    SpecimenType.DNA: "DNA",
+    SpecimenType.RNA: "RNA",
+}
+EXTRACTION_METHOD_CODES: dict[ExtractionMethod, str] = {
+    ExtractionMethod.SILICA_COLUMN: "C",
+    ExtractionMethod.MAGNETIC_BEADS: "M",
+    ExtractionMethod.SALTING_OUT: "S",
+    ExtractionMethod.PHENOL_CHLOROFORM: "P",
+    ExtractionMethod.OTHER: OTHER,
+}
+
+
+def derivative_code(
+    *,
+    sample: SpecimenType,
+    primary: SpecimenType,
+    method: ExtractionMethod | None,
+    storage_temperature_c: float | None,
+    freeze_thaw_count: int,
+) -> str:
+    """The five-element derivative code, e.g. DNA-BLD-C-A-0 (see the table comment above)."""
+    return "-".join(
+        (
+            DERIVATIVE_SAMPLE_CODES[sample],
+            SAMPLE_TYPE_CODES[primary],
+            EXTRACTION_METHOD_CODES[method] if method is not None else UNKNOWN,
+            long_term_storage_code(storage_temperature_c),
+            str(freeze_thaw_count),
+        )
+    )
+
+
+def aliquot_code(aliquot: Aliquot, storage_temperature_c: float | None) -> tuple[str, str]:
+    """(code, version) of one tube kept at `storage_temperature_c` (None: not known)."""
+    specimen = aliquot.specimen
+    if aliquot.specimen_type in DERIVATIVES:
+        code = derivative_code(
+            sample=aliquot.specimen_type,
+            primary=tube_derivative(specimen, specimen.tube_type),
+            method=aliquot.extraction_method,
+            storage_temperature_c=storage_temperature_c,
+            freeze_thaw_count=aliquot.freeze_thaw_count,
+        )
+        return code, DERIVATIVE_VERSION
+    code = fluid_code(
+        specimen,
+        tube_type=specimen.tube_type,
+        sample=aliquot.specimen_type,
+        storage_temperature_c=storage_temperature_c,
+    )
+    return code, FLUID_VERSION
+
+
+def restamp(aliquot: Aliquot, storage_temperature_c: float | None) -> dict[str, str | None]:
+    """Recompute a tube's code for where it is now kept; the change, for the audit event, or {}.
+
+    Storage calls this with the set point of the freezer a tube is placed in (storage sits above
+    specimens, so specimens cannot look the freezer up). Element 7 describes each stored tube:
+    a -80 °C freezer gives A, -20 °C gives B (0.5-2 mL polypropylene cryovial).
+    """
+    code, version = aliquot_code(aliquot, storage_temperature_c)
+    if code == aliquot.sprec_code and version == aliquot.sprec_version:
+        return {}
+    aliquot.sprec_code, aliquot.sprec_version = code, version
+    return {"sprec_code": code, "sprec_version": version}

@@ -32,6 +32,12 @@ from lims.specimens.models import (
     Temperature,
     TubeType,
 )
+from lims.specimens.quality import (
+    ExtractionMethod,
+    GelIntegrity,
+    InterferenceGrade,
+    QuantificationMethod,
+)
 from lims.specimens.schemas import (
     AliquotsIn,
     ConsentIn,
@@ -59,6 +65,10 @@ CHOICES = {
     "tube_types": list(TubeType),
     "specimen_types": list(SpecimenType),
     "temperatures": list(Temperature),
+    "interference_grades": list(InterferenceGrade),
+    "quantification_methods": list(QuantificationMethod),
+    "gel_integrities": list(GelIntegrity),
+    "extraction_methods": list(ExtractionMethod),
 }
 TUBE_DESCRIPTIONS = {
     TubeType.PED: "potassium EDTA (lavender)",
@@ -246,7 +256,9 @@ def _accession_page(study_code: str, visit_number: int, **context: Any) -> str:
     )
     context.setdefault("errors", {})
     context.setdefault("form", {"storage_temperature_c": "-80"})
-    return render_template("specimens/accession.html", visit=visit, **context)
+    # Receipt and processing are read on the recording technician's site's clock (tubes.py).
+    lab = current_user.site or visit.subject.site
+    return render_template("specimens/accession.html", visit=visit, lab=lab, **context)
 
 
 @bp.get("/subjects/<study_code>/visits/<int:visit_number>/accession")
@@ -298,8 +310,14 @@ def _specimen_page(barcode: str, **context: Any) -> str:
             a for a in specimen.aliquots if a.parent is None and a.specimen_type == SpecimenType.DNA
         ],
         codes_by_type={
-            t: sprec.fluid_code(specimen, tube_type=specimen.tube_type, sample=t)
+            t: sprec.fluid_code(
+                specimen,
+                tube_type=specimen.tube_type,
+                sample=t,
+                storage_temperature_c=specimen.storage_temperature_c,
+            )
             for t in sorted({a.specimen_type for a in specimen.aliquots})
+            if t not in sprec.DERIVATIVES
         },
         **context,
     )
@@ -373,6 +391,7 @@ def sub_aliquot(barcode: str) -> ResponseReturnValue:
             count=form["count"],
             volume_ul=form["volume_ul"],
             barcodes_given=form["barcodes"],
+            dilution_factor=form["dilution_factor"],
         )
     except LimsError as err:
         return _processing_failed(barcode, err, "sub")

@@ -40,6 +40,7 @@ def worked_example(drawn: datetime = DRAWN) -> PreAnalytics:
         centrifuge_braked=True,
         processed_at=drawn + timedelta(minutes=45 + 10 + 30),
         storage_temperature_c=-80,
+        is_second_spun=False,
     )
 
 
@@ -93,6 +94,7 @@ def import_row(**values: object) -> dict[str, str]:
         "centrifuge_braked": "yes",
         "processed_at": "2026-03-18 10:25",
         "storage_temperature_c": "-80",
+        "is_second_spun": "no",
         "aliquot_barcode": "AQ-0001",
         "specimen_type": "serum",
         "volume_ul": "250",
@@ -104,9 +106,14 @@ def import_row(**values: object) -> dict[str, str]:
     return row
 
 
-def csv_bytes(rows: Iterable[Mapping[str, str]], columns: Iterable[str] = COLUMN_NAMES) -> bytes:
+def csv_bytes(rows: Iterable[Mapping[str, str]], columns: Iterable[str] | None = None) -> bytes:
+    """The rows as a CSV file. Without `columns`, the header has the columns the rows use, in
+    template order: the optional quality columns (issue #16) only when a row gives them."""
+    rows = list(rows)
+    used = {name for row in rows for name in row}
+    names = list(columns) if columns is not None else [c for c in COLUMN_NAMES if c in used]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue().encode()

@@ -27,6 +27,7 @@ TUBE = {
     "centrifuge_braked": True,
     "processed_at": "2026-03-18T10:25",
     "storage_temperature_c": -80,
+    "is_second_spun": False,
 }
 
 
@@ -100,7 +101,7 @@ def test_accession_then_aliquot_through_the_api(
     response = client.post("/api/v1/specimens", json=body, headers=headers)
     assert response.status_code == 201, response.get_data(as_text=True)
     tube = response.get_json()
-    assert tube["sprec_code"] == "SER-SST-A-B-N-B-A" and tube["sprec_version"] == "3.0"
+    assert tube["sprec_code"] == "SER-SST-A-B-N-B-A" and tube["sprec_version"] == "2.0"
 
     made = client.post(
         f"/api/v1/specimens/{tube['barcode']}/aliquots",

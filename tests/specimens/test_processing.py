@@ -153,7 +153,7 @@ def test_dna_extraction_records_the_stock_and_its_yield(session: Session, tech: 
     assert stock.total_ug == 9.1
     (event,) = events_for(session, stock)
     assert event.after is not None and event.after["process"] == "dna_extraction"
-    assert event.after["sprec_code"].startswith("BLD-PED-")
+    assert event.after["sprec_code"] == "DNA-BLD-X-A-0"  # no method given: X
 
 
 def test_dna_is_not_extracted_from_a_serum_tube(session: Session, tech: Actor) -> None:

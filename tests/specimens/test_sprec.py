@@ -7,6 +7,7 @@ import pytest
 
 from lims.specimens import sprec
 from lims.specimens.models import SpecimenType, Temperature, TubeType
+from lims.specimens.quality import ExtractionMethod
 from lims.specimens.sprec import Centrifugation
 from tests.specimens.factories import DRAWN, worked_example
 
@@ -17,8 +18,9 @@ def test_the_worked_example_of_the_domain_reference_comes_out_right() -> None:
     assert sprec.tube_code(worked_example(), TubeType.SST) == "SER-SST-A-B-N-B-A"
 
 
-def test_the_code_names_its_version() -> None:
-    assert sprec.SPREC_VERSION == "3.0"
+def test_the_code_names_the_version_its_tables_follow_not_one_it_was_not_checked_against() -> None:
+    assert sprec.FLUID_VERSION == sprec.SPREC_VERSION == "2.0"
+    assert "unverified" in sprec.DERIVATIVE_VERSION
 
 
 @pytest.mark.parametrize(
@@ -85,7 +87,7 @@ def test_unknown_values_become_x_not_a_guess() -> None:
     assert sprec.tube_code(record, TubeType.SST) == "SER-SST-X-B-N-X-A"
 
 
-def test_a_dna_aliquot_carries_the_code_of_its_whole_blood() -> None:
+def test_the_whole_blood_a_dna_stock_comes_from_keeps_its_fluid_code() -> None:
     record = replace(
         worked_example(),
         processing_started_at=None,
@@ -97,16 +99,85 @@ def test_a_dna_aliquot_carries_the_code_of_its_whole_blood() -> None:
         processed_at=DRAWN + timedelta(hours=5),
     )
     assert sprec.tube_code(record, TubeType.PED) == "BLD-PED-F-N-N-N-A"
-    code = sprec.fluid_code(record, tube_type=TubeType.PED, sample=SpecimenType.DNA)
-    assert code == "BLD-PED-F-N-N-N-A"
 
 
 def test_a_spun_edta_tube_gives_single_spun_plasma() -> None:
     assert sprec.tube_code(worked_example(), TubeType.PED).startswith("PL1-PED-A-B-N-B-")
 
 
-def test_serum_aliquots_of_an_sst_are_ser_but_its_dna_would_be_bld() -> None:
-    record = worked_example()
-    serum = sprec.fluid_code(record, tube_type=TubeType.SST, sample=SpecimenType.SERUM)
-    dna = sprec.fluid_code(record, tube_type=TubeType.SST, sample=SpecimenType.DNA)
-    assert serum.startswith("SER-SST-") and dna.startswith("BLD-SST-")
+def test_serum_aliquots_of_an_sst_are_ser() -> None:
+    serum = sprec.fluid_code(
+        worked_example(),
+        tube_type=TubeType.SST,
+        sample=SpecimenType.SERUM,
+        storage_temperature_c=-80,
+    )
+    assert serum.startswith("SER-SST-")
+
+
+# ---- issue #16: element 5, element 7 per tube, the derivative code ------------------------
+
+
+def test_a_second_spin_not_recorded_is_unknown_not_no_second_spin() -> None:
+    unrecorded = replace(worked_example(), is_second_spun=None)
+    assert sprec.tube_code(unrecorded, TubeType.SST) == "SER-SST-A-B-X-B-A"
+
+
+@pytest.mark.parametrize(
+    ("sample", "second", "code"),
+    [
+        (SpecimenType.SERUM, None, "X"),
+        (SpecimenType.SERUM, False, "N"),
+        (SpecimenType.SERUM, True, "X"),  # spun twice, settings not recorded
+        (SpecimenType.WHOLE_BLOOD, None, "N"),  # never spun at all
+    ],
+)
+def test_second_centrifugation_codes(sample: SpecimenType, second: bool | None, code: str) -> None:
+    assert sprec.second_centrifugation_code(sample, second) == code
+
+
+def test_plasma_spun_twice_is_pl2() -> None:
+    twice = replace(worked_example(), is_second_spun=True)
+    code = sprec.fluid_code(
+        twice, tube_type=TubeType.PED, sample=SpecimenType.PLASMA, storage_temperature_c=-80
+    )
+    assert code.startswith("PL2-PED-")
+
+
+@pytest.mark.parametrize(
+    ("celsius", "element7"), [(-80, "A"), (-20, "B"), (-196, "V"), (None, "X")]
+)
+def test_element_7_is_where_the_tube_is_kept_not_the_primary_tube(
+    celsius: int | None, element7: str
+) -> None:
+    code = sprec.fluid_code(
+        worked_example(),
+        tube_type=TubeType.SST,
+        sample=SpecimenType.SERUM,
+        storage_temperature_c=celsius,
+    )
+    assert code == f"SER-SST-A-B-N-B-{element7}"
+
+
+@pytest.mark.parametrize(
+    ("method", "celsius", "thaws", "code"),
+    [
+        (ExtractionMethod.SILICA_COLUMN, -80, 0, "DNA-BLD-C-A-0"),
+        (ExtractionMethod.SALTING_OUT, -20, 2, "DNA-BLD-S-B-2"),
+        (ExtractionMethod.MAGNETIC_BEADS, None, 0, "DNA-BLD-M-X-0"),
+        (None, -80, 1, "DNA-BLD-X-A-1"),
+    ],
+)
+def test_the_dna_derivative_code_has_five_elements(
+    method: ExtractionMethod | None, celsius: int | None, thaws: int, code: str
+) -> None:
+    assert (
+        sprec.derivative_code(
+            sample=SpecimenType.DNA,
+            primary=SpecimenType.WHOLE_BLOOD,
+            method=method,
+            storage_temperature_c=celsius,
+            freeze_thaw_count=thaws,
+        )
+        == code
+    )

@@ -91,6 +91,7 @@ def test_accessioning_through_the_form_leads_to_the_tube_page(
         "centrifuge_braked": "yes",
         "processed_at": "2026-03-18T10:25",
         "storage_temperature_c": "-80",
+        "is_second_spun": "no",
         "received_at": "",
         "volume_ml": "",
     }

@@ -159,12 +159,13 @@ def test_the_export_streams_the_filtered_inventory(
     response = client.get(f"/aliquots/export.csv?box={box.barcode}")
     assert response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == [
+    assert rows[0][:14] == [
         "barcode", "subject", "site", "visit", "type", "volume_ul", "concentration_ng_ul",
-        "status", "freeze_thaw", "freezer", "rack", "box", "position",
+        "status", "freeze_thaw", "freezer", "rack", "box", "position", "collected_at",
     ]  # fmt: skip
+    assert rows[0][14:16] == ["sprec_code", "sprec_version"]  # then DNA and serum quality
     assert len(rows) == 2
-    assert rows[1][0] == aliquot.barcode and rows[1][11:] == [box.barcode, "B2"]
+    assert rows[1][0] == aliquot.barcode and rows[1][11:13] == [box.barcode, "B2"]
     assert rows[1][7] == "stored" and rows[1][1] == aliquot.subject.study_code
 
 

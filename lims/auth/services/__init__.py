@@ -11,6 +11,7 @@ from lims.auth.services.accounts import (
     reactivate_user,
     revoke_user_tokens,
     set_password,
+    set_site_time_zone,
     unlock_user,
 )
 from lims.auth.services.signing_in import (
@@ -49,6 +50,7 @@ __all__ = [
     "revoke_user_tokens",
     "session_end",
     "set_password",
+    "set_site_time_zone",
     "sign_out",
     "unlock_user",
     "user_for_token",

@@ -12,6 +12,7 @@ from werkzeug.security import generate_password_hash
 from lims import audit
 from lims.actors import Actor, Role
 from lims.audit.models import Action
+from lims.auth import timezones
 from lims.auth.models import ApiToken, SignInAttempt, Site, User
 from lims.auth.services.signing_in import Throttle, locked_usernames
 from lims.auth.services.tokens import revoke_all
@@ -23,17 +24,55 @@ MIN_PASSWORD_LENGTH = 10
 _HASH_METHOD = "scrypt"
 
 
-def create_site(session: Session, actor: Actor, *, code: str, name: str, country: str) -> Site:
-    """Add a collecting centre."""
+def create_site(
+    session: Session,
+    actor: Actor,
+    *,
+    code: str,
+    name: str,
+    country: str,
+    time_zone: str | None = None,
+) -> Site:
+    """Add a collecting centre; its time zone defaults from its country where it has only one."""
     actor.require(Role.ADMIN)
     code = code.strip().upper()
+    zone = _checked_zone(time_zone) if time_zone else timezones.zone_for_country(country)
     if session.scalar(select(Site).where(Site.code == code)):
         raise Conflict(f"Site {code} already exists", field="code")
-    site = Site(code=code, name=name.strip(), country=country.strip().upper())
+    site = Site(code=code, name=name.strip(), country=country.strip().upper(), time_zone=zone)
     session.add(site)
-    audit.record(session, actor, Action.SITE_CREATED, site, code=code, name=site.name)
+    audit.record(
+        session, actor, Action.SITE_CREATED, site, code=code, name=site.name, time_zone=zone
+    )
     session.commit()
     return site
+
+
+def set_site_time_zone(session: Session, actor: Actor, *, code: str, time_zone: str) -> Site:
+    """Say which wall clock a site's times are read on (stored instants do not move)."""
+    actor.require(Role.ADMIN)
+    zone = _checked_zone(time_zone)
+    site = find_site(session, code, field="code")
+    session.refresh(site, with_for_update=True)
+    before = site.time_zone
+    site.time_zone = zone
+    audit.record(
+        session,
+        actor,
+        Action.SITE_TIME_ZONE_SET,
+        site,
+        before={"time_zone": before},
+        time_zone=zone,
+    )
+    session.commit()
+    return site
+
+
+def _checked_zone(name: str) -> str:
+    zone = name.strip()
+    if problem := timezones.zone_problem(zone):
+        raise InvalidInput(problem, field="time_zone")
+    return zone
 
 
 def find_site(session: Session, code: str, *, field: str = "site_code") -> Site:

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lims.auth.models import Site
+from lims.auth.timezones import DEFAULT_ZONE
 from lims.errors import FieldError
 from lims.specimens.models import (
     TERMINAL_STATUSES,
@@ -29,7 +31,7 @@ from lims.specimens.models import (
 )
 from lims.specimens.services.common import barcode_problem, next_serial
 from lims.specimens.services.permits import BenchWork, consent_permits
-from lims.specimens.services.tubes import PreAnalytics, pre_analytics_problems
+from lims.specimens.services.tubes import PreAnalytics, in_utc, pre_analytics_problems
 
 # The columns that describe the primary tube; every row of one tube must agree on them.
 TUBE_COLUMNS = (
@@ -45,6 +47,12 @@ TUBE_COLUMNS = (
     "centrifuge_braked",
     "processed_at",
     "storage_temperature_c",
+    "is_second_spun",
+    "hemolysis",
+    "lipemia",
+    "icterus",
+    "is_fasting",
+    "clotting_minutes",
 )
 IN_LIST_SIZE = 2000  # well under SQLite's and PostgreSQL's bound-parameter limits
 
@@ -102,6 +110,7 @@ class Plan:
     tube_ids: dict[str, int] = field(default_factory=dict)
     parent_ids: dict[str, int] = field(default_factory=dict)
     levels: list[list[Row]] = field(default_factory=list)  # parents before their children
+    processing_site_id: int | None = None  # None: each tube's collecting site
 
 
 def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
@@ -188,12 +197,15 @@ class Problems(list[FieldError]):
         self.append({"row": number, "field": column, "message": message})
 
 
-def plan_import(session: Session, rows: list[Row]) -> tuple[Plan, list[FieldError]]:
-    """Check every row against the database and the rest of the file; say what to write."""
+def plan_import(
+    session: Session, rows: list[Row], *, lab: Site | None = None
+) -> tuple[Plan, list[FieldError]]:
+    """Check every row against the database and the rest of the file; say what to write.
+    `lab` is the processing lab, whose clock the receipt and processing times are read on."""
     known = preload(session, rows)
-    plan, problems = Plan(), Problems()
+    plan, problems = Plan(processing_site_id=lab.id if lab else None), Problems()
     _plan_visits(rows, known, plan, problems)
-    _plan_tubes(rows, known, plan, problems)
+    _plan_tubes(rows, known, plan, problems, lab.time_zone if lab else None)
     _plan_aliquots(rows, known, plan, problems)
     return plan, problems
 
@@ -238,7 +250,9 @@ def _plan_visits(rows: list[Row], known: Known, plan: Plan, problems: Problems) 
             plan.new_visits[key] = next(iter(dates))
 
 
-def _plan_tubes(rows: list[Row], known: Known, plan: Plan, problems: Problems) -> None:
+def _plan_tubes(
+    rows: list[Row], known: Known, plan: Plan, problems: Problems, lab_zone: str | None
+) -> None:
     by_tube: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         if row.values["tube_barcode"] is not None:
@@ -253,8 +267,16 @@ def _plan_tubes(rows: list[Row], known: Known, plan: Plan, problems: Problems) -
         elif (problem := barcode_problem(code, issued_below=known.issued_below)) is not None:
             for row in group:
                 problems.add(row, "tube_barcode", problem)
-        elif (new := _merge_tube(code, group, problems)) is not None:
+        elif new := _merge_tube(code, group, problems, _zones(group, known, lab_zone)):
             plan.new_tubes[code] = new
+
+
+def _zones(group: list[Row], known: Known, lab_zone: str | None) -> tuple[str, str]:
+    """The clocks of a tube's collection and processing (UTC for an unknown subject, whose rows
+    are refused anyway)."""
+    subject = known.subjects.get(group[0].values["study_code"])
+    collection = subject.site.time_zone if subject is not None else DEFAULT_ZONE
+    return collection, lab_zone or collection
 
 
 def _check_known_tube(code: str, tube: KnownTube, group: list[Row], problems: Problems) -> None:
@@ -271,7 +293,9 @@ def _check_known_tube(code: str, tube: KnownTube, group: list[Row], problems: Pr
             problems.add(row, "tube_type", f"{code} is {tube.tube_type.value} in the LIMS")
 
 
-def _merge_tube(code: str, group: list[Row], problems: Problems) -> NewTube | None:
+def _merge_tube(
+    code: str, group: list[Row], problems: Problems, zones: tuple[str, str]
+) -> NewTube | None:
     """One new tube from its rows: each tube column from the rows that fill it, all agreeing."""
     first = group[0]
     key = _visit_key(first)
@@ -301,7 +325,9 @@ def _merge_tube(code: str, group: list[Row], problems: Problems) -> NewTube | No
         pre = PreAnalytics(
             **{k: merged[k] for k in TUBE_COLUMNS if k not in ("tube_type", "tube_volume_ml")}
         )
-        for name, message in pre_analytics_problems(pre):
+        pre, wall_clock = in_utc(pre, collection_zone=zones[0], processing_zone=zones[1])
+        merged |= pre.as_columns()
+        for name, message in wall_clock or pre_analytics_problems(pre):
             problems.add(first, name, message)
             ok = False
     return NewTube(code, key, merged) if ok and key is not None else None

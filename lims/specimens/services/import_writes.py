@@ -136,7 +136,7 @@ def _insert_visits(session: Session, plan: Plan, events: list[audit.Event], sha2
         )
 
 
-def _tube_values(tube: NewTube, visit_id: int, now: datetime) -> dict[str, Any]:
+def _tube_values(tube: NewTube, visit_id: int, plan: Plan, now: datetime) -> dict[str, Any]:
     values = tube.values
     pre = PreAnalytics(
         **{k: v for k, v in values.items() if k not in ("tube_type", "tube_volume_ml")}
@@ -148,7 +148,9 @@ def _tube_values(tube: NewTube, visit_id: int, now: datetime) -> dict[str, Any]:
         "tube_type": values["tube_type"],
         "volume_ml": values["tube_volume_ml"],
         "sprec_code": sprec.tube_code(pre, values["tube_type"]),
+        "sprec_version": sprec.FLUID_VERSION,
         "created_at": now,
+        "processing_site_id": plan.processing_site_id,
         **pre.as_columns(),
     }
 
@@ -158,7 +160,7 @@ def _insert_tubes(
 ) -> None:
     if not plan.new_tubes:
         return
-    values = [_tube_values(t, plan.visit_ids[t.visit], now) for t in plan.new_tubes.values()]
+    values = [_tube_values(t, plan.visit_ids[t.visit], plan, now) for t in plan.new_tubes.values()]
     by_code = {v["barcode"]: v for v in values}
     for tube_id, code in _insert_all(session, _table(Specimen), values):
         if code not in by_code:
@@ -174,11 +176,26 @@ def _insert_tubes(
                     "visit": "{} V{}".format(*plan.new_tubes[code].visit),
                     "tube_type": tube["tube_type"].value,
                     "sprec_code": tube["sprec_code"],
-                    "sprec_version": sprec.SPREC_VERSION,
+                    "sprec_version": sprec.FLUID_VERSION,
                     "import_sha256": sha256,
                 },
             )
         )
+
+
+# Issue #16: DNA quality and extraction, taken as the file gives them (a diluted tube's
+# concentration too). The SPREC code of an imported aliquot is set when it is stored.
+ALIQUOT_QUALITY_COLUMNS = (
+    "a260_230",
+    "quantification_method",
+    "din",
+    "gel_integrity",
+    "dilution_factor",
+    "extraction_method",
+    "extraction_kit",
+    "extracted_on",
+    "extracted_by",
+)
 
 
 def _aliquot_values(row: Row, plan: Plan, now: datetime) -> dict[str, Any]:
@@ -194,6 +211,7 @@ def _aliquot_values(row: Row, plan: Plan, now: datetime) -> dict[str, Any]:
         "volume_ul": values["volume_ul"],
         "concentration_ng_ul": values["concentration_ng_ul"],
         "a260_280": values["a260_280"],
+        **{name: values[name] for name in ALIQUOT_QUALITY_COLUMNS},
         "status": AliquotStatus.RECEIVED,
         "freeze_thaw_count": 0,
         "created_at": now,

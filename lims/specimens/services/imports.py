@@ -13,7 +13,7 @@ import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import IO, Any
 
@@ -23,8 +23,15 @@ from lims.actors import Actor, Role
 from lims.errors import FieldError, InvalidInput
 from lims.specimens import barcodes
 from lims.specimens.models import SpecimenType, Temperature, TubeType, study_code_problem
+from lims.specimens.quality import (
+    ExtractionMethod,
+    GelIntegrity,
+    InterferenceGrade,
+    QuantificationMethod,
+)
 from lims.specimens.services.import_checks import Row, plan_import
 from lims.specimens.services.import_writes import ImportResult, write_import
+from lims.specimens.services.tubes import processing_site
 
 MAX_ERRORS_REPORTED = 500  # a wholly wrong file should not produce a 50,000-line answer
 # Rows per file; the app passes LIMS_MAX_IMPORT_ROWS. Every row is held until all are checked,
@@ -82,13 +89,22 @@ def _float(low: float, high: float, *, open_low: bool = False) -> Callable[[str]
     return parse
 
 
+def _text(longest: int) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > longest:
+            raise ValueError(f"is longer than {longest} characters")
+        return value
+
+    return parse
+
+
 def _datetime(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a date and time; write e.g. 2026-03-18 09:30") from None
-    # This first version takes times as UTC, as the accession form does.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    # Without an offset it is a wall-clock time; plan_import reads it on the site's clock.
+    return moment
 
 
 def _date(value: str) -> date:
@@ -137,26 +153,57 @@ COLUMNS: tuple[Column, ...] = (
         "collected_at",
         _datetime,
         False,
-        "blood draw, UTC; required on a new tube",
+        "blood draw, collecting site's local time; required on a new tube",
         "2026-03-18 09:30",
     ),
-    Column("received_at", _datetime, False, "received at the lab, UTC", "2026-03-18 09:50"),
     Column(
-        "processing_started_at", _datetime, False, "processing started, UTC", "2026-03-18 10:15"
+        "received_at", _datetime, False, "received, processing lab's local time", "2026-03-18 09:50"
+    ),
+    Column(
+        "processing_started_at",
+        _datetime,
+        False,
+        "processing started, lab's local time",
+        "2026-03-18 10:15",
     ),
     Column("pre_processing_temperature", _enum(Temperature), False, "until processing", "RT"),
     Column("centrifuge_g", _int(1, 100_000), False, "relative centrifugal force, g", "1300"),
     Column("centrifuge_minutes", _int(1, 240), False, "spin duration, min", "10"),
     Column("centrifuge_temperature", _enum(Temperature), False, "during the spin", "RT"),
     Column("centrifuge_braked", _yes_no, False, "brake on: yes or no", "yes"),
-    Column("processed_at", _datetime, False, "aliquoted/frozen, UTC", "2026-03-18 11:00"),
+    Column(
+        "processed_at", _datetime, False, "aliquoted/frozen, lab's local time", "2026-03-18 11:00"
+    ),
     Column("storage_temperature_c", _int(-200, 8), False, "long-term storage, °C", "-80"),
+    # Issue #16, all optional: SPREC element 5 and serum quality (tube columns) ...
+    Column("is_second_spun", _yes_no, False, "second centrifugation: yes or no", "no"),
+    Column("hemolysis", _enum(InterferenceGrade), False, "none/slight/moderate/marked", "none"),
+    Column("lipemia", _enum(InterferenceGrade), False, "none/slight/moderate/marked", "none"),
+    Column("icterus", _enum(InterferenceGrade), False, "none/slight/moderate/marked", "none"),
+    Column("is_fasting", _yes_no, False, "donor fasting: yes or no", "yes"),
+    Column("clotting_minutes", _int(0, 1440), False, "clotting before the first spin, min", "30"),
     Column("aliquot_barcode", _code, True, "the aliquot's barcode", "NA1-A-004711"),
     Column("specimen_type", _enum(SpecimenType), True, "what the aliquot holds", "serum"),
     Column("volume_ul", _int(1, 100_000), True, "volume now, µL", "500"),
     Column("concentration_ng_ul", _float(0, 100_000), False, "DNA concentration, ng/µL", ""),
     Column("a260_280", _float(0, 5, open_low=True), False, "DNA purity ratio", ""),
     Column("parent_barcode", _code, False, "stock it was drawn from (file or LIMS)", ""),
+    # ... and DNA quality and extraction (aliquot columns).
+    Column("a260_230", _float(0, 5, open_low=True), False, "DNA purity ratio (salts)", ""),
+    Column(
+        "quantification_method",
+        _enum(QuantificationMethod),
+        False,
+        "uv_spectrophotometry or fluorometry",
+        "",
+    ),
+    Column("din", _float(1, 10), False, "DNA integrity number, 1-10", ""),
+    Column("gel_integrity", _enum(GelIntegrity), False, "intact/partly_degraded/degraded", ""),
+    Column("dilution_factor", _float(1, 1_000_000, open_low=True), False, "of the parent", ""),
+    Column("extraction_method", _enum(ExtractionMethod), False, "how DNA was extracted", ""),
+    Column("extraction_kit", _text(80), False, "extraction kit", ""),
+    Column("extracted_on", _date, False, "extraction date", ""),
+    Column("extracted_by", _text(80), False, "extraction operator", ""),
 )
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)
 REQUIRED = frozenset(c.name for c in COLUMNS if c.required)
@@ -282,7 +329,7 @@ def import_aliquots(
     actor.require(Role.TECHNICIAN)
     source = HashingReader(io.BytesIO(data) if isinstance(data, bytes) else data)
     rows, errors = read_rows(source, max_rows=max_rows)
-    plan, problems = plan_import(session, rows)
+    plan, problems = plan_import(session, rows, lab=processing_site(session, actor))
     errors = sorted([*errors, *problems], key=lambda e: (e.get("row", 0), e.get("field", "")))
     if errors:
         shown = errors[:MAX_ERRORS_REPORTED]

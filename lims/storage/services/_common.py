@@ -11,6 +11,7 @@ from lims import audit
 from lims.actors import Actor
 from lims.audit.models import Action
 from lims.errors import Conflict, InvalidInput, NotFound
+from lims.specimens import sprec
 from lims.specimens.models import Aliquot, AliquotStatus
 from lims.specimens.services import locked
 from lims.storage.models import Box, Placement, position_name
@@ -112,19 +113,37 @@ def record_change(
     reason: str | None = None,
     **extra: Any,
 ) -> None:
-    """One custody event: status and location before and after, and why."""
-    after_place = where(placement_of(session, aliquot))
+    """One custody event: status and location before and after, and why; and the tube's SPREC
+    when where it is kept (or its freeze-thaw count) changed it."""
+    placement = placement_of(session, aliquot)
+    after_place = where(placement)
+    code_before = aliquot.sprec_code
+    sprec_change = restamp_sprec(aliquot, placement)
     audit.record(
         session,
         actor,
         action,
         aliquot,
-        before={"status": before_status, **before_place},
+        before={
+            "status": before_status,
+            **before_place,
+            **({"sprec_code": code_before} if sprec_change else {}),
+        },
         reason=reason,
         status=aliquot.status,
         **after_place,
+        **sprec_change,
         **extra,
     )
+
+
+def restamp_sprec(aliquot: Aliquot, placement: Placement | None) -> dict[str, Any]:
+    """SPREC element 7 is where this tube is kept: the set point of the freezer it is placed in
+    (issue #16). A tube out of any freezer keeps the code of its last storage."""
+    freezer = placement.box.freezer if placement is not None else None
+    if freezer is None:
+        return {}
+    return sprec.restamp(aliquot, freezer.temperature_c)
 
 
 def free_position(session: Session, placement: Placement | None) -> None:

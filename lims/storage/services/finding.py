@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 from lims.actors import STAFF, Actor
 from lims.audit.models import Action, AuditEvent
 from lims.audit.services import events_for
+from lims.auth import timezones
 from lims.auth.models import Site
 from lims.errors import InvalidInput, NotFound
 from lims.specimens import barcodes
@@ -169,6 +172,32 @@ class InventoryRow:
     box_id: int | None
     position: str | None
     consent_withdrawn: bool
+    collected_at: datetime
+    collection_zone: str
+    quality: tuple[Any, ...] = ()  # QUALITY_COLUMNS, in order (issue #16)
+
+
+# Issue #16: the tube's own SPREC and its DNA and serum quality, appended to the export.
+QUALITY_SELECT = (
+    Aliquot.sprec_code,
+    Aliquot.sprec_version,
+    Aliquot.a260_280,
+    Aliquot.a260_230,
+    Aliquot.quantification_method,
+    Aliquot.din,
+    Aliquot.gel_integrity,
+    Aliquot.dilution_factor,
+    Aliquot.extraction_method,
+    Aliquot.extraction_kit,
+    Aliquot.extracted_on,
+    Aliquot.extracted_by,
+    Specimen.hemolysis,
+    Specimen.lipemia,
+    Specimen.icterus,
+    Specimen.is_fasting,
+    Specimen.clotting_minutes,
+)
+QUALITY_COLUMNS = tuple(c.key for c in QUALITY_SELECT)
 
 
 def _inventory_select() -> Select:
@@ -193,6 +222,9 @@ def _inventory_select() -> Select:
             Placement.row,
             Placement.col,
             Subject.enrolment_status,
+            Specimen.collected_at,
+            Site.time_zone,
+            *QUALITY_SELECT,
         )
         .join(Specimen, Aliquot.specimen_id == Specimen.id)
         .join(Visit, Specimen.visit_id == Visit.id)
@@ -216,7 +248,7 @@ def _row(*r: Any) -> InventoryRow:
     withdrawn = r[17] is EnrolmentStatus.CONSENT_WITHDRAWN
     return InventoryRow(
         r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-        r[14], position, withdrawn,
+        r[14], position, withdrawn, r[18], r[19], tuple(r[20:]),
     )  # fmt: skip
 
 
@@ -258,6 +290,8 @@ INVENTORY_COLUMNS = (
     "rack",
     "box",
     "position",
+    "collected_at",
+    *QUALITY_COLUMNS,
 )
 
 
@@ -277,7 +311,19 @@ def inventory_line(row: InventoryRow) -> list[str | int | float | Decimal | None
         row.rack,
         row.box_barcode,
         row.position,
+        # ISO 8601 with the collecting site's offset: the instant, and the site's wall clock.
+        timezones.iso(row.collected_at, row.collection_zone),
+        *(_cell(value) for value in row.quality),
     ]
+
+
+def _cell(value: Any) -> Any:
+    """A quality value as a sheet shows it: an enum by its value, a flag as yes/no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
 
 
 def custody(session: Session, actor: Actor, barcode: str) -> tuple[Aliquot, list[AuditEvent]]:
