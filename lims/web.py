@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import marshmallow as ma
@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from lims.actors import Actor, Role
 from lims.db import rollback_request_session
-from lims.errors import FieldError, InvalidInput, LimsError, NotAuthenticated
+from lims.errors import FieldError, InvalidInput, LimsError, NotAuthenticated, shown
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -50,12 +50,27 @@ class Schema(ma.Schema):
     def handle_error(
         self, error: ma.ValidationError, data: Any, *, many: bool, **kwargs: Any
     ) -> None:
-        problems = list(_field_errors(error.messages))
+        problems = [
+            FieldError(field=shown(p["field"]), message=p["message"])
+            for p in _field_errors(error.messages)
+        ]
         detail = (
-            "; ".join(f"{p.get('field', 'input')}: {p['message']}" for p in problems[:5])
+            "; ".join(f"{self.label_of(p['field'])}: {p['message']}" for p in problems[:5])
             or "The input is not valid"
         )
         raise InvalidInput(detail, errors=problems) from error
+
+    # The words the forms show for this schema's fields, by field name ("Volume (µL)" for
+    # volume_ul); a field's metadata "label" wins over this map.
+    LABELS: ClassVar[Mapping[str, str]] = {}
+
+    def label_of(self, name: str) -> str:
+        """The words the form shows for a field, for messages; the internal name when it has
+        none (the API's `errors` keep the name, for scripts)."""
+        key = name.split(".", 1)[0]
+        field = self.fields.get(key)
+        label = field.metadata.get("label") if field is not None else None
+        return str(label or self.LABELS.get(key) or name)
 
 
 def column_string(
