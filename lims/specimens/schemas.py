@@ -47,9 +47,8 @@ class AliquotOut(Schema):
 class Input(Schema):
     """Forms and JSON alike: blank values count as not given; the CSRF field is not data."""
 
-    LABELS: ClassVar[
-        Mapping[str, str]
-    ] = {  # as the specimen forms show the fields (templates/specimens/)
+    # The fields as the specimen forms show them (templates/specimens/).
+    LABELS: ClassVar[Mapping[str, str]] = {
         "study_code": "Study code",
         "site_code": "Site",
         "visit_number": "Visit number",
