@@ -271,11 +271,12 @@ class DisposeFormIn(RequiredReasonIn):
     """The dispose form also asks the technician to tick that they mean it (the API's required
     reason is its confirmation: a script that sends one has decided)."""
 
-    confirm = fields.Boolean(
-        required=True,
-        validate=validate.Equal(True, error="tick the box to confirm the disposal"),
-        metadata={"label": "Confirm disposal"},
-    )
+    confirm = fields.Boolean(load_default=False, metadata={"label": "Confirm disposal"})
+
+    @validates_schema
+    def _confirmed(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("confirm"):
+            raise ValidationError("tick the box to confirm the disposal", "confirm")
 
 
 class DisposeManyIn(Schema):
