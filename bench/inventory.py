@@ -3,6 +3,7 @@ SQLite and PostgreSQL, against a competent ORM baseline and a strawman.
 
 Run: .venv/bin/python bench/inventory.py [--count N] [--repeat R] [--db sqlite|postgresql|both]
                                          [--deep-page P] [--strawman-export N] [--budget S]
+                                         [--no-strawman]
 
 The inventory is bulk-loaded with `session.execute(insert(Model), rows)`, not through the
 services, and without audit events: 4 visits per subject, per visit an SST tube split into 8
@@ -559,6 +560,9 @@ def main() -> None:
     parser.add_argument(
         "--budget", type=float, default=15, help="seconds after which a figure stops repeating"
     )
+    parser.add_argument(
+        "--strawman", action=argparse.BooleanOptionalAction, default=True, help="time it too"
+    )
     args = parser.parse_args()
     with Databases() as databases, spawn_pool() as pool:
         header("aliquot list, CSV export, box grid (lims.storage.services)")
@@ -582,7 +586,7 @@ def main() -> None:
             for case in make_cases(url, info["picks"], args):
                 runs = {
                     impl: pool.apply(measure, (url, case, impl, args.repeat, args.budget))
-                    for impl in IMPLS[: 3 if case.strawman else 2]
+                    for impl in IMPLS[: 3 if case.strawman and args.strawman else 2]
                 }
                 _show(table, dialect, case, runs)
 

@@ -46,7 +46,9 @@ def test_a_deactivated_account_cannot_sign_in(session: Session, tech: Actor) -> 
         authenticate(session, username="tech", password="biobank-demo", source_address="10.0.0.1")
 
 
-def test_throttle_window_passes(session: Session, tech: Actor) -> None:
+def test_sign_in_is_allowed_again_once_the_throttle_window_has_passed(
+    session: Session, tech: Actor
+) -> None:
     t0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
     for i in range(5):
         with pytest.raises(NotAuthenticated):
@@ -75,7 +77,7 @@ def test_throttle_window_passes(session: Session, tech: Actor) -> None:
     assert user.username == "tech"
 
 
-def test_tokens_expire(session: Session, tech: Actor) -> None:
+def test_an_expired_token_is_refused(session: Session, tech: Actor) -> None:
     user = session.get(User, tech.user_id)
     assert user is not None
     t0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)

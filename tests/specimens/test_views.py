@@ -133,7 +133,7 @@ def test_a_stock_too_small_is_refused_on_the_page_with_its_volumes(
     assert stock.volume_ul == 100
 
 
-def test_dna_extraction_through_the_form(
+def test_dna_extraction_through_the_form_makes_a_stock(
     client: FlaskClient, session: Session, tech: Actor
 ) -> None:
     tube = make_edta_tube(session)

@@ -107,7 +107,9 @@ def test_an_investigator_may_not_store_or_move(
     assert response.status_code == 403
 
 
-def test_the_lifecycle_over_the_api(client: FlaskClient, session: Session, tech: Actor) -> None:
+def test_every_lifecycle_step_works_over_the_api(
+    client: FlaskClient, session: Session, tech: Actor
+) -> None:
     aliquot = stored(session, tech, position="B2", volume_ul=300)
     auth = bearer(client, "tech")
     url = f"/api/v1/aliquots/{aliquot.barcode}"
@@ -215,7 +217,9 @@ def test_a_placement_import_with_one_bad_row_writes_nothing(
     assert done.status_code == 201 and done.get_json()["placed"] == 2
 
 
-def test_capacity_counts_free_positions(client: FlaskClient, session: Session, tech: Actor) -> None:
+def test_the_capacity_report_counts_free_positions(
+    client: FlaskClient, session: Session, tech: Actor
+) -> None:
     rack = make_rack(session)
     box = make_box(session, rows=2, cols=5, rack=rack)
     stored(session, tech, box=box)

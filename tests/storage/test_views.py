@@ -135,7 +135,9 @@ def test_the_search_box_goes_straight_to_the_right_page(
     assert 'value="NOPE-123"' in page
 
 
-def test_the_list_filters_and_pages(client: FlaskClient, session: Session, tech: Actor) -> None:
+def test_the_aliquot_list_filters_and_pages(
+    client: FlaskClient, session: Session, tech: Actor
+) -> None:
     box = make_box(session)
     in_box = [stored(session, tech, box=box) for _ in range(3)]
     loose = make_aliquot(session)
