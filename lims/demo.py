@@ -125,6 +125,7 @@ def _storage(session: Session, tech: Actor) -> dict[SpecimenType, list[Box]]:
                         n_rows=grid,
                         n_cols=grid,
                         rack_id=rack.id,
+                        specimen_type=kind,  # a DNA tube scanned into a serum box is refused
                     )
                 )
     return boxes
@@ -151,7 +152,9 @@ def _subject(
         sex=sex,
         primary_diagnosis=diagnosis,
     )
-    first = date(2023, 1, 9) + timedelta(days=rng.randrange(0, 700))
+    # Up to four yearly visits, all before the end of 2025: the LIMS refuses a collection in the
+    # future (docs/user/plausibility-rules.md), and the demo must load on any later day.
+    first = date(2021, 1, 11) + timedelta(days=rng.randrange(0, 700))
     made = 0
     for v in range(1, rng.randint(1, 4) + 1):
         visit_on = first + timedelta(days=365 * (v - 1) + rng.randrange(-20, 21))
