@@ -133,6 +133,12 @@ def load() -> dict[str, Any]:
         # collection_log, 157 bytes a row); anything larger is refused (413) before it is read.
         "MAX_CONTENT_LENGTH": int(os.environ.get("LIMS_MAX_UPLOAD_MB", "16")) * 2**20,
         "MAX_IMPORT_ROWS": int(os.environ.get("LIMS_MAX_IMPORT_ROWS", "100000")),
+        # Plausibility (docs/user/plausibility-rules.md): how far ahead of the server's clock a
+        # time may be, and how many days a collection may lie from its visit's date.
+        "CLOCK_SKEW_MINUTES": int(os.environ.get("LIMS_CLOCK_SKEW_MINUTES", "5")),
+        "COLLECTION_VISIT_TOLERANCE_DAYS": int(
+            os.environ.get("LIMS_COLLECTION_VISIT_TOLERANCE_DAYS", "1")
+        ),
     }
 
 

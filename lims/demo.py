@@ -141,7 +141,7 @@ CONSENT_V2 = [
         restricts_on=True,
     ),
 ]
-V2_FROM = date(2024, 9, 1)
+V2_FROM = date(2022, 9, 1)
 
 
 def load(session: Session, *, seed: int = 20261125, subjects: int = SUBJECTS) -> str | None:
@@ -180,7 +180,7 @@ def _consent_documents(session: Session, admin: Actor) -> tuple[ConsentDocument,
     name = "Dystonia Biobank participant consent"
     return (
         create_consent_document(
-            session, admin, name=name, version="1.0", effective_on=date(2022, 6, 1),
+            session, admin, name=name, version="1.0", effective_on=date(2020, 6, 1),
             irb_reference="IRB-2022-0147", statements=CONSENT_V1,
         ),
         create_consent_document(
@@ -232,6 +232,7 @@ def _storage(session: Session, tech: Actor) -> dict[SpecimenType, list[Box]]:
                         n_rows=grid,
                         n_cols=grid,
                         rack_id=rack.id,
+                        specimen_type=kind,  # a DNA tube scanned into a serum box is refused
                     )
                 )
     return boxes
@@ -259,7 +260,9 @@ def _subject(
         sex=sex,
         primary_diagnosis=diagnosis,
     )
-    first = date(2023, 1, 9) + timedelta(days=rng.randrange(0, 700))
+    # Up to four yearly visits, all before the end of 2025: the LIMS refuses a collection in the
+    # future (docs/user/plausibility-rules.md), and the demo must load on any later day.
+    first = date(2021, 1, 11) + timedelta(days=rng.randrange(0, 700))
     _consent(session, tech, i, subject.study_code, first, forms)
     made = 0
     for v in range(1, rng.randint(1, 4) + 1):

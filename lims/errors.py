@@ -18,6 +18,16 @@ class FieldError(TypedDict, total=False):
     message: str
 
 
+ECHO_MAX = 40  # characters of a user's value a message may quote back
+
+
+def shown(value: object, limit: int = ECHO_MAX) -> str:
+    """A user's value as a message quotes it: at most `limit` characters, cut with an ellipsis,
+    so a pasted page in a field is not echoed back whole (issue 15)."""
+    text = str(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
 class LimsError(Exception):
     status, slug, title = 400, "bad-request", "The request could not be processed"
 

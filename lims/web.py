@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import marshmallow as ma
@@ -14,7 +15,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from lims.actors import Actor, Role
 from lims.db import rollback_request_session
-from lims.errors import FieldError, InvalidInput, LimsError, NotAuthenticated
+from lims.errors import FieldError, InvalidInput, LimsError, NotAuthenticated, shown
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -24,6 +25,8 @@ R = TypeVar("R")
 # driver and fails there (a 500), so every Integer field of a schema is held to it.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 NUL_MESSAGE = "must not contain a NUL character (\\x00)"  # PostgreSQL text cannot hold one
+DIGITS_MESSAGE = "must be a whole number written with the digits 0-9"
+_DIGITS = re.compile(r"-?[0-9]{1,12}")
 
 
 class Schema(ma.Schema):
@@ -45,17 +48,52 @@ class Schema(ma.Schema):
     def _refuse_nul(self, data: Any, **_: Any) -> Any:
         if found := sorted(nul_paths(data)):
             raise ma.ValidationError({path or "input": [NUL_MESSAGE] for path in found})
+        if found := sorted(self._unwritten_numbers(data)):
+            raise ma.ValidationError({name: [DIGITS_MESSAGE] for name in found})
         return data
+
+    def _unwritten_numbers(self, data: Any) -> Iterator[str]:
+        """Whole numbers typed as text must be ASCII digits: Python's int() also takes "5_000",
+        " 7", "+3" and other scripts' digits ("٣", "５"), which the documented contract (and a
+        reader of the trail) would not call a number."""
+        if not isinstance(data, Mapping):
+            return
+        for name, field in self.load_fields.items():
+            inner = field.inner if isinstance(field, ma.fields.List) else field
+            key = field.data_key or name
+            if not isinstance(inner, ma.fields.Integer) or key not in data:
+                continue
+            values = data.getlist(key) if hasattr(data, "getlist") else [data[key]]
+            values = [
+                v for value in values for v in (value if isinstance(value, list) else [value])
+            ]
+            if any(isinstance(v, str) and v != "" and not _DIGITS.fullmatch(v) for v in values):
+                yield key
 
     def handle_error(
         self, error: ma.ValidationError, data: Any, *, many: bool, **kwargs: Any
     ) -> None:
-        problems = list(_field_errors(error.messages))
+        problems = [
+            FieldError(field=shown(p["field"]), message=p["message"])
+            for p in _field_errors(error.messages)
+        ]
         detail = (
-            "; ".join(f"{p.get('field', 'input')}: {p['message']}" for p in problems[:5])
+            "; ".join(f"{self.label_of(p['field'])}: {p['message']}" for p in problems[:5])
             or "The input is not valid"
         )
         raise InvalidInput(detail, errors=problems) from error
+
+    # The words the forms show for this schema's fields, by field name ("Volume (µL)" for
+    # volume_ul); a field's metadata "label" wins over this map.
+    LABELS: ClassVar[Mapping[str, str]] = {}
+
+    def label_of(self, name: str) -> str:
+        """The words the form shows for a field, for messages; the internal name when it has
+        none (the API's `errors` keep the name, for scripts)."""
+        key = name.split(".", 1)[0]
+        field = self.fields.get(key)
+        label = field.metadata.get("label") if field is not None else None
+        return str(label or self.LABELS.get(key) or name)
 
 
 def column_string(

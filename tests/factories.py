@@ -56,9 +56,11 @@ def make_subject(
     session: Session,
     *,
     study_code: str | None = None,
-    site: str = "NA1",
+    site: str | None = None,
     diagnosis: Dystonia = Dystonia.CERVICAL,
 ) -> Subject:
+    # A study code begins with its site's code (NA1-0042), so a given code names its site.
+    site = site or (study_code.split("-", 1)[0] if study_code else "NA1")
     make_site(session, site)
     code = study_code or f"{site}-{next(_seq):04d}"
     return register_subject(
@@ -132,8 +134,21 @@ def make_rack(session: Session, freezer: Freezer | None = None) -> Rack:
     return create_rack(session, SYSTEM, freezer_id=freezer.id, name=f"Rack {next(_seq)}")
 
 
-def make_box(session: Session, *, rows: int = 9, cols: int = 9, rack: Rack | None = None) -> Box:
+def make_box(
+    session: Session,
+    *,
+    rows: int = 9,
+    cols: int = 9,
+    rack: Rack | None = None,
+    specimen_type: SpecimenType | None = None,
+) -> Box:
     rack = rack or make_rack(session)
     return create_box(
-        session, SYSTEM, name=f"Box {next(_seq)}", n_rows=rows, n_cols=cols, rack_id=rack.id
+        session,
+        SYSTEM,
+        name=f"Box {next(_seq)}",
+        n_rows=rows,
+        n_cols=cols,
+        rack_id=rack.id,
+        specimen_type=specimen_type,
     )

@@ -132,3 +132,17 @@ def test_a_subject_code_of_nul_characters_is_refused_before_the_database(
         headers=bearer(client, "tech"),
     )
     _refused(response, "site_code")
+
+
+@pytest.mark.parametrize("page", ["５", "٣", "5_0", " 5", "+5", "5.0"])
+def test_a_page_number_not_written_in_ascii_digits_is_a_422_naming_it(
+    client: FlaskClient, tech: Actor, page: str
+) -> None:
+    """int() would take each of these; the documented contract says integer (schemathesis
+    found "５１０５１０" accepted as page 510510)."""
+    response = client.get(
+        "/api/v1/aliquots", query_string={"page": page}, headers=bearer(client, "tech")
+    )
+
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "page"

@@ -40,6 +40,7 @@ from lims.specimens.schemas import (
     VisitIn,
     VisitOut,
 )
+from lims.specimens.services.plausibility import checks_from
 from lims.web import current_actor, documented, dump, json_body, token_required
 
 bp = Blueprint("specimens_api", __name__, url_prefix="/api/v1")
@@ -187,7 +188,9 @@ def create_consent_document() -> ResponseReturnValue:
 )
 def accession_specimen() -> ResponseReturnValue:
     body = AccessionIn().load(json_body())
-    specimen = services.accession_specimen(get_session(), current_actor(), **body)
+    specimen = services.accession_specimen(
+        get_session(), current_actor(), **body, **checks_from(current_app.config)
+    )
     return dump(SpecimenOut(), specimen), 201
 
 
@@ -308,5 +311,6 @@ def import_aliquots() -> ResponseReturnValue:
         data=data,
         filename=filename,
         max_rows=current_app.config["MAX_IMPORT_ROWS"],
+        **checks_from(current_app.config),
     )
     return dump(ImportOut(), result), 201

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from lims.errors import shown
+
 # The order-10 quasigroup table from Damm's thesis (reproduced in Wikipedia "Damm algorithm").
 _DAMM = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
@@ -80,7 +82,7 @@ def check_problem(code: str) -> str | None:
             return f"{code} has a wrong check digit; rescan or retype it"
         return None
     if not PREPRINTED_PATTERN.match(code):
-        return f"{code!r} is not a barcode: use 4-32 capital letters, digits or '-'"
+        return f"'{shown(code)}' is not a barcode: use 4-32 capital letters, digits or '-'"
     return None
 
 

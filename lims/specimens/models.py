@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims.auth.models import Site
 from lims.db import Base, str_enum, utcnow
-from lims.errors import Conflict
+from lims.errors import Conflict, shown
 from lims.specimens.quality import (
     ExtractionMethod,
     GelIntegrity,
@@ -125,7 +125,7 @@ def study_code_problem(code: str) -> str | None:
     if STUDY_CODE_PATTERN.match(code):
         return None
     return (
-        f"{code!r} is not a study code: 1 to 20 capital letters, digits or '-', "
+        f"'{shown(code)}' is not a study code: 1 to 20 capital letters, digits or '-', "
         "starting with a letter or digit (e.g. NA1-0042)"
     )
 

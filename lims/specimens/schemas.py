@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import fields, post_load, pre_load, validate
 
@@ -74,6 +74,30 @@ class AliquotOut(Schema):
 
 class Input(Schema):
     """Forms and JSON alike: blank values count as not given; the CSRF field is not data."""
+
+    # The fields as the specimen forms show them (templates/specimens/).
+    LABELS: ClassVar[Mapping[str, str]] = {
+        "study_code": "Study code",
+        "site_code": "Site",
+        "visit_number": "Visit number",
+        "visit_on": "Visit date",
+        "tube_type": "Tube type",
+        "specimen_type": "Specimen type",
+        "volume_ml": "Volume (mL)",
+        "volume_ul": "Volume (µL)",
+        "count": "Number of aliquots",
+        "collected_at": "Collected at",
+        "received_at": "Received at",
+        "processing_started_at": "Processing started at",
+        "processed_at": "Processed at",
+        "centrifuge_g": "Centrifuge (g)",
+        "centrifuge_minutes": "Centrifuge (min)",
+        "storage_temperature_c": "Storage temperature (°C)",
+        "concentration_ng_ul": "Concentration (ng/µL)",
+        "a260_280": "A260/280",
+        "barcodes": "Barcodes",
+        "parent_barcode": "Stock barcode",
+    }
 
     @pre_load
     def _drop_blanks(self, data: Any, **_: Any) -> Any:

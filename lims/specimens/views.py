@@ -50,6 +50,7 @@ from lims.specimens.schemas import (
     VisitIn,
 )
 from lims.specimens.services.imports import COLUMNS
+from lims.specimens.services.plausibility import checks_from
 from lims.web import NAV, current_actor, flash_problem
 
 bp = Blueprint("specimens", __name__)
@@ -279,6 +280,7 @@ def accession(study_code: str, visit_number: int) -> ResponseReturnValue:
             study_code=study_code,
             visit_number=visit_number,
             **form,
+            **checks_from(current_app.config),
         )
     except LimsError as err:
         flash_problem(err)
@@ -433,6 +435,7 @@ def import_aliquots() -> ResponseReturnValue:
             data=upload.stream,
             filename=upload.filename,
             max_rows=current_app.config["MAX_IMPORT_ROWS"],
+            **checks_from(current_app.config),
         )
     except LimsError as err:
         flash_problem(err)

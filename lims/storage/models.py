@@ -11,9 +11,9 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims.auth.models import Site
-from lims.db import Base, utcnow
+from lims.db import Base, str_enum, utcnow
 from lims.errors import InvalidInput
-from lims.specimens.models import Aliquot
+from lims.specimens.models import Aliquot, SpecimenType
 
 ROW_LETTERS = string.ascii_uppercase
 _POSITION = re.compile(r"^([A-Z])\s*0*([1-9][0-9]?)$")
@@ -70,6 +70,10 @@ class Box(Base):
     rack_id: Mapped[int | None] = mapped_column(ForeignKey("racks.id"), index=True)
     n_rows: Mapped[int]
     n_cols: Mapped[int]
+    # What the box is set up for (serum, DNA, ...); None is a mixed box that takes any aliquot.
+    specimen_type: Mapped[SpecimenType | None] = mapped_column(
+        str_enum(SpecimenType, 16, name="box_specimen_type")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     rack: Mapped[Rack | None] = relationship(back_populates="boxes")
@@ -84,6 +88,15 @@ class Box(Base):
     @property
     def label(self) -> str:
         return f"{self.name} ({self.barcode})"
+
+    def specimen_type_problem(self, aliquot: Aliquot) -> str | None:
+        """Why this aliquot does not belong in this box (a DNA tube in a serum box), or None."""
+        if self.specimen_type is None or aliquot.specimen_type == self.specimen_type:
+            return None
+        return (
+            f"{aliquot.barcode} holds {aliquot.specimen_type.value.replace('_', ' ')}, but box "
+            f"{self.barcode} is set up for {self.specimen_type.value.replace('_', ' ')}"
+        )
 
     def parse_position(self, position: str) -> tuple[int, int]:
         """'B7' -> (1, 6), zero-based, refusing positions outside this box's grid."""

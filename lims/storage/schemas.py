@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from lims.specimens.models import AliquotStatus, SpecimenType
 from lims.specimens.schemas import AliquotOut
@@ -13,6 +14,7 @@ from lims.web import PageOut, PageQuery, Schema, column_string
 # "A1" to "Z30" (26 rows, 30 columns at most); a little room for what a person types around it.
 POSITION = validate.Length(min=1, max=8)
 NOT_BLANK = validate.Regexp(r"\S", error="say why")
+BOX_SPECIMEN_TYPES = ("mixed", *(t.value for t in SpecimenType))
 REASON = validate.Length(max=500)  # audit_events.reason is TEXT; a reason is a sentence or two
 
 
@@ -55,6 +57,13 @@ class RackIn(Schema):
 
 
 class BoxIn(Schema):
+    LABELS: ClassVar[Mapping[str, str]] = {
+        "name": "Name",
+        "n_rows": "Rows",
+        "n_cols": "Columns",
+        "barcode": "Barcode",
+    }
+
     name = column_string("boxes.name", 80, load_default="")
     n_rows = fields.Integer(required=True, validate=validate.Range(min=1, max=26))
     n_cols = fields.Integer(required=True, validate=validate.Range(min=1, max=30))
@@ -66,6 +75,21 @@ class BoxIn(Schema):
         allow_none=True,
         metadata={"description": "a pre-printed box barcode; omit to have one issued"},
     )
+    specimen_type = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(BOX_SPECIMEN_TYPES),
+        metadata={
+            "label": "Set up for",
+            "description": "the specimen type it takes; 'mixed' (or omitted) takes any",
+        },
+    )
+
+    @post_load
+    def _mixed_is_none(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        kind = data.get("specimen_type")
+        data["specimen_type"] = None if kind in (None, "mixed") else SpecimenType(kind)
+        return data
 
 
 class RackOut(Schema):
@@ -100,6 +124,10 @@ class BoxOut(Schema):
     rack = fields.Function(lambda b: b.rack.name if b.rack else None)
     freezer = fields.Function(lambda b: b.freezer.name if b.freezer else None)
     used = fields.Function(lambda b: len(b.placements))
+    specimen_type = fields.Function(
+        lambda b: b.specimen_type.value if b.specimen_type else "mixed",
+        metadata={"type": "string"},
+    )
 
 
 class FreezerListOut(Schema):
@@ -199,11 +227,19 @@ class PlacementOut(Schema):
 # --- lifecycle ---------------------------------------------------------------------------
 
 
-class ReasonIn(Schema):
+class _StepIn(Schema):
+    LABELS: ClassVar[Mapping[str, str]] = {
+        "reason": "Reason",
+        "box_barcode": "Box",
+        "position": "Position",
+    }
+
+
+class ReasonIn(_StepIn):
     reason = fields.String(load_default=None, allow_none=True, validate=REASON)
 
 
-class RequiredReasonIn(Schema):
+class RequiredReasonIn(_StepIn):
     """Steps that end or suspend a tube's use must say why: taking out, disposal, quarantine."""
 
     reason = fields.String(required=True, validate=[REASON, NOT_BLANK])
@@ -215,13 +251,32 @@ class PutBackIn(_BoxRef):
     reason = fields.String(load_default=None, allow_none=True, validate=REASON)
 
 
-class UseIn(Schema):
+class UseIn(_StepIn):
     volume_ul = fields.Integer(
         load_default=None,
         allow_none=True,
         validate=validate.Range(min=1),
-        metadata={"description": "volume taken; omit (or give all of it) to consume the tube"},
+        metadata={"label": "Volume used (µL)", "description": "volume taken, at most what remains"},
     )
+    consume_all = fields.Boolean(
+        load_default=False,
+        metadata={
+            "label": "Consume all",
+            "description": "true to use up the whole tube; required when no volume is given",
+        },
+    )
+
+
+class DisposeFormIn(RequiredReasonIn):
+    """The dispose form also asks the technician to tick that they mean it (the API's required
+    reason is its confirmation: a script that sends one has decided)."""
+
+    confirm = fields.Boolean(load_default=False, metadata={"label": "Confirm disposal"})
+
+    @validates_schema
+    def _confirmed(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("confirm"):
+            raise ValidationError("tick the box to confirm the disposal", "confirm")
 
 
 class DisposeManyIn(Schema):

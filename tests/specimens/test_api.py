@@ -42,18 +42,18 @@ def _problem(response: Any, status: int) -> dict[str, Any]:
 def test_registering_a_subject_and_a_visit_answers_201(client: FlaskClient, tech: Actor) -> None:
     headers = bearer(client, "tech")
     body = {
-        "study_code": "api-0001",
+        "study_code": "na1-0001",
         "site_code": "NA1",
         "sex": "male",
         "primary_diagnosis": "limb",
     }
     response = client.post("/api/v1/subjects", json=body, headers=headers)
     assert response.status_code == 201 and response.mimetype == "application/json"
-    assert response.get_json()["study_code"] == "API-0001"
+    assert response.get_json()["study_code"] == "NA1-0001"
     assert response.get_json()["has_consent"] is True
 
     visit = client.post(
-        "/api/v1/subjects/API-0001/visits",
+        "/api/v1/subjects/NA1-0001/visits",
         json={"visit_number": 1, "visit_on": "2026-03-18"},
         headers=headers,
     )
@@ -74,7 +74,7 @@ def test_the_subject_list_filters_and_pages(
     for code in ("L-0001", "L-0002", "L-0003"):
         make_subject(session, study_code=code)
     response = client.get(
-        "/api/v1/subjects?site=NA1&per_page=2&page=2&enrolment_status=enrolled",
+        "/api/v1/subjects?site=L&per_page=2&page=2&enrolment_status=enrolled",
         headers=bearer(client, "tech"),
     )
     body = response.get_json()

@@ -207,7 +207,16 @@ def test_five_thousand_rows_import_in_one_go(session: Session, tech: Actor) -> N
         make_subject(session, study_code=code)
         for v in range(1, 11):
             tube = f"T{s:03d}{v:02d}"
-            common = {"study_code": code, "visit_number": v, "visit_on": f"2026-03-{v + 9}"}
+            day = f"2026-03-{v + 9}"  # each tube collected on its visit's day
+            common = {
+                "study_code": code,
+                "visit_number": v,
+                "visit_on": day,
+                "collected_at": f"{day} 09:00",
+                "received_at": f"{day} 09:20",
+                "processing_started_at": f"{day} 09:45",
+                "processed_at": f"{day} 10:25",
+            }
             for a in range(8):
                 rows.append(
                     import_row(**common, tube_barcode=tube + "S", aliquot_barcode=f"{tube}S{a}")

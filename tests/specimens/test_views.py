@@ -35,15 +35,15 @@ def test_a_technician_registers_a_subject_through_the_form(
 ) -> None:
     sign_in(client, "tech")
     form = {
-        "study_code": "v-0100",
+        "study_code": "na1-0100",
         "site_code": "NA1",
         "sex": "female",
         "primary_diagnosis": "cervical",
     }
     response = _post(client, "/subjects", form, "/subjects/new")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/subjects/V-0100"
-    assert get_subject(session, tech, "V-0100").site.code == "NA1"
+    assert response.headers["Location"] == "/subjects/NA1-0100"
+    assert get_subject(session, tech, "NA1-0100").site.code == "NA1"
 
 
 def test_a_form_error_keeps_the_input_and_marks_the_field(

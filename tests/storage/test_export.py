@@ -51,7 +51,7 @@ def real_app(databases: DatabaseMaker) -> Iterator[tuple[Flask, str]]:
     with app.extensions["lims_session_factory"]() as setup:
         make_user(setup, "tech", Role.TECHNICIAN)
         for _ in range(ALIQUOTS // 100):  # more than one chunk, so a stream can be cut short
-            make_aliquots(setup, 100)
+            make_aliquots(setup, 100, volume_ul=50)  # 5 mL of a 6 mL tube
     engine: Engine = app.extensions["lims_engine"]
     yield app, engine.url.render_as_string(hide_password=False).replace("+psycopg", "")
     engine.dispose()

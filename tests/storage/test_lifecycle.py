@@ -116,7 +116,7 @@ def test_using_it_all_consumes_the_tube_and_frees_its_position(
 ) -> None:
     aliquot = stored(session, tech, volume_ul=250)
     check_out(session, tech, barcode=aliquot.barcode)
-    use_aliquot(session, tech, barcode=aliquot.barcode)
+    use_aliquot(session, tech, barcode=aliquot.barcode, consume_all=True)
     assert (aliquot.volume_ul, aliquot.status) == (0, S.CONSUMED)
     assert location_of(aliquot) is None
     assert actions(session, aliquot)[-1] == "aliquot.consumed"
@@ -169,7 +169,7 @@ def test_batch_disposal_is_all_or_nothing(session: Session, tech: Actor) -> None
     good = [stored(session, tech) for _ in range(2)]
     used_up = stored(session, tech)
     check_out(session, tech, barcode=used_up.barcode)
-    use_aliquot(session, tech, barcode=used_up.barcode)
+    use_aliquot(session, tech, barcode=used_up.barcode, consume_all=True)
     before = [snapshot(session, a) for a in good]
     codes = [a.barcode for a in (*good, used_up)]
     with pytest.raises(Conflict, match="nothing was disposed") as refused:

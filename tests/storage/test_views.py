@@ -203,6 +203,7 @@ def test_batch_disposal_form_takes_repeated_barcodes_and_returns_to_next(
             "barcodes": [t.barcode for t in tubes],
             "reason": "consent withdrawn",
             "next": f"/subjects/{subject.study_code}",
+            "confirm": "true",
         },
         "/storage/dispose",
     )

@@ -32,7 +32,7 @@ def test_an_import_shows_progress_and_then_what_was_imported(
         f"{live_server.url}/api/v1/subjects",
         headers={"Authorization": f"Bearer {token['token']}"},
         data={
-            "study_code": "UI-0001",
+            "study_code": "NA1-0901",
             "site_code": "NA1",
             "sex": "female",
             "primary_diagnosis": "cervical",
@@ -40,7 +40,7 @@ def test_an_import_shows_progress_and_then_what_was_imported(
     )
     assert created.status == 201, created.text()
     log = tmp_path / "log.csv"
-    log.write_bytes(_collection_log("UI-0001", 250))  # 2,000 aliquots
+    log.write_bytes(_collection_log("NA1-0901", 250))  # 2,000 aliquots
 
     page.goto(f"{live_server.url}/specimens/import")
     page.set_input_files("#f-file", str(log))

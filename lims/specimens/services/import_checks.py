@@ -14,7 +14,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lims.auth.models import Site
@@ -25,12 +25,19 @@ from lims.specimens.models import (
     Aliquot,
     AliquotStatus,
     Specimen,
+    SpecimenType,
     Subject,
     TubeType,
     Visit,
 )
 from lims.specimens.services.common import barcode_problem, next_serial
 from lims.specimens.services.permits import BenchWork, consent_permits
+from lims.specimens.services.plausibility import (
+    DEFAULT_LIMITS,
+    Limits,
+    split_volume_problem,
+    time_problems,
+)
 from lims.specimens.services.tubes import PreAnalytics, in_utc, pre_analytics_problems
 
 # The columns that describe the primary tube; every row of one tube must agree on them.
@@ -198,7 +205,12 @@ class Problems(list[FieldError]):
 
 
 def plan_import(
-    session: Session, rows: list[Row], *, lab: Site | None = None
+    session: Session,
+    rows: list[Row],
+    *,
+    now: datetime,
+    limits: Limits = DEFAULT_LIMITS,
+    lab: Site | None = None,
 ) -> tuple[Plan, list[FieldError]]:
     """Check every row against the database and the rest of the file; say what to write.
     `lab` is the processing lab, whose clock the receipt and processing times are read on."""
@@ -207,6 +219,7 @@ def plan_import(
     _plan_visits(rows, known, plan, problems)
     _plan_tubes(rows, known, plan, problems, lab.time_zone if lab else None)
     _plan_aliquots(rows, known, plan, problems)
+    _check_plausible(session, rows, known, plan, problems, now=now, limits=limits)
     return plan, problems
 
 
@@ -415,3 +428,74 @@ def _levels(in_file: dict[str, Row], problems: Problems) -> list[list[Row]]:
     for code, row in in_file.items():
         levels[depth[code]].append(row)
     return levels
+
+
+def _check_plausible(
+    session: Session,
+    rows: list[Row],
+    known: Known,
+    plan: Plan,
+    problems: Problems,
+    *,
+    now: datetime,
+    limits: Limits,
+) -> None:
+    """The plausibility rules (services/plausibility.py) on what the file would write: a new
+    tube's times, and the volume its aliquots take, summed per tube across rows."""
+    first_row: dict[str, Row] = {}
+    for row in rows:
+        first_row.setdefault(row.values["tube_barcode"], row)
+    for code, tube in plan.new_tubes.items():
+        visit = known.visits.get(tube.visit)
+        visit_on = visit.visit_on if visit is not None else plan.new_visits.get(tube.visit)
+        for name, message in time_problems(tube.values, visit_on=visit_on, now=now, limits=limits):
+            problems.add(first_row[code], name, message)
+    drawn: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        values = row.values
+        if (
+            values["aliquot_barcode"]
+            and values["parent_barcode"] is None
+            and values["specimen_type"] not in (None, SpecimenType.DNA)
+        ):
+            drawn[values["tube_barcode"]].append(row)
+    volumes, already = _known_volumes(
+        session, [plan.tube_ids[c] for c in drawn if c in plan.tube_ids]
+    )
+    for code, group in drawn.items():
+        if code in plan.new_tubes:
+            volume_ml, before = plan.new_tubes[code].values["tube_volume_ml"], 0
+        elif code in plan.tube_ids:
+            tube_id = plan.tube_ids[code]
+            volume_ml, before = volumes.get(tube_id), already.get(tube_id, 0)
+        else:
+            continue
+        total = sum(r.values["volume_ul"] or 0 for r in group)
+        if problem := split_volume_problem(
+            tube=code, volume_ml=volume_ml, already_ul=before, count=1, volume_ul=total
+        ):
+            rows_named = ", ".join(str(r.number) for r in group[:10])
+            problems.add(group[-1], "volume_ul", f"{problem} (rows {rows_named})")
+
+
+def _known_volumes(
+    session: Session, tube_ids: list[int]
+) -> tuple[dict[int, float | None], dict[int, int]]:
+    """Each tube's volume (mL) and what its direct non-DNA aliquots hold now (µL)."""
+    volumes: dict[int, float | None] = {}
+    already: dict[int, int] = {}
+    for start in range(0, len(tube_ids), IN_LIST_SIZE):
+        chunk = tube_ids[start : start + IN_LIST_SIZE]
+        stmt = select(Specimen.id, Specimen.volume_ml).where(Specimen.id.in_(chunk))
+        volumes |= {tube_id: volume for tube_id, volume in session.execute(stmt)}
+        sums = (
+            select(Aliquot.specimen_id, func.sum(Aliquot.volume_ul))
+            .where(
+                Aliquot.specimen_id.in_(chunk),
+                Aliquot.parent_id.is_(None),
+                Aliquot.specimen_type != SpecimenType.DNA,
+            )
+            .group_by(Aliquot.specimen_id)
+        )
+        already |= {tube_id: int(total or 0) for tube_id, total in session.execute(sums)}
+    return volumes, already

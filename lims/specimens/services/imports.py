@@ -20,6 +20,7 @@ from typing import IO, Any
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor, Role
+from lims.db import utcnow
 from lims.errors import FieldError, InvalidInput
 from lims.specimens import barcodes
 from lims.specimens.models import SpecimenType, Temperature, TubeType, study_code_problem
@@ -31,6 +32,7 @@ from lims.specimens.quality import (
 )
 from lims.specimens.services.import_checks import Row, plan_import
 from lims.specimens.services.import_writes import ImportResult, write_import
+from lims.specimens.services.plausibility import DEFAULT_LIMITS, Limits
 from lims.specimens.services.tubes import processing_site
 
 MAX_ERRORS_REPORTED = 500  # a wholly wrong file should not produce a 50,000-line answer
@@ -324,12 +326,16 @@ def import_aliquots(
     data: bytes | IO[bytes],
     filename: str = "upload.csv",
     max_rows: int = MAX_ROWS,
+    now: datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ImportResult:
     """Import a CSV of aliquots: every row is checked first; any problem and nothing is written."""
     actor.require(Role.TECHNICIAN)
     source = HashingReader(io.BytesIO(data) if isinstance(data, bytes) else data)
     rows, errors = read_rows(source, max_rows=max_rows)
-    plan, problems = plan_import(session, rows, lab=processing_site(session, actor))
+    plan, problems = plan_import(
+        session, rows, now=now or utcnow(), limits=limits, lab=processing_site(session, actor)
+    )
     errors = sorted([*errors, *problems], key=lambda e: (e.get("row", 0), e.get("field", "")))
     if errors:
         shown = errors[:MAX_ERRORS_REPORTED]

@@ -28,6 +28,7 @@ from lims.specimens.services.common import (
     require_consent,
     take_barcodes,
 )
+from lims.specimens.services.plausibility import check_split
 
 MAX_ALIQUOTS_PER_RUN = 100
 # A parent tube gives volume only while it is at the bench or in its box.
@@ -282,6 +283,8 @@ def _split(
             f"{parent.barcode} comes from tube {parent.specimen.barcode}, not {specimen.barcode}",
             field="parent_barcode",
         )
+    if parent is None:  # the tube is locked (find_specimen), so parallel splits add up
+        check_split(specimen, specimen_type=specimen_type, count=count, volume=volume_ul)
     codes = take_barcodes(session, barcodes_given, count)
     if parent is not None:
         _draw_from(session, actor, parent, codes, volume_ul, dilution_factor)

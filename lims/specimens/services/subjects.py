@@ -28,6 +28,7 @@ from lims.specimens.models import (
 )
 from lims.specimens.services.common import lock_aliquots, lock_subject, locked, require_consent
 from lims.specimens.services.permits import consent_events, consent_state
+from lims.specimens.services.plausibility import study_code_site_problem
 
 
 def register_subject(
@@ -48,6 +49,8 @@ def register_subject(
     if session.scalar(select(Subject).where(Subject.study_code == code)):
         raise Conflict(f"Subject {code} is already registered", field="study_code")
     site = find_site(session, site_code)
+    if problem := study_code_site_problem(code, site.code):
+        raise InvalidInput(problem, field="study_code")
     subject = Subject(
         study_code=code,
         site=site,

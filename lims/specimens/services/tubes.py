@@ -14,6 +14,7 @@ from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
 from lims.auth import timezones
 from lims.auth.models import Site
+from lims.db import utcnow
 from lims.errors import InvalidInput, NotFound
 from lims.specimens import sprec
 from lims.specimens.models import Aliquot, Specimen, SpecimenType, Temperature, TubeType
@@ -24,6 +25,7 @@ from lims.specimens.services.common import (
     require_consent,
     take_barcodes,
 )
+from lims.specimens.services.plausibility import DEFAULT_LIMITS, Limits, check_times
 from lims.specimens.services.subjects import find_visit
 
 # Bounds a typing slip would cross, not lab rules: ranges seen in SOPs are far inside them.
@@ -100,6 +102,8 @@ def accession_specimen(
     volume_ml: float | None = None,
     barcode: str | None = None,
     notes: str | None = None,
+    now: datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Specimen:
     """Register a primary tube collected at a visit, with its pre-analytical data and SPREC."""
     actor.require(Role.TECHNICIAN)
@@ -112,6 +116,7 @@ def accession_specimen(
     )
     _refuse(problems)
     check_pre_analytics(pre)
+    check_times(pre.as_columns(), visit_on=visit.visit_on, now=now or utcnow(), limits=limits)
     if volume_ml is not None and volume_ml <= 0:
         raise InvalidInput(f"volume_ml must be above 0, not {volume_ml}", field="volume_ml")
     (code,) = take_barcodes(session, [barcode] if barcode else None, 1, field="barcode")

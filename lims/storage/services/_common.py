@@ -31,6 +31,12 @@ def lock_box(session: Session, box_id: int) -> Box:
     return box
 
 
+def require_box_type(box: Box, aliquot: Aliquot) -> None:
+    """A box set up for one specimen type takes only that type (a mixed box takes any)."""
+    if problem := box.specimen_type_problem(aliquot):
+        raise Conflict(problem, field="box")
+
+
 def placement_of(session: Session, aliquot: Aliquot) -> Placement | None:
     return session.scalar(select(Placement).where(Placement.aliquot_id == aliquot.id))
 

@@ -136,6 +136,8 @@ class _Checker:
                 problems.append({"row": n, "field": name, "message": err.detail})
         if box is None:
             return None, problems
+        if aliquot is not None and (mismatch := box.specimen_type_problem(aliquot)):
+            problems.append({"row": n, "field": "box_barcode", "message": mismatch})
         try:
             row, col = self.position(box, values.get("position", ""), n)
         except LimsError as err:

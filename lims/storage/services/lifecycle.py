@@ -14,6 +14,7 @@ from lims.audit.models import Action
 from lims.errors import Conflict, FieldError, InvalidInput, LimsError
 from lims.specimens.models import ALIQUOT_TRANSITIONS, Aliquot, AliquotStatus
 from lims.specimens.services import find_aliquot, lock_aliquots, require_consent
+from lims.specimens.services.plausibility import use_problem
 from lims.storage.services._common import (
     change_status,
     free_position,
@@ -72,20 +73,24 @@ def check_in(
 
 
 def use_aliquot(
-    session: Session, actor: Actor, *, barcode: str, volume_ul: int | None = None
+    session: Session,
+    actor: Actor,
+    *,
+    barcode: str,
+    volume_ul: int | None = None,
+    consume_all: bool = False,
 ) -> Aliquot:
-    """Record material used: part of the volume, or all of it (the tube is then consumed)."""
+    """Record material used: part of the volume, or all of it when asked (the tube is consumed)."""
     actor.require(Role.TECHNICIAN)
     aliquot = find_aliquot(session, actor, barcode, for_update=True)
     if S.CONSUMED not in ALIQUOT_TRANSITIONS[aliquot.status]:
         aliquot.require_transition(S.CONSUMED)  # raises, naming what it can become
     require_consent(aliquot.subject, f"using {aliquot.barcode}", field="barcode")
-    if volume_ul is not None and volume_ul <= 0:
-        raise InvalidInput(f"volume_ul must be above 0, not {volume_ul}", field="volume_ul")
+    _check_use(aliquot, volume_ul, consume_all)
     held = placement_of(session, aliquot)
     place = where(held)
     volume_before = aliquot.volume_ul
-    if volume_ul is not None and volume_ul < aliquot.volume_ul:
+    if not consume_all and volume_ul is not None and volume_ul < aliquot.volume_ul:
         aliquot.volume_ul -= volume_ul
         action, before = Action.ALIQUOT_VOLUME_USED, aliquot.status
     else:
@@ -105,6 +110,27 @@ def use_aliquot(
     )
     session.commit()
     return aliquot
+
+
+def _check_use(aliquot: Aliquot, volume_ul: int | None, consume_all: bool) -> None:
+    """Consuming a whole tube is destructive, so it is asked for, never inferred from a blank."""
+    if consume_all:
+        if volume_ul is not None:
+            raise InvalidInput(
+                "Give either the volume used or consume all, not both", field="volume_ul"
+            )
+        return
+    if volume_ul is None:
+        raise InvalidInput(
+            f"Give the volume used, or choose to consume all {aliquot.volume_ul} µL",
+            field="volume_ul",
+        )
+    if volume_ul <= 0:
+        raise InvalidInput(f"Volume used must be above 0, not {volume_ul}", field="volume_ul")
+    if problem := use_problem(
+        barcode=aliquot.barcode, remaining_ul=aliquot.volume_ul, volume_ul=volume_ul
+    ):
+        raise Conflict(problem, field="volume_ul")
 
 
 def _dispose(session: Session, actor: Actor, aliquot: Aliquot, reason: str) -> None:

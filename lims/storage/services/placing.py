@@ -24,6 +24,7 @@ from lims.storage.services._common import (
     lock_box,
     placement_of,
     record_change,
+    require_box_type,
     require_reason,
     require_status,
     where,
@@ -68,6 +69,7 @@ def place_new(
     session: Session, actor: Actor, aliquot: Aliquot, box: Box, row: int, col: int, **extra: Any
 ) -> Placement:
     """Give an unplaced received (or taken-out) tube a position and make it stored."""
+    require_box_type(box, aliquot)
     before = change_status(aliquot, S.STORED)
     if before is S.CHECKED_OUT:
         count_thaw(aliquot, box)
@@ -207,6 +209,7 @@ def put_back(
             )
         return held
     box = lock_box(session, box_id)
+    require_box_type(box, aliquot)
     if held is not None and held.box_id == box.id:  # noqa: SIM102 (reads better apart)
         if not position or box.parse_position(position) == (held.row, held.col):
             return held
@@ -237,6 +240,7 @@ def move_aliquot(
     )
     before = where(held)
     box = lock_box(session, box_id)
+    require_box_type(box, aliquot)
     if held.box_id == box.id and position and box.parse_position(position) == (held.row, held.col):
         raise Conflict(f"{aliquot.barcode} is already at {box.barcode} {held.position}")
     row, col = choose_position(box, position)

@@ -14,6 +14,7 @@ from lims.auth.services import find_site
 from lims.db import get_one
 from lims.errors import Conflict, InvalidInput, NotFound
 from lims.specimens import barcodes
+from lims.specimens.models import SpecimenType
 from lims.specimens.services import issue_serials
 from lims.storage.models import Box, Freezer, Placement, Rack
 
@@ -81,8 +82,10 @@ def create_box(
     n_cols: int,
     rack_id: int | None = None,
     barcode: str | None = None,
+    specimen_type: SpecimenType | None = None,
 ) -> Box:
-    """Add a box with a rows x columns grid; it gets an issued B-barcode unless one is given."""
+    """Add a box with a rows x columns grid; it gets an issued B-barcode unless one is given.
+    A box set up for one specimen type (serum) refuses others; None is a mixed box."""
     actor.require(Role.TECHNICIAN)
     if not (1 <= n_rows <= 26 and 1 <= n_cols <= 30):
         raise InvalidInput(
@@ -97,7 +100,14 @@ def create_box(
             raise InvalidInput(problem, field="barcode")
         if session.scalar(select(Box).where(Box.barcode == code)):
             raise Conflict(f"Box barcode {code} is already in use", field="barcode")
-    box = Box(barcode=code, name=name.strip() or code, n_rows=n_rows, n_cols=n_cols, rack=rack)
+    box = Box(
+        barcode=code,
+        name=name.strip() or code,
+        n_rows=n_rows,
+        n_cols=n_cols,
+        rack=rack,
+        specimen_type=specimen_type,
+    )
     session.add(box)
     audit.record(
         session,
@@ -107,6 +117,7 @@ def create_box(
         barcode=code,
         name=box.name,
         grid=f"{n_rows}x{n_cols}",
+        specimen_type=specimen_type.value if specimen_type else "mixed",
         rack=rack.name if rack else None,
         freezer=rack.freezer.name if rack else None,
     )

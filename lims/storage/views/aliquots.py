@@ -14,7 +14,7 @@ from lims.db import get_session, session_factory
 from lims.errors import LimsError, NotFound
 from lims.specimens.models import AliquotStatus, SpecimenType
 from lims.storage import services
-from lims.storage.schemas import AliquotQueryIn, PutBackIn, ReasonIn, UseIn
+from lims.storage.schemas import AliquotQueryIn, DisposeFormIn, PutBackIn, ReasonIn, UseIn
 from lims.storage.views._helpers import box_id_from, custody_rows, form_values
 from lims.web import current_actor, flash_problem
 
@@ -119,8 +119,15 @@ def _with_reason(step: Callable[..., Any]) -> Callable[[str], Any]:
 
 
 def _use(barcode: str) -> Any:
-    form = UseIn().load(form_values("volume_ul"))
+    form = UseIn().load(form_values("volume_ul", "consume_all"))
     return services.use_aliquot(get_session(), current_actor(), barcode=barcode, **form)
+
+
+def _dispose(barcode: str) -> Any:
+    form = DisposeFormIn().load(form_values("reason", "confirm"))
+    return services.dispose_aliquot(
+        get_session(), current_actor(), barcode=barcode, reason=form["reason"]
+    )
 
 
 def _move(barcode: str) -> Any:
@@ -141,7 +148,7 @@ STEPS: dict[str, tuple[Callable[[str], Any], str]] = {
     "clear-quarantine": (_put_back(services.clear_quarantine), "released from quarantine"),
     "quarantine": (_with_reason(services.quarantine), "quarantined"),
     "missing": (_with_reason(services.mark_missing), "marked missing"),
-    "dispose": (_with_reason(services.dispose_aliquot), "disposed of"),
+    "dispose": (_dispose, "disposed of"),
     "take-out": (_with_reason(services.take_out), "taken out; its position is free"),
     "move": (_move, "moved"),
 }

@@ -177,6 +177,15 @@ def dispose() -> ResponseReturnValue:
     codes = [c for value in request.form.getlist("barcodes") for c in re.split(r"[\s,;]+", value)]
     codes = [c for c in codes if c]
     back = safe_next(request.form.get("next"), "")
+    if request.form.get("confirm") != "true":  # the second step: say what will happen, then ask
+        page = render_template(
+            "storage/dispose.html",
+            barcodes="\n".join(codes),
+            reason=request.form.get("reason"),
+            confirming=codes,
+            next=back,
+        )
+        return page, 200
     try:
         done = services.dispose_aliquots(
             get_session(), current_actor(), barcodes=codes, reason=request.form.get("reason")

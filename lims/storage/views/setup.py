@@ -82,7 +82,9 @@ def create_rack(freezer_id: int) -> ResponseReturnValue:
 def create_box() -> ResponseReturnValue:
     freezer_id = request.form.get("freezer_id", type=int)
     try:
-        form = BoxIn().load(form_values("name", "n_rows", "n_cols", "rack_id", "barcode"))
+        form = BoxIn().load(
+            form_values("name", "n_rows", "n_cols", "rack_id", "barcode", "specimen_type")
+        )
         box = services.create_box(get_session(), current_actor(), **form)
     except LimsError as err:
         flash_problem(err)

@@ -4,8 +4,8 @@ Subjects already withdrawn get a "no further use" withdrawal event (what withdra
 now), dated as their consent_withdrawn_at in UTC, so the one consent rule reads the same as
 Subject.has_consent.
 
-Revision ID: 0007_consent
-Revises: 0006_printers
+Revision ID: 0008_consent
+Revises: 0007_refusals
 Create Date: 2026-12-01 16:50:32.546851
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0007_consent'
-down_revision: str | None = '0006_printers'
+revision: str = '0008_consent'
+down_revision: str | None = '0007_refusals'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -89,7 +89,7 @@ def upgrade() -> None:
         "INSERT INTO consent_events"
         " (subject_id, kind, occurred_on, withdrawal_level, note, recorded_at)"
         f" SELECT id, 'withdrew', {day}, 'no_further_use',"
-        " 'withdrawn before consent levels were recorded (migration 0007)', " + when +
+        " 'withdrawn before consent levels were recorded (migration 0008)', " + when +
         " FROM subjects WHERE enrolment_status = 'consent_withdrawn'"
     )
 
