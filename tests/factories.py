@@ -73,14 +73,19 @@ def make_subject(
     )
 
 
-def make_visit(session: Session, subject: Subject | None = None, number: int = 1) -> Visit:
+def make_visit(
+    session: Session,
+    subject: Subject | None = None,
+    number: int = 1,
+    visit_on: date = date(2026, 3, 18),
+) -> Visit:
     subject = subject or make_subject(session)
     return register_visit(
         session,
         SYSTEM,
         study_code=subject.study_code,
         visit_number=number,
-        visit_on=date(2026, 3, 18),
+        visit_on=visit_on,
     )
 
 

@@ -240,7 +240,7 @@ def test_the_api_records_and_shows_serum_quality(client: FlaskClient, tech: Acto
     visit = client.post(
         "/api/v1/subjects",
         json={
-            "study_code": "Q-0001",
+            "study_code": "NA1-0901",
             "site_code": "NA1",
             "sex": "female",
             "primary_diagnosis": "limb",
@@ -249,12 +249,12 @@ def test_the_api_records_and_shows_serum_quality(client: FlaskClient, tech: Acto
     )
     assert visit.status_code == 201
     client.post(
-        "/api/v1/subjects/Q-0001/visits",
+        "/api/v1/subjects/NA1-0901/visits",
         json={"visit_number": 1, "visit_on": "2026-03-18"},
         headers=headers,
     )
     tube = {
-        "study_code": "Q-0001",
+        "study_code": "NA1-0901",
         "visit_number": 1,
         "tube_type": "SST",
         "collected_at": "2026-03-18T09:00:00Z",

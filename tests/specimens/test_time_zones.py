@@ -3,7 +3,7 @@ exported with the site's offset, refused at a daylight-saving change with the of
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from flask.testing import FlaskClient
@@ -52,7 +52,8 @@ def _lab_tech(session: Session, site: str) -> Actor:
 
 
 def _accession(session: Session, actor: Actor, site: str, pre: PreAnalytics) -> Specimen:
-    visit = make_visit(session, make_subject(session, site=site))
+    # The visit is dated the day of the draw, as the plausibility rules ask.
+    visit = make_visit(session, make_subject(session, site=site), visit_on=pre.collected_at.date())
     return accession_specimen(
         session,
         actor,
@@ -184,9 +185,11 @@ def test_the_export_gives_the_collection_in_iso_8601_with_the_sites_offset(
 
 def test_the_import_reads_each_time_on_its_sites_clock(session: Session, sites: None) -> None:
     """Collected on the Berlin clock (CET, UTC+1); received and processed at the New York lab."""
-    make_subject(session, study_code="SUBJ-0001", site="EU1")
+    make_subject(session, study_code="EU1-0001", site="EU1")
     ny_lab = _lab_tech(session, "NY1")
     row = import_row(
+        study_code="EU1-0001",
+        visit_on="2026-02-10",
         collected_at="2026-02-10 09:00",
         received_at="2026-02-10 04:00",
         processing_started_at="2026-02-10 04:30",
@@ -200,9 +203,10 @@ def test_the_import_reads_each_time_on_its_sites_clock(session: Session, sites: 
 
 
 def test_the_import_refuses_a_skipped_time_on_its_row(session: Session, sites: None) -> None:
-    make_subject(session, study_code="SUBJ-0001", site="EU1")
+    make_subject(session, study_code="EU1-0001", site="EU1")
     lab = _lab_tech(session, "EU1")
     row = import_row(
+        study_code="EU1-0001",
         visit_on="2026-03-29",
         collected_at="2026-03-29 02:30",
         received_at="",
@@ -221,7 +225,9 @@ def test_the_api_takes_local_times_and_answers_with_offsets(
     client: FlaskClient, session: Session, sites: None
 ) -> None:
     _lab_tech(session, "NY1")
-    make_visit(session, make_subject(session, study_code="LA1-0001", site="LA1"))
+    make_visit(
+        session, make_subject(session, study_code="LA1-0001", site="LA1"), visit_on=date(2026, 3, 5)
+    )
     body = {
         "study_code": "LA1-0001",
         "visit_number": 1,
@@ -265,7 +271,9 @@ def test_the_form_names_each_clock_and_the_tube_page_shows_local_times(
     client: FlaskClient, session: Session, sites: None
 ) -> None:
     _lab_tech(session, "NY1")
-    make_visit(session, make_subject(session, study_code="LA1-0001", site="LA1"))
+    make_visit(
+        session, make_subject(session, study_code="LA1-0001", site="LA1"), visit_on=date(2026, 3, 5)
+    )
     sign_in(client, "tech-ny1")
     page = "/subjects/LA1-0001/visits/1/accession"
     html = client.get(page).get_data(as_text=True)
@@ -303,7 +311,7 @@ def test_a_naive_input_before_time_zones_still_reads_as_utc_at_a_utc_site(
 ) -> None:
     """Sites whose country has several zones default to UTC, so nothing moves until an
     administrator names their zone."""
-    visit = make_visit(session)
+    visit = make_visit(session, visit_on=date(2026, 3, 5))
     assert visit.subject.site.time_zone == "UTC"
     tube = accession_specimen(
         session,
