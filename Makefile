@@ -24,7 +24,7 @@ run: install
 	$(BIN)/flask --app lims demo load
 	@echo ""
 	@echo "  Dystonia Biobank LIMS on http://$(HOST):$(PORT)"
-	@echo "  Demo logins (password biobank-demo): admin, tech, investigator, reviewer"
+	@echo "  Demo logins (password biobank-demo): admin, tech, tech-eu, investigator, reviewer"
 	@echo ""
 	LIMS_ENV=development $(BIN)/flask --app lims run --host $(HOST) --port $(PORT)
 

@@ -26,6 +26,7 @@ R = TypeVar("R")
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 NUL_MESSAGE = "must not contain a NUL character (\\x00)"  # PostgreSQL text cannot hold one
 DIGITS_MESSAGE = "must be a whole number written with the digits 0-9"
+REPEATED_MESSAGE = "is given more than once; give it once"
 _DIGITS = re.compile(r"-?[0-9]{1,12}")
 
 
@@ -50,7 +51,19 @@ class Schema(ma.Schema):
             raise ma.ValidationError({path or "input": [NUL_MESSAGE] for path in found})
         if found := sorted(self._unwritten_numbers(data)):
             raise ma.ValidationError({name: [DIGITS_MESSAGE] for name in found})
+        if found := sorted(self._repeated(data)):
+            raise ma.ValidationError({name: [REPEATED_MESSAGE] for name in found})
         return data
+
+    def _repeated(self, data: Any) -> Iterator[str]:
+        """A query or form value given twice (?page=2&page=x) where the field takes one: the
+        first would win silently, so the second, perhaps invalid, would never be checked."""
+        if not hasattr(data, "getlist"):
+            return
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            if not isinstance(field, ma.fields.List) and len(data.getlist(key)) > 1:
+                yield key
 
     def _unwritten_numbers(self, data: Any) -> Iterator[str]:
         """Whole numbers typed as text must be ASCII digits: Python's int() also takes "5_000",

@@ -146,3 +146,11 @@ def test_a_page_number_not_written_in_ascii_digits_is_a_422_naming_it(
 
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["field"] == "page"
+
+
+def test_a_query_value_given_twice_is_a_422_naming_it(client: FlaskClient, tech: Actor) -> None:
+    """?page=2&page=x: the first value would win and the second would never be checked."""
+    response = client.get("/api/v1/aliquots?page=2&page=x", headers=bearer(client, "tech"))
+
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "page"
