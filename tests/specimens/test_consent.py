@@ -185,7 +185,9 @@ def test_a_withdrawal_may_be_escalated_but_not_repeated_or_softened(session: Ses
     with pytest.raises(Conflict, match="already withdrew consent on 2026-11-03"):
         _withdraw(session, subject, WithdrawalLevel.NO_FURTHER_CONTACT, day=4)
     event = session.scalars(
-        select(AuditEvent).where(AuditEvent.action == Action.SUBJECT_CONSENT_WITHDRAWN)
+        select(AuditEvent)
+        .where(AuditEvent.action == Action.SUBJECT_CONSENT_WITHDRAWN)
+        .order_by(AuditEvent.id)  # PostgreSQL returns rows in no set order without it
     ).all()[-1]
     assert '"level": "no_further_access"' in (event.after_json or "")
 
