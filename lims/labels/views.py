@@ -230,3 +230,11 @@ def change_printer(printer_id: int) -> ResponseReturnValue:
         return _printers_page({e.get("field", ""): e["message"] for e in err.errors}), err.status
     flash(f"Printer {printer.name} saved.", "success")
     return redirect(url_for("labels.printers_page"))
+
+
+@bp.get("/jobs/<int:job_id>")
+@login_required
+def print_job(job_id: int) -> ResponseReturnValue:
+    """One print job: who printed what, when, on which stock and printer (the find box's PJ-42)."""
+    job = services.get_job(get_session(), current_actor(), job_id)
+    return render_template("labels/job.html", job=job, code=services.job_code(job.id))

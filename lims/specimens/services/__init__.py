@@ -22,6 +22,7 @@ from lims.specimens.services.consent import (
     list_consent_documents,
     record_consent,
 )
+from lims.specimens.services.finding import find_records, record_codes
 from lims.specimens.services.imports import ImportResult, import_aliquots, template_csv
 from lims.specimens.services.overview import SpecimenOverview, specimen_overview
 from lims.specimens.services.permits import (
@@ -66,6 +67,7 @@ __all__ = [
     "create_consent_document",
     "extract_dna",
     "find_aliquot",
+    "find_records",
     "find_specimen",
     "find_visit",
     "get_specimen",
@@ -81,6 +83,7 @@ __all__ = [
     "locked",
     "next_serial",
     "open_aliquots",
+    "record_codes",
     "record_consent",
     "register_subject",
     "register_visit",
