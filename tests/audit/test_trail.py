@@ -79,13 +79,14 @@ def test_only_the_fields_that_changed_are_shown(
     aliquot = stored(session, tech)
     record(session, tech, Action.ALIQUOT_MOVED, aliquot,
            before={"box": "B0000013", "position": "A1", "note": "x"},
-           box="B0000013", position="A2")  # fmt: skip
+           box="B0000013", position="A2", shelf=None, rack="R1")  # fmt: skip
     session.commit()
 
     (row,) = _trail(session, reviewer, action="aliquot.moved").rows
 
     assert [(c.field, c.before, c.after) for c in row.changes] == [
         ("position", "A1", "A2"),
+        ("rack", None, "R1"),
         ("note", "x", None),
     ]
 

@@ -95,12 +95,13 @@ class TrailPage:
 
 
 def changes(event: AuditEvent) -> list[Change]:
-    """What the event changed: fields whose value differs, not those repeated unchanged."""
+    """What the event changed: fields whose value differs, not those repeated unchanged, nor
+    the empty fields a new record is written with (a new tube's unmeasured DIN)."""
     before, after = event.before or {}, event.after or {}
     found = [
         Change(key, before.get(key), value, key in before)
         for key, value in after.items()
-        if key not in before or before[key] != value
+        if (key in before and before[key] != value) or (key not in before and value is not None)
     ]
     gone = [Change(key, value, None, True) for key, value in before.items() if key not in after]
     return found + gone
