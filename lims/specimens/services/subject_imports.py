@@ -190,6 +190,7 @@ def import_subjects(
             "site": subject.site.code,
             "sex": subject.sex,
             "primary_diagnosis": subject.primary_diagnosis,
+            "ninds_guid": subject.ninds_guid,
         }
         events.append(audit.Event(Action.SUBJECT_REGISTERED, subject, after))
         if event is not None and event.document is not None:
