@@ -65,9 +65,7 @@ def test_a_code_naming_several_records_lists_them_all(session: Session, tech: Ac
     }
 
 
-def test_nothing_found_names_the_code_and_what_was_searched(
-    session: Session, tech: Actor
-) -> None:
+def test_nothing_found_names_the_code_and_what_was_searched(session: Session, tech: Actor) -> None:
     with pytest.raises(NotFound, match="Nothing has the code NOPE-123: no aliquot, primary tube"):
         find(session, tech, "nope-123")
     with pytest.raises(InvalidInput, match="wrong check digit"):

@@ -24,7 +24,7 @@ from lims.audit.models import Action
 from lims.audit.services import Named
 from lims.auth import timezones
 from lims.db import get_one
-from lims.errors import FieldError, InvalidInput
+from lims.errors import FieldError, InvalidInput, plural
 from lims.labels.models import PrintedLabel, Printer, PrintJob
 from lims.specimens import barcodes as codes
 from lims.specimens.models import Aliquot, Specimen, SpecimenType
@@ -142,7 +142,7 @@ def resolve_labels(
             )
     if problems:
         raise InvalidInput(
-            f"{len(problems)} of {len(wanted)} barcodes cannot be printed: "
+            f"{len(problems)} of {plural(len(wanted), 'barcode')} cannot be printed: "
             + "; ".join(p["message"] for p in problems[:3]),
             errors=problems,
         )
@@ -289,7 +289,7 @@ def find_print_jobs(session: Session, actor: Actor, code: str) -> list[Named]:
     job = session.get(PrintJob, int(match[1]))
     if job is None:
         return []
-    detail = f"{job.label_count} label{'' if job.label_count == 1 else 's'} on {job.stock_id}"
+    detail = f"{plural(job.label_count, 'label')} on {job.stock_id}"
     return [Named("print_job", job.id, job_code(job.id), detail, {"job_id": job.id})]
 
 

@@ -18,7 +18,7 @@ from flask_login import login_required
 
 from lims.actors import Role
 from lims.db import get_session
-from lims.errors import InvalidInput, LimsError
+from lims.errors import InvalidInput, LimsError, plural
 from lims.labels import printers, services
 from lims.labels.models import Printer
 from lims.labels.schemas import PrinterFormIn, PrintFormIn, split_codes
@@ -157,7 +157,7 @@ def send() -> ResponseReturnValue:
     count = job.label_count
     assert job.printer is not None
     flash(
-        f"Sent {count} label{'' if count == 1 else 's'} to {job.printer.name} "
+        f"Sent {plural(count, 'label')} to {job.printer.name} "
         f"({job.printer.address}), job #{job.id}" + (" (reprint)" if job.is_reprint else ""),
         "success",
     )

@@ -21,7 +21,7 @@ from flask_login import current_user, login_required
 from lims.actors import STAFF_AND_ADMIN, Role
 from lims.auth.models import Site
 from lims.db import get_session
-from lims.errors import InvalidInput, LimsError
+from lims.errors import InvalidInput, LimsError, plural
 from lims.specimens import services, sprec
 from lims.specimens.consent_models import WithdrawalLevel
 from lims.specimens.models import (
@@ -181,7 +181,9 @@ def import_subjects() -> ResponseReturnValue:
     except LimsError as err:
         flash_problem(err)
         return render_template("specimens/subject_import.html", problems=err.errors), err.status
-    flash(f"Enrolled {result.subjects} subjects, {result.consents} with consent.", "success")
+    flash(
+        f"Enrolled {plural(result.subjects, 'subject')}, {result.consents} with consent.", "success"
+    )
     return redirect(url_for("specimens.subjects"))
 
 
@@ -360,7 +362,9 @@ def aliquot_specimen(barcode: str) -> ResponseReturnValue:
         return _processing_failed(barcode, err, "aliquots")
     kind = made[0].specimen_type.value
     return _after_processing(
-        made[0].specimen.barcode, [a.barcode for a in made], f"{len(made)} {kind} aliquots"
+        made[0].specimen.barcode,
+        [a.barcode for a in made],
+        plural(len(made), f"{kind} aliquot"),
     )
 
 
@@ -398,7 +402,7 @@ def sub_aliquot(barcode: str) -> ResponseReturnValue:
     except LimsError as err:
         return _processing_failed(barcode, err, "sub")
     return _after_processing(
-        made[0].specimen.barcode, [a.barcode for a in made], f"{len(made)} sub-aliquots"
+        made[0].specimen.barcode, [a.barcode for a in made], plural(len(made), "sub-aliquot")
     )
 
 

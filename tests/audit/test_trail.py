@@ -124,7 +124,7 @@ def test_the_trail_filters_by_user_and_by_action_prefix(
     assert ("box.created", box.barcode) not in aliquot_actions
     assert {a for a, _ in aliquot_actions} == {"aliquot.stored", "aliquot.created"}
     assert exactly == [("aliquot.stored", aliquot.barcode)]
-    with pytest.raises(InvalidInput, match="No action starts with 'nothing.'"):
+    with pytest.raises(InvalidInput, match=r"No action starts with 'nothing\.'"):
         _trail(session, reviewer, action="nothing.")
 
 
@@ -138,9 +138,7 @@ def test_a_time_range_is_read_on_the_viewers_wall_clock(
         record(session, admin, Action.SUBJECT_REGISTERED, subject, at=at, hour=hour)
     session.commit()
 
-    page = _trail(
-        session, reviewer, since=datetime(2026, 3, 5, 19), until=datetime(2026, 3, 5, 22)
-    )
+    page = _trail(session, reviewer, since=datetime(2026, 3, 5, 19), until=datetime(2026, 3, 5, 22))
 
     assert page.zone == "America/Los_Angeles"
     assert [row.event.after for row in page.rows] == [{"hour": 4}]
@@ -198,7 +196,7 @@ def test_the_page_filters_by_barcode_and_shows_codes(
     page = client.get(f"/audit/?code={aliquot.barcode}&user=&since=").get_data(as_text=True)
     refused = client.get("/audit/?action=nothing.")
 
-    assert page.count(f'>{aliquot.barcode}</a>') == 2
+    assert page.count(f">{aliquot.barcode}</a>") == 2
     assert "visit.registered" not in page and "times in UTC" in page
     assert refused.status_code == 422
     assert "No action starts with" in refused.get_data(as_text=True)

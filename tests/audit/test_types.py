@@ -11,9 +11,9 @@ from lims import demo
 from lims.actors import Actor
 from lims.audit.models import LEGACY_TYPES, Action, AuditEvent
 from lims.audit.services import TrailQuery, audit_type, events_for, read_trail, record
-from lims.find import DIRECTORY
 from lims.auth.models import User
 from lims.db import Base
+from lims.find import DIRECTORY
 from lims.labels.services import print_labels
 from lims.specimens.models import Aliquot, BarcodeCounter
 from tests.conftest import bearer, sign_in

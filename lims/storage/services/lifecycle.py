@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from lims.actors import Actor, Role
 from lims.audit.models import Action
-from lims.errors import Conflict, FieldError, InvalidInput, LimsError
+from lims.errors import Conflict, FieldError, InvalidInput, LimsError, plural
 from lims.specimens.models import ALIQUOT_TRANSITIONS, Aliquot, AliquotStatus
 from lims.specimens.services import find_aliquot, lock_aliquots, require_consent
 from lims.specimens.services.plausibility import use_problem
@@ -187,7 +187,8 @@ def dispose_aliquots(
             problems.append({"field": "barcodes", "message": err.detail})
     if problems:
         raise worst(
-            f"{len(problems)} of {len(codes)} aliquots cannot be disposed of; nothing was disposed",
+            f"{len(problems)} of {plural(len(codes), 'aliquot')} cannot be disposed of; "
+            "nothing was disposed",
             errors=problems,
         )
     for aliquot in found:
