@@ -43,10 +43,12 @@ from lims.specimens.schemas import (
     ConsentIn,
     ConsentWithdrawalIn,
     DnaExtractionIn,
+    NindsGuidIn,
     SubAliquotsFormIn,
     SubjectIn,
     SubjectQueryIn,
     TubeIn,
+    TubeNotesIn,
     VisitIn,
 )
 from lims.specimens.services.imports import COLUMNS
@@ -241,13 +243,30 @@ def withdraw_consent(study_code: str) -> ResponseReturnValue:
     code = withdrawal.subject.study_code
     if withdrawal.level is WithdrawalLevel.NO_FURTHER_USE:
         flash(
-            f"Consent withdrawal recorded for {code}; {withdrawal.aliquots_affected} aliquots "
-            "are flagged. Dispose of them below if required.",
+            f"Consent withdrawal recorded for {code}; "
+            f"{plural(withdrawal.aliquots_affected, 'aliquot')} flagged. Dispose of them below "
+            "if required.",
             "warning",
         )
     else:
         flash(f"Withdrawal ({withdrawal.level.label}) recorded for {code}.", "warning")
     return redirect(url_for("specimens.subject", study_code=code))
+
+
+@bp.post("/subjects/<study_code>/ninds-guid")
+@login_required
+def set_ninds_guid(study_code: str) -> ResponseReturnValue:
+    try:
+        form = NindsGuidIn().load(request.form)
+        subject = services.set_ninds_guid(
+            get_session(), current_actor(), study_code=study_code, **form
+        )
+    except LimsError as err:
+        flash_problem(err)
+        return _subject_page(study_code, errors=err.field_errors, form=request.form), err.status
+    guid = subject.ninds_guid or "removed"
+    flash(f"NINDS GUID of {subject.study_code}: {guid}.", "success")
+    return redirect(url_for("specimens.subject", study_code=subject.study_code))
 
 
 # ---- accession ------------------------------------------------------------------------------
@@ -325,6 +344,20 @@ def _specimen_page(barcode: str, **context: Any) -> str:
         },
         **context,
     )
+
+
+@bp.post("/specimens/<barcode>/notes")
+@login_required
+def set_tube_notes(barcode: str) -> ResponseReturnValue:
+    try:
+        form = TubeNotesIn().load(request.form)
+        specimen = services.set_tube_notes(get_session(), current_actor(), barcode=barcode, **form)
+    except LimsError as err:
+        flash_problem(err)
+        page = _specimen_page(barcode, errors=err.field_errors, form=request.form, failed="notes")
+        return page, err.status
+    flash(f"Notes of {specimen.barcode} saved.", "success")
+    return redirect(url_for("specimens.specimen", barcode=specimen.barcode))
 
 
 @bp.get("/specimens/<barcode>")

@@ -22,6 +22,7 @@ from lims.specimens.services.consent import (
     list_consent_documents,
     record_consent,
 )
+from lims.specimens.services.corrections import set_ninds_guid, set_tube_notes
 from lims.specimens.services.finding import find_records, record_codes
 from lims.specimens.services.imports import ImportResult, import_aliquots, template_csv
 from lims.specimens.services.overview import SpecimenOverview, specimen_overview
@@ -88,6 +89,8 @@ __all__ = [
     "register_subject",
     "register_visit",
     "require_consent",
+    "set_ninds_guid",
+    "set_tube_notes",
     "specimen_overview",
     "sub_aliquot",
     "subject_record",
