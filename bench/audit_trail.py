@@ -147,19 +147,33 @@ def main() -> None:
                     deep // PER_PAGE + 1,
                 ),
                 ("user tech, newest page", TrailQuery(user="tech"), TrailQuery(user="tech"), 1),
-                ("action aliquot., newest page", TrailQuery(action="aliquot."),
-                 TrailQuery(action="aliquot."), 1),  # fmt: skip
-                ("one aliquot's events (code filter)", TrailQuery(code=code),
-                 TrailQuery(code=code), 1),  # fmt: skip
-                ("one day in the middle", TrailQuery(since=middle.replace(tzinfo=None),
-                 until=(middle + timedelta(days=1)).replace(tzinfo=None)),
-                 TrailQuery(since=middle, until=middle + timedelta(days=1)), 1),  # fmt: skip
+                (
+                    "action aliquot., newest page",
+                    TrailQuery(action="aliquot."),
+                    TrailQuery(action="aliquot."),
+                    1,
+                ),
+                (
+                    "one aliquot's events (code filter)",
+                    TrailQuery(code=code),
+                    TrailQuery(code=code),
+                    1,
+                ),
+                (
+                    "one day in the middle",
+                    TrailQuery(
+                        since=middle.replace(tzinfo=None),
+                        until=(middle + timedelta(days=1)).replace(tzinfo=None),
+                    ),
+                    TrailQuery(since=middle, until=middle + timedelta(days=1)),
+                    1,
+                ),
             ]
             found = directory(code or "1")
             for name, ours, theirs, page in cases:
                 mine = median_ms(
                     make,
-                    lambda s, q=ours: read_trail(s, reviewer, query=q, directory=found),
+                    lambda s, q=ours, d=found: read_trail(s, reviewer, query=q, directory=d),
                     args.repeat,
                 )
                 base = median_ms(make, lambda s, q=theirs, p=page: competent(s, q, p), args.repeat)
