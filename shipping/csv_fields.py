@@ -99,6 +99,7 @@ class ItemReader:
             self.problems.add(0, "", "", "has no [Items] section with a header row")
             return ()
         line, names = columns
+        before = len(self.problems.found)
         for name in names:
             if name not in ITEM_COLUMNS:
                 self.problems.add(line, name, "", "is not a column of manifest version 1")
@@ -107,8 +108,8 @@ class ItemReader:
         for name in REQUIRED_COLUMNS:
             if name not in names:
                 self.problems.add(line, name, "", "is a required column that is missing")
-        if self.problems:
-            return ()
+        if len(self.problems.found) > before:
+            return ()  # the rows cannot be read against a wrong header
         if not rows:
             self.problems.add(line, "", "", "is followed by no items: a manifest lists its tubes")
         items = [self._item(n, names, cells) for n, cells in rows]
