@@ -128,9 +128,12 @@ class ItemReader:
             if raw.get(name) is None:
                 add(line, name, "", "is required")
         barcode, box, position = raw.get("barcode"), raw.get("box"), raw.get("position")
-        for name in ("barcode", "box", "specimen_barcode", "parent_barcode"):
+        for name in ("barcode", "specimen_barcode", "parent_barcode"):
             if (code := raw.get(name)) is not None:
                 check_code(p, line, name, code)
+        if box is not None and len(box) > 40:
+            # A box is named by its barcode or, at a site without box barcodes, by its name.
+            add(line, "box", box, "is longer than 40 characters")
         if barcode is not None and (first := self._first_line.setdefault(barcode, line)) != line:
             add(line, "barcode", barcode, f"is listed twice (first on line {first})")
         self._check_place(line, box, position)

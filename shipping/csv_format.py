@@ -199,7 +199,7 @@ def _address(
             got[key] = found[0][1]
         elif key == "line" and any(v for _, v in found):
             continue
-        elif key != "region":
+        elif key not in ("region", "email"):
             problems.add(found[0][0] if found else 0, f"{role}_{key}", "", "is required")
     country = got.get("country")
     if country is not None and not (len(country) == 2 and country.isascii() and country.isupper()):
@@ -216,5 +216,5 @@ def _address(
         postal_code=got["postal_code"],
         country=got["country"],
         phone_24h=got["phone_24h"],
-        email=got["email"],
+        email=got.get("email", ""),
     )

@@ -27,7 +27,7 @@ class Address:
     postal_code: str
     country: str  # ISO 3166-1 alpha-2, upper case: "US", "DE"
     phone_24h: str  # reachable day and night while the package travels (IATA PI 650)
-    email: str
+    email: str  # "" when the site gave none
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class ManifestItem:
     specimen_type: str  # "Serum", "DNA"
     quantity: Decimal  # in `unit`
     unit: str  # "uL", "ng", "tubes"
-    box: str | None  # the storage box's barcode; None for a tube travelling loose
+    box: str | None  # the box's barcode or name (<= 40 characters); None for a loose tube
     position: str | None  # "A1"; only with a box
     study_code: str | None = None  # coded subject id: "NA1-0042"
     visit_number: int | None = None

@@ -19,6 +19,8 @@ from shipping import (
 from tests.shipping.samples import make_manifest
 
 LOOSE = ManifestItem("99999990", "Whole blood", Decimal("2.5"), "mL", None, None)
+# A site without box barcodes names its boxes.
+NAMED_BOX = ManifestItem("99999980", "Serum", Decimal("250"), "uL", "Serum box 14", "A1")
 
 
 def problems_in(text: str) -> list[ManifestProblem]:
@@ -37,8 +39,8 @@ def test_a_manifest_survives_the_round_trip_through_csv() -> None:
     manifest = make_manifest(200)
     manifest = replace(
         manifest,
-        items=(*manifest.items, LOOSE),
-        sender=replace(manifest.sender, region=None),
+        items=(*manifest.items, NAMED_BOX, LOOSE),
+        sender=replace(manifest.sender, region=None, email=""),
         courier=None,
         responsible_phone_24h="+1 404 555 0199",
     )
@@ -103,7 +105,7 @@ def test_every_problem_is_named_with_its_line_and_column() -> None:
         ("shipment_id,S0000017", "shipment_id,", "shipment_id", "is required"),
         ("purpose,Return", "purpose_of_shipment,Return", "purpose_of_shipment", "is not a key"),
         ("sender_country,US", "sender_country,USA", "sender_country", "is not an ISO 3166-1"),
-        ("sender_email,", "sender_e_mail,", "sender_email", "is required"),
+        ("sender_city,", "sender_town,", "sender_city", "is required"),
         ("recipient_person,Dr.", "recipient_person,,Dr.", "recipient_person", "is a third cell"),
         ("courier,World Courier", "courier,World Courier\r\ncourier,DHL", "courier", "given twice"),
         ("dry_ice_kg,12.5", "dry_ice_kg,12,5", "dry_ice_kg", "is a third cell"),
@@ -115,6 +117,7 @@ def test_every_problem_is_named_with_its_line_and_column() -> None:
         ("10000001,Serum,250", "10000001,,250", "specimen_type", "is required"),
         ("10000001,Serum,250,uL,B0000001,A2", "10000001,Serum,250,uL,,A2", "position", "without"),
         ("B0000001,A2", "B0000001,A1", "position", "in box B0000001 is taken already (line"),
+        ("B0000001,A2", "B" * 41 + ",A2", "box", "is longer than 40 characters"),
         (",2,2026-03-19", ",two,2026-03-19", "visit_number", "is not a whole number"),
         ("2026-03-19T09:30:00-05:00", "19.03.2026 09:30", "collected_at", "is not a date and"),
         ("178.8", "178,8", "", "are cells beyond the header"),
