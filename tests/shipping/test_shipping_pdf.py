@@ -103,8 +103,8 @@ def test_loose_tubes_come_after_the_boxes_under_their_own_heading() -> None:
     with pdfplumber.open(io.BytesIO(manifest_pdf(manifest))) as document:
         text = document.pages[0].extract_text()
 
-    assert text.index("Box B0000001: 2 tubes") < text.index("Loose tubes (not in a box): 1 tubes")
-    assert "Shipment S0000017: 1 boxes, 3 tubes" in text
+    assert text.index("Box B0000001: 2 tubes") < text.index("Loose tubes (not in a box): 1 tube")
+    assert "Shipment S0000017: 1 box, 3 tubes" in text
 
 
 def test_a_box_heading_never_ends_a_page() -> None:
@@ -134,7 +134,7 @@ def test_a_long_purpose_wraps_instead_of_being_cut() -> None:
         text = pdf.pages[0].extract_text()
 
     assert " ".join(text.split()).count("GWAS of cervical dystonia") == 1
-    assert "Contents 1 boxes, 3 tubes (totals at the end)" in text
+    assert "Contents 1 box, 3 tubes (totals at the end)" in text
 
 
 def test_us_sites_can_print_on_letter_paper() -> None:
