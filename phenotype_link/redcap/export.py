@@ -14,12 +14,12 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from phenotype_link.instruments import Instrument
+from phenotype_link.instruments import Field, Instrument
 from phenotype_link.redcap.cells import (
     CellProblem,
     Value,
     is_checked,
-    missing_code,
+    missing_lookup,
     parse_status,
     parse_value,
 )
@@ -28,6 +28,9 @@ from phenotype_link.redcap.mapping import MISSING_CODES, ExportMapping
 from phenotype_link.redcap.scoring import ScaleScore, score_instrument
 
 VISIT_INSTRUMENT, VISIT_DATE = "visit", "visit_date"
+# A checkbox or form-status cell that says nothing was entered (raw, label; redcap.md 4.5).
+UNTICKED = frozenset({"0", "Unchecked", "Incomplete"})
+SYSTEM_ROLES = frozenset({"record", "event", "repeat_instrument", "repeat_instance", "dag"})
 # The event rule: a unique event name (or, in a label export, an event label) that starts with
 # "visit <n>" belongs to visit n: visit_1_arm_1, visit_12_arm_2b, "Visit 3 (Arm 1: Arm 1)".
 # Anything else needs the mapping file's [events] table. A classic project (no event column) is
@@ -110,9 +113,14 @@ class _Context:
     today: date
     mapping: ExportMapping | None
     missing_codes: Mapping[str, str]
+    missing: dict[str, str] = field(default_factory=dict)  # cell text -> Missing Data Code
+    system: list[Column] = field(default_factory=list)
     problems: list[ExportProblem] = field(default_factory=list)
     seen: dict[tuple[str, str, str, int], int] = field(default_factory=dict)
-    unknown_subjects: set[str] = field(default_factory=set)
+    by_instrument: dict[str, list[Column]] = field(default_factory=dict)  # in file order
+    col_at: list[Column | None] = field(default_factory=list)  # column index -> its column
+    is_box: list[bool] = field(default_factory=list)  # column index -> checkbox or status?
+    status_at: dict[str, int] = field(default_factory=dict)  # instrument -> its status column
 
 
 def parse_export(
@@ -135,6 +143,17 @@ def parse_export(
     else:
         columns, header_problems = raw_columns(header, instruments, mapping, codes)
     ctx = _Context(instruments, known_subjects, today, mapping, codes)
+    ctx.missing = missing_lookup(codes)
+    ctx.system = [c for c in columns if c.role in SYSTEM_ROLES]
+    ctx.col_at = [None] * len(header)
+    ctx.is_box = [False] * len(header)
+    for col in columns:
+        if col.instrument is not None:
+            ctx.by_instrument.setdefault(col.instrument.name, []).append(col)
+            ctx.col_at[col.index] = col
+            ctx.is_box[col.index] = col.role in ("checkbox", "checkbox_missing", "status")
+            if col.role == "status":
+                ctx.status_at[col.instrument.name] = col.index
     ctx.problems += [
         ExportProblem(1, "", "", h.header or f"column {h.column}", h.header, h.reason)
         for h in header_problems
@@ -172,11 +191,7 @@ def _replace_visit_date(record: InstrumentRecord, visit_on: date | None) -> Inst
 
 
 def _system(row: Sequence[str], columns: Sequence[Column]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for col in columns:
-        if col.role in ("record", "event", "repeat_instrument", "repeat_instance", "dag"):
-            out[col.role] = row[col.index].strip() if col.index < len(row) else ""
-    return out
+    return {c.role: row[c.index].strip() if c.index < len(row) else "" for c in columns}
 
 
 def _repeat_instrument(ctx: _Context, text: str) -> Instrument | None:
@@ -187,7 +202,7 @@ def _repeat_instrument(ctx: _Context, text: str) -> Instrument | None:
 def _parse_row(
     ctx: _Context, number: int, row: Sequence[str], columns: Sequence[Column]
 ) -> list[InstrumentRecord]:
-    system = _system(row, columns)
+    system = _system(row, ctx.system)
     record, event = system["record"], system.get("event", "")
 
     def problem(field_name: str, value: str, reason: str) -> None:  # binds row, record, event
@@ -218,10 +233,23 @@ def _parse_row(
         return []
     if repeat_text and repeat is None:
         return []
-    chosen = [repeat] if repeat is not None else list(ctx.instruments)
+    if repeat is not None and instance is None:
+        problem("redcap_repeat_instance", "", f"is needed in a row of {repeat_text}")
+    # Most cells of a wide export are blank or an unticked box: find the others in one pass and
+    # read only those, instrument by instrument (a full read of each cell was 3x slower).
+    hits: dict[str, list[Column]] = {}
+    for i in [
+        i
+        for i, cell, box in zip(range(len(ctx.is_box)), row, ctx.is_box, strict=False)
+        if cell and not (box and cell in UNTICKED)
+    ]:
+        if (col := ctx.col_at[i]) is not None and col.instrument is not None:
+            hits.setdefault(col.instrument.name, []).append(col)
+    chosen = [repeat] if repeat is not None else ctx.instruments
     out = []
     for inst in chosen:
-        mine = [c for c in columns if c.instrument is inst]
+        if (mine := hits.get(inst.name)) is None:
+            continue
         made = _parse_instrument(ctx, problem, row, inst, mine)
         if made is not None:
             values, missing, status, score = made
@@ -254,28 +282,32 @@ def _parse_instrument(
     inst: Instrument,
     columns: Sequence[Column],
 ) -> _Parsed | None:
-    """One instrument's cells in one row; None when the instrument was not filled there."""
+    """One instrument's non-blank cells in one row; None when it was not filled there."""
     values: dict[str, Value] = {}
     missing: dict[str, str] = {}
     ticked: dict[str, set[str]] = {}
     refused: set[str] = set()
     status = None
+    width = len(row)
     for col in columns:
-        text = row[col.index].strip() if col.index < len(row) else ""
+        text = row[col.index] if col.index < width else ""
+        text = text.strip()
         try:
             if col.role == "status":
                 status = parse_status(text)
-            elif col.field is None or (not text and col.role == "value"):
+            elif col.field is None:
                 continue
             elif col.role == "value":
-                if ctx.mapping is not None and col.field.choices:
-                    text = ctx.mapping.our_code(col.field.name, text)
+                f = col.field
+                if ctx.mapping is not None and f.choices:
+                    text = ctx.mapping.our_code(f.name, text)
                 # A choice wins over a Missing Data Code of the same label ("Unknown").
-                is_choice = any(text in (c.code, c.label) for c in col.field.choices)
-                if not is_choice and (code := missing_code(text, ctx.missing_codes)) is not None:
-                    missing[col.field.name] = code
+                is_choice = text in f.codes or text.lower() in f.codes_by_label
+                code = ctx.missing.get(text) or ctx.missing.get(text.lower())
+                if code is not None and not is_choice:
+                    missing[f.name] = code
                     continue
-                values[col.field.name] = parse_value(col.field, text, today=ctx.today)
+                values[f.name] = parse_value(f, text, today=ctx.today)
             elif col.role == "checkbox":
                 choice = col.field.choice(col.code)
                 if is_checked(text, choice.label if choice else ""):
@@ -287,14 +319,30 @@ def _parse_instrument(
             refused.add(col.name)
     if not values and not missing and not ticked:
         return None  # a blank instrument for this event (unticked boxes and gray status are 0)
-    checkboxes = {c.field.name: c.field for c in columns if c.role == "checkbox" and c.field}
-    for name, f in checkboxes.items():
-        if name not in missing:
-            values[name] = tuple(c.code for c in f.choices if c.code in ticked.get(name, ()))
-    present = {c.field.name for c in columns if c.field is not None}
-    for f in inst.fields:
-        is_blank = f.name not in values or values[f.name] == ()
-        if f.is_required and f.name in present and f.name not in {*missing, *refused} and is_blank:
-            problem(f.name, "", "is required (or give a Missing Data Code)")
+    if status is None and (at := ctx.status_at.get(inst.name)) is not None and at < width:
+        status = "incomplete" if row[at].strip() in UNTICKED else None
+    checkboxes, required = _shape(inst, ctx.by_instrument[inst.name])
+    for f in checkboxes:
+        if f.name not in missing:
+            values[f.name] = tuple(c.code for c in f.choices if c.code in ticked.get(f.name, ()))
+    for name in required:
+        if name not in missing and name not in refused and values.get(name, ()) == ():
+            problem(name, "", "is required (or give a Missing Data Code)")
     score = score_instrument(inst, values, missing, problem)
     return values, missing, status, score
+
+
+_SHAPES: dict[tuple[str, tuple[int, ...]], tuple[tuple[Field, ...], tuple[str, ...]]] = {}
+
+
+def _shape(
+    inst: Instrument, columns: Sequence[Column]
+) -> tuple[tuple[Field, ...], tuple[str, ...]]:
+    """The instrument's checkbox fields in this file, and its required fields in this file."""
+    key = (inst.name, tuple(c.index for c in columns))
+    if key not in _SHAPES:
+        boxes = {c.field.name: c.field for c in columns if c.role == "checkbox" and c.field}
+        present = {c.field.name for c in columns if c.field is not None}
+        required = tuple(f.name for f in inst.fields if f.is_required and f.name in present)
+        _SHAPES[key] = (tuple(boxes.values()), required)
+    return _SHAPES[key]
