@@ -5,6 +5,7 @@ change to a definition that alters a score fails here first.
 """
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -221,3 +222,8 @@ def test_a_scale_whose_items_are_unconfirmed_refuses_item_answers(scale_id: str)
 def test_cdip58_is_a_profile_without_a_total() -> None:
     assert get_scale("cdip58").has_total is False
     assert get_scale("cdip58").maximum() is None
+
+
+def test_the_user_guide_describes_every_scale() -> None:
+    guide = (Path(__file__).parents[2] / "docs/user/rating-scales.md").read_text()
+    assert [s for s in SCALES if f"(`{s}`)" not in guide] == []
