@@ -118,7 +118,10 @@ class Scale:
     notes: str = ""
 
     def item(self, item_id: str) -> Item:
-        return next(i for i in self.items if i.id == item_id)
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise KeyError(f"{self.id} has no item {item_id!r}")
 
     @property
     def is_scorable(self) -> bool:
@@ -240,6 +243,10 @@ class Scale:
     def _compare_import(self, total: Decimal | None, imported: Decimal | None) -> list[str]:
         if imported is None:
             return []
+        if isinstance(imported, bool) or not isinstance(imported, int | Decimal):
+            return [f"imported total {imported!r} is not a number: ignored"]
+        if not Decimal(imported).is_finite():
+            return [f"imported total {imported} is not a number: ignored"]
         flags = []
         if (high := self.maximum()) is not None and imported > high:
             flags.append(
