@@ -137,7 +137,10 @@ def parse_export(
         raise ExportErrors([ExportProblem(1, "", "", "header", "", "the file has no header row")])
     header = [h.strip() for h in rows[0]]
     codes = mapping.missing_codes if mapping is not None else MISSING_CODES
-    is_label = mapping is None and is_label_header(header, instruments)
+    is_label = is_label_header(header, instruments)
+    if is_label and mapping is not None:
+        reason = "a mapping file needs an export with raw headers (variable names), not labels"
+        raise ExportErrors([ExportProblem(1, "", "", "header", header[0], reason)])
     if is_label:
         columns, header_problems = label_columns(header, instruments, codes)
     else:
@@ -163,8 +166,15 @@ def parse_export(
             ctx.problems.append(ExportProblem(1, "", "", h, h, "is a column twice"))
     records: list[InstrumentRecord] = []
     for number, row in enumerate(rows[1:], start=2):
-        if any(cell.strip() for cell in row):
-            records += _parse_row(ctx, number, row, columns)
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            # REDCap writes every cell; a short or long row is a broken file, e.g. a line break
+            # in an unquoted cell shifting the columns (redcap.md 4.2).
+            reason = f"has {len(row)} cells where the header has {len(header)}"
+            ctx.problems.append(ExportProblem(number, row[0].strip(), "", "row", "", reason))
+            continue
+        records += _parse_row(ctx, number, row, columns)
     if ctx.problems:
         raise ExportErrors(ctx.problems)
     return ParsedExport(

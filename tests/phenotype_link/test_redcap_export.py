@@ -3,6 +3,7 @@ checkboxes, Missing Data Codes, mapping files; every problem named by row, recor
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -15,6 +16,7 @@ from phenotype_link.redcap import (
     ExportErrors,
     ExportProblem,
     InstrumentRecord,
+    MappingError,
     ParsedExport,
     load_mapping,
     parse_export,
@@ -247,3 +249,33 @@ def test_a_label_export_with_exported_checkbox_labels_reads_ticked_boxes() -> No
 
 def test_a_file_without_a_header_is_refused() -> None:
     assert problems("")[0].reason == "the file has no header row"
+
+
+def test_a_row_with_more_or_fewer_cells_than_the_header_is_refused() -> None:
+    # A line break in an unquoted cell shifts every later column (redcap.md 4.2).
+    text = "record_id,redcap_event_name,voice_breaks\nNA1-0003,visit_1_arm_1\n"
+
+    [problem] = problems(text)
+    assert (problem.row, problem.reason) == (2, "has 2 cells where the header has 3")
+
+
+def test_a_label_export_with_a_mapping_file_is_refused_with_the_reason() -> None:
+    text = (DOCS / "sample-export-labels.csv").read_text()
+
+    [problem] = problems(text, mapping=load_mapping(""))
+    assert "needs an export with raw headers" in problem.reason
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ("[fields\n", "not valid TOML"),
+        ("[events]\nbaseline_arm_1 = 0\n", "is not a visit number"),
+        ("[colours]\nred = 1\n", "unknown tables ['colours']"),
+        ('[fields]\nvdate = "Visit Date"\n', "are not REDCap variable names"),
+        ("[ignore]\ncolumns = 3\n", "must be a list of column names"),
+    ],
+)
+def test_a_broken_mapping_file_is_refused_naming_what_is_wrong(mapping: str, message: str) -> None:
+    with pytest.raises(MappingError, match=re.escape(message)):
+        load_mapping(mapping)
