@@ -72,6 +72,12 @@ def test_dates_and_numbers_are_validated_text_fields_with_their_limits() -> None
     assert by_name["btx_date"]["Required Field?"] == "y"
 
 
+def test_free_text_fields_are_flagged_as_identifiers() -> None:
+    flagged = {r["Variable / Field Name"] for r in rows() if r["Identifier?"] == "y"}
+
+    assert flagged == {"voice_comment", "gen_variant"}
+
+
 def test_every_instrument_and_every_rating_scale_is_a_form() -> None:
     forms = {r["Form Name"] for r in rows()}
 
