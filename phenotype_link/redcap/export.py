@@ -178,20 +178,29 @@ def parse_export(
     if ctx.problems:
         raise ExportErrors(ctx.problems)
     return ParsedExport(
-        records=_with_visit_dates(records),
+        records=_with_visit_dates(records, instruments),
         is_label_export=is_label,
         subjects=frozenset(r.record for r in records),
     )
 
 
-def _with_visit_dates(records: list[InstrumentRecord]) -> tuple[InstrumentRecord, ...]:
+def _with_visit_dates(
+    records: list[InstrumentRecord], instruments: Sequence[Instrument]
+) -> tuple[InstrumentRecord, ...]:
+    """Each record with its event's visit date. In a repeating event each instance has its
+    own visit form; a repeating instrument's instances share the event's (instance 1)."""
+    repeating = {i.name for i in instruments if i.is_repeating}
+
+    def key(r: InstrumentRecord) -> tuple[str, str, int]:
+        return r.record, r.event, 1 if r.instrument in repeating else r.repeat_instance
+
     dates = {
-        (r.record, r.event): day
+        key(r): day
         for r in records
         if r.instrument == VISIT_INSTRUMENT and isinstance(day := r.values.get(VISIT_DATE), date)
     }
     return tuple(
-        _replace_visit_date(r, dates.get((r.record, r.event)))
+        _replace_visit_date(r, dates.get(key(r)))
         for r in records  # the records are frozen; a copy carries the event's date
     )
 

@@ -279,3 +279,27 @@ def test_a_label_export_with_a_mapping_file_is_refused_with_the_reason() -> None
 def test_a_broken_mapping_file_is_refused_naming_what_is_wrong(mapping: str, message: str) -> None:
     with pytest.raises(MappingError, match=re.escape(message)):
         load_mapping(mapping)
+
+
+def test_a_repeating_event_gives_every_instrument_of_the_row_its_instance() -> None:
+    # A whole event that repeats: the instance is set and the repeat instrument is blank.
+    text = HEADER + (
+        "NA2-0001,visit_1_arm_1,,1,2023-01-05,2,1,0,1,0,2,,,,,\n"
+        "NA2-0001,visit_1_arm_1,,2,2023-02-05,2,1,1,1,0,2,,,,,\n"
+    )
+
+    diagnoses = [r for r in parse(text).records if r.instrument == "diagnosis"]
+    assert [(d.repeat_instance, d.visit_date, d.values["dx_regions"]) for d in diagnoses] == [
+        (1, date(2023, 1, 5), ("5",)),
+        (2, date(2023, 2, 5), ("1", "5")),
+    ]
+
+
+def test_a_repeating_instruments_row_without_an_instance_is_refused() -> None:
+    text = HEADER + "NA2-0001,visit_1_arm_1,botulinum_toxin,,,,,,,,,2022-12-01,1,100,1,2\n"
+
+    [problem] = problems(text)
+    assert (problem.field, problem.reason) == (
+        "redcap_repeat_instance",
+        "is needed in a row of botulinum_toxin",
+    )
