@@ -121,6 +121,7 @@ class _Context:
     col_at: list[Column | None] = field(default_factory=list)  # column index -> its column
     is_box: list[bool] = field(default_factory=list)  # column index -> checkbox or status?
     status_at: dict[str, int] = field(default_factory=dict)  # instrument -> its status column
+    record_header: str = "record_id"
 
 
 def parse_export(
@@ -136,17 +137,48 @@ def parse_export(
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise ExportErrors([ExportProblem(1, "", "", "header", "", "the file has no header row")])
     header = [h.strip() for h in rows[0]]
-    codes = mapping.missing_codes if mapping is not None else MISSING_CODES
-    is_label = is_label_header(header, instruments)
-    if is_label and mapping is not None:
+    ctx = _Context(
+        instruments,
+        known_subjects,
+        today,
+        mapping,
+        mapping.missing_codes if mapping else MISSING_CODES,
+    )
+    is_label = _read_header(ctx, header)
+    records: list[InstrumentRecord] = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            # REDCap writes every cell; a short or long row is a broken file, e.g. a line break
+            # in an unquoted cell shifting the columns (redcap.md 4.2).
+            reason = f"has {len(row)} cells where the header has {len(header)}"
+            ctx.problems.append(ExportProblem(number, row[0].strip(), "", "row", "", reason))
+            continue
+        records += _parse_row(ctx, number, row)
+    if ctx.problems:
+        raise ExportErrors(ctx.problems)
+    return ParsedExport(
+        records=_with_visit_dates(records, instruments),
+        is_label_export=is_label,
+        subjects=frozenset(r.record for r in records),
+    )
+
+
+def _read_header(ctx: _Context, header: list[str]) -> bool:
+    """What each column holds, into ctx; header problems are row 1. True for label headers."""
+    is_label = is_label_header(header, ctx.instruments)
+    if is_label and ctx.mapping is not None:
         reason = "a mapping file needs an export with raw headers (variable names), not labels"
         raise ExportErrors([ExportProblem(1, "", "", "header", header[0], reason)])
     if is_label:
-        columns, header_problems = label_columns(header, instruments, codes)
+        columns, header_problems = label_columns(header, ctx.instruments, ctx.missing_codes)
     else:
-        columns, header_problems = raw_columns(header, instruments, mapping, codes)
-    ctx = _Context(instruments, known_subjects, today, mapping, codes)
-    ctx.missing = missing_lookup(codes)
+        columns, header_problems = raw_columns(
+            header, ctx.instruments, ctx.mapping, ctx.missing_codes
+        )
+    ctx.missing = missing_lookup(ctx.missing_codes)
+    ctx.record_header = header[0]
     ctx.system = [c for c in columns if c.role in SYSTEM_ROLES]
     ctx.col_at = [None] * len(header)
     ctx.is_box = [False] * len(header)
@@ -164,24 +196,7 @@ def parse_export(
     if len(set(header)) != len(header) and not is_label:
         for h in sorted({h for h in header if header.count(h) > 1}):
             ctx.problems.append(ExportProblem(1, "", "", h, h, "is a column twice"))
-    records: list[InstrumentRecord] = []
-    for number, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            # REDCap writes every cell; a short or long row is a broken file, e.g. a line break
-            # in an unquoted cell shifting the columns (redcap.md 4.2).
-            reason = f"has {len(row)} cells where the header has {len(header)}"
-            ctx.problems.append(ExportProblem(number, row[0].strip(), "", "row", "", reason))
-            continue
-        records += _parse_row(ctx, number, row, columns)
-    if ctx.problems:
-        raise ExportErrors(ctx.problems)
-    return ParsedExport(
-        records=_with_visit_dates(records, instruments),
-        is_label_export=is_label,
-        subjects=frozenset(r.record for r in records),
-    )
+    return is_label
 
 
 def _with_visit_dates(
@@ -218,44 +233,82 @@ def _repeat_instrument(ctx: _Context, text: str) -> Instrument | None:
     return next((i for i in ctx.instruments if text and name in (i.name, i.label)), None)
 
 
-def _parse_row(
-    ctx: _Context, number: int, row: Sequence[str], columns: Sequence[Column]
-) -> list[InstrumentRecord]:
+def _parse_row(ctx: _Context, number: int, row: Sequence[str]) -> list[InstrumentRecord]:
     system = _system(row, ctx.system)
     record, event = system["record"], system.get("event", "")
 
     def problem(field_name: str, value: str, reason: str) -> None:  # binds row, record, event
         ctx.problems.append(ExportProblem(number, record, event, field_name, value, reason))
 
-    if not record:
-        problem(columns[0].header, "", "the record id is blank")
+    where = _where(ctx, problem, number, system)
+    if where is None:
         return []
+    visit, repeat, instance = where
+    out = []
+    hits = _hits(ctx, row)
+    for inst in [repeat] if repeat is not None else ctx.instruments:
+        if (mine := hits.get(inst.name)) is None:
+            continue
+        if (made := _parse_instrument(ctx, problem, row, inst, mine)) is None:
+            continue
+        values, missing, status, score = made
+        out.append(
+            InstrumentRecord(
+                row=number,
+                record=record,
+                event=event,
+                visit_number=visit,
+                visit_date=None,
+                instrument=inst.name,
+                repeat_instance=instance,
+                values=values,
+                missing=missing,
+                status=status,
+                data_access_group=system.get("dag", ""),
+                score=score,
+            )
+        )
+    return out
+
+
+def _where(
+    ctx: _Context, problem: _Problem, number: int, system: Mapping[str, str]
+) -> tuple[int, Instrument | None, int] | None:
+    """(visit, repeating instrument, instance) of a row; None when the row cannot be read."""
+    record, event = system["record"], system.get("event", "")
+    if not record:
+        problem(ctx.record_header, "", "the record id is blank")
+        return None
     if record not in ctx.known_subjects:
-        problem(columns[0].header, record, "is not a study code the LIMS knows")
-    visit = visit_number(event, ctx.mapping)
-    if visit is None:
+        problem(ctx.record_header, record, "is not a study code the LIMS knows")
+    if (visit := visit_number(event, ctx.mapping)) is None:
         problem("redcap_event_name", event, "names no visit: use visit_<n>_... or map it")
-    repeat_text, instance_text = (
-        system.get("repeat_instrument", ""),
-        system.get("repeat_instance", ""),
-    )
+    repeat_text = system.get("repeat_instrument", "")
+    instance_text = system.get("repeat_instance", "")
     repeat = _repeat_instrument(ctx, repeat_text)
     if repeat_text and repeat is None:
         problem("redcap_repeat_instrument", repeat_text, "is not an instrument of the LIMS")
     instance = int(instance_text) if instance_text.isdigit() and int(instance_text) > 0 else None
     if instance_text and instance is None:
         problem("redcap_repeat_instance", instance_text, "is not a repeat instance (1, 2, ...)")
-    key = (record, event, repeat_text, instance or 1)
-    if (first := ctx.seen.setdefault(key, number)) != number:
-        what = f"instance {instance} of {repeat_text}" if repeat_text else "this event"
-        problem(columns[0].header, record, f"repeats row {first} ({what} of this record)")
-        return []
-    if repeat_text and repeat is None:
-        return []
     if repeat is not None and instance is None:
         problem("redcap_repeat_instance", "", f"is needed in a row of {repeat_text}")
-    # Most cells of a wide export are blank or an unticked box: find the others in one pass and
-    # read only those, instrument by instrument (a full read of each cell was 3x slower).
+    key = (record, event, repeat.name if repeat else repeat_text, instance or 1)
+    if (first := ctx.seen.setdefault(key, number)) != number:
+        what = f"instance {instance} of {repeat_text}" if repeat_text else "this event"
+        problem(ctx.record_header, record, f"repeats row {first} ({what} of this record)")
+        return None
+    if repeat_text and repeat is None:
+        return None
+    return visit or 0, repeat, instance or 1
+
+
+def _hits(ctx: _Context, row: Sequence[str]) -> dict[str, list[Column]]:
+    """The columns of each instrument that hold something in this row.
+
+    Most cells of a wide export are blank or an unticked box: one pass finds the others, and
+    only those are read (reading every cell of every instrument was 3x slower).
+    """
     hits: dict[str, list[Column]] = {}
     for i in [
         i
@@ -264,31 +317,7 @@ def _parse_row(
     ]:
         if (col := ctx.col_at[i]) is not None and col.instrument is not None:
             hits.setdefault(col.instrument.name, []).append(col)
-    chosen = [repeat] if repeat is not None else ctx.instruments
-    out = []
-    for inst in chosen:
-        if (mine := hits.get(inst.name)) is None:
-            continue
-        made = _parse_instrument(ctx, problem, row, inst, mine)
-        if made is not None:
-            values, missing, status, score = made
-            out.append(
-                InstrumentRecord(
-                    row=number,
-                    record=record,
-                    event=event,
-                    visit_number=visit or 0,
-                    visit_date=None,
-                    instrument=inst.name,
-                    repeat_instance=instance or 1,
-                    values=values,
-                    missing=missing,
-                    status=status,
-                    data_access_group=system.get("dag", ""),
-                    score=score,
-                )
-            )
-    return out
+    return hits
 
 
 _Parsed = tuple[dict[str, Value], dict[str, str], str | None, ScaleScore | None]
