@@ -122,6 +122,7 @@ class _Context:
     is_box: list[bool] = field(default_factory=list)  # column index -> checkbox or status?
     status_at: dict[str, int] = field(default_factory=dict)  # instrument -> its status column
     record_header: str = "record_id"
+    shapes: dict[str, tuple[tuple[Field, ...], tuple[str, ...]]] = field(default_factory=dict)
 
 
 def parse_export(
@@ -369,7 +370,7 @@ def _parse_instrument(
         return None  # a blank instrument for this event (unticked boxes and gray status are 0)
     if status is None and (at := ctx.status_at.get(inst.name)) is not None and at < width:
         status = "incomplete" if row[at].strip() in UNTICKED else None
-    checkboxes, required = _shape(inst, ctx.by_instrument[inst.name])
+    checkboxes, required = _shape(ctx, inst)
     for f in checkboxes:
         if f.name not in missing:
             values[f.name] = tuple(c.code for c in f.choices if c.code in ticked.get(f.name, ()))
@@ -380,17 +381,13 @@ def _parse_instrument(
     return values, missing, status, score
 
 
-_SHAPES: dict[tuple[str, tuple[int, ...]], tuple[tuple[Field, ...], tuple[str, ...]]] = {}
-
-
-def _shape(
-    inst: Instrument, columns: Sequence[Column]
-) -> tuple[tuple[Field, ...], tuple[str, ...]]:
-    """The instrument's checkbox fields in this file, and its required fields in this file."""
-    key = (inst.name, tuple(c.index for c in columns))
-    if key not in _SHAPES:
+def _shape(ctx: _Context, inst: Instrument) -> tuple[tuple[Field, ...], tuple[str, ...]]:
+    """The instrument's checkbox fields and its required fields that this file has columns for
+    (worked out once per file)."""
+    if inst.name not in ctx.shapes:
+        columns = ctx.by_instrument[inst.name]
         boxes = {c.field.name: c.field for c in columns if c.role == "checkbox" and c.field}
         present = {c.field.name for c in columns if c.field is not None}
         required = tuple(f.name for f in inst.fields if f.is_required and f.name in present)
-        _SHAPES[key] = (tuple(boxes.values()), required)
-    return _SHAPES[key]
+        ctx.shapes[inst.name] = (tuple(boxes.values()), required)
+    return ctx.shapes[inst.name]
