@@ -86,10 +86,10 @@ def test_a_rating_scale_is_scored_from_its_imported_items() -> None:
     parsed = parse((DOCS / "sample-export-raw.csv").read_text())
 
     jrs = find(parsed, "EU1-0002", "jrs", visit_number=1)
-    assert (
-        jrs.score is not None
-        and jrs.score.total == jrs.values["jrs_severity"] + jrs.values["jrs_frequency"]
-    )  # type: ignore[operator]
+    severity, frequency = jrs.values["jrs_severity"], jrs.values["jrs_frequency"]
+    assert isinstance(severity, int) and isinstance(frequency, int)
+    assert jrs.score is not None and jrs.score.total == severity + frequency
+    assert jrs.score.subscales == {"severity": severity, "frequency": frequency}
 
 
 def test_instruments_left_blank_for_an_event_are_skipped() -> None:
