@@ -90,6 +90,8 @@ def test_variable_names_are_unique_and_redcap_safe() -> None:
 
     assert len(names) == len(set(names))
     assert all(n[0].isalpha() and "__" not in n and n == n.lower() for n in names)
+    # REDCap warns above 26 characters (redcap.md 1.2.8); no site should have to click it away.
+    assert max(len(n) for n in names) <= 26
 
 
 def test_a_field_name_used_twice_is_refused() -> None:
