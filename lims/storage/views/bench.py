@@ -16,7 +16,7 @@ from flask_login import login_required
 
 from lims.actors import Role
 from lims.db import get_session
-from lims.errors import InvalidInput, LimsError, NotFound
+from lims.errors import InvalidInput, LimsError, NotFound, plural
 from lims.specimens import barcodes
 from lims.storage import services
 from lims.storage.schemas import MoveAliquotIn, ReasonIn
@@ -200,7 +200,8 @@ def dispose() -> ResponseReturnValue:
             "storage/dispose.html", barcodes="\n".join(codes), reason=request.form.get("reason")
         )
         return page, err.status
-    flash(f"{len(done)} aliquots disposed of: {', '.join(a.barcode for a in done)}", "success")
+    disposed = ", ".join(a.barcode for a in done)
+    flash(f"{plural(len(done), 'aliquot')} disposed of: {disposed}", "success")
     return redirect(back or url_for("storage.dispose_form"), 303)
 
 
@@ -223,5 +224,5 @@ def import_placements() -> ResponseReturnValue:
         page = render_template("storage/import.html", problems=err.errors, text=text)
         return page, err.status
     boxes = sorted({p.box.barcode for p in placed})
-    flash(f"{len(placed)} tubes placed into {', '.join(boxes)}", "success")
+    flash(f"{plural(len(placed), 'tube')} placed into {', '.join(boxes)}", "success")
     return redirect(url_for("storage.import_form"), 303)
