@@ -205,6 +205,11 @@ def return_aliquot(
                 field="volume_ul",
             )
         aliquot.volume_ul = volume_ul
+    # A released tube holds no position (release frees it); one still held is let go, so the
+    # returned tube is placed afresh like any received one.
+    held = placement_of(session, aliquot)
+    place = where(held)
+    free_position(session, held)
     before = change_status(aliquot, S.RECEIVED)
     aliquot.out_condition = condition
     record_change(
@@ -213,7 +218,7 @@ def return_aliquot(
         Action.ALIQUOT_RETURNED,
         aliquot,
         before_status=before,
-        before_place={**where(None), "volume_ul": volume_before},
+        before_place={**place, "volume_ul": volume_before},
         reason=(reason or "").strip() or None,
         condition=condition,
         volume_ul=aliquot.volume_ul,
