@@ -3,6 +3,8 @@ returned after distribution, and disposal with a reason from the list and who au
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -10,7 +12,13 @@ from sqlalchemy.orm import Session
 from lims.actors import Actor, Role
 from lims.audit.services import events_for
 from lims.errors import Conflict, InvalidInput
-from lims.specimens.models import Aliquot, AliquotStatus, DisposalReason, OutCondition
+from lims.specimens.models import (
+    ALIQUOT_TRANSITIONS,
+    Aliquot,
+    AliquotStatus,
+    DisposalReason,
+    OutCondition,
+)
 from lims.specimens.services import find_aliquot, specimen_overview, sub_aliquot
 from lims.storage.services import (
     AliquotFilter,
@@ -235,3 +243,16 @@ def test_the_api_refuses_a_reason_that_is_not_on_the_list(
     )
     assert response.status_code == 422
     assert [e["field"] for e in response.get_json()["errors"]] == ["reason"]
+
+
+def test_the_user_guide_states_the_status_map_as_it_is() -> None:
+    guide = (Path(__file__).parents[2] / "docs/user/aliquot-lifecycle.md").read_text()
+    block = guide.split("```text\n", 1)[1].split("```", 1)[0]
+    written = {}
+    for line in block.splitlines():
+        state, moves = (part.strip() for part in line.split("→"))
+        written[state] = set() if moves == "(final)" else set(moves.split(", "))
+    assert written == {
+        s.value.replace("_", " "): {t.value.replace("_", " ") for t in targets}
+        for s, targets in ALIQUOT_TRANSITIONS.items()
+    }
