@@ -21,6 +21,7 @@ from lims.specimens.duo import DYSTONIA_MONDO, DuoTerm
 from lims.specimens.models import (
     Aliquot,
     Dystonia,
+    OutCondition,
     Sex,
     SpecimenType,
     Subject,
@@ -50,6 +51,7 @@ from lims.storage.services import (
     quarantine,
     store_aliquot,
     use_aliquot,
+    void_aliquot,
 )
 
 DEMO_PASSWORD = "biobank-demo"
@@ -391,8 +393,11 @@ def _bench_life(session: Session, tech: Actor, rng: random.Random) -> None:
     if len(serum) < 12:
         return
     picks = rng.sample(serum[:81], 8)
-    for barcode in picks[:3]:
+    for barcode in picks[:2]:
         check_out(session, tech, barcode=barcode, reason="ELISA run, NfL panel")
+    check_out(
+        session, tech, barcode=picks[2], condition=OutCondition.ON_DRY_ICE, reason="to the core lab"
+    )
     check_out(session, tech, barcode=picks[3], reason="cytokine pilot")
     use_aliquot(session, tech, barcode=picks[3], volume_ul=100)
     check_in(session, tech, barcode=picks[3])  # one more freeze-thaw cycle
@@ -403,6 +408,7 @@ def _bench_life(session: Session, tech: Actor, rng: random.Random) -> None:
         reason="box found at -62 °C after a door alarm; awaiting review",
     )
     mark_missing(session, tech, barcode=picks[5], reason="not in its position at inventory")
+    void_aliquot(session, tech, barcode=picks[6], reason="label printed twice; no such tube")
     codes = session.scalars(select(Subject.study_code).order_by(Subject.id)).all()
     # One withdrawal at each level (UK Biobank's three options).
     for n, level in ((2, WithdrawalLevel.NO_FURTHER_USE), (5, WithdrawalLevel.NO_FURTHER_CONTACT),
