@@ -256,3 +256,19 @@ def test_the_user_guide_states_the_status_map_as_it_is() -> None:
         s.value.replace("_", " "): {t.value.replace("_", " ") for t in targets}
         for s, targets in ALIQUOT_TRANSITIONS.items()
     }
+
+
+def test_the_withdrawal_offer_reviews_with_its_reason_chosen_and_asks_who_authorised_it(
+    client: FlaskClient, session: Session, tech: Actor
+) -> None:
+    make_user(session, "lab-lead", Role.ADMIN)
+    tubes = [stored(session, tech) for _ in range(2)]
+    sign_in(client, "tech")
+    form = {"barcodes": [t.barcode for t in tubes], "reason": "consent_withdrawn"}
+    review = client.post(
+        "/storage/dispose", data={**form, "csrf_token": csrf_token(client, "/storage/dispose")}
+    )
+    page = review.get_data(as_text=True)
+    assert '<option value="consent_withdrawn" selected>' in page
+    assert '<option value="tech" selected>' in page and 'value="lab-lead"' in page
+    assert all(t.status is S.STORED for t in tubes)  # nothing happens before the confirmation
