@@ -218,8 +218,9 @@ def scanned_tubes(
             problems.append(_line_problem(n, aliquot.barcode, err.detail))
     if problems:
         problems.sort(key=lambda p: p.get("row", 0))
+        tubes = f"{len(lines)} tube" + ("s" if len(lines) != 1 else "")
         raise worst(
-            f"{len(problems)} of {len(lines)} tubes cannot be {doing}; nothing was changed",
+            f"{len(problems)} of {tubes} cannot be {doing}; nothing was changed",
             errors=problems,
         )
     return [by_id[a.id] for _, a in found]

@@ -217,7 +217,8 @@ def dispose() -> ResponseReturnValue:
                 flash(problem["message"], "error")
             return redirect(back, 303)
         return _list_page("storage/dispose.html", codes, err.status, problems=err.errors)
-    flash(f"{len(done)} aliquots disposed of: {', '.join(a.barcode for a in done)}", "success")
+    tubes = f"{len(done)} aliquot" + ("s" if len(done) != 1 else "")
+    flash(f"{tubes} disposed of: {', '.join(a.barcode for a in done)}", "success")
     return redirect(back or url_for("storage.dispose_form"), 303)
 
 
@@ -261,7 +262,8 @@ def tube_list() -> ResponseReturnValue:
         page = "storage/tube_list.html"
         return _list_page(page, codes, err.status, problems=err.errors, step=step)
     words = LIST_STEPS[step][1]
-    flash(f"{len(done)} tubes {words}: {', '.join(a.barcode for a in done)}", "success")
+    tubes = f"{len(done)} tube" + ("s" if len(done) != 1 else "")
+    flash(f"{tubes} {words}: {', '.join(a.barcode for a in done)}", "success")
     return redirect(url_for("storage.tube_list_form", step=step), 303)
 
 
