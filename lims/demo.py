@@ -51,7 +51,6 @@ from lims.storage.services import (
     quarantine,
     store_aliquot,
     use_aliquot,
-    void_aliquot,
 )
 
 DEMO_PASSWORD = "biobank-demo"
@@ -408,7 +407,6 @@ def _bench_life(session: Session, tech: Actor, rng: random.Random) -> None:
         reason="box found at -62 °C after a door alarm; awaiting review",
     )
     mark_missing(session, tech, barcode=picks[5], reason="not in its position at inventory")
-    void_aliquot(session, tech, barcode=picks[6], reason="label printed twice; no such tube")
     codes = session.scalars(select(Subject.study_code).order_by(Subject.id)).all()
     # One withdrawal at each level (UK Biobank's three options).
     for n, level in ((2, WithdrawalLevel.NO_FURTHER_USE), (5, WithdrawalLevel.NO_FURTHER_CONTACT),
