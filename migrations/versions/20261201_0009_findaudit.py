@@ -4,7 +4,7 @@ Plain CREATE INDEX, not a batch operation: on SQLite a batch may rebuild audit_e
 rebuilt table would lose its append-only triggers.
 
 Revision ID: 0009_findaudit
-Revises: 0008_consent
+Revises: 0009_lifecycle
 Create Date: 2026-12-01 19:20:00
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0009_findaudit'
-down_revision: str | None = '0008_consent'
+down_revision: str | None = '0009_lifecycle'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,6 +3,14 @@ finding tubes, and the placement import. Import them from here."""
 
 from __future__ import annotations
 
+from lims.storage.services.bulk import check_in_many, check_out_many, use_many
+from lims.storage.services.disposal import (
+    Disposal,
+    disposal_authorisers,
+    dispose_aliquot,
+    dispose_aliquots,
+    void_aliquot,
+)
 from lims.storage.services.export import export_inventory
 from lims.storage.services.finding import (
     INVENTORY_COLUMNS,
@@ -30,11 +38,10 @@ from lims.storage.services.lifecycle import (
     check_in,
     check_out,
     clear_quarantine,
-    dispose_aliquot,
-    dispose_aliquots,
     mark_found,
     mark_missing,
     quarantine,
+    return_aliquot,
     use_aliquot,
 )
 from lims.storage.services.overview import StorageOverview, storage_overview
@@ -73,6 +80,7 @@ __all__ = [
     "AliquotFilter",
     "BoxFill",
     "BoxGrid",
+    "Disposal",
     "FreezerFill",
     "GridCell",
     "InventoryRow",
@@ -83,12 +91,15 @@ __all__ = [
     "box_grid",
     "capacity_report",
     "check_in",
+    "check_in_many",
     "check_out",
+    "check_out_many",
     "clear_quarantine",
     "create_box",
     "create_freezer",
     "create_rack",
     "custody",
+    "disposal_authorisers",
     "dispose_aliquot",
     "dispose_aliquots",
     "export_inventory",
@@ -112,10 +123,13 @@ __all__ = [
     "quarantine",
     "read_placement_csv",
     "resolve_box",
+    "return_aliquot",
     "scan_into_box",
     "storage_codes",
     "storage_overview",
     "store_aliquot",
     "take_out",
     "use_aliquot",
+    "use_many",
+    "void_aliquot",
 ]
