@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims.auth.models import Site
@@ -252,9 +253,33 @@ class Specimen(Base):
         return self.visit.subject.site.time_zone
 
     @property
+    def aliquoted_ul(self) -> int:
+        """What the tube has given its aliquots: the direct (not sub-) aliquots, except DNA,
+        whose volume is eluate rather than blood. Counted as drawn, not as they hold it now:
+        using 400 µL of an aliquot does not put 400 µL back into this tube (issue 15)."""
+        return sum(
+            a.drawn_ul
+            for a in self.aliquots
+            if a.parent_id is None and a.specimen_type != SpecimenType.DNA
+        )
+
+    @property
+    def remaining_ul(self) -> int | None:
+        """What is left to aliquot (None when the tube's volume was not recorded)."""
+        if self.volume_ml is None:
+            return None
+        return max(round(self.volume_ml * 1000) - self.aliquoted_ul, 0)
+
+    @property
     def processing_zone(self) -> str:
         """The zone of the receipt and processing times: the processing lab's."""
         return (self.processing_site or self.visit.subject.site).time_zone
+
+
+def _drawn_as_made(context: DefaultExecutionContext) -> int:
+    """A new aliquot holds what was drawn into it: drawn_ul defaults to its volume_ul."""
+    volume: int = context.get_current_parameters()["volume_ul"]
+    return volume
 
 
 class Aliquot(Base):
@@ -264,6 +289,7 @@ class Aliquot(Base):
     __audit_type__: ClassVar[str] = "aliquot"
     __table_args__ = (
         CheckConstraint("volume_ul >= 0", name="volume_non_negative"),
+        CheckConstraint("volume_ul <= drawn_ul", name="volume_within_drawn"),
         CheckConstraint(
             "concentration_ng_ul IS NULL OR concentration_ng_ul >= 0",
             name="concentration_non_negative",
@@ -286,7 +312,10 @@ class Aliquot(Base):
     specimen_id: Mapped[int] = mapped_column(ForeignKey("specimens.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("aliquots.id"), index=True)
     specimen_type: Mapped[SpecimenType] = mapped_column(str_enum(SpecimenType, 16), index=True)
-    volume_ul: Mapped[int]
+    volume_ul: Mapped[int]  # what remains in the tube: use and sub-aliquots take from it
+    # What went into the tube when it was made, never changed afterwards: a primary tube has given
+    # its aliquots their drawn volume, however much of it was used since (issue 15).
+    drawn_ul: Mapped[int] = mapped_column(default=_drawn_as_made)
     concentration_ng_ul: Mapped[float | None]
     a260_280: Mapped[float | None]
     a260_230: Mapped[float | None]

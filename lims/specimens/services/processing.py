@@ -296,6 +296,7 @@ def _split(
             parent=parent,
             specimen_type=specimen_type,
             volume_ul=volume_ul,
+            drawn_ul=volume_ul,
             **quality.as_columns(),
             **(extraction or Extraction()).as_columns(),
             dilution_factor=dilution_factor,
