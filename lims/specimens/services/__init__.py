@@ -19,6 +19,7 @@ from lims.specimens.services.consent import (
     StatementSpec,
     consent_summary,
     create_consent_document,
+    get_consent_document,
     list_consent_documents,
     record_consent,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "find_aliquot",
     "find_specimen",
     "find_visit",
+    "get_consent_document",
     "get_specimen",
     "get_subject",
     "import_aliquots",

@@ -13,7 +13,7 @@ from lims import audit
 from lims.actors import STAFF, STAFF_AND_ADMIN, Actor, Role
 from lims.audit.models import Action
 from lims.db import get_one
-from lims.errors import Conflict, FieldError, InvalidInput
+from lims.errors import Conflict, FieldError, InvalidInput, NotFound
 from lims.specimens.consent_models import (
     ConsentAnswer,
     ConsentDocument,
@@ -85,13 +85,13 @@ def create_consent_document(
         raise InvalidInput("A consent document needs at least one statement", field="statements")
     problems: list[FieldError] = []
     seen: set[str] = set()
-    for n, spec in enumerate(statements, start=1):
+    for n, spec in enumerate(statements):  # fields named as the schema names them
         code = spec.code.strip().lower()
         if code in seen:
-            problems.append({"field": "statements", "row": n, "message": f"{code} twice"})
+            problems.append({"field": f"statements.{n}.code", "message": f"{code} twice"})
         seen.add(code)
         if problem := _statement_problem(spec):
-            problems.append({"field": "statements", "row": n, "message": f"{code}: {problem}"})
+            problems.append({"field": f"statements.{n}.duo_id", "message": f"{code}: {problem}"})
     if problems:
         raise InvalidInput(f"{len(problems)} problems in the statements", errors=problems)
     document = ConsentDocument(
@@ -135,6 +135,19 @@ def list_consent_documents(session: Session, actor: Actor) -> list[ConsentDocume
         .order_by(ConsentDocument.effective_on.desc(), ConsentDocument.id.desc())
     )
     return list(session.scalars(stmt))
+
+
+def get_consent_document(session: Session, actor: Actor, document_id: int) -> ConsentDocument:
+    """One consent document with its statements, for staff and administrators."""
+    actor.require(*STAFF_AND_ADMIN)
+    stmt = (
+        select(ConsentDocument)
+        .where(ConsentDocument.id == document_id)
+        .options(selectinload(ConsentDocument.statements))
+    )
+    if (document := session.scalar(stmt)) is None:
+        raise NotFound(f"No consent document has id {document_id}", field="document_id")
+    return document
 
 
 def _answers(

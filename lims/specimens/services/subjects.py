@@ -13,7 +13,7 @@ from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
 from lims.auth.models import Site
 from lims.auth.services import find_site
-from lims.errors import Conflict, InvalidInput, NotFound
+from lims.errors import Conflict, InvalidInput, NotFound, field_label
 from lims.specimens.consent_models import ConsentEvent, ConsentEventKind, WithdrawalLevel
 from lims.specimens.models import (
     TERMINAL_STATUSES,
@@ -179,7 +179,9 @@ def register_visit(
     subject = lock_subject(session, get_subject(session, actor, study_code).id)
     require_consent(subject, "registering a visit")
     if visit_number < 1:
-        raise InvalidInput(f"visit_number starts at 1, not {visit_number}", field="visit_number")
+        raise InvalidInput(
+            f"{field_label('visit_number')} starts at 1, not {visit_number}", field="visit_number"
+        )
     if any(v.visit_number == visit_number for v in subject.visits):
         raise Conflict(
             f"{subject.study_code} already has visit {visit_number}", field="visit_number"
