@@ -164,7 +164,7 @@ class SubjectQueryIn(PageQuery):
 
 
 class ConsentWithdrawalIn(Input):
-    withdrawn_at = _aware(required=True)
+    withdrawn_at = _wall_clock(COLLECTING_SITE, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
     level = fields.Enum(WithdrawalLevel, by_value=True, load_default=WithdrawalLevel.NO_FURTHER_USE)
 

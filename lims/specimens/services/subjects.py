@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from lims import audit
 from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
+from lims.auth import timezones
 from lims.auth.models import Site
 from lims.auth.services import find_site
 from lims.errors import Conflict, InvalidInput, NotFound, field_label
@@ -268,6 +269,11 @@ def withdraw_consent(
         )
     if not reason.strip():
         raise InvalidInput("Give the reason for the withdrawal", field="reason")
+    zone = subject.site.time_zone  # a time without an offset is the subject's site's clock
+    try:
+        withdrawn_at = timezones.to_utc(withdrawn_at, zone)
+    except timezones.WallClockError as err:
+        raise InvalidInput(str(err), field="withdrawn_at") from None
     stops_use = level.rank >= WithdrawalLevel.NO_FURTHER_ACCESS.rank
     affected = _lock_what_consent_covers(session, subject) if stops_use else []
     before = subject.enrolment_status
@@ -278,7 +284,7 @@ def withdraw_consent(
         ConsentEvent(
             subject=subject,
             kind=ConsentEventKind.WITHDREW,
-            occurred_on=withdrawn_at.date(),
+            occurred_on=timezones.local_date(withdrawn_at, zone),  # the day at the site
             withdrawal_level=level,
             note=reason.strip(),
         )
