@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.engine.default import DefaultExecutionContext
@@ -20,6 +20,9 @@ from lims.specimens.quality import (
     InterferenceGrade,
     QuantificationMethod,
 )
+
+if TYPE_CHECKING:
+    from lims.specimens.consent_models import ConsentEvent
 
 
 class Sex(StrEnum):
@@ -131,6 +134,35 @@ def study_code_problem(code: str) -> str | None:
     )
 
 
+class WithdrawalLevel(StrEnum):
+    """UK Biobank's three options, mildest first (the order is the escalation); the consent
+    events that record them are in consent_models.py."""
+
+    NO_FURTHER_CONTACT = "no_further_contact"  # existing samples and data still used
+    NO_FURTHER_ACCESS = "no_further_access"  # kept, but no further use or release
+    NO_FURTHER_USE = "no_further_use"  # no use at all; samples destroyed (the disposal offer)
+
+    @property
+    def rank(self) -> int:
+        return list(WithdrawalLevel).index(self)
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+    @property
+    def for_tube(self) -> str:
+        """What the level means for each tube of the subject, as the storage pages say it."""
+        return TUBE_MEANING[self]
+
+
+TUBE_MEANING = {
+    WithdrawalLevel.NO_FURTHER_CONTACT: "the tube may still be used (only contact stops)",
+    WithdrawalLevel.NO_FURTHER_ACCESS: "keep the tube; do not use, reserve or ship it",
+    WithdrawalLevel.NO_FURTHER_USE: "the tube may only be disposed of (samples to be destroyed)",
+}
+
+
 class Subject(Base):
     """A participant, known here only by a study code (no names, MRNs or birth dates)."""
 
@@ -153,10 +185,23 @@ class Subject(Base):
     visits: Mapped[list[Visit]] = relationship(
         back_populates="subject", order_by="Visit.visit_number"
     )
+    # Read-only here: events are appended by the consent services (consent_models.py).
+    consent_events: Mapped[list[ConsentEvent]] = relationship(
+        viewonly=True, order_by="ConsentEvent.id"
+    )
 
     @property
     def has_consent(self) -> bool:
         return self.enrolment_status is not EnrolmentStatus.CONSENT_WITHDRAWN
+
+    @property
+    def withdrawal_level(self) -> WithdrawalLevel | None:
+        """The strongest withdrawal recorded, at any level; None if the subject never withdrew.
+        A subject withdrawn before levels were recorded counts as "no further use"."""
+        levels = [e.withdrawal_level for e in self.consent_events if e.withdrawal_level]
+        if not self.has_consent:
+            levels.append(WithdrawalLevel.NO_FURTHER_USE)
+        return max(levels, key=lambda level: level.rank, default=None)
 
 
 class Visit(Base):

@@ -30,6 +30,7 @@ from lims.specimens.services.permits import (
     ConsentDecision,
     consent_events,
     consent_permits,
+    withdrawal_levels,
 )
 from lims.specimens.services.processing import aliquot_specimen, extract_dna, sub_aliquot
 from lims.specimens.services.subject_imports import SubjectImportResult, import_subjects
@@ -92,4 +93,5 @@ __all__ = [
     "subject_record",
     "template_csv",
     "withdraw_consent",
+    "withdrawal_levels",
 ]
