@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from lims.actors import Actor
 from lims.auth.services import set_site_time_zone
-from lims.specimens.services import consent_events
+from lims.specimens.consent_models import WithdrawalLevel
+from lims.specimens.services import consent_events, withdraw_consent
 from tests.conftest import bearer, csrf_token, sign_in
 from tests.factories import SYSTEM, make_subject
 from tests.specimens.factories import give_consent, make_consent_form
@@ -187,3 +188,21 @@ def test_a_withdrawal_time_the_clocks_skipped_is_refused_with_the_offset_to_give
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "did not exist in America/Los_Angeles" in html
     assert subject.has_consent and consent_events(session, subject) == []
+
+
+def test_after_no_further_access_the_page_offers_no_new_visit_but_a_stronger_withdrawal(
+    client: FlaskClient, session: Session, tech: Actor
+) -> None:
+    subject = make_subject(session, study_code="C-0009")
+    sign_in(client, "tech")
+    assert "Register a visit" in client.get("/subjects/C-0009").get_data(as_text=True)
+    withdraw_consent(
+        session,
+        tech,
+        study_code=subject.study_code,
+        withdrawn_at=datetime(2026, 11, 2, 14, 0, tzinfo=UTC),
+        reason="letter",
+        level=WithdrawalLevel.NO_FURTHER_ACCESS,
+    )
+    html = client.get("/subjects/C-0009").get_data(as_text=True)
+    assert "Register a visit" not in html and "Record a withdrawal of consent" in html
