@@ -73,8 +73,9 @@ def test_a_voided_tube_drops_out_of_lists_and_counts_but_stays_findable(
     assert specimen_overview(session, tech).aliquots == count_before - 1
     asked, _ = list_aliquots(session, tech, filters=AliquotFilter(status=S.VOIDED))
     assert [r.barcode for r in asked] == [voided.barcode]
-    found = find(session, tech, voided.barcode)  # the header's find box
-    assert [(n.kind, n.code) for n in found] == [("aliquot", voided.barcode)]
+    assert [(n.kind, n.code) for n in find(session, tech, voided.barcode)] == [
+        ("aliquot", voided.barcode)
+    ]
     assert find_aliquot(session, tech, voided.barcode).status is S.VOIDED
 
 

@@ -3,7 +3,7 @@
 Plain CREATE INDEX, not a batch operation: on SQLite a batch may rebuild audit_events, and the
 rebuilt table would lose its append-only triggers.
 
-Revision ID: 0009_findaudit
+Revision ID: 0010_findaudit
 Revises: 0009_lifecycle
 Create Date: 2026-12-01 19:20:00
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0009_findaudit'
+revision: str = '0010_findaudit'
 down_revision: str | None = '0009_lifecycle'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
