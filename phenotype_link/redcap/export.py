@@ -268,11 +268,13 @@ def _parse_instrument(
             elif col.field is None or (not text and col.role == "value"):
                 continue
             elif col.role == "value":
-                if (code := missing_code(text, ctx.missing_codes)) is not None:
-                    missing[col.field.name] = code
-                    continue
                 if ctx.mapping is not None and col.field.choices:
                     text = ctx.mapping.our_code(col.field.name, text)
+                # A choice wins over a Missing Data Code of the same label ("Unknown").
+                is_choice = any(text in (c.code, c.label) for c in col.field.choices)
+                if not is_choice and (code := missing_code(text, ctx.missing_codes)) is not None:
+                    missing[col.field.name] = code
+                    continue
                 values[col.field.name] = parse_value(col.field, text, today=ctx.today)
             elif col.role == "checkbox":
                 choice = col.field.choice(col.code)
