@@ -1,0 +1,243 @@
+"""Steps the phenotype use cases share: the values a visit's phenotype is given in, scoring a
+scale through phenotype_link, and writing a visit's rows so that what is already there is kept,
+what differs is changed (with before and after), and what is new is created.
+
+Rows are matched on their natural keys (a visit's dystonia; a scale and its repeat instance; a
+treatment kind and its repeat instance; a finding's kind and item), so recording or importing the
+same phenotype twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lims import audit
+from lims.audit.models import Action
+from lims.errors import FieldError
+from lims.phenotype.models import (
+    BodyRegion,
+    Diagnosis,
+    DiagnosticFinding,
+    FindingKind,
+    ScaleAdministration,
+    Treatment,
+    TreatmentKind,
+)
+from lims.specimens.models import Dystonia, Visit
+from phenotype_link.scales import ScoringError, UnknownScale, get_scale
+
+
+@dataclass(frozen=True)
+class DiagnosisIn:
+    dystonia: Dystonia
+    body_regions: tuple[BodyRegion, ...]
+    subtype: str | None = None
+    age_at_onset_years: int | None = None
+
+
+@dataclass(frozen=True)
+class ScaleIn:
+    scale_id: str
+    answers: Mapping[str, Decimal | None]
+    imported_total: Decimal | None = None
+    rater: str | None = None
+    repeat_instance: int = 1
+
+
+@dataclass(frozen=True)
+class TreatmentIn:
+    kind: TreatmentKind
+    product: str
+    given_on: date | None = None
+    dose_units: Decimal | None = None
+    muscles: tuple[str, ...] = ()
+    dbs_targets: tuple[str, ...] = ()
+    repeat_instance: int = 1
+
+
+@dataclass(frozen=True)
+class FindingIn:
+    kind: FindingKind
+    item: str
+    value: str
+
+
+@dataclass(frozen=True)
+class VisitPhenotype:
+    """Everything recorded about one visit's phenotype; what is not named is left as it is."""
+
+    diagnoses: tuple[DiagnosisIn, ...] = ()
+    scales: tuple[ScaleIn, ...] = ()
+    treatments: tuple[TreatmentIn, ...] = ()
+    findings: tuple[FindingIn, ...] = ()
+
+
+Row = Diagnosis | ScaleAdministration | Treatment | DiagnosticFinding
+ChangeKind = Literal["created", "changed", "unchanged"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What writing one row did: the row, and its values before (None when new) and after."""
+
+    kind: ChangeKind
+    row: Row
+    after: dict[str, Any]
+    before: dict[str, Any] | None = None
+    label: str = ""  # "NA1-0007 V2 twstrs #1", for previews
+
+
+def _number(value: Decimal | None) -> int | float | None:
+    """A Decimal as JSON holds it: an int when whole, else a float (UDRS half points)."""
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def scale_values(scale_in: ScaleIn) -> tuple[dict[str, Any], list[str]]:
+    """The row values of a scale administration, scored by phenotype_link; or the problems.
+
+    Scored with partial=True: an unanswered item leaves its part unscored (the scale's flags say
+    why) instead of refusing the visit; an out-of-range or unknown item is refused.
+    """
+    try:
+        scale = get_scale(scale_in.scale_id)
+    except UnknownScale:
+        return {}, [f"scale_id: {scale_in.scale_id!r} is not a known rating scale"]
+    try:
+        score = scale.score(scale_in.answers, scale_in.imported_total, partial=True)
+    except ScoringError as err:
+        return {}, [f"{scale.id}.{p.item_id}: {p.reason}" for p in err.problems]
+    return {
+        "scale_version": scale.version,
+        "answers": {k: _number(v) for k, v in sorted(scale_in.answers.items())},
+        "total_score": _number(score.total),
+        "subscale_scores": {k: _number(v) for k, v in sorted(score.subscales.items())},
+        "imported_total": _number(scale_in.imported_total),
+        "flags": list(score.flags),
+        "rater": scale_in.rater,
+    }, []
+
+
+def _diagnosis_values(d: DiagnosisIn) -> dict[str, Any]:
+    return {
+        "subtype": d.subtype,
+        "body_regions": sorted({r.value for r in d.body_regions}),
+        "age_at_onset_years": d.age_at_onset_years,
+    }
+
+
+def _treatment_values(t: TreatmentIn) -> dict[str, Any]:
+    return {
+        "product": t.product,
+        "given_on": t.given_on,
+        "dose_units": _number(t.dose_units),
+        "muscles": list(t.muscles),
+        "dbs_targets": list(t.dbs_targets),
+    }
+
+
+def _current(row: Row, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in values}
+
+
+@dataclass
+class _Existing:
+    """A visit's rows by natural key, read once."""
+
+    diagnoses: dict[Dystonia, Diagnosis] = field(default_factory=dict)
+    scales: dict[tuple[str, int], ScaleAdministration] = field(default_factory=dict)
+    treatments: dict[tuple[TreatmentKind, int], Treatment] = field(default_factory=dict)
+    findings: dict[tuple[FindingKind, str], DiagnosticFinding] = field(default_factory=dict)
+
+
+def existing_rows(session: Session, visit_ids: Sequence[int]) -> dict[int, _Existing]:
+    """Every phenotype row of these visits, by visit and natural key (four queries in all)."""
+    out = {visit_id: _Existing() for visit_id in visit_ids}
+    for d in session.scalars(select(Diagnosis).where(Diagnosis.visit_id.in_(visit_ids))):
+        out[d.visit_id].diagnoses[d.dystonia] = d
+    stmt = select(ScaleAdministration).where(ScaleAdministration.visit_id.in_(visit_ids))
+    for s in session.scalars(stmt):
+        out[s.visit_id].scales[(s.scale_id, s.repeat_instance)] = s
+    for t in session.scalars(select(Treatment).where(Treatment.visit_id.in_(visit_ids))):
+        out[t.visit_id].treatments[(t.kind, t.repeat_instance)] = t
+    stmt_f = select(DiagnosticFinding).where(DiagnosticFinding.visit_id.in_(visit_ids))
+    for f in session.scalars(stmt_f):
+        out[f.visit_id].findings[(f.kind, f.item)] = f
+    return out
+
+
+def _write(
+    session: Session, row: Row | None, new: Row, values: dict[str, Any], label: str
+) -> Change:
+    if row is None:
+        for name, value in values.items():
+            setattr(new, name, value)
+        session.add(new)
+        return Change("created", new, values, label=label)
+    before = _current(row, values)
+    if before == values:
+        return Change("unchanged", row, values, label=label)
+    for name, value in values.items():
+        setattr(row, name, value)
+    changed = [n for n in values if before[n] != values[n]]
+    return Change(
+        "changed",
+        row,
+        {n: values[n] for n in changed},
+        {n: before[n] for n in changed},
+        label=label,
+    )
+
+
+def apply_visit(
+    session: Session, visit: Visit, phenotype: VisitPhenotype, existing: _Existing
+) -> tuple[list[Change], list[FieldError]]:
+    """Write one visit's phenotype into the session (no commit), or return its problems."""
+    problems: list[FieldError] = []
+    changes: list[Change] = []
+    name = f"{visit.subject.study_code} V{visit.visit_number}"
+    for d in phenotype.diagnoses:
+        new = Diagnosis(visit=visit, dystonia=d.dystonia)
+        label = f"{name} diagnosis {d.dystonia.value}"
+        changes.append(
+            _write(session, existing.diagnoses.get(d.dystonia), new, _diagnosis_values(d), label)
+        )
+    for s in phenotype.scales:
+        values, scale_problems = scale_values(s)
+        where = f"{name} {s.scale_id}"
+        problems += [{"field": s.scale_id, "message": f"{where}: {p}"} for p in scale_problems]
+        if not scale_problems:
+            key = (s.scale_id, s.repeat_instance)
+            new_s = ScaleAdministration(
+                visit=visit, scale_id=s.scale_id, repeat_instance=s.repeat_instance
+            )
+            label = f"{where} #{s.repeat_instance}"
+            changes.append(_write(session, existing.scales.get(key), new_s, values, label))
+    for t in phenotype.treatments:
+        new_t = Treatment(visit=visit, kind=t.kind, repeat_instance=t.repeat_instance)
+        label = f"{name} {t.kind.value} #{t.repeat_instance}"
+        row_t = existing.treatments.get((t.kind, t.repeat_instance))
+        changes.append(_write(session, row_t, new_t, _treatment_values(t), label))
+    for f in phenotype.findings:
+        new_f = DiagnosticFinding(visit=visit, kind=f.kind, item=f.item)
+        label = f"{name} {f.kind.value} {f.item}"
+        row_f = existing.findings.get((f.kind, f.item))
+        changes.append(_write(session, row_f, new_f, {"value": f.value}, label))
+    return changes, problems
+
+
+def audit_events(changes: Sequence[Change], **context: Any) -> Iterator[audit.Event]:
+    """One audit event per created or changed row (an unchanged row is not an event)."""
+    for c in changes:
+        if c.kind == "created":
+            yield audit.Event(Action.PHENOTYPE_RECORDED, c.row, after={**c.after, **context})
+        elif c.kind == "changed":
+            yield audit.Event(Action.PHENOTYPE_CHANGED, c.row, after=c.after, before=c.before)
