@@ -34,7 +34,8 @@ def record_visit_phenotype(
         session, visit, phenotype, existing_rows(session, [visit.id])[visit.id]
     )
     if problems:
-        raise InvalidInput(f"{len(problems)} problems found; nothing was recorded", errors=problems)
+        listed = "; ".join(p["message"] for p in problems)
+        raise InvalidInput(f"Nothing was recorded: {listed}", errors=problems)
     audit.record_many(session, actor, list(audit_events(changes, visit=visit.label)))
     session.commit()
     return changes
