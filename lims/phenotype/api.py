@@ -3,14 +3,21 @@ dictionary, the import, and the summary the aliquot endpoint carries."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
 from lims.db import get_session
+from lims.errors import InvalidInput
 from lims.phenotype import services
-from lims.phenotype.schemas import PhenotypeSummaryOut, SubjectPhenotypeOut
+from lims.phenotype.schemas import (
+    ImportOut,
+    ImportQueryIn,
+    PhenotypeSummaryOut,
+    SubjectPhenotypeOut,
+)
 from lims.specimens.models import Aliquot
 from lims.web import current_actor, documented, dump, token_required
 from phenotype_link.catalog import lims_instruments
@@ -52,3 +59,33 @@ def redcap_dictionary() -> ResponseReturnValue:
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=lims-redcap-dictionary.csv"},
     )
+
+
+@bp.post("/phenotype-imports")
+@token_required
+@documented(
+    summary="Import a REDCap export (multipart field 'file'; optional field 'mapping', a mapping "
+    "file for a project with other names); all or nothing: 422 lists row, record, event and "
+    "field of every problem; ?dry_run=true answers what would be created and changed",
+    query=ImportQueryIn,
+    response=ImportOut,
+    status=201,
+    csv_upload=("multipart/form-data",),
+)
+def import_phenotype() -> ResponseReturnValue:
+    args = ImportQueryIn().load(request.args)
+    if (upload := request.files.get("file")) is None:
+        raise InvalidInput(
+            "Send the REDCap export as multipart/form-data field 'file'", field="file"
+        )
+    mapping = request.files.get("mapping")
+    result = services.import_redcap(
+        get_session(),
+        current_actor(),
+        data=upload.read(),
+        mapping=mapping.read().decode("utf-8", "replace") if mapping is not None else None,
+        filename=upload.filename,
+        dry_run=args["dry_run"],
+        today=datetime.now(UTC).date(),
+    )
+    return dump(ImportOut(), result), 200 if result.is_dry_run else 201

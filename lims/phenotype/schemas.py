@@ -7,6 +7,9 @@ longitudinal record names the subject and its dates, so only staff get it (the s
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from marshmallow import fields
 
 from lims.web import Schema
@@ -90,3 +93,30 @@ class SubjectPhenotypeOut(Schema):
     study_code = fields.Function(lambda t: t.subject.study_code)
     primary_diagnosis = fields.Function(lambda t: t.subject.primary_diagnosis.value)
     visits = fields.List(fields.Nested(VisitPhenotypeOut))
+
+
+def _plain(values: Any) -> Any:
+    """Row values as JSON holds them (dates as ISO text)."""
+    return json.loads(json.dumps(values, default=str)) if values is not None else None
+
+
+class ImportQueryIn(Schema):
+    dry_run = fields.Boolean(
+        load_default=False, metadata={"description": "true: answer what would change, write none"}
+    )
+
+
+class ChangeOut(Schema):
+    label = fields.String(metadata={"description": "e.g. 'NA1-0007 V2 twstrs #1'"})
+    kind = fields.String(metadata={"description": "created or changed"})
+    before = fields.Function(lambda c: _plain(c.before), metadata={"type": "object"})
+    after = fields.Function(lambda c: _plain(c.after), metadata={"type": "object"})
+
+
+class ImportOut(Schema):
+    sha256 = fields.String()
+    is_dry_run = fields.Boolean()
+    created = fields.Integer()
+    changed = fields.Integer()
+    unchanged = fields.Integer()
+    changes = fields.List(fields.Nested(ChangeOut), metadata={"description": "the first 500"})

@@ -12,6 +12,7 @@ from lims.phenotype.services._common import (
     TreatmentIn,
     VisitPhenotype,
 )
+from lims.phenotype.services.imports import ImportResult, import_redcap
 from lims.phenotype.services.reading import (
     PhenotypeSummary,
     ScaleSeries,
@@ -27,6 +28,7 @@ __all__ = [
     "Change",
     "DiagnosisIn",
     "FindingIn",
+    "ImportResult",
     "PhenotypeSummary",
     "ScaleIn",
     "ScaleSeries",
@@ -36,6 +38,7 @@ __all__ = [
     "VisitEntry",
     "VisitPhenotype",
     "aliquot_phenotype",
+    "import_redcap",
     "record_visit_phenotype",
     "subject_timeline",
 ]

@@ -111,6 +111,16 @@ def scale_values(scale_in: ScaleIn) -> tuple[dict[str, Any], list[str]]:
         scale = get_scale(scale_in.scale_id)
     except UnknownScale:
         return {}, [f"scale_id: {scale_in.scale_id!r} is not a known rating scale"]
+    if not scale.is_scorable:  # items not yet confirmed: the total is kept as the site gave it
+        return {
+            "scale_version": scale.version,
+            "answers": {},
+            "total_score": None,
+            "subscale_scores": {},
+            "imported_total": _number(scale_in.imported_total),
+            "flags": ["items not encoded yet: only the imported total is kept"],
+            "rater": scale_in.rater,
+        }, []
     try:
         score = scale.score(scale_in.answers, scale_in.imported_total, partial=True)
     except ScoringError as err:
