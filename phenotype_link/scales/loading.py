@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from phenotype_link.scales.model import Item, MissingRule, Scale, Term
+from phenotype_link.scales.model import Item, MissingRule, Scale, Term, tidy
 
 DEFINITIONS = Path(__file__).parent / "definitions"
 # REDCap variable names: lower case letters, digits and underscores, starting with a letter
@@ -101,13 +101,13 @@ def _item(data: Mapping[str, Any], subscales: set[str]) -> Item:
         raise ValueError(f"item {item_id}: unknown subscale {subscale!r}")
     low = high = step = None
     if "values" in data:
-        values = tuple(sorted(Decimal(v) for v in data["values"]))
+        values = tuple(sorted(tidy(Decimal(v)) for v in data["values"]))
     else:
         low, high, step = (Decimal(data[k]) for k in ("min", "max", "step"))
         values = tuple(_steps(item_id, low, high, step))
     if not values or len(set(values)) != len(values) or len(values) > MAX_VALUES:
         raise ValueError(f"item {item_id}: give 1 to {MAX_VALUES} distinct values")
-    anchors = tuple((Decimal(k), v) for k, v in data.get("anchors", {}).items())
+    anchors = tuple((tidy(Decimal(k)), v) for k, v in data.get("anchors", {}).items())
     if stray := [str(v) for v, _ in anchors if v not in values]:
         raise ValueError(f"item {item_id}: anchors for values not allowed: {', '.join(stray)}")
     return Item(
@@ -130,7 +130,7 @@ def _steps(item_id: str, low: Decimal, high: Decimal, step: Decimal) -> Iterator
         raise ValueError(f"item {item_id}: {low} to {high} does not step evenly by {step}")
     value = low
     while value <= high:
-        yield value
+        yield tidy(value)  # 1, not 1.0: the value is also the REDCap choice code
         value += step
 
 

@@ -118,7 +118,10 @@ class Scale:
     notes: str = ""
 
     def item(self, item_id: str) -> Item:
-        return next(i for i in self.items if i.id == item_id)
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise KeyError(f"{self.id} has no item {item_id!r}")
 
     @property
     def is_scorable(self) -> bool:
@@ -134,8 +137,8 @@ class Scale:
             for t in self._terms_of(subscale)
         ]
         if self.missing.kind == "mean":
-            return _tidy(max(highs))
-        return _tidy(sum(highs, Decimal(0)))
+            return tidy(max(highs))
+        return tidy(sum(highs, Decimal(0)))
 
     def score(
         self,
@@ -217,10 +220,10 @@ class Scale:
                     f"{len(absent)} missing ({', '.join(absent)})"
                 )
             mean = sum(answered, Decimal(0)) / len(answered)
-            return _tidy(mean.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)), []
+            return tidy(mean.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)), []
         if absent:
             return None, absent
-        return _tidy(
+        return tidy(
             sum((t.weight * _product(values[i] for i in t.items) for t in terms), Decimal(0))
         ), []
 
@@ -240,6 +243,10 @@ class Scale:
     def _compare_import(self, total: Decimal | None, imported: Decimal | None) -> list[str]:
         if imported is None:
             return []
+        if isinstance(imported, bool) or not isinstance(imported, int | Decimal):
+            return [f"imported total {imported!r} is not a number: ignored"]
+        if not Decimal(imported).is_finite():
+            return [f"imported total {imported} is not a number: ignored"]
         flags = []
         if (high := self.maximum()) is not None and imported > high:
             flags.append(
@@ -260,7 +267,7 @@ def _product(numbers: Iterable[Decimal]) -> Decimal:
     return result
 
 
-def _tidy(number: Decimal) -> Decimal:
+def tidy(number: Decimal) -> Decimal:
     """29.0 -> 29 and 8.50 -> 8.5, without the exponent form normalize() gives 120 (1.2E+2)."""
     if number == number.to_integral_value():
         return number.quantize(Decimal(1))

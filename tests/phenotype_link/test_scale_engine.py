@@ -79,3 +79,24 @@ def test_an_imported_total_above_the_maximum_suggests_another_version() -> None:
         "imported total 9 is above the maximum 8 of jrs Jankovic & Orman 1987: "
         "another version of the scale?"
     )
+
+
+def test_not_a_number_is_refused_as_an_answer_and_ignored_as_an_imported_total() -> None:
+    jrs = get_scale("jrs")
+    with pytest.raises(ScoringError) as caught:
+        jrs.score({"jrs_severity": D("NaN"), "jrs_frequency": D("Infinity")})
+    assert [p.reason for p in caught.value.problems] == [
+        "NaN is not a number",
+        "Infinity is not a number",
+    ]
+    score = jrs.score({"jrs_severity": D(1), "jrs_frequency": D(1)}, D("NaN"))
+    assert score.flags == ("imported total NaN is not a number: ignored",)
+
+
+def test_asking_a_scale_for_an_item_it_does_not_have_names_both() -> None:
+    with pytest.raises(KeyError, match="jrs has no item 'vhi_f1'"):
+        get_scale("jrs").item("vhi_f1")
+
+
+def test_a_scale_definition_is_read_once_and_shared() -> None:
+    assert get_scale("udrs") is SCALES["udrs"]
