@@ -87,7 +87,8 @@ def load_mapping(text: str) -> ExportMapping:
         ours: {str(k): v for k, v in _strings(table, f"choices.{ours}").items()}
         for ours, table in choices_raw.items()
     }
-    ignore = raw.get("ignore", {}).get("columns", []) if isinstance(raw.get("ignore"), dict) else 0
+    ignore_table = raw.get("ignore", {})
+    ignore = ignore_table.get("columns", []) if isinstance(ignore_table, dict) else None
     if not isinstance(ignore, list) or not all(isinstance(c, str) for c in ignore):
         raise MappingError("[ignore] columns must be a list of column names")
     return ExportMapping(
