@@ -107,7 +107,7 @@ class Diagnosis(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
     dystonia: Mapped[Dystonia] = mapped_column(str_enum(Dystonia, 16))
-    subtype: Mapped[str | None] = mapped_column(String(40))  # "adductor", "torticollis", ...
+    subtype: Mapped[str | None] = mapped_column(String(80))  # "adductor", "torticollis", ...
     body_regions: Mapped[list[str]] = mapped_column(JSON)  # BodyRegion values, sorted
     age_at_onset_years: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -37,7 +37,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('visit_id', sa.Integer(), nullable=False),
     sa.Column('dystonia', sa.Enum('cervical', 'laryngeal', 'blepharospasm', 'craniofacial', 'limb', name='dystonia', native_enum=False, create_constraint=True, length=16), nullable=False),
-    sa.Column('subtype', sa.String(length=40), nullable=True),
+    sa.Column('subtype', sa.String(length=80), nullable=True),
     sa.Column('body_regions', sa.JSON(), nullable=False),
     sa.Column('age_at_onset_years', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
