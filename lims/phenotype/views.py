@@ -50,7 +50,8 @@ def import_export() -> ResponseReturnValue:
     mapping_text = (
         mapping.read().decode("utf-8", "replace") if mapping and mapping.filename else None
     )
-    is_dry_run = request.form.get("action") != "import"
+    # Not "action": a field of that name would hide form.action from progress.js.
+    is_dry_run = request.form.get("step") != "import"
     try:
         if upload is None or not upload.filename:
             raise InvalidInput("Choose a REDCap export (CSV) to import", field="file")
