@@ -129,7 +129,7 @@ class ScaleAdministration(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
     scale_id: Mapped[str] = mapped_column(String(24))  # phenotype_link.scales id: "twstrs", "vhi"
-    scale_version: Mapped[str] = mapped_column(String(24))
+    scale_version: Mapped[str] = mapped_column(String(80))  # "Jacobson et al. 1997, 30 items"
     repeat_instance: Mapped[int] = mapped_column(default=1)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)  # item id -> raw value, as given
     total_score: Mapped[float | None] = mapped_column(Score)  # None: not computable (flags say why)

@@ -67,7 +67,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('visit_id', sa.Integer(), nullable=False),
     sa.Column('scale_id', sa.String(length=24), nullable=False),
-    sa.Column('scale_version', sa.String(length=24), nullable=False),
+    sa.Column('scale_version', sa.String(length=80), nullable=False),
     sa.Column('repeat_instance', sa.Integer(), nullable=False),
     sa.Column('answers', sa.JSON(), nullable=False),
     sa.Column('total_score', sa.Numeric(precision=7, scale=2, asdecimal=False), nullable=True),

@@ -32,6 +32,7 @@ from lims.phenotype.services._common import (
     apply_visit,
     audit_events,
     existing_rows,
+    insert_created,
 )
 from lims.specimens.models import Dystonia, Subject, Visit
 from lims.specimens.services import locked
@@ -108,7 +109,7 @@ def _into(
         items = get_scale(instrument.scale_id).items
         answers = {i.id: _decimal(v.get(i.id)) for i in items}  # blank or coded: missing
         total = _decimal(v.get(f"{instrument.scale_id}_total"))
-        out["scales"].append(ScaleIn(instrument.scale_id, answers, total, None, n))
+        out["scales"].append(ScaleIn(instrument.scale_id, answers, total, None, n, rec.score))
     elif rec.instrument == "diagnosis":
         dystonia = DYSTONIA_CODES.get(str(v.get("dx_type")), subject.primary_diagnosis)
         regions = tuple(REGION_CODES[c] for c in v.get("dx_regions", ()) if c in REGION_CODES)  # type: ignore[union-attr]
@@ -246,7 +247,7 @@ def import_redcap(
     for key, values in grouped.items():
         visit = visits[key]
         phenotype = VisitPhenotype(**{k: tuple(v) for k, v in values.items()})
-        made, visit_problems = apply_visit(session, visit, phenotype, existing[visit.id])
+        made, visit_problems = apply_visit(visit, phenotype, existing[visit.id])
         changes += made
         problems += visit_problems
     if problems:
@@ -259,6 +260,7 @@ def import_redcap(
     if dry_run:
         session.rollback()  # the preview wrote into the session only; nothing stays
         return result
+    insert_created(session, changes)
     row = PhenotypeImport(sha256=digest, filename=filename, created_count=counts["created"],
                           changed_count=counts["changed"], unchanged_count=counts["unchanged"],
                           imported_by=actor.username)  # fmt: skip

@@ -13,6 +13,7 @@ from lims.phenotype.services._common import (
     apply_visit,
     audit_events,
     existing_rows,
+    insert_created,
 )
 from lims.specimens.services import find_visit, lock_subject
 
@@ -30,12 +31,11 @@ def record_visit_phenotype(
     visit = find_visit(session, actor, study_code=study_code, visit_number=visit_number)
     # The subject first, as every specimen service locks it: one writer per subject at a time.
     lock_subject(session, visit.subject_id)
-    changes, problems = apply_visit(
-        session, visit, phenotype, existing_rows(session, [visit.id])[visit.id]
-    )
+    changes, problems = apply_visit(visit, phenotype, existing_rows(session, [visit.id])[visit.id])
     if problems:
         listed = "; ".join(p["message"] for p in problems)
         raise InvalidInput(f"Nothing was recorded: {listed}", errors=problems)
+    insert_created(session, changes)
     audit.record_many(session, actor, list(audit_events(changes, visit=visit.label)))
     session.commit()
     return changes
