@@ -142,7 +142,7 @@ def _cell(column: ReleaseColumn, value: ReleaseInput, record: LinkedRecord, secr
         return pseudonym(secret, value, namespace=column.name)
     if kind == "boolean" and isinstance(value, bool):
         return "1" if value else "0"
-    if kind in ("integer", "number") and isinstance(value, int | Decimal):
+    if kind in ("integer", "number") and isinstance(value, int | Decimal) and not _is_bool(value):
         return str(value)
     codes = {c.code for c in column.choices}
     if kind == "code" and isinstance(value, str) and value in codes:
@@ -150,6 +150,10 @@ def _cell(column: ReleaseColumn, value: ReleaseInput, record: LinkedRecord, secr
     if kind == "codes" and isinstance(value, tuple) and set(value) <= codes:
         return ";".join(value)
     raise ReleaseRefused(f"{column.name}: {type(value).__name__} value is not a {kind} value")
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool)
 
 
 def _entry(column: ReleaseColumn) -> DictionaryEntry:

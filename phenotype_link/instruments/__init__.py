@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -68,7 +68,17 @@ class Field:
         return self.kind in FREE_TEXT_KINDS
 
     def choice(self, code: str) -> Choice | None:
-        return next((c for c in self.choices if c.code == code), None)
+        return self.codes.get(code)
+
+    @cached_property
+    def codes(self) -> dict[str, Choice]:
+        """Choices by code (an import looks one up per cell)."""
+        return {c.code: c for c in self.choices}
+
+    @cached_property
+    def codes_by_label(self) -> dict[str, str]:
+        """Choice codes by lower-case label, for label exports."""
+        return {c.label.lower(): c.code for c in self.choices}
 
 
 @dataclass(frozen=True)

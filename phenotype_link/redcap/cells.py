@@ -28,11 +28,10 @@ class CellProblem(ValueError):
     """The cell cannot be a value of its field; the message is the reason, in the user's words."""
 
 
-def missing_code(text: str, codes: Mapping[str, str]) -> str | None:
-    """The Missing Data Code a cell holds, by code (raw) or by label (label export)."""
-    if text in codes:
-        return text
-    return next((code for code, label in codes.items() if label.lower() == text.lower()), None)
+def missing_lookup(codes: Mapping[str, str]) -> dict[str, str]:
+    """Cell text -> Missing Data Code: the code itself (raw), or its label in lower case (label
+    export). Look a cell up with `lookup.get(text) or lookup.get(text.lower())`."""
+    return {**{label.lower(): code for code, label in codes.items()}, **{c: c for c in codes}}
 
 
 def _number(field: Field, text: str) -> int | Decimal:
@@ -69,9 +68,9 @@ def _date(text: str, today: date) -> date:
 
 
 def _choice(field: Field, text: str) -> str:
-    if field.choice(text) is not None:
+    if text in field.codes:
         return text
-    if code := next((c.code for c in field.choices if c.label.lower() == text.lower()), None):
+    if code := field.codes_by_label.get(text.lower()):
         return code
     codes = ", ".join(f"{c.code} ({c.label})" for c in field.choices)
     raise CellProblem(f"is not a choice of this field; the choices are {codes}")

@@ -106,8 +106,8 @@ def _their_name(header: str, mapping: ExportMapping, ours: Mapping[str, _Spec]) 
     if sep and base in mapping.fields:
         our_field = mapping.fields[base]
         return f"{our_field}___{checkbox_suffix(mapping.our_code(our_field, suffix))}"
-    form, sep, _ = header.rpartition("_complete")
-    if sep and form in mapping.instruments:
+    form = header.removesuffix("_complete")
+    if form != header and form in mapping.instruments:
         return f"{mapping.instruments[form]}_complete"
     return header if header in ours else None
 

@@ -34,7 +34,8 @@ def _row(form: str, f: Field) -> list[str]:
         note = f"{note} Allowed: {', '.join(str(a) for a in f.allowed)}.".strip()
     row = [f.name, form, "", FIELD_TYPE.get(f.kind, f.kind), f.label, choices, note]
     row += [VALIDATION.get(f.kind, ""), _limit(f.minimum), _limit(f.maximum)]
-    row += ["", "", "y" if f.is_required else "", "", "", "", "", ""]
+    # Free text may hold a name: flagged, REDCap leaves it out of de-identified exports.
+    row += ["y" if f.is_free_text else "", "", "y" if f.is_required else "", "", "", "", "", ""]
     return row
 
 

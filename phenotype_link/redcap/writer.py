@@ -100,6 +100,10 @@ def write_export(
 ) -> str:
     """The CSV REDCap's "raw data" export (labels=False) or "labels" export would give."""
     by_name = {inst.name: inst for inst in instruments}
+    nothing = ExportRow("", "", {})
+    # An instrument without values in a row writes the same cells every time: made once each.
+    hidden = {i.name: _cells(i, nothing, False, labels) for i in instruments}
+    unfilled = {i.name: _cells(i, nothing, True, labels) for i in instruments}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(_header(instruments, labels))
@@ -110,6 +114,11 @@ def write_export(
         cells += [str(row.repeat_instance or ""), row.data_access_group]
         for inst in instruments:
             shown = inst is repeat if repeat else not inst.is_repeating
-            cells += _cells(inst, row, shown, labels)
+            if not shown:
+                cells += hidden[inst.name]
+            elif inst.name in row.statuses or any(f.name in row.values for f in inst.fields):
+                cells += _cells(inst, row, shown, labels)
+            else:
+                cells += unfilled[inst.name]
         writer.writerow(cells)
     return out.getvalue()

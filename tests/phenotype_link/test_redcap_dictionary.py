@@ -72,6 +72,12 @@ def test_dates_and_numbers_are_validated_text_fields_with_their_limits() -> None
     assert by_name["btx_date"]["Required Field?"] == "y"
 
 
+def test_free_text_fields_are_flagged_as_identifiers() -> None:
+    flagged = {r["Variable / Field Name"] for r in rows() if r["Identifier?"] == "y"}
+
+    assert flagged == {"voice_comment", "gen_variant"}
+
+
 def test_every_instrument_and_every_rating_scale_is_a_form() -> None:
     forms = {r["Form Name"] for r in rows()}
 
@@ -84,6 +90,8 @@ def test_variable_names_are_unique_and_redcap_safe() -> None:
 
     assert len(names) == len(set(names))
     assert all(n[0].isalpha() and "__" not in n and n == n.lower() for n in names)
+    # REDCap warns above 26 characters (redcap.md 1.2.8); no site should have to click it away.
+    assert max(len(n) for n in names) <= 26
 
 
 def test_a_field_name_used_twice_is_refused() -> None:

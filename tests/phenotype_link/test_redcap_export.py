@@ -3,6 +3,7 @@ checkboxes, Missing Data Codes, mapping files; every problem named by row, recor
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -15,6 +16,7 @@ from phenotype_link.redcap import (
     ExportErrors,
     ExportProblem,
     InstrumentRecord,
+    MappingError,
     ParsedExport,
     load_mapping,
     parse_export,
@@ -84,10 +86,10 @@ def test_a_rating_scale_is_scored_from_its_imported_items() -> None:
     parsed = parse((DOCS / "sample-export-raw.csv").read_text())
 
     jrs = find(parsed, "EU1-0002", "jrs", visit_number=1)
-    assert (
-        jrs.score is not None
-        and jrs.score.total == jrs.values["jrs_severity"] + jrs.values["jrs_frequency"]
-    )  # type: ignore[operator]
+    severity, frequency = jrs.values["jrs_severity"], jrs.values["jrs_frequency"]
+    assert isinstance(severity, int) and isinstance(frequency, int)
+    assert jrs.score is not None and jrs.score.total == severity + frequency
+    assert jrs.score.subscales == {"severity": severity, "frequency": frequency}
 
 
 def test_instruments_left_blank_for_an_event_are_skipped() -> None:
@@ -247,3 +249,57 @@ def test_a_label_export_with_exported_checkbox_labels_reads_ticked_boxes() -> No
 
 def test_a_file_without_a_header_is_refused() -> None:
     assert problems("")[0].reason == "the file has no header row"
+
+
+def test_a_row_with_more_or_fewer_cells_than_the_header_is_refused() -> None:
+    # A line break in an unquoted cell shifts every later column (redcap.md 4.2).
+    text = "record_id,redcap_event_name,voice_breaks\nNA1-0003,visit_1_arm_1\n"
+
+    [problem] = problems(text)
+    assert (problem.row, problem.reason) == (2, "has 2 cells where the header has 3")
+
+
+def test_a_label_export_with_a_mapping_file_is_refused_with_the_reason() -> None:
+    text = (DOCS / "sample-export-labels.csv").read_text()
+
+    [problem] = problems(text, mapping=load_mapping(""))
+    assert "needs an export with raw headers" in problem.reason
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ("[fields\n", "not valid TOML"),
+        ("[events]\nbaseline_arm_1 = 0\n", "is not a visit number"),
+        ("[colours]\nred = 1\n", "unknown tables ['colours']"),
+        ('[fields]\nvdate = "Visit Date"\n', "are not REDCap variable names"),
+        ("[ignore]\ncolumns = 3\n", "must be a list of column names"),
+    ],
+)
+def test_a_broken_mapping_file_is_refused_naming_what_is_wrong(mapping: str, message: str) -> None:
+    with pytest.raises(MappingError, match=re.escape(message)):
+        load_mapping(mapping)
+
+
+def test_a_repeating_event_gives_every_instrument_of_the_row_its_instance() -> None:
+    # A whole event that repeats: the instance is set and the repeat instrument is blank.
+    text = HEADER + (
+        "NA2-0001,visit_1_arm_1,,1,2023-01-05,2,1,0,1,0,2,,,,,\n"
+        "NA2-0001,visit_1_arm_1,,2,2023-02-05,2,1,1,1,0,2,,,,,\n"
+    )
+
+    diagnoses = [r for r in parse(text).records if r.instrument == "diagnosis"]
+    assert [(d.repeat_instance, d.visit_date, d.values["dx_regions"]) for d in diagnoses] == [
+        (1, date(2023, 1, 5), ("5",)),
+        (2, date(2023, 2, 5), ("1", "5")),
+    ]
+
+
+def test_a_repeating_instruments_row_without_an_instance_is_refused() -> None:
+    text = HEADER + "NA2-0001,visit_1_arm_1,botulinum_toxin,,,,,,,,,2022-12-01,1,100,1,2\n"
+
+    [problem] = problems(text)
+    assert (problem.field, problem.reason) == (
+        "redcap_repeat_instance",
+        "is needed in a row of botulinum_toxin",
+    )
