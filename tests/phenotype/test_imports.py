@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 from lims.actors import Actor
 from lims.audit.models import AuditEvent
 from lims.errors import InvalidInput
-from lims.phenotype.models import Diagnosis, PhenotypeImport, ScaleAdministration, Treatment
+from lims.phenotype.models import (
+    Diagnosis,
+    DiagnosticFinding,
+    PhenotypeImport,
+    ScaleAdministration,
+    Treatment,
+)
 from lims.phenotype.services import import_redcap
 from tests.conftest import bearer
 from tests.factories import make_subject, make_visit
@@ -149,3 +155,16 @@ def test_the_api_answers_a_refused_import_with_every_problem(
     assert answer.status_code == 422
     assert answer.content_type == "application/problem+json"
     assert all("row" in e and "field" in e for e in answer.get_json()["errors"])
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_every_instrument_of_the_sample_becomes_rows(session: Session, tech: Actor) -> None:
+    import_redcap(session, tech, data=RAW, today=TODAY)
+
+    treatments = {t.kind.value for t in session.scalars(select(Treatment))}
+    findings = {(f.kind.value, f.item) for f in session.scalars(select(DiagnosticFinding))}
+    assert treatments == {"botulinum_toxin", "oral_medication", "dbs"}
+    assert {kind for kind, _ in findings} == {"voice_rating", "family_history", "genetic_test"}
+    assert ("voice_rating", "voice_comment") not in findings  # free text stays out
+    regions = {tuple(d.body_regions) for d in session.scalars(select(Diagnosis))}
+    assert ("eyes", "jaw_tongue") in regions  # blepharospasm spread to the jaw at visit 2

@@ -160,11 +160,13 @@ def _into(
                 n,
             )
         )
-    elif rec.instrument == "genetic_test" and v.get("gen_gene"):
+    elif rec.instrument == "genetic_test":
+        # A panel or exome may report no single gene; its instance number keeps it apart.
+        gene = _label(instrument, "gen_gene", v["gen_gene"]) if v.get("gen_gene") else None
         out["findings"].append(
             FindingIn(
                 FindingKind.GENETIC_TEST,
-                _label(instrument, "gen_gene", v["gen_gene"])[:40],
+                (gene or f"test #{n}")[:40],
                 _label(instrument, "gen_result", v.get("gen_result", "not reported"))[:120],
             )
         )
