@@ -8,14 +8,14 @@ from flask import Blueprint, flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from lims.actors import STAFF
+from lims.actors import Role
 from lims.db import get_session
 from lims.errors import InvalidInput, LimsError
 from lims.phenotype import charts, services
 from lims.web import NAV, current_actor, flash_problem
 
 bp = Blueprint("phenotype", __name__)
-NAV.append(("phenotype.import_form", "Import phenotype", STAFF))
+NAV.append(("phenotype.import_form", "Import phenotype", (Role.TECHNICIAN, Role.ADMIN)))
 
 
 @bp.get("/subjects/<study_code>/timeline")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from lims.actors import Actor
 from lims.audit.models import AuditEvent
-from lims.errors import InvalidInput
+from lims.errors import Forbidden, InvalidInput
 from lims.phenotype.models import (
     Diagnosis,
     DiagnosticFinding,
@@ -168,3 +168,9 @@ def test_every_instrument_of_the_sample_becomes_rows(session: Session, tech: Act
     assert ("voice_rating", "voice_comment") not in findings  # free text stays out
     regions = {tuple(d.body_regions) for d in session.scalars(select(Diagnosis))}
     assert ("eyes", "jaw_tongue") in regions  # blepharospasm spread to the jaw at visit 2
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_a_reviewer_may_read_but_not_import(session: Session, reviewer: Actor) -> None:
+    with pytest.raises(Forbidden):
+        import_redcap(session, reviewer, data=RAW, today=TODAY)

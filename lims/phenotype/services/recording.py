@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from lims import audit
-from lims.actors import STAFF, Actor
+from lims.actors import Actor, Role
 from lims.errors import InvalidInput
 from lims.phenotype.services._common import (
     Change,
@@ -27,7 +27,7 @@ def record_visit_phenotype(
     phenotype: VisitPhenotype,
 ) -> list[Change]:
     """Record diagnoses, scales, treatments and findings of one visit; each change audited."""
-    actor.require(*STAFF)
+    actor.require(Role.TECHNICIAN)  # reviewers read; the bench records
     visit = find_visit(session, actor, study_code=study_code, visit_number=visit_number)
     # The subject first, as every specimen service locks it: one writer per subject at a time.
     lock_subject(session, visit.subject_id)
