@@ -14,9 +14,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from enum import Enum
 from typing import Any, Literal
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from lims import audit
@@ -207,23 +208,45 @@ def _write(
     return Change("changed", model, after, {n: before[n] for n in changed}, label, row.id)
 
 
+# The natural key of each kind of row: what a change is matched back to its new id by.
+KEYS: dict[type[Row], tuple[str, ...]] = {
+    Diagnosis: ("visit_id", "dystonia"),
+    ScaleAdministration: ("visit_id", "scale_id", "repeat_instance"),
+    Treatment: ("visit_id", "kind", "repeat_instance"),
+    DiagnosticFinding: ("visit_id", "kind", "item"),
+}
+
+
 def insert_created(session: Session, changes: Sequence[Change]) -> None:
     """Insert every new row, one executemany per table, and give each change its row's id.
 
     Core inserts, not ORM objects: building and flushing an entity per row cost more than the
-    inserts themselves for an import of tens of thousands of rows. RETURNING in parameter order
-    maps the ids back to the changes on both databases.
+    inserts. Not INSERT ... RETURNING either: SQLAlchemy sends that as 1,000-row statements
+    that psycopg 3 re-parses in Python, a third of a 4,000-event import on PostgreSQL (cProfile,
+    2026-12-01), as lims/specimens/services/import_writes.py found for aliquots. The new ids are
+    read back by natural key among the ids above the highest one before the insert.
     """
     by_model: dict[type[Row], list[Change]] = defaultdict(list)
     for change in changes:
-        if change.kind == "created":
+        if change.kind == "created" and change.insert is not None:
             by_model[change.model].append(change)
     now = utcnow()
     for model, made in by_model.items():
-        stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
-        rows = [{"created_at": now, **c.insert} for c in made if c.insert is not None]
-        for change, row_id in zip(made, session.scalars(stmt, rows), strict=True):
-            change.row_id = row_id
+        table = model.__table__
+        assert isinstance(table, Table)
+        before = session.scalar(select(func.max(table.c.id))) or 0
+        session.execute(insert(table), [{"created_at": now, **c.insert} for c in made])  # type: ignore[dict-item]
+        names = KEYS[model]
+        new = select(table.c.id, *(table.c[n] for n in names)).where(table.c.id > before)
+        ids = {tuple(_stored(v) for v in row[1:]): row[0] for row in session.execute(new)}
+        for change in made:
+            assert change.insert is not None
+            change.row_id = ids[tuple(_stored(change.insert[n]) for n in names)]
+
+
+def _stored(value: Any) -> Any:
+    """A key value as the database gives it back (an enum as its text)."""
+    return value.value if isinstance(value, Enum) else value
 
 
 def apply_visit(
