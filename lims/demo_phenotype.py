@@ -93,7 +93,9 @@ def _subject(
     level = rng.uniform(0.3, 0.6)
     visits = list(subject.visits)
     toxin = _toxin_dates(rng, dystonia, visits)
-    family = "yes" if rng.random() < 0.12 else rng.choice(("no", "no", "no", "unknown"))
+    # Worded as the REDCap form's choices, so importing the sample export over the demo changes
+    # only what differs.
+    family = "Yes" if rng.random() < 0.12 else rng.choice(("No", "No", "No", "Unknown"))
     for n, visit in enumerate(visits):
         regions = REGIONS[dystonia] + ((R.LOWER_FACE,) if spreads and n >= 1 else ())
         level = min(0.95, max(0.05, level + rng.uniform(-0.06, 0.1) + (0.1 if spreads else 0)))
@@ -164,6 +166,6 @@ def _findings(
     if dystonia is D.LARYNGEAL:
         vas = max(0, min(100, round(level * 100 + rng.uniform(-8, 8))))
         found.append(FindingIn(FindingKind.VOICE_RATING, "voice_severity_vas", str(vas)))
-    if family == "yes":
+    if family == "Yes":
         found.append(FindingIn(FindingKind.GENETIC_TEST, "THAP1", "negative"))
     return tuple(found)

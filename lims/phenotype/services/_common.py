@@ -126,23 +126,24 @@ def scale_values(scale_in: ScaleIn) -> tuple[dict[str, Any], list[str]]:
             "subscale_scores": {},
             "imported_total": _number(scale_in.imported_total),
             "flags": ["items not encoded yet: only the imported total is kept"],
-            "rater": scale_in.rater,
-        }, []
+        } | ({"rater": scale_in.rater} if scale_in.rater is not None else {}), []
     try:
         score = scale_in.score or scale.score(
             scale_in.answers, scale_in.imported_total, partial=True
         )
     except ScoringError as err:
         return {}, [f"{scale.id}.{p.item_id}: {p.reason}" for p in err.problems]
-    return {
+    values = {
         "scale_version": scale.version,
         "answers": {k: _number(v) for k, v in sorted(scale_in.answers.items())},
         "total_score": _number(score.total),
         "subscale_scores": {k: _number(v) for k, v in sorted(score.subscales.items())},
         "imported_total": _number(scale_in.imported_total),
         "flags": list(score.flags),
-        "rater": scale_in.rater,
-    }, []
+    }
+    if scale_in.rater is not None:  # a REDCap export names no rater: keep the one recorded
+        values["rater"] = scale_in.rater
+    return values, []
 
 
 def _diagnosis_values(d: DiagnosisIn) -> dict[str, Any]:
