@@ -120,7 +120,9 @@ def raw_columns(
 ) -> tuple[list[Column], list[HeaderProblem]]:
     """Columns named by variable names; unknown and (with a mapping) unmapped names are problems."""
     ours = {spec[0]: spec for spec in _our_columns(instruments, missing_codes)}
-    timestamps = {f"{inst.name}_timestamp" for inst in instruments}
+    # Survey completion times (exportSurveyFields, redcap.md 2.2.5) are not imported.
+    forms = [inst.name for inst in instruments] + list(mapping.instruments if mapping else ())
+    timestamps = {f"{form}_timestamp" for form in forms}
     columns, problems = [Column(0, header[0], "record")], []
     for i, h in enumerate(header[1:], start=1):
         if h in SYSTEM:

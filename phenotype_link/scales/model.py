@@ -33,7 +33,8 @@ class ScoringError(ValueError):
 
     def __init__(self, scale_id: str, problems: list[ItemProblem]) -> None:
         listed = "; ".join(str(p) for p in problems)
-        super().__init__(f"{scale_id}: {len(problems)} problems: {listed}")
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(f"{scale_id}: {count}: {listed}")
         self.scale_id = scale_id
         self.problems = problems
 
@@ -50,7 +51,7 @@ class Item:
     minimum: Decimal | None = None
     maximum: Decimal | None = None
     step: Decimal | None = None
-    anchors: tuple[tuple[Decimal, str], ...] = ()  # (value, short anchor) where not licensed
+    anchors: tuple[tuple[Decimal, str], ...] = ()  # (value, short anchor), never licensed text
     unit: str = ""
     notes: str = ""
     source: str = ""

@@ -303,3 +303,12 @@ def test_a_repeating_instruments_row_without_an_instance_is_refused() -> None:
         "redcap_repeat_instance",
         "is needed in a row of botulinum_toxin",
     )
+
+
+def test_survey_columns_are_read_past_not_refused() -> None:
+    text = (
+        "record_id,redcap_event_name,redcap_survey_identifier,voice_speech_timestamp,voice_breaks\n"
+        "NA1-0003,visit_1_arm_1,,2023-01-05 10:12:00,4\n"
+    )
+
+    assert find(parse(text), "NA1-0003", "voice_speech").values == {"voice_breaks": 4}

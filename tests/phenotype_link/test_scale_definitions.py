@@ -47,6 +47,36 @@ def test_every_item_at_zero_scores_zero(scale_id: str) -> None:
     assert get_scale(scale_id).score(answers(get_scale(scale_id))).total == 0
 
 
+@pytest.mark.parametrize("scale_id", sorted(PUBLISHED_MAXIMA))
+def test_every_scale_names_a_missing_item_with_its_rule_and_never_scores_it_as_zero(
+    scale_id: str,
+) -> None:
+    scale = get_scale(scale_id)
+    last = scale.items[-1].id
+    assert reasons(scale, answers(scale, 1) | {last: None}) == {
+        last: f"missing; {scale.missing.statement}"
+    }
+    assert scale.score(answers(scale, 1) | {last: None}, partial=True).total is None
+
+
+@pytest.mark.parametrize("scale_id", sorted(PUBLISHED_MAXIMA))
+def test_every_scale_refuses_a_value_above_an_items_range(scale_id: str) -> None:
+    scale = get_scale(scale_id)
+    first = scale.items[0]
+    assert reasons(scale, answers(scale) | {first.id: first.values[-1] + 1}) == {
+        first.id: f"{first.values[-1] + 1} is above the maximum {first.values[-1]}"
+    }
+
+
+@pytest.mark.parametrize("scale_id", sorted(PUBLISHED_MAXIMA))
+def test_every_scale_flags_an_imported_total_that_disagrees(scale_id: str) -> None:
+    scale = get_scale(scale_id)
+    computed = scale.score(answers(scale, 1)).total
+    assert computed is not None
+    flags = scale.score(answers(scale, 1), computed + 2).flags
+    assert flags == (f"imported total {computed + 2} differs from computed {computed}",)
+
+
 def test_every_scale_cites_a_source_and_licensed_text_is_not_reproduced() -> None:
     for scale in SCALES.values():
         assert scale.source and scale.version

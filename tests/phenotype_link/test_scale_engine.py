@@ -100,3 +100,8 @@ def test_asking_a_scale_for_an_item_it_does_not_have_names_both() -> None:
 
 def test_a_scale_definition_is_read_once_and_shared() -> None:
     assert get_scale("udrs") is SCALES["udrs"]
+
+
+def test_the_error_message_lists_every_problem() -> None:
+    with pytest.raises(ScoringError, match=r"^jrs: 1 problem: jrs_frequency: missing; "):
+        get_scale("jrs").score({"jrs_severity": D(1)})
