@@ -15,7 +15,14 @@ from werkzeug.routing import IntegerConverter, Map
 
 from lims.actors import Actor, Role
 from lims.db import rollback_request_session
-from lims.errors import FieldError, InvalidInput, LimsError, NotAuthenticated, shown
+from lims.errors import (
+    FieldError,
+    InvalidInput,
+    LimsError,
+    NotAuthenticated,
+    field_label,
+    shown,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,10 +47,16 @@ class Schema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
+    # A schema nested in another reports its problems to the outer one, which names them by
+    # their path (statements.1.code) and raises once.
+    is_nested = False
+
     def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
         field = field_obj.inner if isinstance(field_obj, ma.fields.List) else field_obj
         if isinstance(field, ma.fields.Integer):
             _bound_to_integer_column(field)
+        if isinstance(field, ma.fields.Nested) and isinstance(field.schema, Schema):
+            field.schema.is_nested = True
 
     @ma.pre_load(pass_collection=True)
     def _refuse_nul(self, data: Any, **_: Any) -> Any:
@@ -86,6 +99,8 @@ class Schema(ma.Schema):
     def handle_error(
         self, error: ma.ValidationError, data: Any, *, many: bool, **kwargs: Any
     ) -> None:
+        if self.is_nested:
+            return
         problems = [
             FieldError(field=shown(p["field"]), message=p["message"])
             for p in _field_errors(error.messages)
@@ -101,12 +116,14 @@ class Schema(ma.Schema):
     LABELS: ClassVar[Mapping[str, str]] = {}
 
     def label_of(self, name: str) -> str:
-        """The words the form shows for a field, for messages; the internal name when it has
-        none (the API's `errors` keep the name, for scripts)."""
-        key = name.split(".", 1)[0]
-        field = self.fields.get(key)
+        """The words the form shows for a field, for messages; the shared spelling-out
+        (lims.errors.field_label) when it has none. The API's `errors` keep the name, for
+        scripts."""
+        if "." in name:  # statements.1.code: "Statement 2, code"
+            return field_label(name)
+        field = self.fields.get(name)
         label = field.metadata.get("label") if field is not None else None
-        return str(label or self.LABELS.get(key) or name)
+        return str(label or self.LABELS.get(name) or field_label(name))
 
 
 def column_string(
@@ -291,14 +308,28 @@ _NAV_ORDER = {
 }
 
 
+# Pages outside the navigation that only some roles may open (the navigation's own entries
+# name their roles in NAV). Features add theirs, as they add to NAV.
+PAGE_ROLES: dict[str, tuple[Role, ...]] = {}
+
+
+def may_open(endpoint: str) -> bool:
+    """Whether the signed-in user may open a page: the one rule behind the navigation and every
+    link to a page some roles may not use (a link that answers 403 is not shown). As in
+    Actor.require, admins may open every page."""
+    if not current_user.is_authenticated:
+        return False
+    roles = PAGE_ROLES.get(endpoint) or next((r for e, _, r in NAV if e == endpoint), ())
+    return current_user.role is Role.ADMIN or not roles or current_user.role in roles
+
+
 def nav_links() -> list[tuple[str, str]]:
     """The navigation entries the signed-in user's role may use."""
-    role = current_user.role if current_user.is_authenticated else None
     entries = sorted(NAV, key=lambda entry: _NAV_ORDER.get(entry[0], len(_NAV_ORDER)))
     return [
         (endpoint, label)
-        for endpoint, label, roles in entries
-        if endpoint in current_app.view_functions and (not roles or role in roles)
+        for endpoint, label, _ in entries
+        if endpoint in current_app.view_functions and may_open(endpoint)
     ]
 
 

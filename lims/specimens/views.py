@@ -21,9 +21,10 @@ from flask_login import current_user, login_required
 from lims.actors import STAFF_AND_ADMIN, Role
 from lims.auth.models import Site
 from lims.db import get_session
-from lims.errors import InvalidInput, LimsError
+from lims.errors import InvalidInput, LimsError, plural
 from lims.specimens import services, sprec
-from lims.specimens.consent_models import WithdrawalLevel
+from lims.specimens.consent_models import StatementKind, WithdrawalLevel
+from lims.specimens.duo import DuoTerm
 from lims.specimens.models import (
     CollectionOutcome,
     Dystonia,
@@ -41,13 +42,16 @@ from lims.specimens.quality import (
 )
 from lims.specimens.schemas import (
     AliquotsIn,
+    ConsentDocumentFormIn,
     ConsentIn,
     ConsentWithdrawalIn,
     DnaExtractionIn,
+    NindsGuidIn,
     SubAliquotsFormIn,
     SubjectIn,
     SubjectQueryIn,
     TubeIn,
+    TubeNotesIn,
     UncollectedIn,
     VisitIn,
 )
@@ -58,6 +62,7 @@ from lims.web import NAV, current_actor, flash_problem
 bp = Blueprint("specimens", __name__)
 
 NAV.append(("specimens.subjects", "Subjects", STAFF_AND_ADMIN))
+NAV.append(("specimens.consent_documents", "Consent forms", STAFF_AND_ADMIN))
 NAV.append(("specimens.import_form", "Import aliquots", (Role.TECHNICIAN, Role.ADMIN)))
 NAV.append(("specimens.subject_import_form", "Import subjects", (Role.TECHNICIAN, Role.ADMIN)))
 
@@ -184,7 +189,9 @@ def import_subjects() -> ResponseReturnValue:
     except LimsError as err:
         flash_problem(err)
         return render_template("specimens/subject_import.html", problems=err.errors), err.status
-    flash(f"Enrolled {result.subjects} subjects, {result.consents} with consent.", "success")
+    flash(
+        f"Enrolled {plural(result.subjects, 'subject')}, {result.consents} with consent.", "success"
+    )
     return redirect(url_for("specimens.subjects"))
 
 
@@ -242,13 +249,107 @@ def withdraw_consent(study_code: str) -> ResponseReturnValue:
     code = withdrawal.subject.study_code
     if withdrawal.level is WithdrawalLevel.NO_FURTHER_USE:
         flash(
-            f"Consent withdrawal recorded for {code}; {withdrawal.aliquots_affected} aliquots "
-            "are flagged. Dispose of them below if required.",
+            f"Consent withdrawal recorded for {code}; "
+            f"{plural(withdrawal.aliquots_affected, 'aliquot')} flagged. Dispose of them below "
+            "if required.",
             "warning",
         )
     else:
         flash(f"Withdrawal ({withdrawal.level.label}) recorded for {code}.", "warning")
     return redirect(url_for("specimens.subject", study_code=code))
+
+
+@bp.post("/subjects/<study_code>/ninds-guid")
+@login_required
+def set_ninds_guid(study_code: str) -> ResponseReturnValue:
+    try:
+        form = NindsGuidIn().load(request.form)
+        subject = services.set_ninds_guid(
+            get_session(), current_actor(), study_code=study_code, **form
+        )
+    except LimsError as err:
+        flash_problem(err)
+        return _subject_page(study_code, errors=err.field_errors, form=request.form), err.status
+    guid = subject.ninds_guid or "removed"
+    flash(f"NINDS GUID of {subject.study_code}: {guid}.", "success")
+    return redirect(url_for("specimens.subject", study_code=subject.study_code))
+
+
+# ---- consent documents ----------------------------------------------------------------------
+
+# Blank statement rows the new-document form offers beyond those it starts with.
+SPARE_STATEMENT_ROWS = 4
+
+
+@bp.get("/consent-documents")
+@login_required
+def consent_documents() -> ResponseReturnValue:
+    documents = services.list_consent_documents(get_session(), current_actor())
+    return render_template("specimens/consent_documents.html", documents=documents)
+
+
+@bp.get("/consent-documents/<int:document_id>")
+@login_required
+def consent_document(document_id: int) -> ResponseReturnValue:
+    document = services.get_consent_document(get_session(), current_actor(), document_id)
+    return render_template("specimens/consent_document.html", document=document)
+
+
+def _document_form(form: dict[str, str], **context: Any) -> str:
+    """The new-document page, with the statement rows the form holds and some blank ones."""
+    context.setdefault("errors", {})
+    context.setdefault("problems", [])
+    rows = ConsentDocumentFormIn.rows(form)
+    return render_template(
+        "specimens/consent_document_new.html",
+        form=form,
+        rows=[*rows, *({} for _ in range(SPARE_STATEMENT_ROWS))],
+        kinds=list(StatementKind),
+        duo_terms=list(DuoTerm),
+        **context,
+    )
+
+
+@bp.get("/consent-documents/new")
+@login_required
+def new_consent_document() -> ResponseReturnValue:
+    """A new document, or (?from=<id>) a new version of one, its statements copied to edit."""
+    session, actor = get_session(), current_actor()
+    actor.require(Role.ADMIN)
+    form: dict[str, str] = {}
+    if (source := request.args.get("from", "")).isdigit():
+        earlier = services.get_consent_document(session, actor, int(source))
+        form = {"name": earlier.name, "irb_reference": earlier.irb_reference}
+        for n, st in enumerate(earlier.statements):
+            values = {
+                "code": st.code,
+                "text": st.text,
+                "kind": st.kind.value,
+                "duo_id": st.duo_id.value if st.duo_id else "",
+                "disease_id": st.disease_id or "",
+                "restricts_on": {True: "yes", False: "no", None: ""}[st.restricts_on],
+            }
+            form |= {f"statements-{n}-{k}": v for k, v in values.items()}
+    return _document_form(form, source=source)
+
+
+@bp.post("/consent-documents")
+@login_required
+def create_consent_document() -> ResponseReturnValue:
+    # Rows renumbered without the blank ones, so a message's row is the row shown again.
+    form = {k: v for k, v in request.form.items() if not k.startswith("statements-")}
+    for n, row in enumerate(ConsentDocumentFormIn.rows(request.form)):
+        form |= {f"statements-{n}-{k}": v for k, v in row.items()}
+    try:
+        values = ConsentDocumentFormIn().load(form)
+        document = services.create_consent_document(get_session(), current_actor(), **values)
+    except LimsError as err:
+        flash_problem(err)
+        page = _document_form(form, errors=err.field_errors, problems=err.errors)
+        return page, err.status
+    statements = plural(len(document.statements), "statement")
+    flash(f"{document.label} registered with {statements}.", "success")
+    return redirect(url_for("specimens.consent_document", document_id=document.id))
 
 
 # ---- accession ------------------------------------------------------------------------------
@@ -355,6 +456,20 @@ def _specimen_page(barcode: str, **context: Any) -> str:
     )
 
 
+@bp.post("/specimens/<barcode>/notes")
+@login_required
+def set_tube_notes(barcode: str) -> ResponseReturnValue:
+    try:
+        form = TubeNotesIn().load(request.form)
+        specimen = services.set_tube_notes(get_session(), current_actor(), barcode=barcode, **form)
+    except LimsError as err:
+        flash_problem(err)
+        page = _specimen_page(barcode, errors=err.field_errors, form=request.form, failed="notes")
+        return page, err.status
+    flash(f"Notes of {specimen.barcode} saved.", "success")
+    return redirect(url_for("specimens.specimen", barcode=specimen.barcode))
+
+
 @bp.get("/specimens/<barcode>")
 @login_required
 def specimen(barcode: str) -> ResponseReturnValue:
@@ -390,7 +505,9 @@ def aliquot_specimen(barcode: str) -> ResponseReturnValue:
         return _processing_failed(barcode, err, "aliquots")
     kind = made[0].specimen_type.value
     return _after_processing(
-        made[0].specimen.barcode, [a.barcode for a in made], f"{len(made)} {kind} aliquots"
+        made[0].specimen.barcode,
+        [a.barcode for a in made],
+        plural(len(made), f"{kind} aliquot"),
     )
 
 
@@ -428,7 +545,7 @@ def sub_aliquot(barcode: str) -> ResponseReturnValue:
     except LimsError as err:
         return _processing_failed(barcode, err, "sub")
     return _after_processing(
-        made[0].specimen.barcode, [a.barcode for a in made], f"{len(made)} sub-aliquots"
+        made[0].specimen.barcode, [a.barcode for a in made], plural(len(made), "sub-aliquot")
     )
 
 

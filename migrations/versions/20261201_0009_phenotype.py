@@ -1,7 +1,7 @@
 """phenotype diagnoses scales treatments findings imports
 
 Revision ID: 0009_phenotype
-Revises: 0009_lifecycle
+Revises: 0011_consent3
 Create Date: 2026-12-01 18:39:55.115715
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0009_phenotype'
-down_revision: str | None = '0009_lifecycle'  # main took 0009_lifecycle first
+down_revision: str | None = '0011_consent3'  # after the revisions main took first
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

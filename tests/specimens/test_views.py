@@ -27,7 +27,7 @@ def test_the_subject_list_filters_by_diagnosis(
     make_subject(session, study_code="V-0002", diagnosis=Dystonia.LIMB)
     sign_in(client, "tech")
     html = client.get("/subjects?diagnosis=limb").get_data(as_text=True)
-    assert "V-0002" in html and "V-0001" not in html and "1 subjects match" in html
+    assert "V-0002" in html and "V-0001" not in html and "1 subject matches" in html
 
 
 def test_a_technician_registers_a_subject_through_the_form(
@@ -200,7 +200,8 @@ def test_an_import_with_a_bad_row_shows_the_problem_table(
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert re.search(r'<td class="num">3</td><td><code>volume_ul</code></td>', html)
+    # The column's label, with the sheet's column name beside it (issue 15).
+    assert re.search(r'<td class="num">3</td><td>Volume \(µL\) <code class="muted">volume_ul', html)
     assert session.scalar(select(func.count(Aliquot.id))) == before
 
 

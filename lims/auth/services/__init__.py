@@ -8,12 +8,14 @@ from lims.auth.services.accounts import (
     find_site,
     find_user,
     list_accounts,
+    list_sites_for_admin,
     reactivate_user,
     revoke_user_tokens,
     set_password,
     set_site_time_zone,
     unlock_user,
 )
+from lims.auth.services.naming import account_codes, viewer_zone
 from lims.auth.services.signing_in import (
     Throttle,
     authenticate,
@@ -33,6 +35,7 @@ from lims.auth.services.tokens import (
 __all__ = [
     "AccountStatus",
     "Throttle",
+    "account_codes",
     "authenticate",
     "create_site",
     "create_user",
@@ -42,6 +45,7 @@ __all__ = [
     "find_user",
     "issue_token",
     "list_accounts",
+    "list_sites_for_admin",
     "list_tokens",
     "load_user",
     "locked_usernames",
@@ -54,4 +58,5 @@ __all__ = [
     "sign_out",
     "unlock_user",
     "user_for_token",
+    "viewer_zone",
 ]

@@ -19,9 +19,12 @@ from lims.specimens.services.consent import (
     StatementSpec,
     consent_summary,
     create_consent_document,
+    get_consent_document,
     list_consent_documents,
     record_consent,
 )
+from lims.specimens.services.corrections import set_ninds_guid, set_tube_notes
+from lims.specimens.services.finding import find_records, record_codes
 from lims.specimens.services.imports import ImportResult, import_aliquots, template_csv
 from lims.specimens.services.overview import SpecimenOverview, specimen_overview
 from lims.specimens.services.permits import (
@@ -29,6 +32,7 @@ from lims.specimens.services.permits import (
     ConsentDecision,
     consent_events,
     consent_permits,
+    withdrawal_levels,
 )
 from lims.specimens.services.processing import aliquot_specimen, extract_dna, sub_aliquot
 from lims.specimens.services.subject_imports import SubjectImportResult, import_subjects
@@ -71,8 +75,10 @@ __all__ = [
     "create_consent_document",
     "extract_dna",
     "find_aliquot",
+    "find_records",
     "find_specimen",
     "find_visit",
+    "get_consent_document",
     "get_specimen",
     "get_subject",
     "import_aliquots",
@@ -86,14 +92,18 @@ __all__ = [
     "locked",
     "next_serial",
     "open_aliquots",
+    "record_codes",
     "record_consent",
     "record_uncollected_tube",
     "register_subject",
     "register_visit",
     "require_consent",
+    "set_ninds_guid",
+    "set_tube_notes",
     "specimen_overview",
     "sub_aliquot",
     "subject_record",
     "template_csv",
     "withdraw_consent",
+    "withdrawal_levels",
 ]
