@@ -134,8 +134,8 @@ def session_factory(url: str) -> tuple[Engine, sessionmaker[Session]]:
 def staff(session: Session) -> Actor:
     """The consortium's sites and a technician, through the services (a few audited rows)."""
     admin = Actor.system("bench")
-    for code, name, country in SITES:
-        create_site(session, admin, code=code, name=name, country=country)
+    for code, name, country, zone in SITES:
+        create_site(session, admin, code=code, name=name, country=country, time_zone=zone)
     tech = create_user(
         session,
         admin,

@@ -107,6 +107,12 @@ def _init_login(app: Flask) -> None:
 
     app.extensions["lims_token_loader"] = _load_token
 
+    # GET /api/v1/aliquots/{barcode} (storage) carries the visit's phenotype summary; storage
+    # and phenotype sit side by side on specimens, so the application hands it over.
+    from lims.phenotype.api import aliquot_summary
+
+    app.extensions["lims_aliquot_phenotype"] = aliquot_summary
+
 
 def _register_blueprints(app: Flask) -> None:
     from lims import find, home, openapi
@@ -116,6 +122,8 @@ def _register_blueprints(app: Flask) -> None:
     from lims.auth import views as auth_views
     from lims.labels import api as labels_api
     from lims.labels import views as labels_views
+    from lims.phenotype import api as phenotype_api
+    from lims.phenotype import views as phenotype_views
     from lims.specimens import api as specimens_api
     from lims.specimens import views as specimens_views
     from lims.storage import api as storage_api
@@ -129,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
         specimens_views.bp,
         storage_views.bp,
         labels_views.bp,
+        phenotype_views.bp,
     ):
         app.register_blueprint(bp)
     # The API authenticates with bearer tokens, not cookies, so CSRF does not apply there.
@@ -138,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
         specimens_api.bp,
         storage_api.bp,
         labels_api.bp,
+        phenotype_api.bp,
         find.api,
         openapi.bp,
     ):

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lims import demo_phenotype
 from lims.actors import Actor, Role
 from lims.auth import timezones
 from lims.auth.models import User
@@ -172,6 +173,7 @@ def load(session: Session, *, seed: int = 20261125, subjects: int = SUBJECTS) ->
         lab = tech_eu if code == "EU1" else tech
         n_aliquots += _subject(session, lab, rng, i, boxes, zones[code], forms)
     _bench_life(session, tech, rng)
+    demo_phenotype.load(session, tech, seed=seed)
     return (
         f"{len(SITES)} sites, {len(DEMO_USERS)} users, {subjects} subjects, {n_aliquots} aliquots"
     )

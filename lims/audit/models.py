@@ -75,6 +75,9 @@ class Action(StrEnum):
     PRINTER_ADDED = "printer.added"
     PRINTER_CHANGED = "printer.changed"
     AUDIT_TRAIL_KEYED = "audit_trail.keyed"
+    PHENOTYPE_RECORDED = "phenotype.recorded"
+    PHENOTYPE_CHANGED = "phenotype.changed"
+    PHENOTYPES_IMPORTED = "phenotypes.imported"
 
 
 class AuditEvent(Base):

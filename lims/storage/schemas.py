@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from flask import current_app
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from lims.specimens.models import AliquotStatus, DisposalReason, OutCondition, SpecimenType
@@ -41,6 +42,28 @@ class StoredAliquotOut(AliquotOut):
 
         location = location_of(aliquot)
         return LocationOut().dump(location) if location else None
+
+
+class AliquotWithPhenotypeOut(StoredAliquotOut):
+    """One aliquot, with its visit's phenotype summary (issue 17).
+
+    Phenotype builds on specimens beside storage, so storage cannot import it: the application
+    hands the summary over (create_app registers it), as it hands web the token loader.
+    """
+
+    phenotype = fields.Method(
+        "get_phenotype",
+        metadata={
+            "type": "object",
+            "nullable": True,
+            "description": "diagnoses, body_regions, distribution, scale_totals, "
+            "days_since_botulinum_toxin (at collection); no study code, date or free text",
+        },
+    )
+
+    def get_phenotype(self, aliquot: Any) -> dict[str, Any] | None:
+        summary = current_app.extensions.get("lims_aliquot_phenotype")
+        return summary(aliquot) if summary is not None else None
 
 
 # --- setting up storage -------------------------------------------------------------------

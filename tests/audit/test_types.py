@@ -46,9 +46,17 @@ def test_every_type_in_a_full_trail_is_declared_by_its_class(session: Session) -
     assert {"box", "freezer", "rack", "aliquot", "subject", "print_job"} <= stored
 
 
+# Types born after the classes declared them: no row was ever written under the old rule.
+DECLARED_FROM_THE_START = {"diagnosis"}  # issue 17 (the old rule would have said "diagnose")
+
+
 def test_legacy_types_list_every_name_the_old_derivation_gave() -> None:
     # The rule the trail was written with until the classes declared their types.
-    old_rule = {new: re.sub("s+$", "", cls.__tablename__) for new, cls in _declared().items()}
+    old_rule = {
+        new: re.sub("s+$", "", cls.__tablename__)
+        for new, cls in _declared().items()
+        if new not in DECLARED_FROM_THE_START
+    }
     renamed = {new: (old,) for new, old in old_rule.items() if old != new}
 
     assert renamed == LEGACY_TYPES == {"box": ("boxe",)}

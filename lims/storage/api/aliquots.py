@@ -14,6 +14,7 @@ from lims.storage import services
 from lims.storage.schemas import (
     AliquotPageOut,
     AliquotQueryIn,
+    AliquotWithPhenotypeOut,
     BulkDoneOut,
     CheckInManyIn,
     CheckOutIn,
@@ -47,12 +48,13 @@ def _aliquot(barcode: str) -> ResponseReturnValue:
 
 @token_required
 @documented(
-    summary="One aliquot by barcode, with its subject code, status and location",
-    response=StoredAliquotOut,
+    summary="One aliquot by barcode, with its subject code, status, location and its visit's "
+    "phenotype summary",
+    response=AliquotWithPhenotypeOut,
 )
 def get_aliquot(barcode: str) -> ResponseReturnValue:
     aliquot = find_aliquot(get_session(), current_actor(), barcode)
-    return dump(StoredAliquotOut(), aliquot)
+    return dump(AliquotWithPhenotypeOut(), aliquot)
 
 
 @token_required

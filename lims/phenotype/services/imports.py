@@ -1,0 +1,275 @@
+"""Importing a REDCap export: phenotype_link parses and checks every cell; here each instrument
+record becomes a visit's diagnosis, scale, treatment or finding, written through the same path
+as a recorded visit. All or nothing: every problem is collected and raised once; nothing is
+written unless every row is valid. Re-importing a file changes nothing; a changed value is an
+audited change with before and after. A dry run answers what would happen and writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lims import audit
+from lims.actors import Actor, Role
+from lims.audit.models import Action
+from lims.errors import FieldError, InvalidInput
+from lims.phenotype.models import BodyRegion, FindingKind, PhenotypeImport, TreatmentKind
+from lims.phenotype.services._common import (
+    Change,
+    DiagnosisIn,
+    FindingIn,
+    ScaleIn,
+    TreatmentIn,
+    VisitPhenotype,
+    apply_visit,
+    audit_events,
+    existing_rows,
+    insert_created,
+)
+from lims.specimens.models import Dystonia, Subject, Visit
+from lims.specimens.services import locked
+from phenotype_link.catalog import lims_instruments
+from phenotype_link.instruments import Instrument
+from phenotype_link.redcap import (
+    ExportErrors,
+    ExportProblem,
+    InstrumentRecord,
+    MappingError,
+    load_mapping,
+    parse_export,
+)
+from phenotype_link.scales import get_scale
+
+# dx_type codes of the LIMS dictionary (phenotype_link/instruments/definitions/diagnosis.toml).
+# 6 and 7 (segmental, multifocal) describe spread: the diagnosis stays the subject's own.
+DYSTONIA_CODES = {
+    "1": Dystonia.CERVICAL,
+    "2": Dystonia.LARYNGEAL,
+    "3": Dystonia.BLEPHAROSPASM,
+    "4": Dystonia.CRANIOFACIAL,
+    "5": Dystonia.LIMB,
+}
+# dx_regions choice n is the n-th region of our vocabulary (both follow dystonia.md §1).
+REGION_CODES = {str(n): region for n, region in enumerate(BodyRegion, start=1)}
+# Findings kept from the diagnostic instruments; free text (voice_comment, gen_variant) is not.
+FINDING_FIELDS = {
+    "voice_speech": (FindingKind.VOICE_RATING, ("voice_severity_vas", "voice_breaks",
+                     "voice_has_tremor", "voice_nasolaryngoscopy")),
+    "family_history": (FindingKind.FAMILY_HISTORY, ("fh_dystonia", "fh_other_movement_disorder")),
+}  # fmt: skip
+PREVIEW_ROWS = 500  # changes listed in an answer; the counts cover them all
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    sha256: str
+    is_dry_run: bool
+    created: int
+    changed: int
+    unchanged: int
+    changes: list[Change] = field(default_factory=list)  # created and changed, first 500
+
+
+def _label(instrument: Instrument, name: str, value: Any) -> str:
+    """A choice's label ("onabotulinumtoxinA (Botox)"), a yes/no, or the value as text."""
+    spec = instrument.field(name)
+    if spec is not None and spec.choices and (choice := spec.choice(str(value))) is not None:
+        return choice.label
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _labels(instrument: Instrument, name: str, codes: Any) -> tuple[str, ...]:
+    return tuple(_label(instrument, name, c) for c in codes) if isinstance(codes, tuple) else ()
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return Decimal(value) if isinstance(value, int | Decimal) else None
+
+
+def _day(value: Any) -> date | None:
+    return value if isinstance(value, date) else None
+
+
+def _into(
+    out: dict[str, list[Any]], rec: InstrumentRecord, instrument: Instrument, subject: Subject
+) -> None:
+    """Turn one instrument record into the phenotype values it holds."""
+    v, n = rec.values, rec.repeat_instance
+    if instrument.scale_id is not None:
+        items = get_scale(instrument.scale_id).items
+        answers = {i.id: _decimal(v.get(i.id)) for i in items}  # blank or coded: missing
+        total = _decimal(v.get(f"{instrument.scale_id}_total"))
+        out["scales"].append(ScaleIn(instrument.scale_id, answers, total, None, n, rec.score))
+    elif rec.instrument == "diagnosis":
+        dystonia = DYSTONIA_CODES.get(str(v.get("dx_type")), subject.primary_diagnosis)
+        regions = tuple(REGION_CODES[c] for c in v.get("dx_regions", ()) if c in REGION_CODES)  # type: ignore[union-attr]
+        subtype = (
+            _label(instrument, "dx_subtype", v["dx_subtype"]).split(": ")[-1]
+            if v.get("dx_subtype")
+            else None
+        )
+        age = v.get("dx_onset_age")
+        out["diagnoses"].append(
+            DiagnosisIn(dystonia, regions, subtype, age if isinstance(age, int) else None)
+        )
+    elif rec.instrument == "botulinum_toxin":
+        out["treatments"].append(
+            TreatmentIn(
+                TreatmentKind.BOTULINUM_TOXIN,
+                _label(instrument, "btx_product", v.get("btx_product", "")),
+                _day(v.get("btx_date")),
+                _decimal(v.get("btx_dose_units")),
+                _labels(instrument, "btx_muscles", v.get("btx_muscles")),
+                (),
+                n,
+            )
+        )
+    elif rec.instrument == "oral_medication":
+        out["treatments"].append(
+            TreatmentIn(
+                TreatmentKind.ORAL_MEDICATION,
+                _label(instrument, "med_drug", v.get("med_drug", "")),
+                _day(v.get("med_start_date")),
+                None,
+                (),
+                (),
+                n,
+            )
+        )
+    elif rec.instrument == "dbs":
+        side = _label(instrument, "dbs_side", v.get("dbs_side", ""))
+        target = f"{_label(instrument, 'dbs_target', v.get('dbs_target', ''))}, {side}"
+        out["treatments"].append(
+            TreatmentIn(
+                TreatmentKind.DBS,
+                "deep brain stimulation",
+                _day(v.get("dbs_date")),
+                None,
+                (),
+                (target,),
+                n,
+            )
+        )
+    elif rec.instrument == "genetic_test":
+        # A panel or exome may report no single gene; its instance number keeps it apart.
+        gene = _label(instrument, "gen_gene", v["gen_gene"]) if v.get("gen_gene") else None
+        out["findings"].append(
+            FindingIn(
+                FindingKind.GENETIC_TEST,
+                (gene or f"test #{n}")[:40],
+                _label(instrument, "gen_result", v.get("gen_result", "not reported"))[:120],
+            )
+        )
+    elif rec.instrument in FINDING_FIELDS:
+        kind, names = FINDING_FIELDS[rec.instrument]
+        out["findings"] += [
+            FindingIn(kind, k, _label(instrument, k, v[k])[:120]) for k in names if k in v
+        ]
+
+
+def _problem(p: ExportProblem) -> FieldError:
+    return {"row": p.row, "field": p.field, "message": str(p)}  # "Row 4, record …, event …, …"
+
+
+def _parse(
+    session: Session, text: str, mapping_text: str | None, today: date
+) -> list[InstrumentRecord]:
+    try:
+        mapping = load_mapping(mapping_text) if mapping_text else None
+    except MappingError as err:
+        raise InvalidInput(f"The mapping file: {err}", field="mapping") from None
+    known = set(session.scalars(select(Subject.study_code)))
+    try:
+        parsed = parse_export(
+            text, lims_instruments(), known_subjects=known, today=today, mapping=mapping
+        )
+    except ExportErrors as err:
+        problems = [_problem(p) for p in err.problems]
+        raise InvalidInput(
+            f"{len(problems)} problems found; nothing was imported", errors=problems
+        ) from None
+    return list(parsed.records)
+
+
+def import_redcap(
+    session: Session,
+    actor: Actor,
+    *,
+    data: bytes,
+    mapping: str | None = None,
+    filename: str | None = None,
+    dry_run: bool = False,
+    today: date,
+) -> ImportResult:
+    """Import a REDCap export (raw or labels, optionally through a mapping file), all or nothing."""
+    actor.require(Role.TECHNICIAN)  # reviewers read; the bench records
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            "The export is not UTF-8 text (REDCap writes UTF-8)", field="file"
+        ) from None
+    records = _parse(session, text, mapping, today)
+    codes = sorted({r.record for r in records})
+    # The subjects first, in id order, as every specimen service locks them.
+    subjects = {
+        s.study_code: s
+        for s in session.scalars(
+            locked(select(Subject).where(Subject.study_code.in_(codes)).order_by(Subject.id))
+        )
+    }
+    visits = {
+        (v.subject.study_code, v.visit_number): v
+        for v in session.scalars(select(Visit).join(Subject).where(Subject.study_code.in_(codes)))
+    }
+    instruments = {i.name: i for i in lims_instruments()}
+    grouped: dict[tuple[str, int], dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    problems: list[FieldError] = []
+    for rec in records:
+        key = (rec.record, rec.visit_number)
+        if key not in visits:
+            problems.append({"row": rec.row, "field": "redcap_event_name", "message":
+                f"Row {rec.row}, record {rec.record}, event {rec.event}: {rec.record} has no "
+                f"visit {rec.visit_number} in the LIMS; register the visit first"})  # fmt: skip
+            continue
+        _into(grouped[key], rec, instruments[rec.instrument], subjects[rec.record])
+    existing = existing_rows(session, [visits[k].id for k in grouped])
+    changes: list[Change] = []
+    for key, values in grouped.items():
+        visit = visits[key]
+        phenotype = VisitPhenotype(**{k: tuple(v) for k, v in values.items()})
+        made, visit_problems = apply_visit(visit, phenotype, existing[visit.id])
+        changes += made
+        problems += visit_problems
+    if problems:
+        raise InvalidInput(f"{len(problems)} problems found; nothing was imported", errors=problems)
+    counts = {k: sum(c.kind == k for c in changes) for k in ("created", "changed", "unchanged")}
+    shown = [c for c in changes if c.kind != "unchanged"][:PREVIEW_ROWS]
+    result = ImportResult(
+        digest, dry_run, counts["created"], counts["changed"], counts["unchanged"], shown
+    )
+    if dry_run:
+        session.rollback()  # the preview wrote into the session only; nothing stays
+        return result
+    insert_created(session, changes)
+    row = PhenotypeImport(sha256=digest, filename=filename, created_count=counts["created"],
+                          changed_count=counts["changed"], unchanged_count=counts["unchanged"],
+                          imported_by=actor.username)  # fmt: skip
+    session.add(row)
+    session.flush()
+    events = [*audit_events(changes), audit.Event(Action.PHENOTYPES_IMPORTED, row, after={
+        "sha256": digest, "filename": filename, **counts})]  # fmt: skip
+    audit.record_many(session, actor, events)
+    session.commit()
+    return result

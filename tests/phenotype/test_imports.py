@@ -1,0 +1,176 @@
+"""Importing REDCap exports: the sample files in docs/redcap, on both databases."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lims.actors import Actor
+from lims.audit.models import AuditEvent
+from lims.errors import Forbidden, InvalidInput
+from lims.phenotype.models import (
+    Diagnosis,
+    DiagnosticFinding,
+    PhenotypeImport,
+    ScaleAdministration,
+    Treatment,
+)
+from lims.phenotype.services import import_redcap
+from tests.conftest import bearer
+from tests.factories import make_subject, make_visit
+
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "redcap"
+RAW = (SAMPLES / "sample-export-raw.csv").read_bytes()
+TODAY = date(2026, 12, 1)
+
+
+@pytest.fixture
+def sample_subjects(session: Session) -> None:
+    """The subjects and visits the sample export names (demo study codes)."""
+    for code in ("NA2-0001", "EU1-0002", "NA1-0003", "NA2-0004"):
+        subject = make_subject(session, study_code=code)
+        make_visit(session, subject, 1, date(2023, 3, 14))
+        if code == "EU1-0002":
+            make_visit(session, subject, 2, date(2024, 3, 14))
+
+
+def count(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_a_dry_run_says_what_would_be_created_and_writes_nothing(
+    session: Session, tech: Actor
+) -> None:
+    result = import_redcap(session, tech, data=RAW, dry_run=True, today=TODAY)
+
+    assert result.is_dry_run and result.created > 0 and result.changed == 0
+    assert (count(session, Diagnosis), count(session, PhenotypeImport)) == (0, 0)
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_the_raw_and_label_exports_import_the_same_rows(session: Session, tech: Actor) -> None:
+    labels = (SAMPLES / "sample-export-labels.csv").read_bytes()
+    raw = import_redcap(session, tech, data=RAW, today=TODAY)
+    again = import_redcap(session, tech, data=labels, today=TODAY)
+
+    assert raw.created > 0 and count(session, Treatment) > 0
+    assert (again.created, again.changed) == (0, 0)
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_an_import_is_audited_with_its_files_hash_and_reimporting_it_changes_nothing(
+    session: Session, tech: Actor
+) -> None:
+    first = import_redcap(session, tech, data=RAW, filename="export.csv", today=TODAY)
+    events = count(session, AuditEvent)
+    second = import_redcap(session, tech, data=RAW, filename="export.csv", today=TODAY)
+
+    assert first.sha256 == hashlib.sha256(RAW).hexdigest()
+    assert (second.created, second.changed, second.unchanged) == (0, 0, first.created)
+    assert count(session, AuditEvent) == events + 1  # only the second import's own event
+    imported = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "phenotypes.imported")
+    ).all()
+    assert len(imported) == 2 and first.sha256 in (imported[0].after_json or "")
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_a_changed_value_in_a_reimport_is_an_audited_change_with_before_and_after(
+    session: Session, tech: Actor
+) -> None:
+    import_redcap(session, tech, data=RAW, today=TODAY)
+    edited = RAW.replace(b",2022-11-30,1,200,", b",2022-11-30,1,250,")
+    assert edited != RAW
+    result = import_redcap(session, tech, data=edited, today=TODAY)
+
+    assert (result.created, result.changed) == (0, 1)
+    change = result.changes[0]
+    assert (change.before, change.after) == ({"dose_units": 200}, {"dose_units": 250})
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "phenotype.changed")
+    ).one()
+    assert '"dose_units": 200' in (event.before_json or "")
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_one_bad_cell_writes_nothing_and_names_row_record_event_and_field(
+    session: Session, tech: Actor
+) -> None:
+    bad = RAW.replace(b",2022-11-30,1,200,", b",2099-11-30,1,200,")
+    with pytest.raises(InvalidInput) as refused:
+        import_redcap(session, tech, data=bad, today=TODAY)
+
+    [problem] = refused.value.errors
+    assert problem["row"] == 3 and problem["field"] == "btx_date"
+    assert "record NA2-0001" in problem["message"] and "visit_1_arm_1" in problem["message"]
+    assert (count(session, Treatment), count(session, ScaleAdministration)) == (0, 0)
+
+
+def test_an_unknown_subject_is_refused_not_skipped(session: Session, tech: Actor) -> None:
+    make_subject(session, study_code="NA2-0001")
+    with pytest.raises(InvalidInput, match="problems found") as refused:
+        import_redcap(session, tech, data=RAW, today=TODAY)
+    assert any("EU1-0002" in e["message"] for e in refused.value.errors)
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_another_projects_export_imports_through_its_mapping_file(
+    session: Session, tech: Actor
+) -> None:
+    export = (SAMPLES / "other-project-export.csv").read_bytes()
+    mapping = (SAMPLES / "other-project-mapping.toml").read_text()
+    result = import_redcap(session, tech, data=export, mapping=mapping, today=TODAY)
+
+    assert result.created > 0
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_the_api_previews_then_imports_an_export(client: FlaskClient, tech: Actor) -> None:
+    auth = bearer(client, "tech")
+
+    def post(query: str) -> object:
+        files = {"file": (SAMPLES / "sample-export-raw.csv").open("rb")}
+        return client.post(f"/api/v1/phenotype-imports{query}", data=files, headers=auth)
+
+    preview, done = post("?dry_run=true"), post("")
+    assert preview.status_code == 200 and preview.get_json()["is_dry_run"] is True  # type: ignore[attr-defined]
+    assert done.status_code == 201 and done.get_json()["created"] > 0  # type: ignore[attr-defined]
+
+
+def test_the_api_answers_a_refused_import_with_every_problem(
+    client: FlaskClient, tech: Actor
+) -> None:
+    answer = client.post(
+        "/api/v1/phenotype-imports",
+        data={"file": (SAMPLES / "sample-export-raw.csv").open("rb")},
+        headers=bearer(client, "tech"),
+    )
+    assert answer.status_code == 422
+    assert answer.content_type == "application/problem+json"
+    assert all("row" in e and "field" in e for e in answer.get_json()["errors"])
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_every_instrument_of_the_sample_becomes_rows(session: Session, tech: Actor) -> None:
+    import_redcap(session, tech, data=RAW, today=TODAY)
+
+    treatments = {t.kind.value for t in session.scalars(select(Treatment))}
+    findings = {(f.kind.value, f.item) for f in session.scalars(select(DiagnosticFinding))}
+    assert treatments == {"botulinum_toxin", "oral_medication", "dbs"}
+    assert {kind for kind, _ in findings} == {"voice_rating", "family_history", "genetic_test"}
+    assert ("voice_rating", "voice_comment") not in findings  # free text stays out
+    regions = {tuple(d.body_regions) for d in session.scalars(select(Diagnosis))}
+    assert ("eyes", "jaw_tongue") in regions  # blepharospasm spread to the jaw at visit 2
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_a_reviewer_may_read_but_not_import(session: Session, reviewer: Actor) -> None:
+    with pytest.raises(Forbidden):
+        import_redcap(session, reviewer, data=RAW, today=TODAY)

@@ -1,0 +1,71 @@
+"""In a real browser: preview and import the sample REDCap export, then open a timeline."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from lims import create_app
+from lims.actors import Role
+from lims.cli import alembic_config
+from lims.db import make_engine
+from tests.factories import make_subject, make_user, make_visit
+from tests.ui.conftest import Bench, signed_in_page
+
+SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "redcap" / "sample-export-raw.csv"
+# The subjects and visits the sample names (demo study codes; EU1-0002 has two visits).
+VISITS = {"NA2-0001": 1, "EU1-0002": 2, "NA1-0003": 1, "NA2-0004": 1}
+
+
+@pytest.fixture(scope="module")
+def sample_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
+    """A live server whose database holds the subjects and visits the sample names."""
+    path = tmp_path_factory.mktemp("ui-phenotype") / "lims.sqlite3"
+    url = f"sqlite:///{path}"
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    with Session(engine, expire_on_commit=False) as session:
+        make_user(session, "tech", Role.TECHNICIAN)
+        for code, visits in VISITS.items():
+            subject = make_subject(session, study_code=code)
+            for n in range(1, visits + 1):
+                make_visit(session, subject, n, date(2022 + n, 3, 14))
+    engine.dispose()
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "ui-tests-only"})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Bench(f"http://127.0.0.1:{server.server_port}", "", ())
+    server.shutdown()
+    thread.join(10)
+    app.extensions["lims_engine"].dispose()
+
+
+def test_the_sample_export_is_previewed_imported_and_shown_on_a_timeline(
+    sample_server: Bench, browser: Any
+) -> None:
+    page = signed_in_page(browser, sample_server, timeout_ms=20_000)
+
+    page.goto(f"{sample_server.url}/phenotype/import")
+    page.set_input_files("#f-file", str(SAMPLE))
+    page.click("form[data-progress] button[type=submit]")
+    page.locator("#import-result h2", has_text="Preview: nothing written yet").wait_for()
+
+    page.set_input_files("#f-file", str(SAMPLE))
+    page.check("#f-import")
+    page.click("form[data-progress] button[type=submit]")
+    page.locator("#import-result h2", has_text="Imported").wait_for()
+    assert "0 to change" in page.inner_text("#import-result")
+
+    page.goto(f"{sample_server.url}/subjects/EU1-0002/timeline")
+    assert page.locator("#visit-2").is_visible()
+    assert page.locator("figure.scale-chart svg").count() >= 1
+    page.close()
