@@ -9,4 +9,5 @@ def import_all() -> None:
     import lims.labels.models
     import lims.specimens.consent_models
     import lims.specimens.models
+    import lims.shipments.models
     import lims.storage.models  # noqa: F401
