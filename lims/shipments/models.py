@@ -100,6 +100,8 @@ class Shipment(Base):
     # What the receiver may do with the tubes, as a DUO term; None: custody only (a site sending
     # its tubes to the biorepository), checked as BenchWork.CUSTODY.
     purpose: Mapped[DuoTerm | None] = mapped_column(str_enum(DuoTerm, 16, name="purpose"))
+    # The DUO modifiers the use declares about itself (NCU, NPU, GSO, ...), space-separated.
+    purpose_modifiers: Mapped[str | None] = mapped_column(String(200))
     # The sender's own shipment id, when the shipment came as another system's manifest.
     sender_reference: Mapped[str | None] = mapped_column(String(40))
     courier: Mapped[str | None] = mapped_column(String(60))
@@ -123,6 +125,10 @@ class Shipment(Base):
     items: Mapped[list[ShipmentItem]] = relationship(
         back_populates="shipment", order_by="ShipmentItem.id"
     )
+
+    @property
+    def modifiers(self) -> tuple[DuoTerm, ...]:
+        return tuple(DuoTerm(t) for t in (self.purpose_modifiers or "").split())
 
     @property
     def is_open(self) -> bool:
@@ -168,9 +174,7 @@ class ShipmentItem(Base):
     # The aliquot while the shipment is open, else NULL: the unique constraint keeps an aliquot
     # in at most one open shipment even when two benches add it at the same moment.
     open_aliquot_id: Mapped[int | None] = mapped_column(ForeignKey("aliquots.id"), unique=True)
-    state: Mapped[ItemState] = mapped_column(
-        str_enum(ItemState, 10), default=ItemState.EXPECTED
-    )
+    state: Mapped[ItemState] = mapped_column(str_enum(ItemState, 10), default=ItemState.EXPECTED)
     # As the manifest lists it.
     specimen_type: Mapped[str] = mapped_column(String(16))
     quantity: Mapped[float]
@@ -181,6 +185,9 @@ class ShipmentItem(Base):
     from_box: Mapped[str | None] = mapped_column(String(32))
     from_position: Mapped[str | None] = mapped_column(String(4))
     is_thawed: Mapped[bool] = mapped_column(default=False)
+    # The receiving bench's scans: the first one's time, and how often it was scanned.
+    scanned_at: Mapped[datetime | None]
+    scan_count: Mapped[int] = mapped_column(default=0)
     resolution: Mapped[str | None] = mapped_column(Text)  # how a missing tube was settled
 
     shipment: Mapped[Shipment] = relationship(back_populates="items")

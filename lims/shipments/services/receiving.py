@@ -1,0 +1,323 @@
+"""Receiving by scan: the shipment barcode, then each tube; the running reconciliation; the
+condition on arrival; completing the receipt; settling missing and unexpected tubes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import shipping
+from lims import audit
+from lims.actors import Actor, Role
+from lims.audit.models import Action
+from lims.errors import Conflict, InvalidInput, NotFound
+from lims.shipments.models import ItemState, Shipment, ShipmentItem, ShipmentStatus
+from lims.shipments.services._common import lock_shipment, require_status
+from lims.specimens.models import Aliquot, AliquotStatus
+from lims.specimens.services import find_aliquot, locked
+from lims.specimens.services.common import checked_code
+
+T, I = ShipmentStatus, ItemState
+RECEIVING = (T.SHIPPED, T.RECEIVED)  # a missing tube that turns up later is still scanned in
+
+
+def reconciliation(session: Session, shipment: Shipment) -> shipping.Reconciliation:
+    """What arrived against what the manifest promised, from the scans recorded so far."""
+    expected = [i.barcode for i in shipment.items if i.state is not I.UNEXPECTED]
+    scanned_items = sorted(
+        (i for i in shipment.items if i.scan_count), key=lambda i: (i.scanned_at, i.id)
+    )
+    scans = [i.barcode for i in scanned_items for _ in range(i.scan_count)]
+    strays = [i.barcode for i in shipment.items if i.state is I.UNEXPECTED]
+    return shipping.reconcile(expected, scans, _elsewhere(session, shipment, strays))
+
+
+def _elsewhere(session: Session, shipment: Shipment, codes: list[str]) -> dict[str, str]:
+    """Which other open shipment expects each of these barcodes (a tube packed in the wrong box)."""
+    if not codes:
+        return {}
+    stmt = (
+        select(ShipmentItem.barcode, Shipment.code)
+        .join(Shipment, ShipmentItem.shipment_id == Shipment.id)
+        .where(
+            ShipmentItem.barcode.in_(codes),
+            ShipmentItem.shipment_id != shipment.id,
+            ShipmentItem.state == I.EXPECTED,
+            Shipment.status.in_([T.PLANNED, T.PACKING, T.SHIPPED]),
+        )
+    )
+    return {barcode: code for barcode, code in session.execute(stmt)}
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """One scan at the receiving bench: what it was and where the reconciliation stands."""
+
+    kind: str  # received, duplicate, unexpected, wrong_shipment
+    barcode: str
+    message: str
+    reconciliation: shipping.Reconciliation
+
+
+def receive_scan(
+    session: Session, actor: Actor, *, shipment_id: int, barcode: str, scanned_at: datetime
+) -> ScanOutcome:
+    """One tube scanned out of the package: received when expected, recorded when not."""
+    actor.require(Role.TECHNICIAN)
+    shipment = lock_shipment(session, shipment_id)
+    require_status(shipment, *RECEIVING, doing="received")
+    code = checked_code(barcode)
+    item = next((i for i in shipment.items if i.barcode == code), None)
+    if item is not None and item.scan_count:
+        item.scan_count += 1
+        kind, message = "duplicate", f"{code} was already scanned; counted once"
+    elif item is not None:
+        _receive(session, actor, shipment, item, scanned_at)
+        kind = "received"
+        message = f"{code} received" + (
+            f" (box {item.box.label} {item.position})" if item.box else ""
+        )
+    else:
+        item = _unexpected(session, actor, shipment, code, scanned_at)
+        elsewhere = _elsewhere(session, shipment, [code])
+        if code in elsewhere:
+            kind = "wrong_shipment"
+            message = f"{code} belongs to shipment {elsewhere[code]}, not {shipment.code}"
+        else:
+            kind, message = "unexpected", f"{code} is not on the manifest of {shipment.code}"
+    session.flush()
+    result = reconciliation(session, shipment)
+    session.commit()
+    return ScanOutcome(kind, code, message, result)
+
+
+def _receive(
+    session: Session, actor: Actor, shipment: Shipment, item: ShipmentItem, at: datetime
+) -> None:
+    """An expected (or missing) tube arrived: its aliquot, if ours, becomes received."""
+    before_state = item.state
+    item.state, item.scanned_at, item.scan_count = I.RECEIVED, at, 1
+    item.resolution = (
+        "scanned after the receipt was completed" if before_state is I.MISSING else None
+    )
+    if item.aliquot_id is None:
+        return
+    aliquot = session.scalars(locked(select(Aliquot).where(Aliquot.id == item.aliquot_id))).one()
+    aliquot.require_transition(AliquotStatus.RECEIVED)
+    before = aliquot.status
+    aliquot.status = AliquotStatus.RECEIVED
+    audit.record(
+        session,
+        actor,
+        Action.ALIQUOT_RECEIVED,
+        aliquot,
+        before={"status": before},
+        status=aliquot.status,
+        shipment=shipment.code,
+        box=None,
+        position=None,
+    )
+
+
+def _unexpected(
+    session: Session, actor: Actor, shipment: Shipment, code: str, at: datetime
+) -> ShipmentItem:
+    """A tube not on the manifest: kept as a scanned row so it stays on the page until settled."""
+    aliquot = session.scalar(select(Aliquot).where(Aliquot.barcode == code))
+    item = ShipmentItem(
+        barcode=code,
+        aliquot=aliquot,
+        state=I.UNEXPECTED,
+        specimen_type=aliquot.specimen_type.value if aliquot else "unknown",
+        quantity=float(aliquot.volume_ul) if aliquot else 0.0,
+        unit="uL" if aliquot else "tubes",
+        scanned_at=at,
+        scan_count=1,
+    )
+    shipment.items.append(item)
+    audit.record(
+        session,
+        actor,
+        Action.SHIPMENT_ITEM_UNEXPECTED,
+        shipment,
+        barcode=code,
+        is_ours=aliquot is not None,
+    )
+    return item
+
+
+def record_arrival(
+    session: Session,
+    actor: Actor,
+    *,
+    shipment_id: int,
+    logger_reading_c: float | None = None,
+    dry_ice_left_kg: float | None = None,
+    is_damaged: bool = False,
+    notes: str | None = None,
+    thawed_barcodes: Sequence[str] = (),
+) -> Shipment:
+    """The package's condition on arrival: logger reading, dry ice left, damage, thawed tubes."""
+    actor.require(Role.TECHNICIAN)
+    shipment = lock_shipment(session, shipment_id)
+    require_status(shipment, *RECEIVING, doing="checked on arrival")
+    items = {i.barcode: i for i in shipment.items}
+    thawed = [checked_code(c, "thawed_barcodes") for c in thawed_barcodes if c.strip()]
+    if unknown := [c for c in thawed if c not in items]:
+        raise InvalidInput(
+            f"{', '.join(unknown)} is not in shipment {shipment.code}; scan it in first",
+            field="thawed_barcodes",
+        )
+    if dry_ice_left_kg is not None and dry_ice_left_kg < 0:
+        raise InvalidInput("Dry ice left cannot be below 0 kg", field="dry_ice_left_kg")
+    for code in thawed:
+        items[code].is_thawed = True
+    shipment.logger_reading_c = logger_reading_c
+    shipment.dry_ice_left_kg = dry_ice_left_kg
+    shipment.is_damaged = is_damaged
+    shipment.arrival_notes = (notes or "").strip() or None
+    audit.record(
+        session,
+        actor,
+        Action.SHIPMENT_ARRIVAL_RECORDED,
+        shipment,
+        logger_reading_c=logger_reading_c,
+        dry_ice_left_kg=dry_ice_left_kg,
+        is_damaged=is_damaged,
+        notes=shipment.arrival_notes,
+        thawed=thawed,
+    )
+    session.commit()
+    return shipment
+
+
+def complete_receipt(
+    session: Session, actor: Actor, *, shipment_id: int, received_at: datetime
+) -> Shipment:
+    """Close the scanning: tubes not scanned become missing (visible until settled)."""
+    actor.require(Role.TECHNICIAN)
+    shipment = lock_shipment(session, shipment_id)
+    shipment.require_transition(T.RECEIVED)
+    missing = [i for i in shipment.items if i.state is I.EXPECTED]
+    for item in missing:
+        item.state = I.MISSING
+    for item in shipment.items:
+        item.open_aliquot_id = None  # the shipment is no longer open
+    shipment.status, shipment.received_at = T.RECEIVED, received_at
+    result = reconciliation(session, shipment)
+    audit.record(
+        session,
+        actor,
+        Action.SHIPMENT_RECEIVED,
+        shipment,
+        received_at=received_at,
+        received=len(result.received),
+        missing=list(result.missing),
+        unexpected=list(result.unexpected),
+        wrong_shipment=dict(result.wrong_shipment),
+    )
+    session.commit()
+    return shipment
+
+
+def _item(shipment: Shipment, item_id: int) -> ShipmentItem:
+    item = next((i for i in shipment.items if i.id == item_id), None)
+    if item is None:
+        raise NotFound(f"Shipment {shipment.code} has no item {item_id}", field="item")
+    return item
+
+
+def write_off_missing(
+    session: Session, actor: Actor, *, shipment_id: int, item_id: int, reason: str | None
+) -> ShipmentItem:
+    """Give up a missing tube (reason required): our aliquot is then marked missing."""
+    actor.require(Role.TECHNICIAN)
+    shipment = lock_shipment(session, shipment_id)
+    item = _item(shipment, item_id)
+    if item.state is not I.MISSING:
+        raise Conflict(f"{item.barcode} is {item.state.value}, not missing", field="item")
+    why = (reason or "").strip()
+    if not why:
+        raise InvalidInput("Say why the tube is written off", field="reason")
+    item.state, item.resolution = I.LOST, why
+    if item.aliquot_id is not None:
+        aliquot = session.scalars(
+            locked(select(Aliquot).where(Aliquot.id == item.aliquot_id))
+        ).one()
+        before = aliquot.status
+        aliquot.require_transition(AliquotStatus.MISSING)
+        aliquot.status = AliquotStatus.MISSING
+        audit.record(
+            session,
+            actor,
+            Action.ALIQUOT_MARKED_MISSING,
+            aliquot,
+            before={"status": before},
+            reason=why,
+            status=aliquot.status,
+            shipment=shipment.code,
+        )
+    audit.record(
+        session,
+        actor,
+        Action.SHIPMENT_ITEM_RESOLVED,
+        shipment,
+        barcode=item.barcode,
+        state=item.state,
+        reason=why,
+    )
+    session.commit()
+    return item
+
+
+def accept_unexpected(
+    session: Session, actor: Actor, *, shipment_id: int, item_id: int
+) -> ShipmentItem:
+    """Take an unexpected tube in: an aliquot of ours on its way (or expected) is received."""
+    actor.require(Role.TECHNICIAN)
+    shipment = lock_shipment(session, shipment_id)
+    item = _item(shipment, item_id)
+    if item.state is not I.UNEXPECTED:
+        raise Conflict(f"{item.barcode} is {item.state.value}, not unexpected", field="item")
+    elsewhere = _elsewhere(session, shipment, [item.barcode])
+    if item.barcode in elsewhere:
+        raise Conflict(
+            f"{item.barcode} is expected in shipment {elsewhere[item.barcode]}: receive it there",
+            field="item",
+        )
+    if item.aliquot_id is None:
+        # TODO(#18): accession a tube of another installation from its sender's manifest row.
+        raise Conflict(
+            f"{item.barcode} is not an aliquot of ours; accession it from the sender's manifest "
+            "(specimen import) first",
+            field="item",
+        )
+    aliquot = find_aliquot(session, actor, item.barcode, for_update=True)
+    before = aliquot.status
+    aliquot.require_transition(AliquotStatus.RECEIVED)
+    aliquot.status = AliquotStatus.RECEIVED
+    item.state, item.resolution = I.RECEIVED, "accepted as unexpected"
+    audit.record(
+        session,
+        actor,
+        Action.ALIQUOT_RECEIVED,
+        aliquot,
+        before={"status": before},
+        status=aliquot.status,
+        shipment=shipment.code,
+        unexpected=True,
+    )
+    audit.record(
+        session,
+        actor,
+        Action.SHIPMENT_ITEM_RESOLVED,
+        shipment,
+        barcode=item.barcode,
+        state=item.state,
+    )
+    session.commit()
+    return item
