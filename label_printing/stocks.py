@@ -124,6 +124,22 @@ STOCKS: dict[str, LabelStock] = {
             bar_height_in=0.35,
             max_font_pt=11.0,
         ),
+        # A 4" x 6" shipping label (the common courier format) for the boxes of a shipment:
+        # the receiver scans the shipment id from across the bench, so 4-dot (0.0197 in) bars.
+        # Tall enough for the UN3373 mark (a 50 mm square at 45 degrees, IATA PI 650).
+        LabelStock(
+            id="package-4x6-203",
+            name='Shipping label 4" x 6", thermal transfer, 203 dpi',
+            purpose="box",
+            kind="roll",
+            label_width_in=4.0,
+            label_height_in=6.0,
+            dpi=203,
+            bar_module_dots=4,
+            matrix_module_dots=6,
+            bar_height_in=0.6,
+            max_font_pt=20.0,
+        ),
         # Diversified Biotech LCRY-1700 ("Cryo-Babies"): a US Letter laser sheet of 5 x 17
         # labels of 1.28" x 0.5". Two open templates measured on the actual sheet:
         # - MullinsLab/Lab-Labels, templates/latex/LCRY-1700.tex ("Spec'd dimensions, double
