@@ -2,7 +2,7 @@
 
 Revision ID: 0009_shipments
 Revises: 0008_consent
-Create Date: 2026-12-01 18:40:06.563028
+Create Date: 2026-12-01 18:43:03.388841
 """
 
 from collections.abc import Sequence
@@ -48,6 +48,7 @@ def upgrade() -> None:
     sa.Column('from_address_id', sa.Integer(), nullable=False),
     sa.Column('to_address_id', sa.Integer(), nullable=False),
     sa.Column('purpose', sa.Enum('DUO:0000042', 'DUO:0000006', 'DUO:0000007', 'DUO:0000011', 'DUO:0000021', 'DUO:0000020', 'DUO:0000019', 'DUO:0000024', 'DUO:0000025', 'DUO:0000026', 'DUO:0000027', 'DUO:0000028', 'DUO:0000029', 'DUO:0000022', 'DUO:0000016', 'DUO:0000015', 'DUO:0000012', 'DUO:0000043', 'DUO:0000044', 'DUO:0000018', 'DUO:0000045', 'DUO:0000046', name='purpose', native_enum=False, create_constraint=True, length=16), nullable=True),
+    sa.Column('purpose_modifiers', sa.String(length=200), nullable=True),
     sa.Column('sender_reference', sa.String(length=40), nullable=True),
     sa.Column('courier', sa.String(length=60), nullable=True),
     sa.Column('tracking_number', sa.String(length=60), nullable=True),
@@ -101,6 +102,8 @@ def upgrade() -> None:
     sa.Column('from_box', sa.String(length=32), nullable=True),
     sa.Column('from_position', sa.String(length=4), nullable=True),
     sa.Column('is_thawed', sa.Boolean(), nullable=False),
+    sa.Column('scanned_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('scan_count', sa.Integer(), nullable=False),
     sa.Column('resolution', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['aliquot_id'], ['aliquots.id'], name=op.f('fk_shipment_items_aliquot_id_aliquots')),
     sa.ForeignKeyConstraint(['open_aliquot_id'], ['aliquots.id'], name=op.f('fk_shipment_items_open_aliquot_id_aliquots')),

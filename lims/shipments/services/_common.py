@@ -162,11 +162,18 @@ def add_tubes(session: Session, shipment: Shipment, codes: list[str]) -> list[Al
             problems.append({"field": "barcodes", "message": problem})
         added.append(aliquot)
     if problems:
-        raise Conflict(
+        raise refused(
             f"{len(problems)} of {len(codes)} tubes cannot join shipment {shipment.code}; "
             "nothing was added",
-            errors=problems,
+            problems,
         )
     shipment.items.extend(new_item(aliquot) for aliquot in added)
     session.flush()
     return added
+
+
+def refused(headline: str, problems: list[FieldError]) -> Conflict:
+    """One 409 for a batch: the headline and the first problems in the detail, all in errors."""
+    shown = "; ".join(p["message"] for p in problems[:3])
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    return Conflict(f"{headline}: {shown}{more}", errors=problems)

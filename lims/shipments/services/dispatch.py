@@ -18,6 +18,7 @@ from lims.shipments.services._common import (
     consent_problem,
     leave_box,
     lock_shipment,
+    refused,
     require_status,
     scanned_codes,
 )
@@ -67,9 +68,7 @@ def pack_box(
         ):
             problems.append({"field": "barcodes", "message": problem})
     if problems:
-        raise Conflict(
-            f"{len(problems)} tubes cannot be packed; nothing was packed", errors=problems
-        )
+        raise refused(f"{len(problems)} tubes cannot be packed; nothing was packed", problems)
     number = len(shipment.boxes) + 1
     box = ShipmentBox(
         shipment=shipment, number=number, label=(label or "").strip() or f"Box {number}"
@@ -130,12 +129,13 @@ def ship_shipment(
     if not courier.strip() or not tracking_number.strip():
         raise InvalidInput("Give the courier and the tracking number", field="tracking_number")
     aliquots = lock_aliquots(session, [i.aliquot_id for i in shipment.items if i.aliquot_id])
-    problems = [p for a in aliquots if (p := consent_problem(session, a, shipment))]
+    problems: list[FieldError] = [
+        {"field": "barcodes", "message": p}
+        for a in aliquots
+        if (p := consent_problem(session, a, shipment))
+    ]
     if problems:
-        raise Conflict(
-            f"{len(problems)} tubes may no longer travel; nothing was shipped",
-            errors=[{"field": "barcodes", "message": p} for p in problems],
-        )
+        raise refused(f"{len(problems)} tubes may no longer travel; nothing was shipped", problems)
     events = []
     by_aliquot = {item.aliquot_id: item for item in shipment.items}
     for aliquot in aliquots:

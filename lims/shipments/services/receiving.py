@@ -21,18 +21,18 @@ from lims.specimens.models import Aliquot, AliquotStatus
 from lims.specimens.services import find_aliquot, locked
 from lims.specimens.services.common import checked_code
 
-T, I = ShipmentStatus, ItemState
+T, St = ShipmentStatus, ItemState
 RECEIVING = (T.SHIPPED, T.RECEIVED)  # a missing tube that turns up later is still scanned in
 
 
 def reconciliation(session: Session, shipment: Shipment) -> shipping.Reconciliation:
     """What arrived against what the manifest promised, from the scans recorded so far."""
-    expected = [i.barcode for i in shipment.items if i.state is not I.UNEXPECTED]
+    expected = [i.barcode for i in shipment.items if i.state is not St.UNEXPECTED]
     scanned_items = sorted(
         (i for i in shipment.items if i.scan_count), key=lambda i: (i.scanned_at, i.id)
     )
     scans = [i.barcode for i in scanned_items for _ in range(i.scan_count)]
-    strays = [i.barcode for i in shipment.items if i.state is I.UNEXPECTED]
+    strays = [i.barcode for i in shipment.items if i.state is St.UNEXPECTED]
     return shipping.reconcile(expected, scans, _elsewhere(session, shipment, strays))
 
 
@@ -46,7 +46,7 @@ def _elsewhere(session: Session, shipment: Shipment, codes: list[str]) -> dict[s
         .where(
             ShipmentItem.barcode.in_(codes),
             ShipmentItem.shipment_id != shipment.id,
-            ShipmentItem.state == I.EXPECTED,
+            ShipmentItem.state == St.EXPECTED,
             Shipment.status.in_([T.PLANNED, T.PACKING, T.SHIPPED]),
         )
     )
@@ -100,9 +100,9 @@ def _receive(
 ) -> None:
     """An expected (or missing) tube arrived: its aliquot, if ours, becomes received."""
     before_state = item.state
-    item.state, item.scanned_at, item.scan_count = I.RECEIVED, at, 1
+    item.state, item.scanned_at, item.scan_count = St.RECEIVED, at, 1
     item.resolution = (
-        "scanned after the receipt was completed" if before_state is I.MISSING else None
+        "scanned after the receipt was completed" if before_state is St.MISSING else None
     )
     if item.aliquot_id is None:
         return
@@ -131,7 +131,7 @@ def _unexpected(
     item = ShipmentItem(
         barcode=code,
         aliquot=aliquot,
-        state=I.UNEXPECTED,
+        state=St.UNEXPECTED,
         specimen_type=aliquot.specimen_type.value if aliquot else "unknown",
         quantity=float(aliquot.volume_ul) if aliquot else 0.0,
         unit="uL" if aliquot else "tubes",
@@ -202,9 +202,9 @@ def complete_receipt(
     actor.require(Role.TECHNICIAN)
     shipment = lock_shipment(session, shipment_id)
     shipment.require_transition(T.RECEIVED)
-    missing = [i for i in shipment.items if i.state is I.EXPECTED]
+    missing = [i for i in shipment.items if i.state is St.EXPECTED]
     for item in missing:
-        item.state = I.MISSING
+        item.state = St.MISSING
     for item in shipment.items:
         item.open_aliquot_id = None  # the shipment is no longer open
     shipment.status, shipment.received_at = T.RECEIVED, received_at
@@ -238,12 +238,12 @@ def write_off_missing(
     actor.require(Role.TECHNICIAN)
     shipment = lock_shipment(session, shipment_id)
     item = _item(shipment, item_id)
-    if item.state is not I.MISSING:
+    if item.state is not St.MISSING:
         raise Conflict(f"{item.barcode} is {item.state.value}, not missing", field="item")
     why = (reason or "").strip()
     if not why:
         raise InvalidInput("Say why the tube is written off", field="reason")
-    item.state, item.resolution = I.LOST, why
+    item.state, item.resolution = St.LOST, why
     if item.aliquot_id is not None:
         aliquot = session.scalars(
             locked(select(Aliquot).where(Aliquot.id == item.aliquot_id))
@@ -281,7 +281,7 @@ def accept_unexpected(
     actor.require(Role.TECHNICIAN)
     shipment = lock_shipment(session, shipment_id)
     item = _item(shipment, item_id)
-    if item.state is not I.UNEXPECTED:
+    if item.state is not St.UNEXPECTED:
         raise Conflict(f"{item.barcode} is {item.state.value}, not unexpected", field="item")
     elsewhere = _elsewhere(session, shipment, [item.barcode])
     if item.barcode in elsewhere:
@@ -300,7 +300,7 @@ def accept_unexpected(
     before = aliquot.status
     aliquot.require_transition(AliquotStatus.RECEIVED)
     aliquot.status = AliquotStatus.RECEIVED
-    item.state, item.resolution = I.RECEIVED, "accepted as unexpected"
+    item.state, item.resolution = St.RECEIVED, "accepted as unexpected"
     audit.record(
         session,
         actor,
