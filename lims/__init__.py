@@ -106,6 +106,8 @@ def _register_blueprints(app: Flask) -> None:
     from lims.auth import views as auth_views
     from lims.labels import api as labels_api
     from lims.labels import views as labels_views
+    from lims.shipments import api as shipments_api
+    from lims.shipments import views as shipments_views
     from lims.specimens import api as specimens_api
     from lims.specimens import views as specimens_views
     from lims.storage import api as storage_api
@@ -118,6 +120,7 @@ def _register_blueprints(app: Flask) -> None:
         specimens_views.bp,
         storage_views.bp,
         labels_views.bp,
+        shipments_views.bp,
     ):
         app.register_blueprint(bp)
     # The API authenticates with bearer tokens, not cookies, so CSRF does not apply there.
@@ -127,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
         specimens_api.bp,
         storage_api.bp,
         labels_api.bp,
+        shipments_api.bp,
         openapi.bp,
     ):
         csrf.exempt(api_bp)

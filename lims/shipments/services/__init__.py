@@ -13,10 +13,12 @@ from lims.shipments.services.manifests import (
 )
 from lims.shipments.services.reading import find_shipment, get_shipment, list_shipments
 from lims.shipments.services.receiving import (
+    Receipt,
     ScanOutcome,
     accept_unexpected,
     complete_receipt,
     receive_scan,
+    receive_scans,
     reconciliation,
     record_arrival,
     write_off_missing,
@@ -25,6 +27,7 @@ from lims.shipments.services.setup import create_address, create_shipment, list_
 
 __all__ = [
     "Dispatch",
+    "Receipt",
     "ScanOutcome",
     "accept_unexpected",
     "build_manifest",
@@ -41,6 +44,7 @@ __all__ = [
     "manifest_pdf",
     "pack_box",
     "receive_scan",
+    "receive_scans",
     "reconciliation",
     "record_arrival",
     "ship_shipment",

@@ -70,29 +70,69 @@ def receive_scan(
     actor.require(Role.TECHNICIAN)
     shipment = lock_shipment(session, shipment_id)
     require_status(shipment, *RECEIVING, doing="received")
-    code = checked_code(barcode)
-    item = next((i for i in shipment.items if i.barcode == code), None)
-    if item is not None and item.scan_count:
-        item.scan_count += 1
-        kind, message = "duplicate", f"{code} was already scanned; counted once"
-    elif item is not None:
-        _receive(session, actor, shipment, item, scanned_at)
-        kind = "received"
-        message = f"{code} received" + (
-            f" (box {item.box.label} {item.position})" if item.box else ""
-        )
-    else:
-        item = _unexpected(session, actor, shipment, code, scanned_at)
-        elsewhere = _elsewhere(session, shipment, [code])
-        if code in elsewhere:
-            kind = "wrong_shipment"
-            message = f"{code} belongs to shipment {elsewhere[code]}, not {shipment.code}"
-        else:
-            kind, message = "unexpected", f"{code} is not on the manifest of {shipment.code}"
+    kind, code, message = _scan(session, actor, shipment, barcode, scanned_at)
     session.flush()
     result = reconciliation(session, shipment)
     session.commit()
     return ScanOutcome(kind, code, message, result)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Several scans posted at once: each one's outcome, then where the reconciliation stands."""
+
+    shipment: Shipment
+    scans: list[ScanOutcome]
+    reconciliation: shipping.Reconciliation
+
+
+def receive_scans(
+    session: Session,
+    actor: Actor,
+    *,
+    shipment_id: int,
+    barcodes: Sequence[str],
+    scanned_at: datetime,
+    complete: bool = False,
+) -> Receipt:
+    """A batch of scans (a rack reader, a script), in one transaction; optionally completing the
+    receipt after them."""
+    actor.require(Role.TECHNICIAN)
+    shipment = lock_shipment(session, shipment_id)
+    require_status(shipment, *RECEIVING, doing="received")
+    scans = []
+    for barcode in barcodes:
+        kind, code, message = _scan(session, actor, shipment, barcode, scanned_at)
+        session.flush()
+        scans.append(ScanOutcome(kind, code, message, reconciliation(session, shipment)))
+    if complete:
+        _complete(session, actor, shipment, scanned_at)
+    result = reconciliation(session, shipment)
+    session.commit()
+    return Receipt(shipment, scans, result)
+
+
+def _scan(
+    session: Session, actor: Actor, shipment: Shipment, barcode: str, at: datetime
+) -> tuple[str, str, str]:
+    code = checked_code(barcode)
+    item = next((i for i in shipment.items if i.barcode == code), None)
+    if item is not None and item.scan_count:
+        item.scan_count += 1
+        return "duplicate", code, f"{code} was already scanned; counted once"
+    if item is not None:
+        _receive(session, actor, shipment, item, at)
+        place = f" (box {item.box.label} {item.position})" if item.box else ""
+        return "received", code, f"{code} received{place}"
+    _unexpected(session, actor, shipment, code, at)
+    elsewhere = _elsewhere(session, shipment, [code])
+    if code in elsewhere:
+        return (
+            "wrong_shipment",
+            code,
+            f"{code} belongs to shipment {elsewhere[code]}, not {shipment.code}",
+        )
+    return "unexpected", code, f"{code} is not on the manifest of {shipment.code}"
 
 
 def _receive(
@@ -201,13 +241,19 @@ def complete_receipt(
     """Close the scanning: tubes not scanned become missing (visible until settled)."""
     actor.require(Role.TECHNICIAN)
     shipment = lock_shipment(session, shipment_id)
+    _complete(session, actor, shipment, received_at)
+    session.commit()
+    return shipment
+
+
+def _complete(session: Session, actor: Actor, shipment: Shipment, received_at: datetime) -> None:
     shipment.require_transition(T.RECEIVED)
-    missing = [i for i in shipment.items if i.state is St.EXPECTED]
-    for item in missing:
-        item.state = St.MISSING
     for item in shipment.items:
+        if item.state is St.EXPECTED:
+            item.state = St.MISSING
         item.open_aliquot_id = None  # the shipment is no longer open
     shipment.status, shipment.received_at = T.RECEIVED, received_at
+    session.flush()
     result = reconciliation(session, shipment)
     audit.record(
         session,
@@ -220,8 +266,6 @@ def complete_receipt(
         unexpected=list(result.unexpected),
         wrong_shipment=dict(result.wrong_shipment),
     )
-    session.commit()
-    return shipment
 
 
 def _item(shipment: Shipment, item_id: int) -> ShipmentItem:
