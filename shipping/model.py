@@ -27,7 +27,7 @@ class Address:
     postal_code: str
     country: str  # ISO 3166-1 alpha-2, upper case: "US", "DE"
     phone_24h: str  # reachable day and night while the package travels (IATA PI 650)
-    email: str
+    email: str  # "" when the site gave none
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class ManifestItem:
     specimen_type: str  # "Serum", "DNA"
     quantity: Decimal  # in `unit`
     unit: str  # "uL", "ng", "tubes"
-    box: str | None  # the storage box's barcode; None for a tube travelling loose
+    box: str | None  # the box's barcode or name (<= 40 characters); None for a loose tube
     position: str | None  # "A1"; only with a box
     study_code: str | None = None  # coded subject id: "NA1-0042"
     visit_number: int | None = None
@@ -77,3 +77,43 @@ class Manifest:
     @property
     def emergency_phone(self) -> str:
         return self.responsible_phone_24h or self.sender.phone_24h
+
+
+@dataclass(frozen=True)
+class Total:
+    """Tubes and their summed quantity for one specimen type and unit."""
+
+    specimen_type: str
+    unit: str
+    tubes: int
+    quantity: Decimal
+
+
+def boxes_of(items: tuple[ManifestItem, ...]) -> list[tuple[str | None, list[ManifestItem]]]:
+    """Items grouped by box in packing order (the order boxes first appear), each box by
+    position (A1, A2, ... A10, B1); loose tubes (box None) come last, as listed."""
+    groups: dict[str | None, list[ManifestItem]] = {}
+    for item in items:
+        groups.setdefault(item.box, []).append(item)
+    loose = groups.pop(None, [])
+    ordered: list[tuple[str | None, list[ManifestItem]]] = [
+        (box, sorted(group, key=_position_key)) for box, group in groups.items()
+    ]
+    return [*ordered, *([(None, loose)] if loose else [])]
+
+
+def _position_key(item: ManifestItem) -> tuple[int, str, int, str]:
+    # "A10" after "A9": letters, then the number; no position sorts last.
+    position = item.position or ""
+    letters = position.rstrip("0123456789")
+    digits = position[len(letters) :]
+    return (not position, letters, int(digits) if digits else 0, item.barcode)
+
+
+def totals(items: list[ManifestItem] | tuple[ManifestItem, ...]) -> list[Total]:
+    """Per specimen type and unit, in order of first appearance."""
+    sums: dict[tuple[str, str], tuple[int, Decimal]] = {}
+    for item in items:
+        tubes, quantity = sums.get((item.specimen_type, item.unit), (0, Decimal(0)))
+        sums[item.specimen_type, item.unit] = (tubes + 1, quantity + item.quantity)
+    return [Total(kind, unit, n, q) for (kind, unit), (n, q) in sums.items()]
