@@ -70,9 +70,8 @@ def pack_box(
     if problems:
         raise refused(f"{len(problems)} tubes cannot be packed; nothing was packed", problems)
     number = len(shipment.boxes) + 1
-    box = ShipmentBox(
-        shipment=shipment, number=number, label=(label or "").strip() or f"Box {number}"
-    )
+    box = ShipmentBox(number=number, label=(label or "").strip() or f"Box {number}")
+    shipment.boxes.append(box)
     for i, code in enumerate(codes):
         items[code].box = box
         items[code].position = position_name(i // PACKING_COLS, i % PACKING_COLS)

@@ -204,9 +204,8 @@ def _add_manifest_items(session: Session, shipment: Shipment, manifest: shipping
         if row.box is not None:
             box = boxes.get(row.box)
             if box is None:
-                box = boxes[row.box] = ShipmentBox(
-                    shipment=shipment, number=len(boxes) + 1, label=row.box
-                )
+                box = boxes[row.box] = ShipmentBox(number=len(boxes) + 1, label=row.box)
+                shipment.boxes.append(box)
         aliquot = ours.get(row.barcode)
         shipment.items.append(
             ShipmentItem(
