@@ -39,6 +39,7 @@ test: lint
 # Every benchmark at the sizes docs/benchmarks.md reports (about an hour on 2 shared cores).
 bench: install
 	$(BIN)/python bench/labels.py
+	$(BIN)/python bench/manifest.py
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/inventory.py
 

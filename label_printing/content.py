@@ -29,6 +29,9 @@ class BoxLabel:
     barcode: str  # "B0000127"
     name: str  # "Serum box 14"
     detail: str  # "Freezer F1 / Rack 3 · 9x9"
+    # A shipping box's label also carries the UN3373 mark (marks.py); it needs a stock tall
+    # enough for a 50 mm square on its point, such as package-4x6-203.
+    is_un3373: bool = False
 
 
 Label = VialLabel | BoxLabel

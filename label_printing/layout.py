@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from label_printing.content import BoxLabel, Label, VialLabel, check_label, text_lines
 from label_printing.errors import InvalidLabel, LabelDoesNotFit
+from label_printing.marks import PlacedMark, mark_height, mark_width, place_mark
 from label_printing.stocks import LabelStock
 from label_printing.symbols import Symbol, code128, datamatrix
 from label_printing.text import Box, PlacedLine, fit_text
@@ -51,6 +52,7 @@ class LabelLayout:
     matrix: PlacedSymbol
     text_box: Box
     lines: tuple[PlacedLine, ...]
+    mark: PlacedMark | None = None  # the UN3373 mark of a shipping box, below everything else
 
 
 def lay_out(label: Label, stock: LabelStock) -> LabelLayout:
@@ -60,10 +62,12 @@ def lay_out(label: Label, stock: LabelStock) -> LabelLayout:
     width = int(stock.label_width_in * stock.dpi + 1e-9)
     height = int(stock.label_height_in * stock.dpi + 1e-9)
     margin, gap = _dots(EDGE_MARGIN_IN, stock), _dots(GAP_IN, stock)
-    bars, matrix = _place_symbols(label.barcode, stock, width, height, margin)
+    mark = _place_mark(label, stock, width, height, margin)
+    above = mark.centre_y - mark.half_diagonal - gap if mark else height  # what the rest gets
+    bars, matrix = _place_symbols(label.barcode, stock, width, above, margin)
     matrix_quiet = MATRIX_QUIET_MODULES * matrix.module_width
     text_box = Box(
-        margin, bars.y + bars.height + gap, matrix.x - matrix_quiet - gap, height - margin
+        margin, bars.y + bars.height + gap, matrix.x - matrix_quiet - gap, above - margin
     )
     return LabelLayout(
         barcode=label.barcode,
@@ -73,7 +77,26 @@ def lay_out(label: Label, stock: LabelStock) -> LabelLayout:
         matrix=matrix,
         text_box=text_box,
         lines=fit_text(text_lines(label), text_box, stock, barcode=label.barcode),
+        mark=mark,
     )
+
+
+def _place_mark(
+    label: Label, stock: LabelStock, width: int, height: int, margin: int
+) -> PlacedMark | None:
+    if not (isinstance(label, BoxLabel) and label.is_un3373):
+        return None
+    need_w, need_h = mark_width(stock.dpi) + 2 * margin, mark_height(stock.dpi) + 2 * margin
+    if need_w > width or need_h > height:
+        raise LabelDoesNotFit(
+            label.barcode,
+            f"the UN3373 mark (a 50 mm square on its point, 6 mm letters) needs "
+            f"{need_w / stock.dpi:.2f} x {need_h / stock.dpi:.2f} in; stock {stock.id} is "
+            f"{stock.label_width_in} x "
+            f"{stock.label_height_in} in",
+        )
+    top = height - margin - mark_height(stock.dpi)
+    return place_mark(stock.dpi, left=margin, width=width - 2 * margin, top=top)
 
 
 def layouts_for(labels: Sequence[Label], stock: LabelStock) -> Iterator[LabelLayout]:

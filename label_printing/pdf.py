@@ -3,11 +3,12 @@
 import io
 from collections.abc import Iterable, Sequence
 
-from reportlab.pdfgen.canvas import Canvas
+from reportlab.pdfgen.canvas import FILL_EVEN_ODD, Canvas
 
 from label_printing.content import Label
 from label_printing.errors import PositionOutOfRange
 from label_printing.layout import LabelLayout, PlacedSymbol, layouts_for
+from label_printing.marks import PlacedMark
 from label_printing.stocks import LabelStock, SheetGrid
 
 MM = 72 / 25.4  # PDF points in a millimetre
@@ -92,9 +93,26 @@ def _draw_label(canvas: Canvas, layout: LabelLayout, dpi: int, *, left: float, t
     scale = 72 / dpi
     for symbol in (layout.bars, layout.matrix):
         _draw_symbol(canvas, symbol, scale, left, top)
-    for line in layout.lines:
+    texts = layout.lines + (layout.mark.texts if layout.mark else ())
+    for line in texts:
         canvas.setFont(line.font, line.size_pt)
         canvas.drawString(left + line.x * scale, top - line.baseline * scale, line.text)
+    if layout.mark is not None:
+        _draw_mark(canvas, layout.mark, scale, left, top)
+
+
+def _draw_mark(canvas: Canvas, mark: PlacedMark, scale: float, left: float, top: float) -> None:
+    # The square's outline as the ring between two squares on their points, filled even-odd,
+    # so its width across the stroke is exactly line_dots whatever the PDF viewer's joins.
+    cx, cy = left + mark.centre_x * scale, top - mark.centre_y * scale
+    path = canvas.beginPath()
+    for half in (mark.half_diagonal, mark.half_diagonal - mark.line_dots * 2**0.5):
+        path.moveTo(cx, cy + half * scale)
+        path.lineTo(cx + half * scale, cy)
+        path.lineTo(cx, cy - half * scale)
+        path.lineTo(cx - half * scale, cy)
+        path.close()
+    canvas.drawPath(path, stroke=0, fill=1, fillMode=FILL_EVEN_ODD)
 
 
 def _draw_symbol(

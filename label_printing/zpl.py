@@ -7,6 +7,7 @@ from label_printing.code128 import zpl_field_data
 from label_printing.content import Label
 from label_printing.errors import InvalidLabel, UnsupportedOutput
 from label_printing.layout import LabelLayout, layouts_for
+from label_printing.marks import PlacedMark
 from label_printing.stocks import LabelStock
 from label_printing.text import DESCENT_EM
 
@@ -72,10 +73,29 @@ def _format(layout: LabelLayout, stock: LabelStock) -> str:
             f"^FO{round(line.x)},{top}^A0N,{height},{height}^FB{box_width},1,0,L,0"
             f"^FH_^FD{_escape(line.text)}^FS"
         )
+    if layout.mark is not None:
+        fields += _mark(layout.mark, stock.dpi)
     # No ^PQ: one copy is the power-up default (ZPL II guide, ^PQ), and zplkit, the
     # renderer the tests read the ZPL back with, refuses ^PQ as an unsupported command.
     fields.append("^XZ\n")
     return "\n".join(fields)
+
+
+def _mark(mark: PlacedMark, dpi: int) -> list[str]:
+    """The square as four ^GD diagonals and its texts centred with ^FB. ^GD's thickness runs
+    across the box, so a stroke of line_dots needs sqrt(2) times as many (zplkit draws it so)."""
+    half, cx, cy = mark.half_diagonal, mark.centre_x, mark.centre_y
+    thick = round(mark.line_dots * 2**0.5)
+    edges = [(cx - half, cy - half, "R"), (cx, cy - half, "L"), (cx - half, cy, "L"), (cx, cy, "R")]
+    out = [f"^FO{x},{y}^GD{half},{half},{thick},B,{lean}^FS" for x, y, lean in edges]
+    for line in mark.texts:
+        height = round(line.size_pt * dpi / 72)
+        top = round(line.baseline - line.size_pt * (1 - DESCENT_EM) * dpi / 72)
+        out.append(
+            f"^FO{mark.left},{top}^A0N,{height},{height}^FB{mark.width},1,0,C,0"
+            f"^FH_^FD{_escape(line.text)}^FS"
+        )
+    return out
 
 
 def _escape(text: str) -> str:

@@ -16,6 +16,8 @@ def arrival_warnings(arrival: date, country: str, subdivision: str | None = None
     `country` is ISO 3166-1 alpha-2, `subdivision` the ISO 3166-2 code's second part ("BY" for
     Bavaria, "CA" for California): state holidays are only known with it.
     """
+    country = country.strip().upper()
+    subdivision = subdivision.strip().upper() if subdivision and subdivision.strip() else None
     where = f"{country}-{subdivision}" if subdivision else country
     warnings = []
     if arrival.weekday() in _WEEKEND:

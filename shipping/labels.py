@@ -1,20 +1,22 @@
 """Labels for the boxes of a shipment, printed through label_printing on a 4" x 6" stock."""
 
 from label_printing import BoxLabel, get_stock, render_pdf, render_zpl
-from shipping.model import UN3373_TEXT, Manifest, boxes_of
+from shipping.model import Manifest, boxes_of
 
 PACKAGE_STOCK_ID = "package-4x6-203"
 
 
 def package_labels(manifest: Manifest) -> list[BoxLabel]:
     """One label per storage box, in packing order: the shipment id to scan, "Box n of m",
-    the box's barcode and tube count, and the UN3373 statement. Loose tubes get one more."""
+    the box's barcode and tube count, and the UN3373 mark with "Biological Substance,
+    Category B". Loose tubes get one more."""
     parcels = boxes_of(manifest.items)
     return [
         BoxLabel(
             barcode=manifest.shipment_id,
             name=f"Box {n} of {len(parcels)}",
-            detail=f"{box or 'Loose tubes'}  ·  {len(items)} tubes  ·  UN3373 {UN3373_TEXT}",
+            detail=f"{box or 'Loose tubes'}  ·  {len(items)} tubes",
+            is_un3373=True,
         )
         for n, (box, items) in enumerate(parcels, start=1)
     ]

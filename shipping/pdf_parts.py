@@ -7,7 +7,14 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from label_printing.symbols import code128
-from shipping.model import UN1845_TEXT, UN3373_MARK, UN3373_TEXT, Address, Manifest
+from shipping.model import (
+    UN1845_TEXT,
+    UN3373_MARK,
+    UN3373_TEXT,
+    Address,
+    Manifest,
+    boxes_of,
+)
 
 REGULAR, BOLD = "Helvetica", "Helvetica-Bold"
 # One Code 128 module is 1/100 in: 3 dots at 300 dpi, 6 at 600, 2 pixels at 200, so a laser
@@ -101,6 +108,8 @@ def _address(canvas: Canvas, title: str, address: Address, *, x: float, y: float
 
 def _details(canvas: Canvas, manifest: Manifest, *, x: float, y: float, width: float) -> float:
     shipped_on = manifest.shipped_on.isoformat() if manifest.shipped_on else "not shipped yet"
+    groups = boxes_of(manifest.items)
+    boxes = sum(1 for box, _ in groups if box is not None)
     rows = [
         (
             "Responsible person",
@@ -110,15 +119,30 @@ def _details(canvas: Canvas, manifest: Manifest, *, x: float, y: float, width: f
         ("Courier", manifest.courier or "-"),
         ("Tracking number", manifest.tracking_number or "-"),
         ("Temperature logger", manifest.temperature_logger_id or "-"),
+        ("Contents", f"{boxes} boxes, {len(manifest.items)} tubes (totals at the end)"),
         ("Purpose", manifest.purpose),
     ]
     for label, value in rows:
         canvas.setFont(BOLD, 9)
         canvas.drawString(x, y, label)
         canvas.setFont(REGULAR, 9)
-        canvas.drawString(x + 100, y, fit(printable(value), REGULAR, 9, width - 100))
-        y -= 12
+        # Free text wraps (a DUO purpose with its modifiers runs long); three lines at most.
+        for line in wrap(printable(value), REGULAR, 9, width - 100)[:3]:
+            canvas.drawString(x + 100, y, line)
+            y -= 11
+        y -= 1
     return y
+
+
+def wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Greedy wrap between words; a word wider than `width` is cut with an ellipsis."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and stringWidth(f"{lines[-1]} {word}", font, size) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(fit(word, font, size, width))
+    return lines or [""]
 
 
 def _hazards(canvas: Canvas, manifest: Manifest, *, x: float, y: float) -> float:

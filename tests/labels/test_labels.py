@@ -85,7 +85,9 @@ def test_a_box_label_needs_a_box_stock(session: Session, tech: Actor) -> None:
     }
 
 
-def test_investigators_cannot_print(session: Session, investigator: Actor, tech: Actor) -> None:
+def test_an_investigator_is_refused_when_printing_labels(
+    session: Session, investigator: Actor, tech: Actor
+) -> None:
     aliquot = make_aliquots(session, 1)[0]
     with pytest.raises(Forbidden):
         print_labels(

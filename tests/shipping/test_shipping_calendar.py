@@ -46,3 +46,10 @@ def test_a_country_without_a_calendar_asks_to_check_with_the_recipient() -> None
     assert arrival_warnings(date(2026, 12, 8), "XX") == [
         "no public holiday calendar is known for XX: check 2026-12-08 with the recipient"
     ]
+
+
+def test_codes_are_read_whatever_their_case_and_an_empty_region_is_none() -> None:
+    assert arrival_warnings(date(2026, 1, 6), "de", "by") == [
+        "2026-01-06 is a public holiday in DE-BY: Epiphany"
+    ]
+    assert arrival_warnings(date(2026, 1, 6), "DE", "") == []

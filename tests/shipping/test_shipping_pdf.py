@@ -122,3 +122,21 @@ def test_letters_the_pdf_font_lacks_are_printed_without_their_accent() -> None:
         text = document.pages[0].extract_text()
 
     assert "97080 Lódz BY" in text  # ó is in WinAnsi; Ł and ź are not
+
+
+def test_a_long_purpose_wraps_instead_of_being_cut() -> None:
+    purpose = (
+        "DUO:0000006 Health or medical or biomedical research, DUO:0000019 Publication "
+        "required, DUO:0000026 User specific restriction: Request R-0012, GWAS of cervical "
+        "dystonia"
+    )
+    with pdfplumber.open(io.BytesIO(manifest_pdf(make_manifest(3, purpose=purpose)))) as pdf:
+        text = pdf.pages[0].extract_text()
+
+    assert " ".join(text.split()).count("GWAS of cervical dystonia") == 1
+    assert "Contents 1 boxes, 3 tubes (totals at the end)" in text
+
+
+def test_us_sites_can_print_on_letter_paper() -> None:
+    with pdfplumber.open(io.BytesIO(manifest_pdf(make_manifest(3), paper="letter"))) as pdf:
+        assert (pdf.pages[0].width, pdf.pages[0].height) == (612, 792)

@@ -71,14 +71,18 @@ def test_post_centrifugation_gives_the_refrigerated_option_the_first_letter(
         (None, "N"),
     ],
 )
-def test_centrifugation_codes(spin: Centrifugation | None, code: str) -> None:
+def test_a_spin_is_coded_by_its_force_time_temperature_and_brake(
+    spin: Centrifugation | None, code: str
+) -> None:
     assert sprec.centrifugation_code(spin) == code
 
 
 @pytest.mark.parametrize(
     ("celsius", "code"), [(-80, "A"), (-70, "A"), (-20, "B"), (-150, "V"), (-50, "Z"), (None, "X")]
 )
-def test_long_term_storage_codes(celsius: int | None, code: str) -> None:
+def test_the_storage_temperature_gives_the_long_term_storage_letter(
+    celsius: int | None, code: str
+) -> None:
     assert sprec.long_term_storage_code(celsius) == code
 
 
