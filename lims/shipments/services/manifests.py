@@ -23,7 +23,12 @@ from lims.shipments.models import (
     ShipmentStatus,
     ShippingAddress,
 )
-from lims.shipments.services._common import SHIPMENT_COUNTER, shipment_code
+from lims.shipments.services._common import (
+    SHIPMENT_COUNTER,
+    open_item_of,
+    refused,
+    shipment_code,
+)
 from lims.specimens.models import Aliquot
 from lims.specimens.services import issue_serials
 
@@ -198,6 +203,16 @@ def _add_manifest_items(session: Session, shipment: Shipment, manifest: shipping
     ours = {
         a.barcode: a for a in session.scalars(select(Aliquot).where(Aliquot.barcode.in_(codes)))
     }
+    taken: list[FieldError] = [
+        {
+            "field": "file",
+            "message": f"{a.barcode} is already in open shipment {held.shipment.code}",
+        }
+        for a in ours.values()
+        if (held := open_item_of(session, a)) is not None
+    ]
+    if taken:
+        raise refused(f"{len(taken)} tubes of the manifest are on their way already", taken)
     boxes: dict[str, ShipmentBox] = {}
     for row in manifest.items:
         box = None

@@ -14,6 +14,7 @@ from lims.db import get_session, utcnow
 from lims.errors import LimsError
 from lims.shipments import services
 from lims.shipments.schemas import ArrivalIn, ReasonIn
+from lims.shipments.views._forms import form_fields
 from lims.specimens import barcodes
 from lims.web import current_actor, flash_problem
 
@@ -68,7 +69,7 @@ def scan() -> ResponseReturnValue:
 @login_required
 def arrival(shipment_id: int) -> ResponseReturnValue:
     try:
-        form = ArrivalIn().load(request.form)
+        form = ArrivalIn().load(form_fields())
         services.record_arrival(get_session(), current_actor(), shipment_id=shipment_id, **form)
     except LimsError as err:
         flash_problem(err)
@@ -95,7 +96,7 @@ def complete(shipment_id: int) -> ResponseReturnValue:
 @login_required
 def write_off(shipment_id: int, item_id: int) -> ResponseReturnValue:
     try:
-        form = ReasonIn().load(request.form)
+        form = ReasonIn().load(form_fields())
         item = services.write_off_missing(
             get_session(), current_actor(), shipment_id=shipment_id, item_id=item_id, **form
         )

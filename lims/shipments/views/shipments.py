@@ -12,6 +12,7 @@ from lims.db import get_session, utcnow
 from lims.errors import InvalidInput, LimsError
 from lims.shipments import services
 from lims.shipments.schemas import PackBoxIn, ShipIn, ShipmentIn
+from lims.shipments.views._forms import form_fields
 from lims.specimens.duo import PERMISSIONS, DuoTerm
 from lims.web import current_actor, flash_problem
 
@@ -41,7 +42,7 @@ def index() -> ResponseReturnValue:
 @login_required
 def create() -> ResponseReturnValue:
     try:
-        form = ShipmentIn().load(request.form)
+        form = ShipmentIn().load(form_fields())
         shipment = services.create_shipment(get_session(), current_actor(), **form)
     except LimsError as err:
         flash_problem(err)
@@ -89,7 +90,7 @@ def shipment(shipment_id: int) -> ResponseReturnValue:
 @login_required
 def pack(shipment_id: int) -> ResponseReturnValue:
     try:
-        form = PackBoxIn().load(request.form)
+        form = PackBoxIn().load(form_fields())
         box = services.pack_box(get_session(), current_actor(), shipment_id=shipment_id, **form)
     except LimsError as err:
         flash_problem(err)
@@ -103,7 +104,7 @@ def pack(shipment_id: int) -> ResponseReturnValue:
 @login_required
 def ship(shipment_id: int) -> ResponseReturnValue:
     try:
-        form = ShipIn().load(request.form)
+        form = ShipIn().load(form_fields())
         form["shipped_at"] = form["shipped_at"] or utcnow()
         dispatch = services.ship_shipment(
             get_session(), current_actor(), shipment_id=shipment_id, **form
