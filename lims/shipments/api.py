@@ -99,6 +99,20 @@ def manifest_csv(shipment_id: int) -> ResponseReturnValue:
     return Response(text, mimetype="text/csv", headers=headers)
 
 
+@bp.get("/shipments/<int:shipment_id>/labels.pdf")
+@token_required
+@documented(
+    summary="A 4x6 inch label per box: shipment barcode, box n of m, the UN3373 mark",
+    content_type="application/pdf",
+)
+def box_labels(shipment_id: int) -> ResponseReturnValue:
+    session, actor = get_session(), current_actor()
+    shipment = services.get_shipment(session, actor, shipment_id)
+    pdf = services.box_labels_pdf(session, actor, shipment_id=shipment_id)
+    headers = {"Content-Disposition": f'inline; filename="box-labels-{shipment.code}.pdf"'}
+    return Response(pdf, mimetype="application/pdf", headers=headers)
+
+
 @bp.post("/shipments")
 @token_required
 @documented(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pdfplumber
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -54,6 +55,9 @@ def test_a_shipment_is_created_packed_and_shipped_through_the_pages(
     csv = client.get(f"{page}/manifest.csv")
     assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     assert csv.mimetype == "text/csv" and tubes[1].barcode in csv.get_data(as_text=True)
+    labels = client.get(f"{page}/labels.pdf")
+    with pdfplumber.open(io.BytesIO(labels.data)) as pdf:  # one box, one label
+        assert [p.extract_text().count("Box 1 of 1") for p in pdf.pages] == [1]
 
 
 def test_the_receiving_bench_takes_the_shipment_barcode_then_tubes(

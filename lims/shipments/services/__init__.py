@@ -6,6 +6,7 @@ from __future__ import annotations
 from lims.shipments.services._common import is_shipment_code, shipment_code
 from lims.shipments.services.dispatch import Dispatch, pack_box, ship_shipment
 from lims.shipments.services.manifests import (
+    box_labels_pdf,
     build_manifest,
     import_manifest,
     manifest_csv,
@@ -30,6 +31,7 @@ __all__ = [
     "Receipt",
     "ScanOutcome",
     "accept_unexpected",
+    "box_labels_pdf",
     "build_manifest",
     "complete_receipt",
     "create_address",

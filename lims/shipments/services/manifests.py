@@ -130,6 +130,12 @@ def manifest_csv(session: Session, actor: Actor, *, shipment_id: int) -> str:
     return shipping.manifest_csv(build_manifest(get_one(session, Shipment, shipment_id)))
 
 
+def box_labels_pdf(session: Session, actor: Actor, *, shipment_id: int) -> bytes:
+    """A 4" x 6" label per box: the shipment barcode, box n of m, the UN3373 mark."""
+    actor.require(*STAFF)
+    return shipping.package_labels_pdf(build_manifest(get_one(session, Shipment, shipment_id)))
+
+
 def arrival_problems(shipment: Shipment, arrives_on: date) -> list[str]:
     """A weekend or a public holiday at the destination on the day frozen tubes arrive."""
     where = shipment.to_address

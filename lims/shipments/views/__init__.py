@@ -28,6 +28,7 @@ ROUTES: list[tuple[str, str, Callable[..., ResponseReturnValue]]] = [
     ("POST", "/shipments/<int:shipment_id>/ship", shipments.ship),
     ("GET", "/shipments/<int:shipment_id>/manifest.pdf", shipments.manifest_pdf),
     ("GET", "/shipments/<int:shipment_id>/manifest.csv", shipments.manifest_csv),
+    ("GET", "/shipments/<int:shipment_id>/labels.pdf", shipments.box_labels),
     # the receiving bench
     ("GET", "/shipments/receive", receiving.receive),
     ("POST", "/shipments/receive", receiving.scan),

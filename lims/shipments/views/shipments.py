@@ -134,3 +134,12 @@ def manifest_csv(shipment_id: int) -> ResponseReturnValue:
     text = services.manifest_csv(session, actor, shipment_id=shipment_id)
     headers = {"Content-Disposition": f'attachment; filename="manifest-{code}.csv"'}
     return Response(text, mimetype="text/csv", headers=headers)
+
+
+@login_required
+def box_labels(shipment_id: int) -> ResponseReturnValue:
+    session, actor = get_session(), current_actor()
+    code = services.get_shipment(session, actor, shipment_id).code
+    pdf = services.box_labels_pdf(session, actor, shipment_id=shipment_id)
+    headers = {"Content-Disposition": f'inline; filename="box-labels-{code}.pdf"'}
+    return Response(pdf, mimetype="application/pdf", headers=headers)
