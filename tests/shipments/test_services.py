@@ -257,4 +257,43 @@ def test_condition_on_arrival_is_recorded_with_thawed_tubes(session: Session, te
 
     assert (shipment.logger_reading_c, shipment.dry_ice_left_kg) == (-71.5, 1.2)
     assert [i.is_thawed for i in shipment.items] == [False, True]
+    assert [a.status for a in tubes] == [AliquotStatus.IN_TRANSIT, AliquotStatus.QUARANTINED]
+    scan = receive_scan(
+        session, tech, shipment_id=shipment.id, barcode=tubes[1].barcode, scanned_at=RECEIVED_AT
+    )
+    assert scan.kind == "received" and tubes[1].status is AliquotStatus.QUARANTINED
     assert str(events_for(session, shipment)[-1].action) == "shipment.arrival_recorded"
+
+
+def test_an_outbound_shipment_is_not_received_at_the_biorepository(
+    session: Session, tech: Actor
+) -> None:
+    tubes = consented_tubes(session, tech, 1)
+    shipment = outbound(session, tech, tubes)
+    pack_box(session, tech, shipment_id=shipment.id, barcodes=[tubes[0].barcode])
+    ship_shipment(
+        session, tech, shipment_id=shipment.id, courier="FedEx", tracking_number="1",
+        shipped_at=SHIPPED_AT,
+    )  # fmt: skip
+
+    with pytest.raises(Conflict, match="is outbound"):
+        receive_scan(
+            session, tech, shipment_id=shipment.id, barcode=tubes[0].barcode,
+            scanned_at=RECEIVED_AT,
+        )  # fmt: skip
+
+
+def test_a_tube_packed_into_the_wrong_shipment_is_named_with_its_own(
+    session: Session, tech: Actor
+) -> None:
+    here = shipped(session, tech, consented_tubes(session, tech, 1))
+    elsewhere_tubes = consented_tubes(session, tech, 1)
+    elsewhere = shipped(session, tech, elsewhere_tubes)
+
+    scan = receive_scan(
+        session, tech, shipment_id=here.id, barcode=elsewhere_tubes[0].barcode,
+        scanned_at=RECEIVED_AT,
+    )  # fmt: skip
+
+    assert scan.kind == "wrong_shipment" and elsewhere.code in scan.message
+    assert scan.reconciliation.wrong_shipment == {elsewhere_tubes[0].barcode: elsewhere.code}

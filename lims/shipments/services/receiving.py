@@ -15,14 +15,27 @@ from lims import audit
 from lims.actors import Actor, Role
 from lims.audit.models import Action
 from lims.errors import Conflict, InvalidInput, NotFound
-from lims.shipments.models import ItemState, Shipment, ShipmentItem, ShipmentStatus
+from lims.shipments.models import Direction, ItemState, Shipment, ShipmentItem, ShipmentStatus
 from lims.shipments.services._common import lock_shipment, require_status
-from lims.specimens.models import Aliquot, AliquotStatus
-from lims.specimens.services import find_aliquot, locked
+from lims.specimens.models import ALIQUOT_TRANSITIONS, Aliquot, AliquotStatus
+from lims.specimens.services import find_aliquot, lock_aliquots, locked
 from lims.specimens.services.common import checked_code
 
 T, St = ShipmentStatus, ItemState
 RECEIVING = (T.SHIPPED, T.RECEIVED)  # a missing tube that turns up later is still scanned in
+
+
+def _require_receivable(shipment: Shipment) -> None:
+    """Only the biorepository receives here: an outbound shipment is received by its recipient.
+    (Confirming its delivery would release the tubes: IN_TRANSIT -> RELEASED, not in
+    ALIQUOT_TRANSITIONS yet.)"""
+    require_status(shipment, *RECEIVING, doing="received")
+    if shipment.direction is not Direction.INBOUND:
+        raise Conflict(
+            f"Shipment {shipment.code} is outbound, to {shipment.to_address.name}; "
+            "it is received there",
+            field="shipment",
+        )
 
 
 def reconciliation(session: Session, shipment: Shipment) -> shipping.Reconciliation:
@@ -69,7 +82,7 @@ def receive_scan(
     """One tube scanned out of the package: received when expected, recorded when not."""
     actor.require(Role.TECHNICIAN)
     shipment = lock_shipment(session, shipment_id)
-    require_status(shipment, *RECEIVING, doing="received")
+    _require_receivable(shipment)
     kind, code, message = _scan(session, actor, shipment, barcode, scanned_at)
     session.flush()
     result = reconciliation(session, shipment)
@@ -99,7 +112,7 @@ def receive_scans(
     receipt after them."""
     actor.require(Role.TECHNICIAN)
     shipment = lock_shipment(session, shipment_id)
-    require_status(shipment, *RECEIVING, doing="received")
+    _require_receivable(shipment)
     scans = []
     for barcode in barcodes:
         kind, code, message = _scan(session, actor, shipment, barcode, scanned_at)
@@ -147,6 +160,8 @@ def _receive(
     if item.aliquot_id is None:
         return
     aliquot = session.scalars(locked(select(Aliquot).where(Aliquot.id == item.aliquot_id))).one()
+    if item.is_thawed and aliquot.status is AliquotStatus.QUARANTINED:
+        return  # here now, and held back until someone judges the thawed tube
     aliquot.require_transition(AliquotStatus.RECEIVED)
     before = aliquot.status
     aliquot.status = AliquotStatus.RECEIVED
@@ -204,7 +219,7 @@ def record_arrival(
     """The package's condition on arrival: logger reading, dry ice left, damage, thawed tubes."""
     actor.require(Role.TECHNICIAN)
     shipment = lock_shipment(session, shipment_id)
-    require_status(shipment, *RECEIVING, doing="checked on arrival")
+    _require_receivable(shipment)
     items = {i.barcode: i for i in shipment.items}
     thawed = [checked_code(c, "thawed_barcodes") for c in thawed_barcodes if c.strip()]
     if unknown := [c for c in thawed if c not in items]:
@@ -214,8 +229,10 @@ def record_arrival(
         )
     if dry_ice_left_kg is not None and dry_ice_left_kg < 0:
         raise InvalidInput("Dry ice left cannot be below 0 kg", field="dry_ice_left_kg")
-    for code in thawed:
-        items[code].is_thawed = True
+    newly = [items[c] for c in thawed if not items[c].is_thawed]
+    for item in newly:
+        item.is_thawed = True
+    _quarantine_thawed(session, actor, shipment, newly)
     shipment.logger_reading_c = logger_reading_c
     shipment.dry_ice_left_kg = dry_ice_left_kg
     shipment.is_damaged = is_damaged
@@ -235,12 +252,36 @@ def record_arrival(
     return shipment
 
 
+def _quarantine_thawed(
+    session: Session, actor: Actor, shipment: Shipment, items: list[ShipmentItem]
+) -> None:
+    """A tube that arrived thawed is held back from use until someone judges it (the domain
+    notes, 5.6: receipt quarantines anything thawed or unresolved)."""
+    ids = sorted(i.aliquot_id for i in items if i.aliquot_id is not None)
+    for aliquot in lock_aliquots(session, ids):
+        if AliquotStatus.QUARANTINED not in ALIQUOT_TRANSITIONS[aliquot.status]:
+            continue  # already quarantined, or gone on (e.g. disposed)
+        before = aliquot.status
+        aliquot.status = AliquotStatus.QUARANTINED
+        audit.record(
+            session,
+            actor,
+            Action.ALIQUOT_QUARANTINED,
+            aliquot,
+            before={"status": before},
+            reason=f"arrived thawed in shipment {shipment.code}",
+            status=aliquot.status,
+            shipment=shipment.code,
+        )
+
+
 def complete_receipt(
     session: Session, actor: Actor, *, shipment_id: int, received_at: datetime
 ) -> Shipment:
     """Close the scanning: tubes not scanned become missing (visible until settled)."""
     actor.require(Role.TECHNICIAN)
     shipment = lock_shipment(session, shipment_id)
+    _require_receivable(shipment)
     _complete(session, actor, shipment, received_at)
     session.commit()
     return shipment
