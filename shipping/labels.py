@@ -1,7 +1,7 @@
 """Labels for the boxes of a shipment, printed through label_printing on a 4" x 6" stock."""
 
 from label_printing import BoxLabel, get_stock, render_pdf, render_zpl
-from shipping.model import Manifest, boxes_of
+from shipping.model import Manifest, boxes_of, count
 
 PACKAGE_STOCK_ID = "package-4x6-203"
 
@@ -15,7 +15,7 @@ def package_labels(manifest: Manifest) -> list[BoxLabel]:
         BoxLabel(
             barcode=manifest.shipment_id,
             name=f"Box {n} of {len(parcels)}",
-            detail=f"{box or 'Loose tubes'}  ·  {len(items)} tubes",
+            detail=f"{box or 'Loose tubes'}  ·  {count(len(items), 'tube')}",
             is_un3373=True,
         )
         for n, (box, items) in enumerate(parcels, start=1)

@@ -117,3 +117,10 @@ def totals(items: list[ManifestItem] | tuple[ManifestItem, ...]) -> list[Total]:
         tubes, quantity = sums.get((item.specimen_type, item.unit), (0, Decimal(0)))
         sums[item.specimen_type, item.unit] = (tubes + 1, quantity + item.quantity)
     return [Total(kind, unit, n, q) for (kind, unit), (n, q) in sums.items()]
+
+
+def count(n: int, noun: str) -> str:
+    """ "1 tube", "81 tubes", "1 box", "3 boxes"."""
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n} {noun}es" if noun.endswith(("x", "s")) else f"{n} {noun}s"

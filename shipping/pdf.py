@@ -14,7 +14,7 @@ from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from shipping.model import Manifest, ManifestItem, Total, boxes_of, totals
+from shipping.model import Manifest, ManifestItem, Total, boxes_of, count, totals
 from shipping.pdf_parts import BOLD, REGULAR, draw_header, fit, number, printable
 
 Paper = Literal["A4", "letter"]
@@ -69,22 +69,25 @@ def manifest_pdf(manifest: Manifest, *, paper: Paper = "A4") -> bytes:
 def rows(manifest: Manifest) -> Iterator[Row]:
     """The table's rows: per box a heading, its tubes by position, its totals; then the
     shipment's totals per specimen type and unit."""
-    count = 0
+    tubes = 0
     groups = boxes_of(manifest.items)
     for box, items in groups:
         name = f"Box {box}" if box else "Loose tubes (not in a box)"
-        yield Row("box", (f"{name}: {len(items)} tubes",))
+        yield Row("box", (f"{name}: {count(len(items), 'tube')}",))
         for item in items:
-            count += 1
-            yield Row("item", _cells(count, item))
+            tubes += 1
+            yield Row("item", _cells(tubes, item))
         yield from (Row("total", (f"Total {name}: {t}",)) for t in _sums(totals(items)))
     boxes = sum(1 for box, _ in groups if box)
-    yield Row("grand", (f"Shipment {manifest.shipment_id}: {boxes} boxes, {count} tubes",))
+    summary = f"Shipment {manifest.shipment_id}: {count(boxes, 'box')}, {count(tubes, 'tube')}"
+    yield Row("grand", (summary,))
     yield from (Row("grand", (f"Total shipment: {t}",)) for t in _sums(totals(manifest.items)))
 
 
 def _sums(found: list[Total]) -> list[str]:
-    return [f"{t.specimen_type} {t.tubes} tubes, {number(t.quantity)} {t.unit}" for t in found]
+    return [
+        f"{t.specimen_type} {count(t.tubes, 'tube')}, {number(t.quantity)} {t.unit}" for t in found
+    ]
 
 
 def _cells(count: int, item: ManifestItem) -> tuple[str, ...]:

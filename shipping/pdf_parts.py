@@ -14,6 +14,7 @@ from shipping.model import (
     Address,
     Manifest,
     boxes_of,
+    count,
 )
 
 REGULAR, BOLD = "Helvetica", "Helvetica-Bold"
@@ -119,7 +120,10 @@ def _details(canvas: Canvas, manifest: Manifest, *, x: float, y: float, width: f
         ("Courier", manifest.courier or "-"),
         ("Tracking number", manifest.tracking_number or "-"),
         ("Temperature logger", manifest.temperature_logger_id or "-"),
-        ("Contents", f"{boxes} boxes, {len(manifest.items)} tubes (totals at the end)"),
+        (
+            "Contents",
+            f"{count(boxes, 'box')}, {count(len(manifest.items), 'tube')} (totals at the end)",
+        ),
         ("Purpose", manifest.purpose),
     ]
     for label, value in rows:

@@ -35,7 +35,7 @@ def test_there_is_one_label_per_box_in_packing_order_and_one_for_loose_tubes() -
     assert [(label.name, label.detail) for label in package_labels(manifest)] == [
         ("Box 1 of 3", "B0000001  ·  81 tubes"),
         ("Box 2 of 3", "B0000002  ·  19 tubes"),
-        ("Box 3 of 3", "Loose tubes  ·  1 tubes"),
+        ("Box 3 of 3", "Loose tubes  ·  1 tube"),
     ]
     assert {label.barcode for label in package_labels(manifest)} == {"S0000017"}
 

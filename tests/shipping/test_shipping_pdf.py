@@ -12,7 +12,7 @@ import pdfplumber
 import pytest
 
 from shipping import UN3373_TEXT, ManifestItem, manifest_pdf
-from shipping.pdf import Row, paginate
+from shipping.pdf import Row, paginate, rows
 from tests.barcode_reading import decode, rasterise
 from tests.shipping.samples import make_manifest
 
@@ -103,8 +103,8 @@ def test_loose_tubes_come_after_the_boxes_under_their_own_heading() -> None:
     with pdfplumber.open(io.BytesIO(manifest_pdf(manifest))) as document:
         text = document.pages[0].extract_text()
 
-    assert text.index("Box B0000001: 2 tubes") < text.index("Loose tubes (not in a box): 1 tubes")
-    assert "Shipment S0000017: 1 boxes, 3 tubes" in text
+    assert text.index("Box B0000001: 2 tubes") < text.index("Loose tubes (not in a box): 1 tube")
+    assert "Shipment S0000017: 1 box, 3 tubes" in text
 
 
 def test_a_box_heading_never_ends_a_page() -> None:
@@ -134,9 +134,21 @@ def test_a_long_purpose_wraps_instead_of_being_cut() -> None:
         text = pdf.pages[0].extract_text()
 
     assert " ".join(text.split()).count("GWAS of cervical dystonia") == 1
-    assert "Contents 1 boxes, 3 tubes (totals at the end)" in text
+    assert "Contents 1 box, 3 tubes (totals at the end)" in text
 
 
 def test_us_sites_can_print_on_letter_paper() -> None:
     with pdfplumber.open(io.BytesIO(manifest_pdf(make_manifest(3), paper="letter"))) as pdf:
         assert (pdf.pages[0].width, pdf.pages[0].height) == (612, 792)
+
+
+def test_10000_tubes_fill_every_page_but_the_last_and_keep_their_order() -> None:
+    table = list(rows(make_manifest(10_000)))
+
+    pages = paginate(table, first=40, rest=70)
+
+    assert len(pages[0]) <= 40 and all(len(page) <= 70 for page in pages[1:])
+    # A page ends one row early only to keep a box heading with its first tube.
+    assert all(len(page) >= 69 for page in pages[1:-1])
+    again = [row for page in pages for row in page if not row.cells[0].endswith("(continued)")]
+    assert again == table
