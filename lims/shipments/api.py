@@ -197,6 +197,22 @@ def receive_scans(shipment_id: int) -> ResponseReturnValue:
     return dump(ReceiptOut(), receipt)
 
 
+@bp.post("/shipments/<int:shipment_id>/items/<int:item_id>/accession")
+@token_required
+@documented(
+    summary="Accession a received tube that is not ours from the sender's manifest row (the "
+    "aliquot import's rules: the subject must be registered here)",
+    response=ShipmentOut,
+    status=201,
+)
+def accession(shipment_id: int, item_id: int) -> ResponseReturnValue:
+    session = get_session()
+    item = services.accession_from_manifest(
+        session, current_actor(), shipment_id=shipment_id, item_id=item_id
+    )
+    return dump(ShipmentOut(), item.shipment), 201
+
+
 @bp.post("/shipments/<int:shipment_id>/arrival")
 @token_required
 @documented(

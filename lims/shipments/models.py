@@ -189,6 +189,8 @@ class ShipmentItem(Base):
     scanned_at: Mapped[datetime | None]
     scan_count: Mapped[int] = mapped_column(default=0)
     resolution: Mapped[str | None] = mapped_column(Text)  # how a missing tube was settled
+    # The sender's manifest row as loaded (JSON), kept to accession a tube that is not ours.
+    manifest_row: Mapped[str | None] = mapped_column(Text)
 
     shipment: Mapped[Shipment] = relationship(back_populates="items")
     aliquot: Mapped[Aliquot | None] = relationship(foreign_keys=[aliquot_id])

@@ -105,6 +105,7 @@ def upgrade() -> None:
     sa.Column('scanned_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('scan_count', sa.Integer(), nullable=False),
     sa.Column('resolution', sa.Text(), nullable=True),
+    sa.Column('manifest_row', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['aliquot_id'], ['aliquots.id'], name=op.f('fk_shipment_items_aliquot_id_aliquots')),
     sa.ForeignKeyConstraint(['open_aliquot_id'], ['aliquots.id'], name=op.f('fk_shipment_items_open_aliquot_id_aliquots')),
     sa.ForeignKeyConstraint(['shipment_box_id'], ['shipment_boxes.id'], name=op.f('fk_shipment_items_shipment_box_id_shipment_boxes')),

@@ -4,6 +4,7 @@ receiving, reading. Import them from here."""
 from __future__ import annotations
 
 from lims.shipments.services._common import is_shipment_code, shipment_code
+from lims.shipments.services.accessioning import accession_from_manifest
 from lims.shipments.services.dispatch import Dispatch, pack_box, ship_shipment
 from lims.shipments.services.manifests import (
     box_labels_pdf,
@@ -31,6 +32,7 @@ __all__ = [
     "Receipt",
     "ScanOutcome",
     "accept_unexpected",
+    "accession_from_manifest",
     "box_labels_pdf",
     "build_manifest",
     "complete_receipt",

@@ -3,6 +3,8 @@ manifest loaded as an expected inbound shipment, and the arrival-day check."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
@@ -238,9 +240,19 @@ def _add_manifest_items(session: Session, shipment: Shipment, manifest: shipping
                 unit=row.unit,
                 box=box,
                 position=row.position,
+                manifest_row=None if aliquot else _row_json(row),
             )
         )
     session.flush()  # an aliquot already in another open shipment is a 409 here
+
+
+def _row_json(row: shipping.ManifestItem) -> str:
+    """The row as the sender wrote it, for accessioning the tube later."""
+    values = {
+        name: (value.isoformat() if isinstance(value, datetime) else value)
+        for name, value in dataclasses.asdict(row).items()
+    }
+    return json.dumps(values, default=str)
 
 
 def _sender(

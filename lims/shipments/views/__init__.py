@@ -36,6 +36,7 @@ ROUTES: list[tuple[str, str, Callable[..., ResponseReturnValue]]] = [
     ("POST", "/shipments/<int:shipment_id>/complete", receiving.complete),
     ("POST", "/shipments/<int:shipment_id>/items/<int:item_id>/write-off", receiving.write_off),
     ("POST", "/shipments/<int:shipment_id>/items/<int:item_id>/accept", receiving.accept),
+    ("POST", "/shipments/<int:shipment_id>/items/<int:item_id>/accession", receiving.accession),
 ]
 for method, rule, view in ROUTES:
     bp.add_url_rule(rule, view_func=view, methods=[method])

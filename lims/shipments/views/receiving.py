@@ -118,3 +118,18 @@ def accept(shipment_id: int, item_id: int) -> ResponseReturnValue:
     else:
         flash(f"{item.barcode} taken in as received", "success")
     return _back(shipment_id)
+
+
+@login_required
+def accession(shipment_id: int, item_id: int) -> ResponseReturnValue:
+    try:
+        item = services.accession_from_manifest(
+            get_session(), current_actor(), shipment_id=shipment_id, item_id=item_id
+        )
+    except LimsError as err:
+        flash_problem(err)
+        for problem in err.errors[:10]:
+            flash(problem["message"], "error")
+    else:
+        flash(f"{item.barcode} accessioned from the sender's manifest row", "success")
+    return _back(shipment_id)
