@@ -47,7 +47,14 @@ def test_every_type_in_a_full_trail_is_declared_by_its_class(session: Session) -
 
 def test_legacy_types_list_every_name_the_old_derivation_gave() -> None:
     # The rule the trail was written with until the classes declared their types.
-    old_rule = {new: re.sub("s+$", "", cls.__tablename__) for new, cls in _declared().items()}
+    # Classes added after the types were declared never had a derived name (issue 18's
+    # shipping_addresses would have been "shipping_addresse").
+    born_declared = {"shipping_address"}
+    old_rule = {
+        new: re.sub("s+$", "", cls.__tablename__)
+        for new, cls in _declared().items()
+        if new not in born_declared
+    }
     renamed = {new: (old,) for new, old in old_rule.items() if old != new}
 
     assert renamed == LEGACY_TYPES == {"box": ("boxe",)}
