@@ -133,4 +133,7 @@ def test_a_manifest_whose_tubes_are_on_their_way_is_refused_naming_them(
         follow_redirects=True,
     )
 
-    assert f"{tubes[0].barcode} is already in shipment {sent.code}" in loaded.get_data(as_text=True)
+    html = loaded.get_data(as_text=True)
+    assert f"{tubes[0].barcode} is already in open shipment {sent.code}" in html, html[
+        html.find("flash") :
+    ][:600]

@@ -17,14 +17,13 @@ from lims.shipments.services.reading import find_shipment, get_shipment, list_sh
 from lims.shipments.services.receiving import (
     Receipt,
     ScanOutcome,
-    accept_unexpected,
     complete_receipt,
     receive_scan,
     receive_scans,
     reconciliation,
     record_arrival,
-    write_off_missing,
 )
+from lims.shipments.services.settling import accept_unexpected, write_off_missing
 from lims.shipments.services.setup import create_address, create_shipment, list_addresses
 
 __all__ = [

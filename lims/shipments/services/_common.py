@@ -13,7 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lims.errors import Conflict, FieldError, InvalidInput, NotFound
-from lims.shipments.models import Shipment, ShipmentItem, ShipmentStatus
+from lims.shipments.models import (
+    OPEN_STATUSES,
+    ItemState,
+    Shipment,
+    ShipmentItem,
+    ShipmentStatus,
+)
 from lims.specimens import barcodes
 from lims.specimens.models import ALIQUOT_TRANSITIONS, Aliquot, AliquotStatus
 from lims.specimens.services import BenchWork, consent_permits, lock_aliquots, locked
@@ -177,3 +183,20 @@ def refused(headline: str, problems: list[FieldError]) -> Conflict:
     shown = "; ".join(p["message"] for p in problems[:3])
     more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
     return Conflict(f"{headline}: {shown}{more}", errors=problems)
+
+
+def expected_elsewhere(session: Session, shipment: Shipment, codes: list[str]) -> dict[str, str]:
+    """Which other open shipment expects each of these barcodes (a tube packed in the wrong box)."""
+    if not codes:
+        return {}
+    stmt = (
+        select(ShipmentItem.barcode, Shipment.code)
+        .join(Shipment, ShipmentItem.shipment_id == Shipment.id)
+        .where(
+            ShipmentItem.barcode.in_(codes),
+            ShipmentItem.shipment_id != shipment.id,
+            ShipmentItem.state == ItemState.EXPECTED,
+            Shipment.status.in_(OPEN_STATUSES),
+        )
+    )
+    return {barcode: code for barcode, code in session.execute(stmt)}

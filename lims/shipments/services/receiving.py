@@ -14,11 +14,15 @@ import shipping
 from lims import audit
 from lims.actors import Actor, Role
 from lims.audit.models import Action
-from lims.errors import Conflict, InvalidInput, NotFound
+from lims.errors import Conflict, InvalidInput
 from lims.shipments.models import Direction, ItemState, Shipment, ShipmentItem, ShipmentStatus
-from lims.shipments.services._common import lock_shipment, require_status
+from lims.shipments.services._common import (
+    expected_elsewhere,
+    lock_shipment,
+    require_status,
+)
 from lims.specimens.models import ALIQUOT_TRANSITIONS, Aliquot, AliquotStatus
-from lims.specimens.services import find_aliquot, lock_aliquots, locked
+from lims.specimens.services import lock_aliquots, locked
 from lims.specimens.services.common import checked_code
 
 T, St = ShipmentStatus, ItemState
@@ -46,24 +50,7 @@ def reconciliation(session: Session, shipment: Shipment) -> shipping.Reconciliat
     )
     scans = [i.barcode for i in scanned_items for _ in range(i.scan_count)]
     strays = [i.barcode for i in shipment.items if i.state is St.UNEXPECTED]
-    return shipping.reconcile(expected, scans, _elsewhere(session, shipment, strays))
-
-
-def _elsewhere(session: Session, shipment: Shipment, codes: list[str]) -> dict[str, str]:
-    """Which other open shipment expects each of these barcodes (a tube packed in the wrong box)."""
-    if not codes:
-        return {}
-    stmt = (
-        select(ShipmentItem.barcode, Shipment.code)
-        .join(Shipment, ShipmentItem.shipment_id == Shipment.id)
-        .where(
-            ShipmentItem.barcode.in_(codes),
-            ShipmentItem.shipment_id != shipment.id,
-            ShipmentItem.state == St.EXPECTED,
-            Shipment.status.in_([T.PLANNED, T.PACKING, T.SHIPPED]),
-        )
-    )
-    return {barcode: code for barcode, code in session.execute(stmt)}
+    return shipping.reconcile(expected, scans, expected_elsewhere(session, shipment, strays))
 
 
 @dataclass(frozen=True)
@@ -138,7 +125,7 @@ def _scan(
         place = f" (box {item.box.label} {item.position})" if item.box else ""
         return "received", code, f"{code} received{place}"
     _unexpected(session, actor, shipment, code, at)
-    elsewhere = _elsewhere(session, shipment, [code])
+    elsewhere = expected_elsewhere(session, shipment, [code])
     if code in elsewhere:
         return (
             "wrong_shipment",
@@ -307,102 +294,3 @@ def _complete(session: Session, actor: Actor, shipment: Shipment, received_at: d
         unexpected=list(result.unexpected),
         wrong_shipment=dict(result.wrong_shipment),
     )
-
-
-def _item(shipment: Shipment, item_id: int) -> ShipmentItem:
-    item = next((i for i in shipment.items if i.id == item_id), None)
-    if item is None:
-        raise NotFound(f"Shipment {shipment.code} has no item {item_id}", field="item")
-    return item
-
-
-def write_off_missing(
-    session: Session, actor: Actor, *, shipment_id: int, item_id: int, reason: str | None
-) -> ShipmentItem:
-    """Give up a missing tube (reason required): our aliquot is then marked missing."""
-    actor.require(Role.TECHNICIAN)
-    shipment = lock_shipment(session, shipment_id)
-    item = _item(shipment, item_id)
-    if item.state is not St.MISSING:
-        raise Conflict(f"{item.barcode} is {item.state.value}, not missing", field="item")
-    why = (reason or "").strip()
-    if not why:
-        raise InvalidInput("Say why the tube is written off", field="reason")
-    item.state, item.resolution = St.LOST, why
-    if item.aliquot_id is not None:
-        aliquot = session.scalars(
-            locked(select(Aliquot).where(Aliquot.id == item.aliquot_id))
-        ).one()
-        before = aliquot.status
-        aliquot.require_transition(AliquotStatus.MISSING)
-        aliquot.status = AliquotStatus.MISSING
-        audit.record(
-            session,
-            actor,
-            Action.ALIQUOT_MARKED_MISSING,
-            aliquot,
-            before={"status": before},
-            reason=why,
-            status=aliquot.status,
-            shipment=shipment.code,
-        )
-    audit.record(
-        session,
-        actor,
-        Action.SHIPMENT_ITEM_RESOLVED,
-        shipment,
-        barcode=item.barcode,
-        state=item.state,
-        reason=why,
-    )
-    session.commit()
-    return item
-
-
-def accept_unexpected(
-    session: Session, actor: Actor, *, shipment_id: int, item_id: int
-) -> ShipmentItem:
-    """Take an unexpected tube in: an aliquot of ours on its way (or expected) is received."""
-    actor.require(Role.TECHNICIAN)
-    shipment = lock_shipment(session, shipment_id)
-    item = _item(shipment, item_id)
-    if item.state is not St.UNEXPECTED:
-        raise Conflict(f"{item.barcode} is {item.state.value}, not unexpected", field="item")
-    elsewhere = _elsewhere(session, shipment, [item.barcode])
-    if item.barcode in elsewhere:
-        raise Conflict(
-            f"{item.barcode} is expected in shipment {elsewhere[item.barcode]}: receive it there",
-            field="item",
-        )
-    if item.aliquot_id is None:
-        # TODO(#18): accession a tube of another installation from its sender's manifest row.
-        raise Conflict(
-            f"{item.barcode} is not an aliquot of ours; accession it from the sender's manifest "
-            "(specimen import) first",
-            field="item",
-        )
-    aliquot = find_aliquot(session, actor, item.barcode, for_update=True)
-    before = aliquot.status
-    aliquot.require_transition(AliquotStatus.RECEIVED)
-    aliquot.status = AliquotStatus.RECEIVED
-    item.state, item.resolution = St.RECEIVED, "accepted as unexpected"
-    audit.record(
-        session,
-        actor,
-        Action.ALIQUOT_RECEIVED,
-        aliquot,
-        before={"status": before},
-        status=aliquot.status,
-        shipment=shipment.code,
-        unexpected=True,
-    )
-    audit.record(
-        session,
-        actor,
-        Action.SHIPMENT_ITEM_RESOLVED,
-        shipment,
-        barcode=item.barcode,
-        state=item.state,
-    )
-    session.commit()
-    return item
