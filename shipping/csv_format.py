@@ -8,6 +8,7 @@ documented in docs/user/shipping-manifest-csv.md; changing them is a new MANIFES
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -31,7 +32,7 @@ ADDRESS_KEYS += ("postal_code", "country", "phone_24h", "email")
 HEADER_KEYS: tuple[str, ...] = ("shipment_id", "responsible_person", "responsible_phone_24h")
 HEADER_KEYS += ("shipped_on", "courier", "tracking_number", "dry_ice_kg")
 HEADER_KEYS += ("temperature_logger_id", "purpose")
-_OPTIONAL_KEYS = {"region", "shipped_on", "courier", "tracking_number", "dry_ice_kg"}
+_OPTIONAL_KEYS = {"region", "email", "shipped_on", "courier", "tracking_number", "dry_ice_kg"}
 _OPTIONAL_KEYS |= {"temperature_logger_id", "responsible_phone_24h"}
 
 __all__ = ["MANIFEST_CSV_VERSION", "ManifestErrors", "ManifestProblem"]
@@ -125,96 +126,104 @@ def _read_key(
         header.setdefault(key, []).append((line, cells[1].strip() if len(cells) > 1 else ""))
 
 
+@dataclass(frozen=True)
+class _Header:
+    """The [Manifest] section as read: each key's (line, value) pairs, in file order."""
+
+    problems: Problems
+    keys: dict[str, list[tuple[int, str]]]
+
+    def value(self, key: str) -> str | None:
+        """The key's value; None when empty or absent, which is a problem for a required key."""
+        found = self.keys.get(key)
+        if found and found[0][1]:
+            return found[0][1]
+        if key.removeprefix("sender_").removeprefix("recipient_") not in _OPTIONAL_KEYS:
+            self.problems.add(self.line(key), key, "", "is required")
+        return None
+
+    def line(self, key: str) -> int:
+        """The key's line; 0 (reported on the [Manifest] line) when it is absent."""
+        return self.keys[key][0][0] if key in self.keys else 0
+
+
 def _build(
     problems: Problems,
-    header: dict[str, list[tuple[int, str]]],
+    keys: dict[str, list[tuple[int, str]]],
     columns: tuple[int, list[str]] | None,
     items: list[tuple[int, list[str]]],
 ) -> Manifest | None:
-    def value(key: str) -> str | None:
-        found = header.get(key)
-        if not found or not found[0][1]:
-            if key.removeprefix("sender_").removeprefix("recipient_") not in _OPTIONAL_KEYS:
-                problems.add(0 if not found else found[0][0], key, "", "is required")
-            return None
-        return found[0][1]
-
-    def line_of(key: str) -> int:
-        return header[key][0][0] if key in header else 0
-
-    if not header:
+    if not keys:
         problems.add(1, "", "", "has no [Manifest] section; is this a manifest CSV?")
         return None
-    fmt, version = value("format"), value("version")
-    if fmt is not None and fmt != FORMAT_NAME:
-        problems.add(line_of("format"), "format", fmt, f"is not {FORMAT_NAME}")
-    if version is not None and version != MANIFEST_CSV_VERSION:
-        problems.add(
-            line_of("version"),
-            "version",
-            version,
-            f"is not known; this LIMS reads version {MANIFEST_CSV_VERSION}",
-        )
+    header = _Header(problems, keys)
+    if not _is_known_version(header):
         return None  # the other keys and columns mean something else in another version
-    sender, recipient = (
-        _address(problems, header, "sender"),
-        _address(problems, header, "recipient"),
-    )
-    shipment_id = value("shipment_id")
+    sender, recipient = _address(header, "sender"), _address(header, "recipient")
+    shipment_id = header.value("shipment_id")
     if shipment_id is not None:
-        check_code(problems, line_of("shipment_id"), "shipment_id", shipment_id)
-    raw_kg = value("dry_ice_kg")
-    raw_on = value("shipped_on")
-    dry_ice_kg = read_decimal(problems, line_of("dry_ice_kg"), "dry_ice_kg", raw_kg)
-    shipped_on = read_date(problems, line_of("shipped_on"), "shipped_on", raw_on)
-    responsible, purpose = value("responsible_person"), value("purpose")
+        check_code(problems, header.line("shipment_id"), "shipment_id", shipment_id)
+    kg, on = header.value("dry_ice_kg"), header.value("shipped_on")
+    dry_ice_kg = read_decimal(problems, header.line("dry_ice_kg"), "dry_ice_kg", kg)
+    shipped_on = read_date(problems, header.line("shipped_on"), "shipped_on", on)
+    responsible, purpose = header.value("responsible_person"), header.value("purpose")
     parsed = ItemReader(problems).read(columns, items)
-    if None in (sender, recipient, shipment_id, responsible, purpose) or problems:
+    if (
+        problems
+        or sender is None
+        or recipient is None
+        or shipment_id is None
+        or responsible is None
+        or purpose is None
+    ):
         return None
-    assert sender and recipient and shipment_id and responsible and purpose  # for mypy
     return Manifest(
         shipment_id=shipment_id,
         sender=sender,
         recipient=recipient,
         responsible_person=responsible,
         shipped_on=shipped_on,
-        courier=value("courier"),
-        tracking_number=value("tracking_number"),
+        courier=header.value("courier"),
+        tracking_number=header.value("tracking_number"),
         dry_ice_kg=dry_ice_kg,
         purpose=purpose,
         items=parsed,
-        temperature_logger_id=value("temperature_logger_id"),
-        responsible_phone_24h=value("responsible_phone_24h"),
+        temperature_logger_id=header.value("temperature_logger_id"),
+        responsible_phone_24h=header.value("responsible_phone_24h"),
     )
 
 
-def _address(
-    problems: Problems, header: dict[str, list[tuple[int, str]]], role: str
-) -> Address | None:
-    got: dict[str, str] = {}
-    before = len(problems.found)
-    for key in ADDRESS_KEYS:
-        found = header.get(f"{role}_{key}", [])
-        if key != "line" and found and found[0][1]:
-            got[key] = found[0][1]
-        elif key == "line" and any(v for _, v in found):
-            continue
-        elif key not in ("region", "email"):
-            problems.add(found[0][0] if found else 0, f"{role}_{key}", "", "is required")
-    country = got.get("country")
+def _is_known_version(header: _Header) -> bool:
+    fmt, version = header.value("format"), header.value("version")
+    if fmt is not None and fmt != FORMAT_NAME:
+        header.problems.add(header.line("format"), "format", fmt, f"is not {FORMAT_NAME}")
+    if version is not None and version != MANIFEST_CSV_VERSION:
+        reason = f"is not known; this LIMS reads version {MANIFEST_CSV_VERSION}"
+        header.problems.add(header.line("version"), "version", version, reason)
+        return False
+    return True
+
+
+def _address(header: _Header, role: str) -> Address | None:
+    problems, before = header.problems, len(header.problems.found)
+    got = {key: header.value(f"{role}_{key}") for key in ADDRESS_KEYS if key != "line"}
+    lines = tuple(v for _, v in header.keys.get(f"{role}_line", []) if v)
+    if not lines:
+        problems.add(header.line(f"{role}_line"), f"{role}_line", "", "is required")
+    country = got["country"]
     if country is not None and not (len(country) == 2 and country.isascii() and country.isupper()):
-        line = header[f"{role}_country"][0][0]
-        problems.add(line, f"{role}_country", country, "is not an ISO 3166-1 code such as US or DE")
+        reason = "is not an ISO 3166-1 code such as US or DE"
+        problems.add(header.line(f"{role}_country"), f"{role}_country", country, reason)
     if len(problems.found) > before:
         return None
     return Address(
-        organisation=got["organisation"],
-        person=got["person"],
-        lines=tuple(v for _, v in header[f"{role}_line"] if v),
-        city=got["city"],
-        region=got.get("region"),
-        postal_code=got["postal_code"],
-        country=got["country"],
-        phone_24h=got["phone_24h"],
-        email=got.get("email", ""),
+        organisation=got["organisation"] or "",
+        person=got["person"] or "",
+        lines=lines,
+        city=got["city"] or "",
+        region=got["region"],
+        postal_code=got["postal_code"] or "",
+        country=got["country"] or "",
+        phone_24h=got["phone_24h"] or "",
+        email=got["email"] or "",
     )
