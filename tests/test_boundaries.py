@@ -220,10 +220,10 @@ def test_views_and_endpoints_leave_every_query_to_the_services() -> None:
 
 # The plain libraries: data in, data or bytes out (docs/dev/architecture.md, "Plain libraries").
 FORBIDDEN = {"flask", "sqlalchemy", "lims", "flask_login", "alembic"}
-LIBRARIES = ["label_printing", "shipping"]
+LIBRARIES = ["label_printing", "phenotype_link", "shipping"]
 # Empty packages waiting for the issue that builds them. The test below fails as soon as one
 # holds code: move it into LIBRARIES then, so its imports are checked.
-NOT_YET_BUILT = {"phenotype_link": 17}
+NOT_YET_BUILT: dict[str, int] = {}
 
 
 def has_code(path: Path) -> bool:

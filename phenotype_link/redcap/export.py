@@ -1,0 +1,393 @@
+"""Parse a REDCap records export (flat CSV, raw or label form) into typed instrument records.
+
+All or nothing: parse_export returns every instrument record of the file, or raises ExportErrors
+with every problem found (row, record, event, field, value, reason). Rows are numbered as a
+spreadsheet shows them: the header is row 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from phenotype_link.instruments import Field, Instrument
+from phenotype_link.redcap.cells import (
+    CellProblem,
+    Value,
+    is_checked,
+    missing_lookup,
+    parse_status,
+    parse_value,
+)
+from phenotype_link.redcap.columns import Column, is_label_header, label_columns, raw_columns
+from phenotype_link.redcap.mapping import MISSING_CODES, ExportMapping
+from phenotype_link.redcap.scoring import ScaleScore, score_instrument
+
+VISIT_INSTRUMENT, VISIT_DATE = "visit", "visit_date"
+# A checkbox or form-status cell that says nothing was entered (raw, label; redcap.md 4.5).
+UNTICKED = frozenset({"0", "Unchecked", "Incomplete"})
+SYSTEM_ROLES = frozenset({"record", "event", "repeat_instrument", "repeat_instance", "dag"})
+# The event rule: a unique event name (or, in a label export, an event label) that starts with
+# "visit <n>" belongs to visit n: visit_1_arm_1, visit_12_arm_2b, "Visit 3 (Arm 1: Arm 1)".
+# Anything else needs the mapping file's [events] table. A classic project (no event column) is
+# visit 1.
+VISIT_EVENT = re.compile(r"^visit_(\d+)(?:_|$)")
+
+
+@dataclass(frozen=True)
+class ExportProblem:
+    row: int
+    record: str
+    event: str
+    field: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = [f"Row {self.row}"]
+        where += [f"record {self.record}"] if self.record else []
+        where += [f"event {self.event}"] if self.event else []
+        shown = f"{self.value!r} " if self.value else ""
+        return f"{', '.join(where)}, {self.field}: {shown}{self.reason}"
+
+
+class ExportErrors(ValueError):
+    """The export cannot be imported; `problems` lists every reason, nothing is partial."""
+
+    def __init__(self, problems: Sequence[ExportProblem]) -> None:
+        super().__init__(f"{len(problems)} problems found; nothing was imported")
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True)
+class InstrumentRecord:
+    """One instrument filled for one subject at one event (and one repeat instance)."""
+
+    row: int
+    record: str  # the subject's study code
+    event: str  # as written in the file; "" in a classic project
+    visit_number: int
+    visit_date: date | None  # the event's visit_date, when the visit instrument was filled
+    instrument: str
+    repeat_instance: int  # 1 for an instrument that does not repeat
+    values: Mapping[str, Value]
+    missing: Mapping[str, str] = field(default_factory=dict)  # field -> Missing Data Code
+    status: str | None = None  # incomplete, unverified or complete (<form>_complete)
+    data_access_group: str = ""
+    score: ScaleScore | None = None  # for a rating scale: its scores, computed from the items
+
+
+@dataclass(frozen=True)
+class ParsedExport:
+    records: tuple[InstrumentRecord, ...]
+    is_label_export: bool
+    subjects: frozenset[str]
+
+
+def visit_number(event: str, mapping: ExportMapping | None) -> int | None:
+    """The visit an event belongs to: the mapping's [events] first, then the event rule."""
+    if mapping is not None and event in mapping.events:
+        return mapping.events[event]
+    if not event:
+        return 1
+    normal = re.sub(r"[^a-z0-9]+", "_", event.lower()).strip("_")
+    return int(match.group(1)) if (match := VISIT_EVENT.match(normal)) else None
+
+
+def read_rows(text: str) -> list[list[str]]:
+    """Every CSV record; a BOM is dropped and newlines inside quoted cells stay in their cell."""
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+
+
+_Problem = Callable[[str, str, str], None]  # (field, value, reason), row/record/event bound
+
+
+@dataclass
+class _Context:
+    instruments: Sequence[Instrument]
+    known_subjects: Collection[str]
+    today: date
+    mapping: ExportMapping | None
+    missing_codes: Mapping[str, str]
+    missing: dict[str, str] = field(default_factory=dict)  # cell text -> Missing Data Code
+    system: list[Column] = field(default_factory=list)
+    problems: list[ExportProblem] = field(default_factory=list)
+    seen: dict[tuple[str, str, str, int], int] = field(default_factory=dict)
+    by_instrument: dict[str, list[Column]] = field(default_factory=dict)  # in file order
+    col_at: list[Column | None] = field(default_factory=list)  # column index -> its column
+    is_box: list[bool] = field(default_factory=list)  # column index -> checkbox or status?
+    status_at: dict[str, int] = field(default_factory=dict)  # instrument -> its status column
+    record_header: str = "record_id"
+    shapes: dict[str, tuple[tuple[Field, ...], tuple[str, ...]]] = field(default_factory=dict)
+
+
+def parse_export(
+    text: str,
+    instruments: Sequence[Instrument],
+    *,
+    known_subjects: Collection[str],
+    today: date,
+    mapping: ExportMapping | None = None,
+) -> ParsedExport:
+    """Every instrument record of a REDCap export, or ExportErrors naming every problem."""
+    rows = read_rows(text)
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise ExportErrors([ExportProblem(1, "", "", "header", "", "the file has no header row")])
+    header = [h.strip() for h in rows[0]]
+    ctx = _Context(
+        instruments,
+        known_subjects,
+        today,
+        mapping,
+        mapping.missing_codes if mapping else MISSING_CODES,
+    )
+    is_label = _read_header(ctx, header)
+    records: list[InstrumentRecord] = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            # REDCap writes every cell; a short or long row is a broken file, e.g. a line break
+            # in an unquoted cell shifting the columns (redcap.md 4.2).
+            reason = f"has {len(row)} cells where the header has {len(header)}"
+            ctx.problems.append(ExportProblem(number, row[0].strip(), "", "row", "", reason))
+            continue
+        records += _parse_row(ctx, number, row)
+    if ctx.problems:
+        raise ExportErrors(ctx.problems)
+    return ParsedExport(
+        records=_with_visit_dates(records, instruments),
+        is_label_export=is_label,
+        subjects=frozenset(r.record for r in records),
+    )
+
+
+def _read_header(ctx: _Context, header: list[str]) -> bool:
+    """What each column holds, into ctx; header problems are row 1. True for label headers."""
+    is_label = is_label_header(header, ctx.instruments)
+    if is_label and ctx.mapping is not None:
+        reason = "a mapping file needs an export with raw headers (variable names), not labels"
+        raise ExportErrors([ExportProblem(1, "", "", "header", header[0], reason)])
+    if is_label:
+        columns, header_problems = label_columns(header, ctx.instruments, ctx.missing_codes)
+    else:
+        columns, header_problems = raw_columns(
+            header, ctx.instruments, ctx.mapping, ctx.missing_codes
+        )
+    ctx.missing = missing_lookup(ctx.missing_codes)
+    ctx.record_header = header[0]
+    ctx.system = [c for c in columns if c.role in SYSTEM_ROLES]
+    ctx.col_at = [None] * len(header)
+    ctx.is_box = [False] * len(header)
+    for col in columns:
+        if col.instrument is not None:
+            ctx.by_instrument.setdefault(col.instrument.name, []).append(col)
+            ctx.col_at[col.index] = col
+            ctx.is_box[col.index] = col.role in ("checkbox", "checkbox_missing", "status")
+            if col.role == "status":
+                ctx.status_at[col.instrument.name] = col.index
+    ctx.problems += [
+        ExportProblem(1, "", "", h.header or f"column {h.column}", h.header, h.reason)
+        for h in header_problems
+    ]
+    if len(set(header)) != len(header) and not is_label:
+        for h in sorted({h for h in header if header.count(h) > 1}):
+            ctx.problems.append(ExportProblem(1, "", "", h, h, "is a column twice"))
+    return is_label
+
+
+def _with_visit_dates(
+    records: list[InstrumentRecord], instruments: Sequence[Instrument]
+) -> tuple[InstrumentRecord, ...]:
+    """Each record with its event's visit date. In a repeating event each instance has its
+    own visit form; a repeating instrument's instances share the event's (instance 1)."""
+    repeating = {i.name for i in instruments if i.is_repeating}
+
+    def key(r: InstrumentRecord) -> tuple[str, str, int]:
+        return r.record, r.event, 1 if r.instrument in repeating else r.repeat_instance
+
+    dates = {
+        key(r): day
+        for r in records
+        if r.instrument == VISIT_INSTRUMENT and isinstance(day := r.values.get(VISIT_DATE), date)
+    }
+    return tuple(
+        _replace_visit_date(r, dates.get(key(r)))
+        for r in records  # the records are frozen; a copy carries the event's date
+    )
+
+
+def _replace_visit_date(record: InstrumentRecord, visit_on: date | None) -> InstrumentRecord:
+    return replace(record, visit_date=visit_on) if visit_on else record
+
+
+def _system(row: Sequence[str], columns: Sequence[Column]) -> dict[str, str]:
+    return {c.role: row[c.index].strip() if c.index < len(row) else "" for c in columns}
+
+
+def _repeat_instrument(ctx: _Context, text: str) -> Instrument | None:
+    name = ctx.mapping.instruments.get(text, text) if ctx.mapping is not None else text
+    return next((i for i in ctx.instruments if text and name in (i.name, i.label)), None)
+
+
+def _parse_row(ctx: _Context, number: int, row: Sequence[str]) -> list[InstrumentRecord]:
+    system = _system(row, ctx.system)
+    record, event = system["record"], system.get("event", "")
+
+    def problem(field_name: str, value: str, reason: str) -> None:  # binds row, record, event
+        ctx.problems.append(ExportProblem(number, record, event, field_name, value, reason))
+
+    where = _where(ctx, problem, number, system)
+    if where is None:
+        return []
+    visit, repeat, instance = where
+    out = []
+    hits = _hits(ctx, row)
+    for inst in [repeat] if repeat is not None else ctx.instruments:
+        if (mine := hits.get(inst.name)) is None:
+            continue
+        if (made := _parse_instrument(ctx, problem, row, inst, mine)) is None:
+            continue
+        values, missing, status, score = made
+        out.append(
+            InstrumentRecord(
+                row=number,
+                record=record,
+                event=event,
+                visit_number=visit,
+                visit_date=None,
+                instrument=inst.name,
+                repeat_instance=instance,
+                values=values,
+                missing=missing,
+                status=status,
+                data_access_group=system.get("dag", ""),
+                score=score,
+            )
+        )
+    return out
+
+
+def _where(
+    ctx: _Context, problem: _Problem, number: int, system: Mapping[str, str]
+) -> tuple[int, Instrument | None, int] | None:
+    """(visit, repeating instrument, instance) of a row; None when the row cannot be read."""
+    record, event = system["record"], system.get("event", "")
+    if not record:
+        problem(ctx.record_header, "", "the record id is blank")
+        return None
+    if record not in ctx.known_subjects:
+        problem(ctx.record_header, record, "is not a study code the LIMS knows")
+    if (visit := visit_number(event, ctx.mapping)) is None:
+        problem("redcap_event_name", event, "names no visit: use visit_<n>_... or map it")
+    repeat_text = system.get("repeat_instrument", "")
+    instance_text = system.get("repeat_instance", "")
+    repeat = _repeat_instrument(ctx, repeat_text)
+    if repeat_text and repeat is None:
+        problem("redcap_repeat_instrument", repeat_text, "is not an instrument of the LIMS")
+    instance = int(instance_text) if instance_text.isdigit() and int(instance_text) > 0 else None
+    if instance_text and instance is None:
+        problem("redcap_repeat_instance", instance_text, "is not a repeat instance (1, 2, ...)")
+    if repeat is not None and instance is None:
+        problem("redcap_repeat_instance", "", f"is needed in a row of {repeat_text}")
+    key = (record, event, repeat.name if repeat else repeat_text, instance or 1)
+    if (first := ctx.seen.setdefault(key, number)) != number:
+        what = f"instance {instance} of {repeat_text}" if repeat_text else "this event"
+        problem(ctx.record_header, record, f"repeats row {first} ({what} of this record)")
+        return None
+    if repeat_text and repeat is None:
+        return None
+    return visit or 0, repeat, instance or 1
+
+
+def _hits(ctx: _Context, row: Sequence[str]) -> dict[str, list[Column]]:
+    """The columns of each instrument that hold something in this row.
+
+    Most cells of a wide export are blank or an unticked box: one pass finds the others, and
+    only those are read (reading every cell of every instrument was 3x slower).
+    """
+    hits: dict[str, list[Column]] = {}
+    for i in [
+        i
+        for i, cell, box in zip(range(len(ctx.is_box)), row, ctx.is_box, strict=False)
+        if cell and not (box and cell in UNTICKED)
+    ]:
+        if (col := ctx.col_at[i]) is not None and col.instrument is not None:
+            hits.setdefault(col.instrument.name, []).append(col)
+    return hits
+
+
+_Parsed = tuple[dict[str, Value], dict[str, str], str | None, ScaleScore | None]
+
+
+def _parse_instrument(
+    ctx: _Context,
+    problem: _Problem,
+    row: Sequence[str],
+    inst: Instrument,
+    columns: Sequence[Column],
+) -> _Parsed | None:
+    """One instrument's non-blank cells in one row; None when it was not filled there."""
+    values: dict[str, Value] = {}
+    missing: dict[str, str] = {}
+    ticked: dict[str, set[str]] = {}
+    refused: set[str] = set()
+    status = None
+    width = len(row)
+    for col in columns:
+        text = row[col.index] if col.index < width else ""
+        text = text.strip()
+        try:
+            if col.role == "status":
+                status = parse_status(text)
+            elif col.field is None:
+                continue
+            elif col.role == "value":
+                f = col.field
+                if ctx.mapping is not None and f.choices:
+                    text = ctx.mapping.our_code(f.name, text)
+                # A choice wins over a Missing Data Code of the same label ("Unknown").
+                is_choice = text in f.codes or text.lower() in f.codes_by_label
+                code = ctx.missing.get(text) or ctx.missing.get(text.lower())
+                if code is not None and not is_choice:
+                    missing[f.name] = code
+                    continue
+                values[f.name] = parse_value(f, text, today=ctx.today)
+            elif col.role == "checkbox":
+                choice = col.field.choice(col.code)
+                if is_checked(text, choice.label if choice else ""):
+                    ticked.setdefault(col.field.name, set()).add(col.code)
+            elif col.role == "checkbox_missing" and is_checked(text, ctx.missing_codes[col.code]):
+                missing[col.field.name] = col.code
+        except CellProblem as err:
+            problem(col.name, text, str(err))
+            refused.add(col.name)
+    if not values and not missing and not ticked:
+        return None  # a blank instrument for this event (unticked boxes and gray status are 0)
+    if status is None and (at := ctx.status_at.get(inst.name)) is not None and at < width:
+        status = "incomplete" if row[at].strip() in UNTICKED else None
+    checkboxes, required = _shape(ctx, inst)
+    for f in checkboxes:
+        if f.name not in missing:
+            values[f.name] = tuple(c.code for c in f.choices if c.code in ticked.get(f.name, ()))
+    for name in required:
+        if name not in missing and name not in refused and values.get(name, ()) == ():
+            problem(name, "", "is required (or give a Missing Data Code)")
+    score = score_instrument(inst, values, missing, problem)
+    return values, missing, status, score
+
+
+def _shape(ctx: _Context, inst: Instrument) -> tuple[tuple[Field, ...], tuple[str, ...]]:
+    """The instrument's checkbox fields and its required fields that this file has columns for
+    (worked out once per file)."""
+    if inst.name not in ctx.shapes:
+        columns = ctx.by_instrument[inst.name]
+        boxes = {c.field.name: c.field for c in columns if c.role == "checkbox" and c.field}
+        present = {c.field.name for c in columns if c.field is not None}
+        required = tuple(f.name for f in inst.fields if f.is_required and f.name in present)
+        ctx.shapes[inst.name] = (tuple(boxes.values()), required)
+    return ctx.shapes[inst.name]
