@@ -131,3 +131,32 @@ def test_a_tube_already_shipping_is_a_409_naming_its_shipment(
     assert (
         "in_transit" in response.get_json()["detail"] or first.code in response.get_json()["detail"]
     )
+
+
+def test_the_manifest_comes_as_pdf_and_csv_and_a_site_manifest_loads_as_text_csv(
+    client: FlaskClient, session: Session, tech: Actor
+) -> None:
+    tubes = consented_tubes(session, tech, 2)
+    sent = shipped(session, tech, tubes)
+    auth = bearer(client, "tech")
+
+    pdf = client.get(f"/api/v1/shipments/{sent.id}/manifest.pdf", headers=auth)
+    csv = client.get(f"/api/v1/shipments/{sent.id}/manifest.csv", headers=auth)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    text = csv.get_data(as_text=True).replace(sent.code, "TOR-77")
+    for n, tube in enumerate(tubes, start=1):
+        text = text.replace(tube.barcode, f"TOR-{n:05d}")
+
+    loaded = client.post(
+        "/api/v1/shipment-manifests", data=text, content_type="text/csv", headers=auth
+    )
+    again = client.post(
+        "/api/v1/shipment-manifests", data=text, content_type="text/csv", headers=auth
+    )
+
+    assert loaded.status_code == 201, loaded.get_json()
+    body = loaded.get_json()
+    assert body["direction"] == "inbound" and body["sender_reference"] == "TOR-77"
+    assert [i["barcode"] for i in body["items"]] == ["TOR-00001", "TOR-00002"]
+    assert again.status_code == 409 and again.mimetype == PROBLEM
