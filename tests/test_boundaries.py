@@ -262,12 +262,13 @@ def test_plain_libraries_do_not_import_the_application(package: str) -> None:
     assert offenders == []
 
 
-@pytest.mark.parametrize("package", sorted(NOT_YET_BUILT))
-def test_a_library_not_yet_built_is_still_an_empty_package(package: str) -> None:
-    issue = NOT_YET_BUILT[package]
-    assert (ROOT / package / "__init__.py").exists(), f"{package}/ is gone (issue {issue})"
-    filled = [str(p.relative_to(ROOT)) for p in (ROOT / package).rglob("*.py") if has_code(p)]
-    assert filled == [], f"issue {issue} filled {package}/: move it from NOT_YET_BUILT to LIBRARIES"
+def test_a_library_not_yet_built_is_still_an_empty_package() -> None:
+    # A loop, not parametrize: with every library built the set is empty, and an empty
+    # parameter set would show as a skip in every run.
+    for package, issue in NOT_YET_BUILT.items():
+        assert (ROOT / package / "__init__.py").exists(), f"{package}/ is gone (issue {issue})"
+        filled = [str(p.relative_to(ROOT)) for p in (ROOT / package).rglob("*.py") if has_code(p)]
+        assert filled == [], f"issue {issue} filled {package}/: move it to LIBRARIES"
 
 
 def test_a_library_importing_flask_inside_a_function_is_caught() -> None:
