@@ -31,6 +31,7 @@ from lims.specimens.models import (
     Aliquot,
     AliquotStatus,
     Dystonia,
+    OutCondition,
     Sex,
     SpecimenType,
     Subject,
@@ -404,8 +405,11 @@ def _bench_life(session: Session, tech: Actor, rng: random.Random) -> None:
     if len(serum) < 12:
         return
     picks = rng.sample(serum[:81], 8)
-    for barcode in picks[:3]:
+    for barcode in picks[:2]:
         check_out(session, tech, barcode=barcode, reason="ELISA run, NfL panel")
+    check_out(
+        session, tech, barcode=picks[2], condition=OutCondition.ON_DRY_ICE, reason="to the core lab"
+    )
     check_out(session, tech, barcode=picks[3], reason="cytokine pilot")
     use_aliquot(session, tech, barcode=picks[3], volume_ul=100)
     check_in(session, tech, barcode=picks[3])  # one more freeze-thaw cycle

@@ -151,9 +151,7 @@ def test_an_empty_enrolment_status_is_refused(client: FlaskClient, tech: Actor) 
 def test_the_document_states_required_reasons_and_the_csv_bodies(client: FlaskClient) -> None:
     paths = _document(client)["paths"]
     dispose = paths["/api/v1/aliquots/{barcode}/dispose"]["post"]["requestBody"]["content"]
-    assert dispose["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/RequiredReasonIn"
-    }
+    assert dispose["application/json"]["schema"] == {"$ref": "#/components/schemas/DisposeIn"}
     imports = paths["/api/v1/aliquot-imports"]["post"]["requestBody"]["content"]
     assert set(imports) == {"multipart/form-data", "text/csv"}
     assert imports["multipart/form-data"]["schema"]["required"] == ["file"]

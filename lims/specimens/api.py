@@ -37,6 +37,8 @@ from lims.specimens.schemas import (
     SubjectOut,
     SubjectPageOut,
     SubjectQueryIn,
+    UncollectedApiIn,
+    UncollectedOut,
     VisitIn,
     VisitOut,
 )
@@ -192,6 +194,20 @@ def accession_specimen() -> ResponseReturnValue:
         get_session(), current_actor(), **body, **checks_from(current_app.config)
     )
     return dump(SpecimenOut(), specimen), 201
+
+
+@bp.post("/uncollected-tubes")
+@token_required
+@documented(
+    summary="Record that a planned tube of a visit was not collected, or was missed, and why",
+    body=UncollectedApiIn,
+    response=UncollectedOut,
+    status=201,
+)
+def record_uncollected_tube() -> ResponseReturnValue:
+    body = UncollectedApiIn().load(json_body())
+    planned = services.record_uncollected_tube(get_session(), current_actor(), **body)
+    return dump(UncollectedOut(), planned), 201
 
 
 @bp.get("/specimens/<barcode>")

@@ -10,7 +10,7 @@ from typing import ClassVar
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lims.auth.models import Site
+from lims.auth.models import Site, User
 from lims.db import Base, str_enum, utcnow
 from lims.errors import Conflict, shown
 from lims.specimens.quality import (
@@ -91,28 +91,74 @@ class AliquotStatus(StrEnum):
     DISPOSED = "disposed"
     QUARANTINED = "quarantined"
     MISSING = "missing"
+    # Entered in error: the tube never physically existed (FHIR Specimen "entered-in-error").
+    VOIDED = "voided"
+
+
+class OutCondition(StrEnum):
+    """How a tube travels while it is out of its freezer, asked at check-out: only a tube that
+    thawed counts a freeze-thaw cycle when it is frozen again (issue #16)."""
+
+    ON_DRY_ICE = "on_dry_ice"
+    THAWED = "thawed"
+
+
+class DisposalReason(StrEnum):
+    """Why a tube was destroyed, from a fixed list so disposals can be counted by cause
+    (reasons as in easy-GCS "Destruction": expiry, QC failure, consent withdrawal; issue #16)."""
+
+    DEPLETED = "depleted"
+    EXPIRED = "expired"
+    DAMAGED = "damaged"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    QUALITY_FAILURE = "quality_failure"
+    OTHER = "other"  # the free text says what
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+class CollectionOutcome(StrEnum):
+    """A planned tube of a visit that was never filled (OpenSpecimen's "Not Collected" and
+    "Missed Collection"): it has no barcode and no aliquots, only the reason."""
+
+    NOT_COLLECTED = "not_collected"  # the visit took place; this tube was not drawn
+    MISSED = "missed"  # the collection itself did not take place
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
 
 
 S = AliquotStatus
 # The one place the allowed moves live; services read it through Aliquot.require_transition.
+# Voided is offered wherever the tube is still only ours to correct: not while a request holds
+# it (reserved), not on the road (in transit), and not once its story has ended. A released tube
+# may come back from the investigator (returned): it is received again, ready to be placed.
 ALIQUOT_TRANSITIONS: dict[AliquotStatus, frozenset[AliquotStatus]] = {
-    S.EXPECTED: frozenset({S.RECEIVED, S.MISSING, S.DISPOSED}),
-    S.RECEIVED: frozenset({S.STORED, S.CHECKED_OUT, S.QUARANTINED, S.CONSUMED, S.DISPOSED}),
+    S.EXPECTED: frozenset({S.RECEIVED, S.MISSING, S.DISPOSED, S.VOIDED}),
+    S.RECEIVED: frozenset(
+        {S.STORED, S.CHECKED_OUT, S.QUARANTINED, S.CONSUMED, S.DISPOSED, S.VOIDED}
+    ),
     S.STORED: frozenset(
-        {S.RESERVED, S.CHECKED_OUT, S.IN_TRANSIT, S.QUARANTINED, S.MISSING, S.DISPOSED}
+        {S.RESERVED, S.CHECKED_OUT, S.IN_TRANSIT, S.QUARANTINED, S.MISSING, S.DISPOSED, S.VOIDED}
     ),
     S.RESERVED: frozenset({S.STORED, S.CHECKED_OUT, S.IN_TRANSIT, S.QUARANTINED}),
     S.CHECKED_OUT: frozenset(
-        {S.STORED, S.CONSUMED, S.RELEASED, S.QUARANTINED, S.DISPOSED, S.MISSING}
+        {S.STORED, S.CONSUMED, S.RELEASED, S.QUARANTINED, S.DISPOSED, S.MISSING, S.VOIDED}
     ),
     S.IN_TRANSIT: frozenset({S.RECEIVED, S.QUARANTINED, S.MISSING}),
-    S.QUARANTINED: frozenset({S.STORED, S.DISPOSED}),
-    S.MISSING: frozenset({S.STORED, S.DISPOSED}),
-    S.RELEASED: frozenset(),
+    S.QUARANTINED: frozenset({S.STORED, S.DISPOSED, S.VOIDED}),
+    S.MISSING: frozenset({S.STORED, S.DISPOSED, S.VOIDED}),
+    S.RELEASED: frozenset({S.RECEIVED}),
     S.CONSUMED: frozenset(),
     S.DISPOSED: frozenset(),
+    S.VOIDED: frozenset(),
 }
-TERMINAL_STATUSES = frozenset(s for s, nxt in ALIQUOT_TRANSITIONS.items() if not nxt)
+FINAL_STATUSES = frozenset(s for s, nxt in ALIQUOT_TRANSITIONS.items() if not nxt)
+# No longer held here: final, or released to an investigator (only a return brings it back).
+TERMINAL_STATUSES = FINAL_STATUSES | {S.RELEASED}
 
 
 # A study code is a code, not a name: capitals, digits and '-' only, so a name or a date typed
@@ -173,6 +219,9 @@ class Visit(Base):
 
     subject: Mapped[Subject] = relationship(back_populates="visits")
     specimens: Mapped[list[Specimen]] = relationship(back_populates="visit", order_by="Specimen.id")
+    uncollected: Mapped[list[UncollectedTube]] = relationship(
+        back_populates="visit", order_by="UncollectedTube.id"
+    )
 
     @property
     def label(self) -> str:
@@ -312,9 +361,18 @@ class Aliquot(Base):
         str_enum(AliquotStatus, 16), default=AliquotStatus.RECEIVED, index=True
     )
     freeze_thaw_count: Mapped[int] = mapped_column(default=0)
+    # While out of its freezer: how it travels (None: in storage, or never frozen yet).
+    out_condition: Mapped[OutCondition | None] = mapped_column(
+        str_enum(OutCondition, 12, name="out_condition")
+    )
+    disposal_reason: Mapped[DisposalReason | None] = mapped_column(
+        str_enum(DisposalReason, 20, name="disposal_reason")
+    )
+    disposal_authorised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     specimen: Mapped[Specimen] = relationship(back_populates="aliquots")
+    disposal_authorised_by: Mapped[User | None] = relationship()
     parent: Mapped[Aliquot | None] = relationship(
         remote_side="Aliquot.id", back_populates="children"
     )
@@ -340,6 +398,28 @@ class Aliquot(Base):
                 + (f" (it can become: {allowed})" if allowed else " (no further changes)"),
                 field="status",
             )
+
+
+class UncollectedTube(Base):
+    """A tube the visit's plan called for that was not collected or was missed, with why.
+
+    Recorded at accession instead of a tube: it never existed, so it has no barcode, no
+    pre-analytics and no aliquots, and nothing can happen to it afterwards.
+    """
+
+    __tablename__ = "uncollected_tubes"
+    __audit_type__: ClassVar[str] = "uncollected_tube"
+    __table_args__ = (CheckConstraint("length(trim(reason)) > 0", name="reason_given"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    specimen_type: Mapped[SpecimenType] = mapped_column(str_enum(SpecimenType, 16))
+    tube_type: Mapped[TubeType] = mapped_column(str_enum(TubeType, 3))
+    outcome: Mapped[CollectionOutcome] = mapped_column(str_enum(CollectionOutcome, 16))
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    visit: Mapped[Visit] = relationship(back_populates="uncollected")
 
 
 class BarcodeCounter(Base):

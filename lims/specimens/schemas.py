@@ -13,6 +13,7 @@ from lims.specimens import sprec
 from lims.specimens.consent_models import StatementKind, WithdrawalLevel
 from lims.specimens.duo import DuoTerm
 from lims.specimens.models import (
+    CollectionOutcome,
     Dystonia,
     EnrolmentStatus,
     Sex,
@@ -254,6 +255,42 @@ class AccessionIn(TubeIn):
     visit_number = fields.Integer(required=True, validate=validate.Range(min=1, max=999))
 
 
+class UncollectedIn(Input):
+    """A tube the visit called for that was not collected, or was missed, and why."""
+
+    specimen_type = fields.Enum(SpecimenType, by_value=True, required=True)
+    tube_type = fields.Enum(TubeType, by_value=True, required=True)
+    outcome = fields.Enum(
+        CollectionOutcome,
+        by_value=True,
+        required=True,
+        metadata={
+            "description": "not_collected (the visit took place, this tube was not drawn) or "
+            "missed (the collection did not take place)"
+        },
+    )
+    reason = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=500), validate.Regexp(r"\S", error="say why")],
+    )
+
+
+class UncollectedApiIn(UncollectedIn):
+    study_code = column_string("subjects.study_code", 20, min_length=1, required=True)
+    visit_number = fields.Integer(required=True, validate=validate.Range(min=1, max=999))
+
+
+class UncollectedOut(Schema):
+    id = fields.Integer()
+    study_code = fields.Function(lambda u: u.visit.subject.study_code)
+    visit_number = fields.Function(lambda u: u.visit.visit_number, metadata={"type": "integer"})
+    specimen_type = fields.Function(lambda u: u.specimen_type.value)
+    tube_type = fields.Function(lambda u: u.tube_type.value)
+    outcome = fields.Function(lambda u: u.outcome.value)
+    reason = fields.String()
+    recorded_at = fields.DateTime()
+
+
 def _scanned_lines(data: Any) -> Any:
     """A textarea of scans, one per line, becomes a list; count defaults to how many."""
     if not isinstance(data, Mapping):
@@ -395,6 +432,7 @@ class VisitOut(Schema):
     visit_number = fields.Integer()
     visit_on = fields.Date()
     specimens = fields.List(fields.Nested(SpecimenOut))
+    uncollected = fields.List(fields.Nested(UncollectedOut))
 
 
 class SubjectDetailOut(SubjectOut):

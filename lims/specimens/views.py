@@ -25,6 +25,7 @@ from lims.errors import InvalidInput, LimsError
 from lims.specimens import services, sprec
 from lims.specimens.consent_models import WithdrawalLevel
 from lims.specimens.models import (
+    CollectionOutcome,
     Dystonia,
     EnrolmentStatus,
     Sex,
@@ -47,6 +48,7 @@ from lims.specimens.schemas import (
     SubjectIn,
     SubjectQueryIn,
     TubeIn,
+    UncollectedIn,
     VisitIn,
 )
 from lims.specimens.services.imports import COLUMNS
@@ -64,6 +66,7 @@ CHOICES = {
     "diagnoses": list(Dystonia),
     "statuses": list(EnrolmentStatus),
     "tube_types": list(TubeType),
+    "outcomes": list(CollectionOutcome),
     "specimen_types": list(SpecimenType),
     "temperatures": list(Temperature),
     "interference_grades": list(InterferenceGrade),
@@ -292,6 +295,33 @@ def accession(study_code: str, visit_number: int) -> ResponseReturnValue:
         "success",
     )
     return redirect(url_for("specimens.specimen", barcode=specimen.barcode))
+
+
+@bp.post("/subjects/<study_code>/visits/<int:visit_number>/uncollected")
+@login_required
+def record_uncollected(study_code: str, visit_number: int) -> ResponseReturnValue:
+    """A planned tube that was not collected or was missed, recorded from the accession page."""
+    try:
+        form = UncollectedIn().load(request.form)
+        planned = services.record_uncollected_tube(
+            get_session(),
+            current_actor(),
+            study_code=study_code,
+            visit_number=visit_number,
+            **form,
+        )
+    except LimsError as err:
+        flash_problem(err)
+        page = _accession_page(
+            study_code, visit_number, uncollected_errors=err.field_errors, uncollected=request.form
+        )
+        return page, err.status
+    flash(
+        f"{planned.tube_type.value} tube ({planned.specimen_type.value}) recorded as "
+        f"{planned.outcome.label} for visit {visit_number}.",
+        "success",
+    )
+    return redirect(url_for("specimens.subject", study_code=planned.visit.subject.study_code))
 
 
 # ---- processing -----------------------------------------------------------------------------

@@ -62,6 +62,49 @@
     });
   }
 
+  // A scanned list: each scan (the scanner types the code, then Enter) joins the list instead of
+  // submitting the form; a code already in the list is not added twice.
+  var listScan = document.querySelector("[data-list-scan]");
+  var list = document.querySelector("[data-list]");
+  if (listScan && list) {
+    var count = document.querySelector("[data-list-count]");
+    var note = document.querySelector("[data-list-note]");
+    var codes = function () {
+      return list.value.split("\n").map(function (s) { return s.trim().toUpperCase(); })
+        .filter(function (s) { return s; });
+    };
+    var recount = function () { if (count) count.textContent = String(codes().length); };
+    listScan.addEventListener("keydown", function (e) {
+      if (e.key !== "Enter") return;
+      e.preventDefault();
+      var code = listScan.value.trim().toUpperCase();
+      listScan.value = "";
+      if (!code) return;
+      if (codes().indexOf(code) >= 0) {
+        if (note) note.textContent = code + " is already in the list";
+        beep("warning");
+        return;
+      }
+      var text = list.value;
+      list.value = text + (text && text.slice(-1) !== "\n" ? "\n" : "") + code + "\n";
+      if (note) note.textContent = code + " added";
+      beep("success");
+      recount();
+    });
+    list.addEventListener("input", recount);
+    // Only the chosen step's own fields are shown.
+    var showStep = function () {
+      var chosen = document.querySelector("[data-step]:checked");
+      document.querySelectorAll("[data-for-step]").forEach(function (set) {
+        set.hidden = !chosen || set.dataset.forStep !== chosen.value;
+      });
+    };
+    document.querySelectorAll("[data-step]").forEach(function (radio) {
+      radio.addEventListener("change", showStep);
+    });
+    showStep();
+  }
+
   // Forms with several scanned fields: a scanner's Enter moves on to the next field.
   document.querySelectorAll("form[data-scan-steps]").forEach(function (form) {
     form.addEventListener("keydown", function (e) {

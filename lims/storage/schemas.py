@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from lims.specimens.models import AliquotStatus, SpecimenType
+from lims.specimens.models import AliquotStatus, DisposalReason, OutCondition, SpecimenType
 from lims.specimens.schemas import AliquotOut
 from lims.web import PageOut, PageQuery, Schema, column_string
 
@@ -16,6 +16,7 @@ POSITION = validate.Length(min=1, max=8)
 NOT_BLANK = validate.Regexp(r"\S", error="say why")
 BOX_SPECIMEN_TYPES = ("mixed", *(t.value for t in SpecimenType))
 REASON = validate.Length(max=500)  # audit_events.reason is TEXT; a reason is a sentence or two
+MAX_SCANNED = 1000  # tubes in one scanned list: ten 10x10 boxes, more than a bench run
 
 
 class LocationOut(Schema):
@@ -239,6 +240,42 @@ class ReasonIn(_StepIn):
     reason = fields.String(load_default=None, allow_none=True, validate=REASON)
 
 
+def _condition(**kwargs: Any) -> fields.Enum:
+    return fields.Enum(
+        OutCondition,
+        by_value=True,
+        metadata={
+            "label": "How it travels",
+            "description": "on_dry_ice (stays frozen: no freeze-thaw is counted on its return) "
+            "or thawed (the return to a freezer counts one cycle)",
+        },
+        **kwargs,
+    )
+
+
+class CheckOutIn(ReasonIn):
+    """Check-out asks how the tube leaves: only a thawed one counts a cycle on its return."""
+
+    condition = _condition(required=True)
+
+
+class TakeOutIn(_StepIn):
+    reason = fields.String(required=True, validate=[REASON, NOT_BLANK])
+    condition = _condition(load_default=OutCondition.THAWED)
+
+
+class ReturnIn(ReasonIn):
+    """A released tube back from the investigator: how it travelled, what volume came back."""
+
+    condition = _condition(required=True)
+    volume_ul = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata={"label": "Volume returned (µL)", "description": "omit: as it left"},
+    )
+
+
 class RequiredReasonIn(_StepIn):
     """Steps that end or suspend a tube's use must say why: taking out, disposal, quarantine."""
 
@@ -267,7 +304,30 @@ class UseIn(_StepIn):
     )
 
 
-class DisposeFormIn(RequiredReasonIn):
+class DisposeIn(_StepIn):
+    """Why, from the fixed list ("other" needs the note), and who authorised it (a username)."""
+
+    reason = fields.Enum(
+        DisposalReason,
+        by_value=True,
+        required=True,
+        metadata={"label": "Reason", "description": "one of the disposal reasons"},
+    )
+    note = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=REASON,
+        metadata={"label": "Note", "description": "required when the reason is other"},
+    )
+    authorised_by = column_string(
+        "users.username",
+        64,
+        required=True,
+        metadata={"label": "Authorised by", "description": "username of who authorised it"},
+    )
+
+
+class DisposeFormIn(DisposeIn):
     """The dispose form also asks the technician to tick that they mean it (the API's required
     reason is its confirmation: a script that sends one has decided)."""
 
@@ -279,15 +339,43 @@ class DisposeFormIn(RequiredReasonIn):
             raise ValidationError("tick the box to confirm the disposal", "confirm")
 
 
-class DisposeManyIn(Schema):
-    barcodes = fields.List(
-        column_string("aliquots.barcode", 32), required=True, validate=validate.Length(min=1)
+def _scanned() -> fields.List:
+    return fields.List(
+        column_string("aliquots.barcode", 32),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_SCANNED),
+        metadata={"description": "as scanned; a problem names its place in the list (from 1)"},
     )
-    reason = fields.String(required=True, validate=[REASON, NOT_BLANK])
+
+
+class DisposeManyIn(DisposeIn):
+    barcodes = _scanned()
 
 
 class DisposedOut(Schema):
     disposed = fields.List(fields.String())
+
+
+class CheckOutManyIn(CheckOutIn):
+    barcodes = _scanned()
+
+
+class CheckInManyIn(Schema):
+    barcodes = _scanned()
+
+
+class UseManyIn(UseIn):
+    barcodes = _scanned()
+
+
+class BulkDoneOut(Schema):
+    """The tubes a scanned list changed, in the order scanned."""
+
+    count = fields.Function(len, metadata={"type": "integer"})
+    aliquots = fields.Function(
+        lambda done: [StoredAliquotOut().dump(a) for a in done],
+        metadata={"type": "array", "items": {"type": "object"}},
+    )
 
 
 class PlacementImportIn(Schema):

@@ -160,7 +160,7 @@ def test_withdrawing_consent_shows_the_banner_and_offers_disposal(
     html = client.get(page).get_data(as_text=True)
     assert "withdrawn-banner" in html and "Consent withdrawn on 2026-11-02" in html
     form_html = html[html.index('action="/storage/dispose"') :]
-    assert 'name="reason" value="consent withdrawn"' in form_html
+    assert 'name="reason" value="consent_withdrawn"' in form_html
     for a in aliquots:
         assert f'name="barcodes" value="{a.barcode}" checked' in form_html
     assert 'name="csrf_token"' in form_html

@@ -113,7 +113,9 @@ def test_every_lifecycle_step_works_over_the_api(
     aliquot = stored(session, tech, position="B2", volume_ul=300)
     auth = bearer(client, "tech")
     url = f"/api/v1/aliquots/{aliquot.barcode}"
-    out = client.post(f"{url}/check-out", json={"reason": "assay"}, headers=auth).get_json()
+    out = client.post(
+        f"{url}/check-out", json={"reason": "assay", "condition": "thawed"}, headers=auth
+    ).get_json()
     assert out["status"] == "checked_out" and out["location"]["position"] == "B2"
     out = client.post(f"{url}/use", json={"volume_ul": 100}, headers=auth).get_json()
     assert out["volume_ul"] == 200
@@ -132,7 +134,8 @@ def test_every_lifecycle_step_works_over_the_api(
         f"{url}/move", json={"box_barcode": box.barcode, "position": "c3"}, headers=auth
     )
     assert moved.get_json()["position"] == "C3"
-    out = client.post(f"{url}/dispose", json={"reason": "expired"}, headers=auth).get_json()
+    disposal = {"reason": "expired", "authorised_by": "tech"}
+    out = client.post(f"{url}/dispose", json=disposal, headers=auth).get_json()
     assert out["status"] == "disposed" and out["location"] is None
     custody = client.get(f"{url}/custody", headers=auth).get_json()
     assert [e["action"] for e in custody["events"]][-3:] == [
@@ -140,7 +143,7 @@ def test_every_lifecycle_step_works_over_the_api(
         "aliquot.moved",
         "aliquot.disposed",
     ]
-    refused = client.post(f"{url}/check-out", json={}, headers=auth)
+    refused = client.post(f"{url}/check-out", json={"condition": "on_dry_ice"}, headers=auth)
     assert refused.status_code == 409 and refused.mimetype == PROBLEM
     assert "no further changes" in refused.get_json()["detail"]
 
@@ -155,6 +158,9 @@ def test_disposal_without_a_reason_is_a_422(
     assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "reason"
 
 
+WITHDRAWN = {"reason": "consent_withdrawn", "authorised_by": "tech"}
+
+
 def test_batch_disposal_is_all_or_nothing(
     client: FlaskClient, session: Session, tech: Actor
 ) -> None:
@@ -163,13 +169,13 @@ def test_batch_disposal_is_all_or_nothing(
     codes = [t.barcode for t in tubes]
     refused = client.post(
         "/api/v1/aliquots/dispose",
-        json={"barcodes": [*codes, "NOPE-42"], "reason": "withdrawn"},
+        json={"barcodes": [*codes, "NOPE-42"], **WITHDRAWN},
         headers=auth,
     )
     assert refused.status_code == 422 and refused.mimetype == PROBLEM
     assert all(location_of(t) is not None for t in tubes)
     done = client.post(
-        "/api/v1/aliquots/dispose", json={"barcodes": codes, "reason": "withdrawn"}, headers=auth
+        "/api/v1/aliquots/dispose", json={"barcodes": codes, **WITHDRAWN}, headers=auth
     )
     assert done.get_json() == {"disposed": codes}
 

@@ -21,7 +21,7 @@ from lims.actors import Actor, Role
 from lims.audit.models import Action, AuditEvent
 from lims.audit.services import events_for, verify_chain
 from lims.errors import Conflict
-from lims.specimens.models import Aliquot, AliquotStatus
+from lims.specimens.models import Aliquot, AliquotStatus, DisposalReason
 from lims.specimens.services import withdraw_consent
 from lims.storage.models import Box, Placement
 from lims.storage.services import (
@@ -218,7 +218,13 @@ def test_simultaneous_mixed_steps_on_one_tube_leave_a_trail_that_tells_one_story
         for k in range(len(STEPS) + 1):
             try:
                 if k == len(STEPS):
-                    dispose_aliquot(session, tech, barcode=code, reason="expired")
+                    dispose_aliquot(
+                        session,
+                        tech,
+                        barcode=code,
+                        reason=DisposalReason.EXPIRED,
+                        authorised_by=tech.username,
+                    )
                 else:
                     STEPS[(i + k) % len(STEPS)](session, tech, code)
                 done += 1

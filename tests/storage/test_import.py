@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from lims.actors import Actor
 from lims.audit.models import AuditEvent
 from lims.errors import InvalidInput
-from lims.specimens.models import AliquotStatus
+from lims.specimens.models import AliquotStatus, DisposalReason
 from lims.storage.models import Placement
 from lims.storage.services import (
     dispose_aliquot,
@@ -59,7 +59,9 @@ def test_every_kind_of_bad_row_is_reported(session: Session, tech: Actor) -> Non
     occupant = stored(session, tech, box=box, position="A1")
     placed_elsewhere = stored(session, tech)
     disposed = make_aliquot(session)
-    dispose_aliquot(session, tech, barcode=disposed.barcode, reason="broken")
+    dispose_aliquot(
+        session, tech, barcode=disposed.barcode, reason=DisposalReason.DAMAGED, authorised_by="tech"
+    )
     fresh = [make_aliquot(session) for _ in range(3)]
     rows = _csv(
         f"NO-SUCH-TUBE,{box.barcode},A2",  # 2 unknown aliquot

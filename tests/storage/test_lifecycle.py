@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from lims.actors import Actor
 from lims.audit.services import events_for
 from lims.errors import Conflict, Forbidden, InvalidInput
-from lims.specimens.models import AliquotStatus
+from lims.specimens.models import AliquotStatus, DisposalReason
 from lims.storage.models import Placement
 from lims.storage.services import (
     check_in,
@@ -32,6 +32,8 @@ from tests.factories import make_aliquot, make_box
 from tests.storage.factories import actions, snapshot, stored, withdraw
 
 S = AliquotStatus
+CRACKED = {"reason": DisposalReason.DAMAGED, "note": "tube cracked", "authorised_by": "tech"}
+WITHDRAWN = {"reason": DisposalReason.CONSENT_WITHDRAWN, "authorised_by": "tech"}
 
 
 def test_checking_out_holds_the_position_and_is_audited(session: Session, tech: Actor) -> None:
@@ -134,21 +136,21 @@ def test_a_tube_in_the_freezer_cannot_be_used_without_checking_it_out(
 
 def test_disposing_needs_a_reason_and_frees_the_position(session: Session, tech: Actor) -> None:
     aliquot = stored(session, tech)
-    with pytest.raises(InvalidInput, match="Say why"):
-        dispose_aliquot(session, tech, barcode=aliquot.barcode, reason="")
-    dispose_aliquot(session, tech, barcode=aliquot.barcode, reason="tube cracked")
+    with pytest.raises(InvalidInput, match="Choose why"):
+        dispose_aliquot(session, tech, barcode=aliquot.barcode, reason=None, authorised_by="tech")
+    dispose_aliquot(session, tech, barcode=aliquot.barcode, **CRACKED)
     assert aliquot.status is S.DISPOSED and location_of(aliquot) is None
     event = events_for(session, aliquot)[-1]
-    assert event.reason == "tube cracked" and event.after["box"] is None  # type: ignore[index]
+    assert event.reason == "damaged: tube cracked" and event.after["box"] is None  # type: ignore[index]
     assert event.before["position"] == "A1"  # type: ignore[index]
 
 
 def test_a_disposed_tube_can_change_no_further(session: Session, tech: Actor) -> None:
     aliquot = stored(session, tech)
-    dispose_aliquot(session, tech, barcode=aliquot.barcode, reason="tube cracked")
+    dispose_aliquot(session, tech, barcode=aliquot.barcode, **CRACKED)
     before = snapshot(session, aliquot)
     for refused in (
-        lambda: dispose_aliquot(session, tech, barcode=aliquot.barcode, reason="again"),
+        lambda: dispose_aliquot(session, tech, barcode=aliquot.barcode, **CRACKED),
         lambda: check_out(session, tech, barcode=aliquot.barcode),
         lambda: quarantine(session, tech, barcode=aliquot.barcode, reason="x"),
         lambda: mark_missing(session, tech, barcode=aliquot.barcode),
@@ -161,7 +163,7 @@ def test_a_disposed_tube_can_change_no_further(session: Session, tech: Actor) ->
 def test_a_withdrawn_subjects_tubes_may_be_disposed(session: Session, tech: Actor) -> None:
     aliquot = stored(session, tech)
     withdraw(session, aliquot.subject)
-    dispose_aliquot(session, tech, barcode=aliquot.barcode, reason="consent withdrawn")
+    dispose_aliquot(session, tech, barcode=aliquot.barcode, **WITHDRAWN)
     assert aliquot.status is S.DISPOSED
 
 
@@ -172,13 +174,14 @@ def test_batch_disposal_is_all_or_nothing(session: Session, tech: Actor) -> None
     use_aliquot(session, tech, barcode=used_up.barcode, consume_all=True)
     before = [snapshot(session, a) for a in good]
     codes = [a.barcode for a in (*good, used_up)]
-    with pytest.raises(Conflict, match="nothing was disposed") as refused:
-        dispose_aliquots(session, tech, barcodes=codes, reason="consent withdrawn")
+    with pytest.raises(Conflict, match="nothing was changed") as refused:
+        dispose_aliquots(session, tech, barcodes=codes, **WITHDRAWN)
     assert [e["message"] for e in refused.value.errors] == [
-        f"Aliquot {used_up.barcode} is consumed and cannot become disposed (no further changes)"
+        f"Line 3, {used_up.barcode}: Aliquot {used_up.barcode} is consumed and cannot become "
+        "disposed (no further changes)"
     ]
     assert [snapshot(session, a) for a in good] == before
-    done = dispose_aliquots(session, tech, barcodes=codes[:2], reason="consent withdrawn")
+    done = dispose_aliquots(session, tech, barcodes=codes[:2], **WITHDRAWN)
     assert [a.status for a in done] == [S.DISPOSED, S.DISPOSED]
 
 
@@ -186,7 +189,7 @@ def test_batch_disposal_of_an_unknown_barcode_is_invalid_input(
     session: Session, tech: Actor
 ) -> None:
     with pytest.raises(InvalidInput, match="1 of 1"):
-        dispose_aliquots(session, tech, barcodes=["NO-SUCH-TUBE"], reason="x")
+        dispose_aliquots(session, tech, barcodes=["NO-SUCH-TUBE"], **WITHDRAWN)
 
 
 def test_a_missing_tube_keeps_its_position_until_found(session: Session, tech: Actor) -> None:
@@ -253,7 +256,7 @@ def test_a_reviewer_may_look_but_not_change(session: Session, tech: Actor, revie
     aliquot = stored(session, tech)
     for refused in (
         lambda: check_out(session, reviewer, barcode=aliquot.barcode),
-        lambda: dispose_aliquot(session, reviewer, barcode=aliquot.barcode, reason="x"),
+        lambda: dispose_aliquot(session, reviewer, barcode=aliquot.barcode, **CRACKED),
         lambda: quarantine(session, reviewer, barcode=aliquot.barcode, reason="x"),
     ):
         with pytest.raises(Forbidden):

@@ -135,10 +135,11 @@ def test_the_dispose_form_says_what_will_happen_and_needs_the_confirm_box(
     tube = stored(session, tech)
     sign_in(client, "tech")  # signing in is an audit event of its own
     before = written(session)
-    page = _step(client, tube.barcode, "dispose", {"reason": "cracked"})
+    cracked = {"reason": "damaged", "note": "cracked", "authorised_by": "tech"}
+    page = _step(client, tube.barcode, "dispose", cracked)
     assert "It cannot be undone" in page and "tick the box to confirm the disposal" in page
     assert (tube.status, written(session)) == (AliquotStatus.STORED, before)
-    _step(client, tube.barcode, "dispose", {"reason": "cracked", "confirm": "true"})
+    _step(client, tube.barcode, "dispose", {**cracked, "confirm": "true"})
     assert tube.status is AliquotStatus.DISPOSED
 
 
@@ -158,7 +159,11 @@ def test_batch_disposal_shows_the_tubes_and_asks_before_disposing(
     tubes = [stored(session, tech), stored(session, tech)]
     sign_in(client, "tech")  # signing in is an audit event of its own
     before = written(session)
-    form = {"barcodes": [t.barcode for t in tubes], "reason": "consent withdrawn"}
+    form = {
+        "barcodes": [t.barcode for t in tubes],
+        "reason": "consent_withdrawn",
+        "authorised_by": "tech",
+    }
     token = csrf_token(client, "/storage/dispose")
     review = client.post("/storage/dispose", data={**form, "csrf_token": token})
     page = review.get_data(as_text=True)

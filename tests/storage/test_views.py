@@ -181,7 +181,7 @@ def test_the_aliquot_page_offers_allowed_steps_and_shows_custody(
     response = _post(
         client,
         f"/aliquots/{aliquot.barcode}/check-out",
-        {"reason": "qPCR"},
+        {"reason": "qPCR", "condition": "on_dry_ice"},
         f"/aliquots/{aliquot.barcode}",
     )
     assert response.status_code == 303
@@ -201,7 +201,8 @@ def test_batch_disposal_form_takes_repeated_barcodes_and_returns_to_next(
         "/storage/dispose",
         {
             "barcodes": [t.barcode for t in tubes],
-            "reason": "consent withdrawn",
+            "reason": "consent_withdrawn",
+            "authorised_by": "tech",
             "next": f"/subjects/{subject.study_code}",
             "confirm": "true",
         },

@@ -28,6 +28,7 @@ TECH_PAGES = [
     "/storage/placements/import",
     "/storage/move",
     "/storage/dispose",
+    "/storage/tubes",
 ]
 ADMIN_PAGES = ["/", "/admin/users", "/audit/"]
 

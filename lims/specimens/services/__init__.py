@@ -45,7 +45,12 @@ from lims.specimens.services.subjects import (
     subject_record,
     withdraw_consent,
 )
-from lims.specimens.services.tubes import PreAnalytics, accession_specimen, get_specimen
+from lims.specimens.services.tubes import (
+    PreAnalytics,
+    accession_specimen,
+    get_specimen,
+    record_uncollected_tube,
+)
 
 __all__ = [
     "BenchWork",
@@ -82,6 +87,7 @@ __all__ = [
     "next_serial",
     "open_aliquots",
     "record_consent",
+    "record_uncollected_tube",
     "register_subject",
     "register_visit",
     "require_consent",

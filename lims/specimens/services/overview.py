@@ -25,8 +25,10 @@ class SpecimenOverview:
 def specimen_overview(session: Session, actor: Actor) -> SpecimenOverview:
     """Counts of subjects, visits, primary tubes and aliquots; every signed-in role may see them
     (no row, code or name of a participant is in them)."""
+    existing = Aliquot.status != AliquotStatus.VOIDED  # a voided tube never existed
     by_type_status = session.execute(
         select(Aliquot.specimen_type, Aliquot.status, func.count())
+        .where(existing)
         .group_by(Aliquot.specimen_type, Aliquot.status)
         .order_by(Aliquot.specimen_type, Aliquot.status)
     ).all()
@@ -40,7 +42,7 @@ def specimen_overview(session: Session, actor: Actor) -> SpecimenOverview:
         subjects=session.scalar(select(func.count(Subject.id))) or 0,
         visits=session.scalar(select(func.count(Visit.id))) or 0,
         specimens=session.scalar(select(func.count(Specimen.id))) or 0,
-        aliquots=session.scalar(select(func.count(Aliquot.id))) or 0,
+        aliquots=session.scalar(select(func.count(Aliquot.id)).where(existing)) or 0,
         by_type_status=[(t, s, n) for t, s, n in by_type_status],
         by_site=[(code, name, n) for code, name, n in by_site],
     )

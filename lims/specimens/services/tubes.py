@@ -17,7 +17,15 @@ from lims.auth.models import Site
 from lims.db import utcnow
 from lims.errors import InvalidInput, NotFound
 from lims.specimens import sprec
-from lims.specimens.models import Aliquot, Specimen, SpecimenType, Temperature, TubeType
+from lims.specimens.models import (
+    Aliquot,
+    CollectionOutcome,
+    Specimen,
+    SpecimenType,
+    Temperature,
+    TubeType,
+    UncollectedTube,
+)
 from lims.specimens.quality import InterferenceGrade
 from lims.specimens.services.common import (
     checked_code,
@@ -150,6 +158,50 @@ def accession_specimen(
     )
     session.commit()
     return specimen
+
+
+def record_uncollected_tube(
+    session: Session,
+    actor: Actor,
+    *,
+    study_code: str,
+    visit_number: int,
+    specimen_type: SpecimenType,
+    tube_type: TubeType,
+    outcome: CollectionOutcome,
+    reason: str | None,
+) -> UncollectedTube:
+    """Record that a tube the visit called for was not collected, or was missed, and why.
+
+    It is not a tube: no barcode, nothing to store, so no consent check (it records that
+    nothing was taken). The reason is required: "not collected" without why helps no one."""
+    actor.require(Role.TECHNICIAN)
+    why = (reason or "").strip()
+    if not why:
+        raise InvalidInput(f"Say why the tube was {outcome.label}", field="reason")
+    visit = find_visit(session, actor, study_code=study_code, visit_number=visit_number)
+    planned = UncollectedTube(
+        visit=visit,
+        specimen_type=specimen_type,
+        tube_type=tube_type,
+        outcome=outcome,
+        reason=why,
+    )
+    session.add(planned)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        Action.TUBE_NOT_COLLECTED,
+        planned,
+        reason=why,
+        visit=visit.label,
+        outcome=outcome,
+        specimen_type=specimen_type,
+        tube_type=tube_type,
+    )
+    session.commit()
+    return planned
 
 
 def pre_analytics_problems(pre: PreAnalytics) -> list[tuple[str, str]]:

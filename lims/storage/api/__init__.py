@@ -34,7 +34,12 @@ ROUTES: list[tuple[str, str, Callable[..., ResponseReturnValue]]] = [
     ("POST", "/aliquots/<barcode>/found", aliquots.mark_found),
     ("POST", "/aliquots/<barcode>/quarantine", aliquots.quarantine),
     ("POST", "/aliquots/<barcode>/clear-quarantine", aliquots.clear_quarantine),
+    ("POST", "/aliquots/<barcode>/void", aliquots.void),
+    ("POST", "/aliquots/<barcode>/return", aliquots.return_aliquot),
     ("POST", "/aliquots/dispose", aliquots.dispose_many),
+    ("POST", "/aliquots/check-out", aliquots.check_out_many),
+    ("POST", "/aliquots/check-in", aliquots.check_in_many),
+    ("POST", "/aliquots/use", aliquots.use_many),
     ("POST", "/placements/import", aliquots.import_placements),
     # setting up storage: freezers, racks, boxes, capacity
     ("GET", "/freezers", setup.list_freezers),

@@ -1,5 +1,5 @@
 """Aliquots over the API: one aliquot, lists, custody; storing, moving and the lifecycle steps;
-batch disposal; the placement import."""
+scanned lists (check out, check in, use, dispose: all or nothing); the placement import."""
 
 from __future__ import annotations
 
@@ -14,8 +14,13 @@ from lims.storage import services
 from lims.storage.schemas import (
     AliquotPageOut,
     AliquotQueryIn,
+    BulkDoneOut,
+    CheckInManyIn,
+    CheckOutIn,
+    CheckOutManyIn,
     CustodyOut,
     DisposedOut,
+    DisposeIn,
     DisposeManyIn,
     ImportResultOut,
     InventoryQueryIn,
@@ -25,9 +30,12 @@ from lims.storage.schemas import (
     PutBackIn,
     ReasonIn,
     RequiredReasonIn,
+    ReturnIn,
     StoredAliquotOut,
     StoreIn,
+    TakeOutIn,
     UseIn,
+    UseManyIn,
 )
 from lims.web import current_actor, documented, dump, json_body, token_required
 
@@ -131,32 +139,33 @@ def _put_back_args(body: dict[str, Any]) -> dict[str, Any]:
 @token_required
 @documented(
     summary="Take an aliquot out of its box for good (reason required); its position is freed",
-    body=RequiredReasonIn,
+    body=TakeOutIn,
     response=StoredAliquotOut,
 )
 def take_out(barcode: str) -> ResponseReturnValue:
     services.take_out(
-        get_session(), current_actor(), barcode=barcode, **RequiredReasonIn().load(json_body())
+        get_session(), current_actor(), barcode=barcode, **TakeOutIn().load(json_body())
     )
     return _aliquot(barcode)
 
 
 @token_required
 @documented(
-    summary="Check an aliquot out for use; its position stays held",
-    body=ReasonIn,
+    summary="Check an aliquot out for use, on dry ice or thawed; its position stays held",
+    body=CheckOutIn,
     response=StoredAliquotOut,
 )
 def check_out(barcode: str) -> ResponseReturnValue:
     services.check_out(
-        get_session(), current_actor(), barcode=barcode, **ReasonIn().load(json_body())
+        get_session(), current_actor(), barcode=barcode, **CheckOutIn().load(json_body())
     )
     return _aliquot(barcode)
 
 
 @token_required
 @documented(
-    summary="Check an aliquot back in (held position, or the box given); counts a freeze-thaw",
+    summary="Check an aliquot back in (held position, or the box given); one that left thawed "
+    "counts a freeze-thaw",
     body=PutBackIn,
     response=StoredAliquotOut,
 )
@@ -181,13 +190,41 @@ def use(barcode: str) -> ResponseReturnValue:
 
 @token_required
 @documented(
-    summary="Dispose of an aliquot (reason required); its position is freed",
-    body=RequiredReasonIn,
+    summary="Dispose of an aliquot (a reason from the list, who authorised it); its position "
+    "is freed",
+    body=DisposeIn,
     response=StoredAliquotOut,
 )
 def dispose(barcode: str) -> ResponseReturnValue:
     services.dispose_aliquot(
+        get_session(), current_actor(), barcode=barcode, **DisposeIn().load(json_body())
+    )
+    return _aliquot(barcode)
+
+
+@token_required
+@documented(
+    summary="Void an aliquot entered in error (reason required): it never existed, leaves its "
+    "position and drops out of lists and counts, but stays findable",
+    body=RequiredReasonIn,
+    response=StoredAliquotOut,
+)
+def void(barcode: str) -> ResponseReturnValue:
+    services.void_aliquot(
         get_session(), current_actor(), barcode=barcode, **RequiredReasonIn().load(json_body())
+    )
+    return _aliquot(barcode)
+
+
+@token_required
+@documented(
+    summary="A released aliquot came back from the investigator: received again, ready to place",
+    body=ReturnIn,
+    response=StoredAliquotOut,
+)
+def return_aliquot(barcode: str) -> ResponseReturnValue:
+    services.return_aliquot(
+        get_session(), current_actor(), barcode=barcode, **ReturnIn().load(json_body())
     )
     return _aliquot(barcode)
 
@@ -275,3 +312,41 @@ def import_placements() -> ResponseReturnValue:
     rows = services.read_placement_csv(source, max_rows=current_app.config["MAX_IMPORT_ROWS"])
     placed = services.import_placements(get_session(), current_actor(), rows=rows)
     return dump(ImportResultOut(), placed), 201
+
+
+@token_required
+@documented(
+    summary="Check out a scanned list of aliquots, all on dry ice or all thawed (all or none; a "
+    "problem names its place in the list and the barcode)",
+    body=CheckOutManyIn,
+    response=BulkDoneOut,
+)
+def check_out_many() -> ResponseReturnValue:
+    body = CheckOutManyIn().load(json_body())
+    done = services.check_out_many(get_session(), current_actor(), **body)
+    return dump(BulkDoneOut(), done)
+
+
+@token_required
+@documented(
+    summary="Check a scanned list of aliquots back into their held positions (all or none)",
+    body=CheckInManyIn,
+    response=BulkDoneOut,
+)
+def check_in_many() -> ResponseReturnValue:
+    body = CheckInManyIn().load(json_body())
+    done = services.check_in_many(get_session(), current_actor(), **body)
+    return dump(BulkDoneOut(), done)
+
+
+@token_required
+@documented(
+    summary="Record the same use for a scanned list of aliquots: a volume from each, or each "
+    "used up (all or none)",
+    body=UseManyIn,
+    response=BulkDoneOut,
+)
+def use_many() -> ResponseReturnValue:
+    body = UseManyIn().load(json_body())
+    done = services.use_many(get_session(), current_actor(), **body)
+    return dump(BulkDoneOut(), done)

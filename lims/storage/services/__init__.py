@@ -3,6 +3,14 @@ finding tubes, and the placement import. Import them from here."""
 
 from __future__ import annotations
 
+from lims.storage.services.bulk import check_in_many, check_out_many, use_many
+from lims.storage.services.disposal import (
+    Disposal,
+    disposal_authorisers,
+    dispose_aliquot,
+    dispose_aliquots,
+    void_aliquot,
+)
 from lims.storage.services.export import export_inventory
 from lims.storage.services.finding import (
     INVENTORY_COLUMNS,
@@ -29,11 +37,10 @@ from lims.storage.services.lifecycle import (
     check_in,
     check_out,
     clear_quarantine,
-    dispose_aliquot,
-    dispose_aliquots,
     mark_found,
     mark_missing,
     quarantine,
+    return_aliquot,
     use_aliquot,
 )
 from lims.storage.services.overview import StorageOverview, storage_overview
@@ -72,6 +79,7 @@ __all__ = [
     "AliquotFilter",
     "BoxFill",
     "BoxGrid",
+    "Disposal",
     "FreezerFill",
     "GridCell",
     "InventoryRow",
@@ -82,12 +90,15 @@ __all__ = [
     "box_grid",
     "capacity_report",
     "check_in",
+    "check_in_many",
     "check_out",
+    "check_out_many",
     "clear_quarantine",
     "create_box",
     "create_freezer",
     "create_rack",
     "custody",
+    "disposal_authorisers",
     "dispose_aliquot",
     "dispose_aliquots",
     "export_inventory",
@@ -110,10 +121,13 @@ __all__ = [
     "quarantine",
     "read_placement_csv",
     "resolve_box",
+    "return_aliquot",
     "scan_into_box",
     "search",
     "storage_overview",
     "store_aliquot",
     "take_out",
     "use_aliquot",
+    "use_many",
+    "void_aliquot",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -10,10 +11,11 @@ from sqlalchemy.orm import Session
 from lims import audit
 from lims.actors import Actor
 from lims.audit.models import Action
-from lims.errors import Conflict, InvalidInput, NotFound
+from lims.errors import Conflict, FieldError, InvalidInput, LimsError, NotFound, shown
 from lims.specimens import sprec
+from lims.specimens.barcodes import normalise
 from lims.specimens.models import Aliquot, AliquotStatus
-from lims.specimens.services import locked
+from lims.specimens.services import find_aliquot, lock_aliquots, locked
 from lims.storage.models import Box, Placement, position_name
 
 
@@ -172,3 +174,57 @@ def require_reason(reason: str | None, doing: str) -> str:
     if not text:
         raise InvalidInput(f"Say why the aliquot is {doing}", field="reason")
     return text
+
+
+def scanned_tubes(
+    session: Session,
+    actor: Actor,
+    barcodes: Sequence[str],
+    *,
+    check: Callable[[Aliquot], None],
+    doing: str,
+) -> list[Aliquot]:
+    """The tubes of a scanned list, locked, once every one has passed `check` (the same rule the
+    one-tube service asks); otherwise one error listing each bad line, and nothing is changed.
+
+    Lines are numbered as the list was given (blank lines count), so a problem points at the
+    line on the screen. Tubes are locked together in id order, as lock_aliquots does everywhere,
+    so two benches working through overlapping lists cannot deadlock.
+    """
+    lines = [(n, normalise(raw)) for n, raw in enumerate(barcodes, start=1) if raw.strip()]
+    if not lines:
+        raise InvalidInput("Scan at least one barcode", field="barcodes")
+    problems: list[FieldError] = []
+    worst: type[LimsError] = Conflict
+    first_line: dict[str, int] = {}
+    found: list[tuple[int, Aliquot]] = []
+    for n, code in lines:
+        if code in first_line:
+            twice = f"scanned twice (first on line {first_line[code]})"
+            problems.append(_line_problem(n, code, twice))
+            worst = InvalidInput
+            continue
+        first_line[code] = n
+        try:
+            found.append((n, find_aliquot(session, actor, code)))
+        except LimsError as err:
+            problems.append(_line_problem(n, code, err.detail))
+            worst = InvalidInput
+    by_id = {a.id: a for a in lock_aliquots(session, [a.id for _, a in found])}
+    for n, aliquot in found:
+        try:
+            check(by_id[aliquot.id])
+        except LimsError as err:
+            problems.append(_line_problem(n, aliquot.barcode, err.detail))
+    if problems:
+        problems.sort(key=lambda p: p.get("row", 0))
+        tubes = f"{len(lines)} tube" + ("s" if len(lines) != 1 else "")
+        raise worst(
+            f"{len(problems)} of {tubes} cannot be {doing}; nothing was changed",
+            errors=problems,
+        )
+    return [by_id[a.id] for _, a in found]
+
+
+def _line_problem(line: int, code: str, why: str) -> FieldError:
+    return {"field": "barcodes", "row": line, "message": f"Line {line}, {shown(code)}: {why}"}

@@ -114,7 +114,7 @@ class AliquotFilter:
     site: str | None = None
     subject: str | None = None
     specimen_type: SpecimenType | None = None
-    status: AliquotStatus | None = None
+    status: AliquotStatus | None = None  # None: any but voided
     freezer_id: int | None = None
     box: str | None = None  # box barcode
 
@@ -130,6 +130,8 @@ class AliquotFilter:
             found.append(Aliquot.specimen_type == self.specimen_type)
         if self.status:
             found.append(Aliquot.status == self.status)
+        else:  # a voided tube never existed: only a list that asks for voided ones shows it
+            found.append(Aliquot.status != AliquotStatus.VOIDED)
         if self.box:
             found.append(Box.barcode == barcodes.normalise(self.box))
         if self.freezer_id is not None:

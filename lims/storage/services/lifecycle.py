@@ -1,19 +1,19 @@
-"""A tube's lifecycle where it touches its position: check out and in, use, dispose, missing,
-found, quarantine. The allowed moves are read from ALIQUOT_TRANSITIONS via
+"""A tube's lifecycle where it touches its position: check out and in, use, return after
+distribution, missing, found, quarantine (disposal and voiding: disposal.py; lists of scanned
+tubes: bulk.py). The allowed moves are read from ALIQUOT_TRANSITIONS via
 Aliquot.require_transition; nothing here repeats them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor, Role
 from lims.audit.models import Action
-from lims.errors import Conflict, FieldError, InvalidInput, LimsError
-from lims.specimens.models import ALIQUOT_TRANSITIONS, Aliquot, AliquotStatus
-from lims.specimens.services import find_aliquot, lock_aliquots, require_consent
+from lims.errors import Conflict, InvalidInput
+from lims.specimens.models import ALIQUOT_TRANSITIONS, Aliquot, AliquotStatus, OutCondition
+from lims.specimens.services import find_aliquot, require_consent
 from lims.specimens.services.plausibility import use_problem
 from lims.storage.services._common import (
     change_status,
@@ -29,16 +29,24 @@ from lims.storage.services.placing import check_in_step, put_back
 S = AliquotStatus
 
 
-def check_out(
-    session: Session, actor: Actor, *, barcode: str, reason: str | None = None
-) -> Aliquot:
-    """Take a tube out for use; its position stays held for its return."""
-    actor.require(Role.TECHNICIAN)
-    aliquot = find_aliquot(session, actor, barcode, for_update=True)
+def can_check_out(session: Session, aliquot: Aliquot) -> None:
+    """The check-out rule: the status map allows it and consent permits use."""
     aliquot.require_transition(S.CHECKED_OUT)
     require_consent(aliquot.subject, f"checking out {aliquot.barcode}", field="barcode")
+
+
+def check_out_step(
+    session: Session,
+    actor: Actor,
+    aliquot: Aliquot,
+    *,
+    condition: OutCondition,
+    reason: str | None,
+) -> None:
+    """The tube leaves; how it travels is kept for its return. The caller commits."""
     place = where(placement_of(session, aliquot))
     before = change_status(aliquot, S.CHECKED_OUT)
+    aliquot.out_condition = condition
     record_change(
         session,
         actor,
@@ -47,7 +55,26 @@ def check_out(
         before_status=before,
         before_place=place,
         reason=(reason or "").strip() or None,
+        condition=condition,
     )
+
+
+def check_out(
+    session: Session,
+    actor: Actor,
+    *,
+    barcode: str,
+    condition: OutCondition = OutCondition.THAWED,
+    reason: str | None = None,
+) -> Aliquot:
+    """Take a tube out for use, on dry ice or to thaw; its position stays held for its return.
+
+    The forms and the API ask how it leaves; a caller that does not say gets the cautious
+    answer, thawed (the next return to a freezer counts a cycle, as before the question)."""
+    actor.require(Role.TECHNICIAN)
+    aliquot = find_aliquot(session, actor, barcode, for_update=True)
+    can_check_out(session, aliquot)
+    check_out_step(session, actor, aliquot, condition=condition, reason=reason)
     session.commit()
     return aliquot
 
@@ -72,21 +99,25 @@ def check_in(
     return aliquot
 
 
-def use_aliquot(
-    session: Session,
-    actor: Actor,
-    *,
-    barcode: str,
-    volume_ul: int | None = None,
-    consume_all: bool = False,
-) -> Aliquot:
-    """Record material used: part of the volume, or all of it when asked (the tube is consumed)."""
-    actor.require(Role.TECHNICIAN)
-    aliquot = find_aliquot(session, actor, barcode, for_update=True)
+def can_use(
+    session: Session, aliquot: Aliquot, *, volume_ul: int | None, consume_all: bool
+) -> None:
+    """The use rule: the map allows consuming it, consent permits use, the volume is there."""
     if S.CONSUMED not in ALIQUOT_TRANSITIONS[aliquot.status]:
         aliquot.require_transition(S.CONSUMED)  # raises, naming what it can become
     require_consent(aliquot.subject, f"using {aliquot.barcode}", field="barcode")
     _check_use(aliquot, volume_ul, consume_all)
+
+
+def use_step(
+    session: Session,
+    actor: Actor,
+    aliquot: Aliquot,
+    *,
+    volume_ul: int | None,
+    consume_all: bool,
+) -> None:
+    """Take the volume out, or use the tube up (freeing its position). The caller commits."""
     held = placement_of(session, aliquot)
     place = where(held)
     volume_before = aliquot.volume_ul
@@ -108,6 +139,21 @@ def use_aliquot(
         before_place={**place, "volume_ul": volume_before},
         volume_ul=aliquot.volume_ul,
     )
+
+
+def use_aliquot(
+    session: Session,
+    actor: Actor,
+    *,
+    barcode: str,
+    volume_ul: int | None = None,
+    consume_all: bool = False,
+) -> Aliquot:
+    """Record material used: part of the volume, or all of it when asked (the tube is consumed)."""
+    actor.require(Role.TECHNICIAN)
+    aliquot = find_aliquot(session, actor, barcode, for_update=True)
+    can_use(session, aliquot, volume_ul=volume_ul, consume_all=consume_all)
+    use_step(session, actor, aliquot, volume_ul=volume_ul, consume_all=consume_all)
     session.commit()
     return aliquot
 
@@ -133,67 +179,52 @@ def _check_use(aliquot: Aliquot, volume_ul: int | None, consume_all: bool) -> No
         raise Conflict(problem, field="volume_ul")
 
 
-def _dispose(session: Session, actor: Actor, aliquot: Aliquot, reason: str) -> None:
+def return_aliquot(
+    session: Session,
+    actor: Actor,
+    *,
+    barcode: str,
+    condition: OutCondition,
+    volume_ul: int | None = None,
+    reason: str | None = None,
+) -> Aliquot:
+    """A tube released to an investigator comes back: received again, ready to be placed.
+
+    How it came back (on dry ice or thawed) decides whether storing it counts a freeze-thaw;
+    the volume that came back replaces the recorded one when given (it cannot grow)."""
+    actor.require(Role.TECHNICIAN)
+    aliquot = find_aliquot(session, actor, barcode, for_update=True)
+    aliquot.require_transition(S.RECEIVED)
+    require_status(aliquot, S.RELEASED, doing="returned")
+    volume_before = aliquot.volume_ul
+    if volume_ul is not None:
+        if not 0 < volume_ul <= aliquot.volume_ul:
+            raise InvalidInput(
+                f"{aliquot.barcode} left with {aliquot.volume_ul} µL; {volume_ul} µL cannot "
+                "have come back",
+                field="volume_ul",
+            )
+        aliquot.volume_ul = volume_ul
+    # A released tube holds no position (release frees it); one still held is let go, so the
+    # returned tube is placed afresh like any received one.
     held = placement_of(session, aliquot)
     place = where(held)
-    before = change_status(aliquot, S.DISPOSED)
     free_position(session, held)
-    session.flush()
+    before = change_status(aliquot, S.RECEIVED)
+    aliquot.out_condition = condition
     record_change(
         session,
         actor,
-        Action.ALIQUOT_DISPOSED,
+        Action.ALIQUOT_RETURNED,
         aliquot,
         before_status=before,
-        before_place=place,
-        reason=reason,
+        before_place={**place, "volume_ul": volume_before},
+        reason=(reason or "").strip() or None,
+        condition=condition,
+        volume_ul=aliquot.volume_ul,
     )
-
-
-def dispose_aliquot(session: Session, actor: Actor, *, barcode: str, reason: str | None) -> Aliquot:
-    """Destroy a tube (reason required); its position becomes free."""
-    actor.require(Role.TECHNICIAN)
-    why = require_reason(reason, "disposed of")
-    aliquot = find_aliquot(session, actor, barcode, for_update=True)
-    aliquot.require_transition(S.DISPOSED)
-    _dispose(session, actor, aliquot, why)
     session.commit()
     return aliquot
-
-
-def dispose_aliquots(
-    session: Session, actor: Actor, *, barcodes: Sequence[str], reason: str | None
-) -> list[Aliquot]:
-    """Dispose of several tubes at once, e.g. after consent withdrawal: all of them or none."""
-    actor.require(Role.TECHNICIAN)
-    why = require_reason(reason, "disposed of")
-    codes = list(dict.fromkeys(c.strip().upper() for c in barcodes if c.strip()))
-    if not codes:
-        raise InvalidInput("Scan or list at least one barcode", field="barcodes")
-    found: list[Aliquot] = []
-    problems: list[FieldError] = []
-    worst: type[LimsError] = Conflict
-    for code in codes:
-        try:
-            found.append(find_aliquot(session, actor, code))
-        except LimsError as err:
-            problems.append({"field": "barcodes", "message": err.detail})
-            worst = InvalidInput
-    # Lock them all in id order before deciding (two batches sharing tubes cannot deadlock).
-    for aliquot in lock_aliquots(session, [a.id for a in found]):
-        try:
-            aliquot.require_transition(S.DISPOSED)
-        except Conflict as err:
-            problems.append({"field": "barcodes", "message": err.detail})
-    if problems:
-        raise worst(
-            f"{len(problems)} of {len(codes)} aliquots cannot be disposed of; nothing was disposed",
-            errors=problems,
-        )
-    for aliquot in found:
-        _dispose(session, actor, aliquot, why)
-    session.commit()
-    return found
 
 
 def mark_missing(
@@ -235,6 +266,7 @@ def _back_to_storage(
     place = where(placement_of(session, aliquot))
     put_back(session, aliquot, box_id, position)
     before = change_status(aliquot, S.STORED)
+    aliquot.out_condition = None  # back in storage: a journey it was on is over
     record_change(
         session,
         actor,
@@ -325,12 +357,16 @@ class TubeAction:
     label: str
     to: AliquotStatus
     sources: frozenset[AliquotStatus] | None = None  # None: wherever the map allows `to`
-    asks: tuple[str, ...] = ()  # form inputs: reason, reason!, volume_ul, box
+    # form inputs: reason, reason! (required), volume_ul, box, condition (how it travels),
+    # disposal (the reason list, a note and who authorised it), returned_ul
+    asks: tuple[str, ...] = ()
     for_withdrawn: bool = True  # offered for a withdrawn subject's tube
 
 
 TUBE_ACTIONS = (
-    TubeAction("check-out", "Check out", S.CHECKED_OUT, asks=("reason",), for_withdrawn=False),
+    TubeAction(
+        "check-out", "Check out", S.CHECKED_OUT, asks=("condition", "reason"), for_withdrawn=False
+    ),
     TubeAction("check-in", "Check in", S.STORED, frozenset({S.CHECKED_OUT}), asks=("box",)),
     TubeAction("use", "Record use", S.CONSUMED, asks=("volume_ul",), for_withdrawn=False),
     TubeAction("found", "Found", S.STORED, frozenset({S.MISSING}), asks=("box",)),
@@ -343,7 +379,15 @@ TUBE_ACTIONS = (
     ),
     TubeAction("quarantine", "Quarantine", S.QUARANTINED, asks=("reason!",)),
     TubeAction("missing", "Mark missing", S.MISSING, asks=("reason",)),
-    TubeAction("dispose", "Dispose", S.DISPOSED, asks=("reason!",)),
+    TubeAction("dispose", "Dispose", S.DISPOSED, asks=("disposal",)),
+    TubeAction(
+        "return",
+        "Returned by the investigator",
+        S.RECEIVED,
+        frozenset({S.RELEASED}),
+        ("condition", "returned_ul", "reason"),
+    ),
+    TubeAction("void", "Void (entered in error)", S.VOIDED, asks=("reason!",)),
 )
 
 

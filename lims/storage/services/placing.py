@@ -13,7 +13,7 @@ from lims.actors import Actor, Role
 from lims.audit.models import Action
 from lims.db import get_one
 from lims.errors import Conflict
-from lims.specimens.models import Aliquot, AliquotStatus
+from lims.specimens.models import Aliquot, AliquotStatus, OutCondition
 from lims.specimens.services import BenchWork, find_aliquot, lock_aliquots, require_consent
 from lims.storage.models import Box, Placement, Rack
 from lims.storage.services._common import (
@@ -60,9 +60,14 @@ def next_free_position(box: Box) -> tuple[int, int] | None:
 
 
 def count_thaw(aliquot: Aliquot, box: Box) -> None:
-    """A tube that was out and goes back into a freezer below 0 °C has thawed and refrozen."""
-    if box.freezer is not None and box.freezer.is_frozen:
+    """The one freeze-thaw rule: a tube that thawed while it was out (asked at check-out or on
+    its return) and goes back into a freezer below 0 °C has gone through one more cycle. One that
+    travelled on dry ice has not (ISBER Best Practices 4th ed.: keep frozen material frozen in
+    transit). Either way it is back in storage, so how it travelled is forgotten."""
+    thawed = aliquot.out_condition is OutCondition.THAWED
+    if thawed and box.freezer is not None and box.freezer.is_frozen:
         aliquot.freeze_thaw_count += 1
+    aliquot.out_condition = None
 
 
 def place_new(
@@ -71,8 +76,7 @@ def place_new(
     """Give an unplaced received (or taken-out) tube a position and make it stored."""
     require_box_type(box, aliquot)
     before = change_status(aliquot, S.STORED)
-    if before is S.CHECKED_OUT:
-        count_thaw(aliquot, box)
+    count_thaw(aliquot, box)  # a new tube has no thaw to count; a returned one may
     placement = Placement(aliquot=aliquot, box=box, row=row, col=col)
     session.add(placement)
     flush_placement(session, box, row, col)
@@ -180,10 +184,11 @@ def check_in_step(
     before_place: dict[str, Any],
     placement: Placement,
 ) -> None:
-    """The check-in step: a checked-out tube is stored again in `placement`; back in a freezer
-    below 0 °C it has thawed and refrozen, so freeze_thaw_count + 1. The caller commits."""
+    """The check-in step: a checked-out tube is stored again in `placement`; if it left thawed
+    and the freezer is below 0 °C, freeze_thaw_count + 1 (count_thaw). The caller commits."""
     require_status(aliquot, S.CHECKED_OUT, doing="checked in")
     before = change_status(aliquot, S.STORED)
+    came = aliquot.out_condition
     count_thaw(aliquot, placement.box)
     record_change(
         session,
@@ -193,6 +198,7 @@ def check_in_step(
         before_status=before,
         before_place=before_place,
         freeze_thaw_count=aliquot.freeze_thaw_count,
+        condition=came,
     )
 
 
@@ -315,8 +321,18 @@ def _lock_box_and_tubes(session: Session, box_id: int) -> Box:
     return box
 
 
-def take_out(session: Session, actor: Actor, *, barcode: str, reason: str | None) -> Aliquot:
-    """Take a tube out of its box for good, freeing its position (it becomes checked out)."""
+def take_out(
+    session: Session,
+    actor: Actor,
+    *,
+    barcode: str,
+    reason: str | None,
+    condition: OutCondition = OutCondition.THAWED,
+) -> Aliquot:
+    """Take a tube out of its box for good, freeing its position (it becomes checked out).
+
+    How it travels decides whether storing it again counts a freeze-thaw; not asked, it is
+    counted as thawed, the cautious answer (as before the question existed)."""
     actor.require(Role.TECHNICIAN)
     why = require_reason(reason, "taken out")
     aliquot = find_aliquot(session, actor, barcode, for_update=True)
@@ -328,6 +344,7 @@ def take_out(session: Session, actor: Actor, *, barcode: str, reason: str | None
         require_consent(aliquot.subject, f"taking {aliquot.barcode} out", field="barcode")
     before_place = where(held)
     before = change_status(aliquot, S.CHECKED_OUT)
+    aliquot.out_condition = condition
     free_position(session, held)
     session.flush()
     record_change(
@@ -338,6 +355,7 @@ def take_out(session: Session, actor: Actor, *, barcode: str, reason: str | None
         before_status=before,
         before_place=before_place,
         reason=why,
+        condition=condition,
     )
     session.commit()
     return aliquot

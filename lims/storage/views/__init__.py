@@ -35,6 +35,8 @@ ROUTES: list[tuple[str, str, Callable[..., ResponseReturnValue]]] = [
     ("POST", "/storage/take-out", bench.take_out),
     ("GET", "/storage/dispose", bench.dispose_form),
     ("POST", "/storage/dispose", bench.dispose),
+    ("GET", "/storage/tubes", bench.tube_list_form),
+    ("POST", "/storage/tubes", bench.tube_list),
     ("GET", "/storage/placements/import", bench.import_form),
     ("POST", "/storage/placements/import", bench.import_placements),
     # setting up storage: freezers, racks, boxes, capacity

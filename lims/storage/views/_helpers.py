@@ -41,6 +41,8 @@ ACTION_WORDS = {
     "aliquot.found": "Found",
     "aliquot.quarantined": "Quarantined",
     "aliquot.cleared": "Released from quarantine",
+    "aliquot.voided": "Voided (entered in error)",
+    "aliquot.returned": "Returned by the investigator",
     "subject.consent_withdrawn": "Subject withdrew consent",
 }
 _PLACE_KEYS = ("freezer", "rack", "box", "position", "status", "volume_ul", "aliquot_barcodes")

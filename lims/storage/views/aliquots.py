@@ -10,13 +10,24 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from lims.actors import Role
 from lims.db import get_session, session_factory
 from lims.errors import LimsError, NotFound
-from lims.specimens.models import AliquotStatus, SpecimenType
+from lims.specimens.models import AliquotStatus, DisposalReason, OutCondition, SpecimenType
 from lims.storage import services
-from lims.storage.schemas import AliquotQueryIn, DisposeFormIn, PutBackIn, ReasonIn, UseIn
+from lims.storage.schemas import (
+    AliquotQueryIn,
+    CheckOutIn,
+    DisposeFormIn,
+    PutBackIn,
+    ReasonIn,
+    RequiredReasonIn,
+    ReturnIn,
+    TakeOutIn,
+    UseIn,
+)
 from lims.storage.views._helpers import box_id_from, custody_rows, form_values
-from lims.web import current_actor, flash_problem
+from lims.web import Schema, current_actor, flash_problem
 
 _FILTERS = ("site", "subject", "specimen_type", "status", "freezer_id", "box")
 
@@ -82,14 +93,21 @@ def aliquot(barcode: str) -> ResponseReturnValue:
     found, events = services.custody(session, actor, barcode)
     location = services.location_of(found)
     grid = services.box_grid(session, actor, location["box_id"]) if location else None
+    actions = services.actions_allowed(found)
+    disposing = actor.role in (Role.ADMIN, Role.TECHNICIAN) and any(
+        a.slug == "dispose" for a in actions
+    )
     return render_template(
         "storage/aliquot.html",
         aliquot=found,
         location=location,
         grid=grid,
-        actions=services.actions_allowed(found),
+        actions=actions,
         movable=location is not None and found.status in services.MOVABLE,
         custody=custody_rows(events),
+        conditions=list(OutCondition),
+        disposal_reasons=list(DisposalReason),
+        authorisers=services.disposal_authorisers(session, actor) if disposing else [],
     )
 
 
@@ -118,16 +136,25 @@ def _with_reason(step: Callable[..., Any]) -> Callable[[str], Any]:
     return run
 
 
+def _with(schema: type[Schema], step: Callable[..., Any], *names: str) -> Callable[[str], Any]:
+    """A step whose form is exactly its schema's fields."""
+
+    def run(barcode: str) -> Any:
+        form = schema().load(form_values(*names))
+        return step(get_session(), current_actor(), barcode=barcode, **form)
+
+    return run
+
+
 def _use(barcode: str) -> Any:
     form = UseIn().load(form_values("volume_ul", "consume_all"))
     return services.use_aliquot(get_session(), current_actor(), barcode=barcode, **form)
 
 
 def _dispose(barcode: str) -> Any:
-    form = DisposeFormIn().load(form_values("reason", "confirm"))
-    return services.dispose_aliquot(
-        get_session(), current_actor(), barcode=barcode, reason=form["reason"]
-    )
+    form = DisposeFormIn().load(form_values("reason", "note", "authorised_by", "confirm"))
+    form.pop("confirm")
+    return services.dispose_aliquot(get_session(), current_actor(), barcode=barcode, **form)
 
 
 def _move(barcode: str) -> Any:
@@ -141,7 +168,10 @@ def _move(barcode: str) -> Any:
 
 
 STEPS: dict[str, tuple[Callable[[str], Any], str]] = {
-    "check-out": (_with_reason(services.check_out), "checked out; its position is held"),
+    "check-out": (
+        _with(CheckOutIn, services.check_out, "condition", "reason"),
+        "checked out; its position is held",
+    ),
     "check-in": (_put_back(services.check_in), "checked in"),
     "use": (_use, "use recorded"),
     "found": (_put_back(services.mark_found), "back in storage"),
@@ -149,7 +179,18 @@ STEPS: dict[str, tuple[Callable[[str], Any], str]] = {
     "quarantine": (_with_reason(services.quarantine), "quarantined"),
     "missing": (_with_reason(services.mark_missing), "marked missing"),
     "dispose": (_dispose, "disposed of"),
-    "take-out": (_with_reason(services.take_out), "taken out; its position is free"),
+    "take-out": (
+        _with(TakeOutIn, services.take_out, "reason", "condition"),
+        "taken out; its position is free",
+    ),
+    "void": (
+        _with(RequiredReasonIn, services.void_aliquot, "reason"),
+        "voided (entered in error); its position is free",
+    ),
+    "return": (
+        _with(ReturnIn, services.return_aliquot, "condition", "volume_ul", "reason"),
+        "returned: received again, scan it into a box to store it",
+    ),
     "move": (_move, "moved"),
 }
 

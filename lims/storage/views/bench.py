@@ -1,4 +1,5 @@
-"""The bench: scanning tubes into a box, moving, taking out, disposing, importing placements.
+"""The bench: scanning tubes into a box, moving, taking out, disposing, lists of scanned tubes
+(check out, check in, use), importing placements.
 
 Plain forms that POST and redirect back, so a scanner (which types the code and presses Enter)
 works without JavaScript; lims/static/storage.js only keeps the focus, beeps and lets a click on
@@ -18,8 +19,9 @@ from lims.actors import Role
 from lims.db import get_session
 from lims.errors import InvalidInput, LimsError, NotFound
 from lims.specimens import barcodes
+from lims.specimens.models import DisposalReason, OutCondition
 from lims.storage import services
-from lims.storage.schemas import MoveAliquotIn, ReasonIn
+from lims.storage.schemas import CheckOutIn, DisposeIn, MoveAliquotIn, TakeOutIn, UseIn
 from lims.storage.views._helpers import box_id_from, form_values
 from lims.web import current_actor, flash_problem, safe_next
 
@@ -153,7 +155,7 @@ def move_box_by_barcode() -> ResponseReturnValue:
 @login_required
 def take_out() -> ResponseReturnValue:
     try:
-        form = ReasonIn().load(form_values("reason"))
+        form = TakeOutIn().load(form_values("reason", "condition"))
         aliquot = services.take_out(
             get_session(), current_actor(), barcode=request.form.get("barcode", ""), **form
         )
@@ -164,44 +166,105 @@ def take_out() -> ResponseReturnValue:
     return redirect(safe_next(request.form.get("next"), url_for("storage.move")), 303)
 
 
+def _scanned_lines() -> list[str]:
+    """The scanned list, one barcode a line as the page showed it (blank lines keep their
+    number, so a problem's line matches the screen); the subject page sends one field a tube."""
+    return [line for value in request.form.getlist("barcodes") for line in value.splitlines()]
+
+
+def _list_page(
+    template: str, codes: list[str], status: int = 200, **context: Any
+) -> tuple[str, int]:
+    session, actor = get_session(), current_actor()
+    page = render_template(
+        template,
+        barcodes="\n".join(codes),
+        values=form_values(*LIST_FIELDS),
+        conditions=list(OutCondition),
+        disposal_reasons=list(DisposalReason),
+        authorisers=services.disposal_authorisers(session, actor),
+        **{"problems": [], **context},
+    )
+    return page, status
+
+
+LIST_FIELDS = ("reason", "note", "authorised_by", "condition", "volume_ul", "consume_all")
+
+
 @login_required
 def dispose_form() -> ResponseReturnValue:
     current_actor().require(Role.TECHNICIAN)
-    codes = request.args.getlist("barcodes")
-    return render_template("storage/dispose.html", barcodes="\n".join(codes), problems=[])
+    return _list_page("storage/dispose.html", request.args.getlist("barcodes"))
 
 
 @login_required
 def dispose() -> ResponseReturnValue:
-    """Batch disposal: fields `barcodes` (repeated, or one per line) and `reason`; all or none."""
-    codes = [c for value in request.form.getlist("barcodes") for c in re.split(r"[\s,;]+", value)]
-    codes = [c for c in codes if c]
+    """Batch disposal: `barcodes` (repeated, or one per line), the reason from the list, a note,
+    who authorised it; reviewed first, then all or none."""
+    codes = _scanned_lines()
     back = safe_next(request.form.get("next"), "")
     if request.form.get("confirm") != "true":  # the second step: say what will happen, then ask
-        page = render_template(
-            "storage/dispose.html",
-            barcodes="\n".join(codes),
-            reason=request.form.get("reason"),
-            confirming=codes,
-            next=back,
+        return _list_page(
+            "storage/dispose.html", codes, confirming=[c for c in codes if c.strip()], next=back
         )
-        return page, 200
     try:
-        done = services.dispose_aliquots(
-            get_session(), current_actor(), barcodes=codes, reason=request.form.get("reason")
-        )
+        form = DisposeIn().load(form_values("reason", "note", "authorised_by"))
+        done = services.dispose_aliquots(get_session(), current_actor(), barcodes=codes, **form)
     except LimsError as err:
         flash_problem(err)
-        for problem in err.errors:
-            flash(problem["message"], "error")
         if back:
+            for problem in err.errors:
+                flash(problem["message"], "error")
             return redirect(back, 303)
-        page = render_template(
-            "storage/dispose.html", barcodes="\n".join(codes), reason=request.form.get("reason")
-        )
-        return page, err.status
-    flash(f"{len(done)} aliquots disposed of: {', '.join(a.barcode for a in done)}", "success")
+        return _list_page("storage/dispose.html", codes, err.status, problems=err.errors)
+    tubes = f"{len(done)} aliquot" + ("s" if len(done) != 1 else "")
+    flash(f"{tubes} disposed of: {', '.join(a.barcode for a in done)}", "success")
     return redirect(back or url_for("storage.dispose_form"), 303)
+
+
+# The scanned-list page: what each choice runs, and how the result reads.
+LIST_STEPS: dict[str, tuple[str, str]] = {
+    "check-out": ("Check out", "checked out"),
+    "check-in": ("Check in", "checked in to their held positions"),
+    "use": ("Record use", "used"),
+}
+
+
+@login_required
+def tube_list_form() -> ResponseReturnValue:
+    current_actor().require(Role.TECHNICIAN)
+    step = request.args.get("step", "check-out")
+    return _list_page("storage/tube_list.html", [], step=step if step in LIST_STEPS else "")
+
+
+def _run_list(step: str, codes: list[str]) -> list[Any]:
+    session, actor = get_session(), current_actor()
+    if step == "check-out":
+        form = CheckOutIn().load(form_values("condition", "reason"))
+        return services.check_out_many(session, actor, barcodes=codes, **form)
+    if step == "check-in":
+        return services.check_in_many(session, actor, barcodes=codes)
+    if step == "use":
+        form = UseIn().load(form_values("volume_ul", "consume_all"))
+        return services.use_many(session, actor, barcodes=codes, **form)
+    raise InvalidInput("Choose what to do with the tubes", field="step")
+
+
+@login_required
+def tube_list() -> ResponseReturnValue:
+    """A scanned list of tubes checked out, checked in or used: all of them, or none."""
+    step = request.form.get("step", "")
+    codes = _scanned_lines()
+    try:
+        done = _run_list(step, codes)
+    except LimsError as err:
+        flash_problem(err)
+        page = "storage/tube_list.html"
+        return _list_page(page, codes, err.status, problems=err.errors, step=step)
+    words = LIST_STEPS[step][1]
+    tubes = f"{len(done)} tube" + ("s" if len(done) != 1 else "")
+    flash(f"{tubes} {words}: {', '.join(a.barcode for a in done)}", "success")
+    return redirect(url_for("storage.tube_list_form", step=step), 303)
 
 
 @login_required
