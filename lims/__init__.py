@@ -46,11 +46,19 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     _init_login(app)
     _register_blueprints(app)
+    from lims import find
+
+    # The audit trail names its objects and finds typed codes through the features above it,
+    # which it may not import: the application hands them over, as it does auth's token loader.
+    app.extensions["lims_audit_directory"] = find.DIRECTORY
     _register_cli(app)
     from lims.auth import timezones
-    from lims.web import nav_links
+    from lims.errors import plural
+    from lims.web import may_open, nav_links
 
     app.jinja_env.globals["nav_links"] = nav_links
+    app.jinja_env.globals["may_open"] = may_open
+    app.jinja_env.filters["plural"] = plural
     # {{ specimen.collected_at | local(specimen.collection_zone) }}: "2026-03-05 19:30 PST".
     app.jinja_env.filters["local"] = timezones.shown
     app.after_request(_security_headers)
@@ -99,7 +107,7 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from lims import home, openapi
+    from lims import find, home, openapi
     from lims.audit import api as audit_api
     from lims.audit import views as audit_views
     from lims.auth import api as auth_api
@@ -117,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
         auth_views.bp,
         audit_views.bp,
         home.bp,
+        find.bp,
         specimens_views.bp,
         storage_views.bp,
         labels_views.bp,
@@ -131,6 +140,7 @@ def _register_blueprints(app: Flask) -> None:
         storage_api.bp,
         labels_api.bp,
         shipments_api.bp,
+        find.api,
         openapi.bp,
     ):
         csrf.exempt(api_bp)

@@ -28,6 +28,12 @@ def shown(value: object, limit: int = ECHO_MAX) -> str:
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """A count and its noun as a message says it: "1 problem", "3 problems", "2 sub-aliquots",
+    "1,204 boxes" (`words` for a plural that is not word + "s"). Pages use it as a filter."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
 class LimsError(Exception):
     status, slug, title = 400, "bad-request", "The request could not be processed"
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -20,7 +20,8 @@ bp = Blueprint("home", __name__)
 def index() -> ResponseReturnValue:
     session = get_session()
     actor = current_actor()
-    # The search box and the capacity summary are for staff; an investigator sees the counts.
+    # The capacity summary is for staff; an investigator sees the counts (the find box is in
+    # every page's header, lims/find.py).
     is_staff = actor.is_staff
     return render_template(
         "home/index.html",
@@ -28,5 +29,4 @@ def index() -> ResponseReturnValue:
         storage=storage_overview(session, actor),
         capacity=capacity_report(session, actor) if is_staff else None,
         is_staff=is_staff,
-        query=request.args.get("q", ""),
     )

@@ -293,14 +293,28 @@ _NAV_ORDER = {
 }
 
 
+# Pages outside the navigation that only some roles may open (the navigation's own entries
+# name their roles in NAV). Features add theirs, as they add to NAV.
+PAGE_ROLES: dict[str, tuple[Role, ...]] = {}
+
+
+def may_open(endpoint: str) -> bool:
+    """Whether the signed-in user may open a page: the one rule behind the navigation and every
+    link to a page some roles may not use (a link that answers 403 is not shown). As in
+    Actor.require, admins may open every page."""
+    if not current_user.is_authenticated:
+        return False
+    roles = PAGE_ROLES.get(endpoint) or next((r for e, _, r in NAV if e == endpoint), ())
+    return current_user.role is Role.ADMIN or not roles or current_user.role in roles
+
+
 def nav_links() -> list[tuple[str, str]]:
     """The navigation entries the signed-in user's role may use."""
-    role = current_user.role if current_user.is_authenticated else None
     entries = sorted(NAV, key=lambda entry: _NAV_ORDER.get(entry[0], len(_NAV_ORDER)))
     return [
         (endpoint, label)
-        for endpoint, label, roles in entries
-        if endpoint in current_app.view_functions and (not roles or role in roles)
+        for endpoint, label, _ in entries
+        if endpoint in current_app.view_functions and may_open(endpoint)
     ]
 
 

@@ -34,7 +34,7 @@ BUILDS_ON: dict[str, set[str]] = {
 # Shared modules every feature may import; they import no feature themselves.
 SHARED = {"actors", "db", "errors", "web"}
 # The application around the features: they may import any feature, and no feature imports them.
-APPLICATION = {"__init__", "cli", "demo", "home", "models", "openapi"}
+APPLICATION = {"__init__", "cli", "demo", "find", "home", "models", "openapi"}
 
 # Known violations, each to be removed by the change that fixes it: (importing module, feature).
 # (lims.web -> auth went with issue 13: create_app registers auth's token loader for web.)
@@ -133,13 +133,15 @@ def test_a_feature_imports_only_the_features_it_builds_on(feature: str) -> None:
     for path in feature_modules(feature):
         module, source = module_name(path), path.read_text()
         is_package = path.name == "__init__.py"
-        found += len(lims_targets(source, module, is_package=is_package))
+        # Any import counts as proof the test reads the modules: a feature may begin with a pure
+        # module that imports nothing of lims (lims/requests/protection.py did).
+        found += len(list(imported_modules(source, module, is_package=is_package)))
         problems += [
             v
             for v in violations(feature, module, source, is_package=is_package)
             if v not in KNOWN_VIOLATIONS
         ]
-    assert found > 0, f"no imports of lims found in lims/{feature}: is the test reading it?"
+    assert found > 0, f"no imports found in lims/{feature}: is the test reading it?"
     assert problems == []
 
 

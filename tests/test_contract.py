@@ -38,9 +38,10 @@ SKIPPED = {
     ("POST", "/api/v1/tokens"),
     # Quarantined: in about one run in three (only in a full-suite order, never alone) the
     # admin's run reported a schema-violating GET of the audit trail accepted with page=510510,
-    # per_page=162; non-ASCII digits and repeated values are now refused and tested directly
-    # (test_the_audit_trails_query_is_checked_as_documented below), but the cause was not found
-    # before the session ended. The failure message now prints the query, for whoever takes it.
+    # per_page=162. Issue #16 replaced page/per_page's OFFSET paging with keyset cursors
+    # (before/after) and the run passed with the quarantine lifted, but the cause was not
+    # found, so the quarantine stays until a full-suite run shows it gone. The query rules are
+    # tested directly (test_the_audit_trails_query_is_checked_as_documented below).
     ("GET", "/api/v1/audit-events"),
 }
 
@@ -174,8 +175,9 @@ def test_a_blank_reason_is_refused_where_one_is_required(
 
 @pytest.mark.parametrize(
     "query",
-    ["page=%EF%BC%95", "page=2&page=x", "page=0", "per_page=501", "action=" + "a" * 41,
-     "object_type=" + "b" * 41, "page=1000001", "unknown=1"],
+    ["before=%EF%BC%95", "before=2&before=x", "before=-1", "per_page=501", "action=" + "a" * 41,
+     "object_type=" + "b" * 41, "after=2147483648", "unknown=1", "before=5&after=3",
+     "action=nothing.", "since=yesterday", "page=2"],
 )  # fmt: skip
 def test_the_audit_trails_query_is_checked_as_documented(
     client: FlaskClient, admin: Actor, query: str

@@ -20,7 +20,7 @@ def test_the_front_page_shows_the_counts_to_an_investigator_without_capacity(
 
     assert '<div class="n">1</div><div class="l">aliquots in boxes</div>' in page
     assert '<div class="n">1</div><div class="l">freezers</div>' in page
-    assert "Free positions" not in page and 'id="q"' not in page
+    assert "Free positions" not in page and 'id="find-q"' not in page
 
 
 def test_the_front_page_shows_staff_the_free_positions(

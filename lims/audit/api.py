@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 
 from lims.actors import Role
@@ -17,17 +17,15 @@ bp = Blueprint("audit_api", __name__, url_prefix="/api/v1")
 @bp.get("/audit-events")
 @token_required
 @documented(
-    summary="The audit trail, newest first (admin, reviewer)",
+    summary="The audit trail, newest first, filtered; page with before/after (admin, reviewer)",
     query=AuditQueryIn,
     response=AuditPageOut,
 )
 def list_events() -> ResponseReturnValue:
-    args = AuditQueryIn().load(request.args)
-    events, total = services.list_events(get_session(), current_actor(), **args)
-    return dump(
-        AuditPageOut(),
-        {"items": events, "total": total, "page": args["page"], "per_page": args["per_page"]},
-    )
+    query = services.TrailQuery(**AuditQueryIn().load(request.args))
+    directory: services.Directory = current_app.extensions["lims_audit_directory"]
+    page = services.read_trail(get_session(), current_actor(), query=query, directory=directory)
+    return dump(AuditPageOut(), page)
 
 
 @bp.get("/audit-events/verification")

@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 
 from lims.audit.services import Checkpoint, check_checkpoint, take_checkpoint, verify_chain
 from lims.db import get_session
+from lims.errors import plural
 
 audit_cli = AppGroup("audit", help="The audit trail.")
 
@@ -28,11 +29,11 @@ def audit_verify(checkpoint_file: Path | None) -> None:
     if not report.is_intact:
         click.echo(
             f"audit chain BROKEN at event {report.first_broken_id}: {report.problem} "
-            f"({report.events_checked} events before it verified)",
+            f"({plural(report.events_checked, 'event')} before it verified)",
             err=True,
         )
         sys.exit(1)
-    click.echo(f"audit chain intact: {report.events_checked} events verified")
+    click.echo(f"audit chain intact: {plural(report.events_checked, 'event')} verified")
     click.echo(f"head: event {report.head_id}, hash {report.head_hash}")
     if checkpoint_file is None:
         return

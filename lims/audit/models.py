@@ -43,10 +43,12 @@ class Action(StrEnum):
     SITE_TIME_ZONE_SET = "site.time_zone_set"
     SUBJECT_REGISTERED = "subject.registered"
     SUBJECT_CONSENT_WITHDRAWN = "subject.consent_withdrawn"
+    SUBJECT_NINDS_GUID_CHANGED = "subject.ninds_guid_changed"
     CONSENT_RECORDED = "consent.recorded"
     CONSENT_DOCUMENT_CREATED = "consent_document.created"
     VISIT_REGISTERED = "visit.registered"
     SPECIMEN_ACCESSIONED = "specimen.accessioned"
+    SPECIMEN_NOTES_CHANGED = "specimen.notes_changed"
     ALIQUOT_CREATED = "aliquot.created"
     ALIQUOT_STORED = "aliquot.stored"
     ALIQUOT_MOVED = "aliquot.moved"
@@ -89,7 +91,13 @@ class AuditEvent(Base):
     """One state change. Nothing updates or deletes these rows; a trigger refuses it."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_object", "object_type", "object_id"),
+        # The trail page's time range and user filters (bench/audit_trail.py, issue #16): the
+        # newest page of one day, or of one user, without walking the events after it.
+        Index("ix_audit_events_occurred_at", "occurred_at"),
+        Index("ix_audit_events_actor_username_id", "actor_username", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime]

@@ -21,7 +21,7 @@ from lims.auth import services
 from lims.auth.models import User
 from lims.auth.schemas import LoginIn
 from lims.db import get_session, utcnow
-from lims.errors import Conflict, LimsError, NotFound
+from lims.errors import Conflict, LimsError, NotFound, plural
 from lims.web import current_actor, flash_problem, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -144,5 +144,5 @@ def revoke_tokens(username: str) -> ResponseReturnValue:
     except NotFound as err:
         flash_problem(err)
         return redirect(url_for("auth.users"))
-    flash(f"{revoked} token{'' if revoked == 1 else 's'} of {username} revoked", "success")
+    flash(f"{plural(revoked, 'token')} of {username} revoked", "success")
     return redirect(url_for("auth.users"))

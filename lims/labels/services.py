@@ -7,7 +7,8 @@ printed before is marked as a reprint, and so is the job that holds it.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -20,8 +21,10 @@ import label_printing as lp
 from lims import audit
 from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
+from lims.audit.services import Named
 from lims.auth import timezones
-from lims.errors import FieldError, InvalidInput
+from lims.db import get_one
+from lims.errors import FieldError, InvalidInput, plural
 from lims.labels.models import PrintedLabel, Printer, PrintJob
 from lims.specimens import barcodes as codes
 from lims.specimens.models import Aliquot, Specimen, SpecimenType
@@ -139,7 +142,7 @@ def resolve_labels(
             )
     if problems:
         raise InvalidInput(
-            f"{len(problems)} of {len(wanted)} barcodes cannot be printed: "
+            f"{len(problems)} of {plural(len(wanted), 'barcode')} cannot be printed: "
             + "; ".join(p["message"] for p in problems[:3]),
             errors=problems,
         )
@@ -262,3 +265,41 @@ def list_jobs(session: Session, actor: Actor, *, limit: int = 20) -> list[PrintJ
     """Recent print jobs, newest first."""
     actor.require(*STAFF)
     return list(session.scalars(select(PrintJob).order_by(PrintJob.id.desc()).limit(limit)))
+
+
+# A print job as people type it: "PJ-42" (also "PJ42", "JOB 42").
+JOB_CODE = re.compile(r"^(?:PJ|JOB|PRINT JOB)[ -]?#?0*([0-9]{1,9})$")
+
+
+def job_code(job_id: int) -> str:
+    return f"PJ-{job_id}"
+
+
+def get_job(session: Session, actor: Actor, job_id: int) -> PrintJob:
+    """One print job and its labels, for staff."""
+    actor.require(*STAFF)
+    return get_one(session, PrintJob, job_id, label="Print job")
+
+
+def find_print_jobs(session: Session, actor: Actor, code: str) -> list[Named]:
+    """The print job a code names ("PJ-42"), for staff."""
+    actor.require(*STAFF)
+    if (match := JOB_CODE.match(code)) is None:
+        return []
+    job = session.get(PrintJob, int(match[1]))
+    if job is None:
+        return []
+    detail = f"{plural(job.label_count, 'label')} on {job.stock_id}"
+    return [Named("print_job", job.id, job_code(job.id), detail, {"job_id": job.id})]
+
+
+def label_codes(session: Session, refs: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The codes of the print jobs ("PJ-42") and printers (names) among `refs`, in bulk."""
+    found = {
+        ref: job_code(int(ref[1])) for ref in refs if ref[0] == "print_job" and ref[1].isdigit()
+    }
+    printer_ids = {int(i) for kind, i in refs if kind == "printer" and i.isdigit()}
+    if printer_ids:
+        stmt = select(Printer.id, Printer.name).where(Printer.id.in_(printer_ids))
+        found |= {("printer", str(i)): name for i, name in session.execute(stmt)}
+    return found

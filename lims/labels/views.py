@@ -18,7 +18,7 @@ from flask_login import login_required
 
 from lims.actors import Role
 from lims.db import get_session
-from lims.errors import InvalidInput, LimsError
+from lims.errors import InvalidInput, LimsError, plural
 from lims.labels import printers, services
 from lims.labels.models import Printer
 from lims.labels.schemas import PrinterFormIn, PrintFormIn, split_codes
@@ -157,7 +157,7 @@ def send() -> ResponseReturnValue:
     count = job.label_count
     assert job.printer is not None
     flash(
-        f"Sent {count} label{'' if count == 1 else 's'} to {job.printer.name} "
+        f"Sent {plural(count, 'label')} to {job.printer.name} "
         f"({job.printer.address}), job #{job.id}" + (" (reprint)" if job.is_reprint else ""),
         "success",
     )
@@ -230,3 +230,11 @@ def change_printer(printer_id: int) -> ResponseReturnValue:
         return _printers_page({e.get("field", ""): e["message"] for e in err.errors}), err.status
     flash(f"Printer {printer.name} saved.", "success")
     return redirect(url_for("labels.printers_page"))
+
+
+@bp.get("/jobs/<int:job_id>")
+@login_required
+def print_job(job_id: int) -> ResponseReturnValue:
+    """One print job: who printed what, when, on which stock and printer (the find box's PJ-42)."""
+    job = services.get_job(get_session(), current_actor(), job_id)
+    return render_template("labels/job.html", job=job, code=services.job_code(job.id))

@@ -520,3 +520,17 @@ class ImportOut(Schema):
 class SubjectImportOut(Schema):
     subjects = fields.Integer()
     consents = fields.Integer()
+
+
+class NindsGuidIn(Input):
+    """A NINDS GUID recorded after enrolment, or corrected; blank removes it."""
+
+    ninds_guid = column_string("subjects.ninds_guid", 20, load_default=None)
+    reason = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class TubeNotesIn(Input):
+    """A primary tube's notes written or corrected after accession; blank removes them."""
+
+    notes = fields.String(load_default=None, validate=validate.Length(max=2000))
+    reason = fields.String(load_default=None, validate=validate.Length(max=500))

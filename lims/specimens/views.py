@@ -21,7 +21,7 @@ from flask_login import current_user, login_required
 from lims.actors import STAFF_AND_ADMIN, Role
 from lims.auth.models import Site
 from lims.db import get_session
-from lims.errors import InvalidInput, LimsError
+from lims.errors import InvalidInput, LimsError, plural
 from lims.specimens import services, sprec
 from lims.specimens.consent_models import WithdrawalLevel
 from lims.specimens.models import (
@@ -44,10 +44,12 @@ from lims.specimens.schemas import (
     ConsentIn,
     ConsentWithdrawalIn,
     DnaExtractionIn,
+    NindsGuidIn,
     SubAliquotsFormIn,
     SubjectIn,
     SubjectQueryIn,
     TubeIn,
+    TubeNotesIn,
     UncollectedIn,
     VisitIn,
 )
@@ -184,7 +186,9 @@ def import_subjects() -> ResponseReturnValue:
     except LimsError as err:
         flash_problem(err)
         return render_template("specimens/subject_import.html", problems=err.errors), err.status
-    flash(f"Enrolled {result.subjects} subjects, {result.consents} with consent.", "success")
+    flash(
+        f"Enrolled {plural(result.subjects, 'subject')}, {result.consents} with consent.", "success"
+    )
     return redirect(url_for("specimens.subjects"))
 
 
@@ -242,13 +246,30 @@ def withdraw_consent(study_code: str) -> ResponseReturnValue:
     code = withdrawal.subject.study_code
     if withdrawal.level is WithdrawalLevel.NO_FURTHER_USE:
         flash(
-            f"Consent withdrawal recorded for {code}; {withdrawal.aliquots_affected} aliquots "
-            "are flagged. Dispose of them below if required.",
+            f"Consent withdrawal recorded for {code}; "
+            f"{plural(withdrawal.aliquots_affected, 'aliquot')} flagged. Dispose of them below "
+            "if required.",
             "warning",
         )
     else:
         flash(f"Withdrawal ({withdrawal.level.label}) recorded for {code}.", "warning")
     return redirect(url_for("specimens.subject", study_code=code))
+
+
+@bp.post("/subjects/<study_code>/ninds-guid")
+@login_required
+def set_ninds_guid(study_code: str) -> ResponseReturnValue:
+    try:
+        form = NindsGuidIn().load(request.form)
+        subject = services.set_ninds_guid(
+            get_session(), current_actor(), study_code=study_code, **form
+        )
+    except LimsError as err:
+        flash_problem(err)
+        return _subject_page(study_code, errors=err.field_errors, form=request.form), err.status
+    guid = subject.ninds_guid or "removed"
+    flash(f"NINDS GUID of {subject.study_code}: {guid}.", "success")
+    return redirect(url_for("specimens.subject", study_code=subject.study_code))
 
 
 # ---- accession ------------------------------------------------------------------------------
@@ -355,6 +376,20 @@ def _specimen_page(barcode: str, **context: Any) -> str:
     )
 
 
+@bp.post("/specimens/<barcode>/notes")
+@login_required
+def set_tube_notes(barcode: str) -> ResponseReturnValue:
+    try:
+        form = TubeNotesIn().load(request.form)
+        specimen = services.set_tube_notes(get_session(), current_actor(), barcode=barcode, **form)
+    except LimsError as err:
+        flash_problem(err)
+        page = _specimen_page(barcode, errors=err.field_errors, form=request.form, failed="notes")
+        return page, err.status
+    flash(f"Notes of {specimen.barcode} saved.", "success")
+    return redirect(url_for("specimens.specimen", barcode=specimen.barcode))
+
+
 @bp.get("/specimens/<barcode>")
 @login_required
 def specimen(barcode: str) -> ResponseReturnValue:
@@ -390,7 +425,9 @@ def aliquot_specimen(barcode: str) -> ResponseReturnValue:
         return _processing_failed(barcode, err, "aliquots")
     kind = made[0].specimen_type.value
     return _after_processing(
-        made[0].specimen.barcode, [a.barcode for a in made], f"{len(made)} {kind} aliquots"
+        made[0].specimen.barcode,
+        [a.barcode for a in made],
+        plural(len(made), f"{kind} aliquot"),
     )
 
 
@@ -428,7 +465,7 @@ def sub_aliquot(barcode: str) -> ResponseReturnValue:
     except LimsError as err:
         return _processing_failed(barcode, err, "sub")
     return _after_processing(
-        made[0].specimen.barcode, [a.barcode for a in made], f"{len(made)} sub-aliquots"
+        made[0].specimen.barcode, [a.barcode for a in made], plural(len(made), "sub-aliquot")
     )
 
 

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from lims import demo
 from lims.actors import Actor
 from lims.audit.models import LEGACY_TYPES, Action, AuditEvent
-from lims.audit.services import audit_type, events_for, list_events, record
+from lims.audit.services import TrailQuery, audit_type, events_for, read_trail, record
 from lims.auth.models import User
 from lims.db import Base
+from lims.find import DIRECTORY
 from lims.labels.services import print_labels
 from lims.specimens.models import Aliquot, BarcodeCounter
 from tests.conftest import bearer, sign_in
@@ -78,16 +79,16 @@ def test_a_box_history_is_found_under_box_with_its_legacy_rows(
     session.commit()
 
     history = events_for(session, box)
-    events, total = list_events(session, admin, object_type="box")
+    trail = read_trail(session, admin, query=TrailQuery(object_type="box"), directory=DIRECTORY)
 
     assert [(e.action, e.object_type) for e in history] == [
         (Action.BOX_CREATED, "box"),
         (Action.BOX_MOVED, "boxe"),
     ]
-    assert [e.id for e in events] == [e.id for e in reversed(history)] and total == 2
+    assert [row.event.id for row in trail.rows] == [e.id for e in reversed(history)]
     assert {e.canonical_type for e in history} == {"box"}
     body = client.get("/api/v1/audit-events?object_type=box", headers=bearer(client, "admin"))
-    assert [item["object_type"] for item in body.get_json()["items"]] == ["box", "box"]
+    assert [i["event"]["object_type"] for i in body.get_json()["items"]] == ["box", "box"]
     sign_in(client, "admin")
     page = client.get("/audit/?object_type=box").get_data(as_text=True)
-    assert f"box {box.id}" in page and "boxe" not in page
+    assert f">{box.barcode}</a>" in page and "boxe" not in page

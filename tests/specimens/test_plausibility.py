@@ -304,7 +304,7 @@ def test_the_import_counts_what_a_known_tube_already_gave(session: Session, tech
     first = import_row(aliquot_barcode="AQ-001", volume_ul=5000)
     import_aliquots(session, tech, data=csv_bytes([first]), now=NOW)
     before = written(session)
-    with pytest.raises(InvalidInput, match="problems found") as refused:
+    with pytest.raises(InvalidInput, match="1 problem found") as refused:
         import_aliquots(
             session,
             tech,

@@ -27,7 +27,7 @@ def test_the_subject_list_filters_by_diagnosis(
     make_subject(session, study_code="V-0002", diagnosis=Dystonia.LIMB)
     sign_in(client, "tech")
     html = client.get("/subjects?diagnosis=limb").get_data(as_text=True)
-    assert "V-0002" in html and "V-0001" not in html and "1 subjects match" in html
+    assert "V-0002" in html and "V-0001" not in html and "1 subject matches" in html
 
 
 def test_a_technician_registers_a_subject_through_the_form(

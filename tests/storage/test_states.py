@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from lims.actors import Actor, Role
 from lims.audit.services import events_for
 from lims.errors import Conflict, InvalidInput
+from lims.find import find
 from lims.specimens.models import (
     ALIQUOT_TRANSITIONS,
     Aliquot,
@@ -27,7 +28,6 @@ from lims.storage.services import (
     list_aliquots,
     location_of,
     return_aliquot,
-    search,
     store_aliquot,
     take_out,
     void_aliquot,
@@ -73,7 +73,9 @@ def test_a_voided_tube_drops_out_of_lists_and_counts_but_stays_findable(
     assert specimen_overview(session, tech).aliquots == count_before - 1
     asked, _ = list_aliquots(session, tech, filters=AliquotFilter(status=S.VOIDED))
     assert [r.barcode for r in asked] == [voided.barcode]
-    assert search(session, tech, voided.barcode) == ("aliquot", voided.barcode)
+    assert [(n.kind, n.code) for n in find(session, tech, voided.barcode)] == [
+        ("aliquot", voided.barcode)
+    ]
     assert find_aliquot(session, tech, voided.barcode).status is S.VOIDED
 
 

@@ -111,30 +111,6 @@ def test_the_box_page_draws_every_position_with_type_status_and_links(
     assert by_code.headers["Location"].endswith(f"/storage/boxes/{box.id}")
 
 
-def test_the_search_box_goes_straight_to_the_right_page(
-    client: FlaskClient, session: Session, tech: Actor
-) -> None:
-    aliquot = stored(session, tech)
-    box = make_box(session)
-    sign_in(client, "tech")
-    assert 'id="q"' in client.get("/").get_data(as_text=True)
-    assert (
-        client.get(f"/find?q={aliquot.barcode}").headers["Location"]
-        == f"/aliquots/{aliquot.barcode}"
-    )
-    assert (
-        client.get(f"/find?q={box.barcode}")
-        .headers["Location"]
-        .endswith(f"/storage/boxes/{box.id}")
-    )
-    code = aliquot.subject.study_code
-    assert client.get(f"/find?q={code.lower()}").headers["Location"] == f"/subjects/{code}"
-    missing = client.get("/find?q=NOPE-123")
-    page = client.get(missing.headers["Location"]).get_data(as_text=True)
-    assert "No aliquot, box or subject has the code NOPE-123" in page
-    assert 'value="NOPE-123"' in page
-
-
 def test_the_aliquot_list_filters_and_pages(
     client: FlaskClient, session: Session, tech: Actor
 ) -> None:

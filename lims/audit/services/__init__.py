@@ -1,7 +1,19 @@
 """The audit feature's use cases: recording events, reading them, checking the chain."""
 
-from lims.audit.services.reading import events_for, list_events
+from lims.audit.services.reading import events_for
 from lims.audit.services.recording import Event, audit_type, record, record_many, ref
+from lims.audit.services.trail import (
+    KIND_WORDS,
+    Change,
+    Directory,
+    Named,
+    TrailPage,
+    TrailQuery,
+    TrailRow,
+    actions_starting,
+    changes,
+    read_trail,
+)
 from lims.audit.services.verification import (
     ChainReport,
     Checkpoint,
@@ -13,15 +25,24 @@ from lims.audit.services.verification import (
 )
 
 __all__ = [
+    "KIND_WORDS",
     "ChainReport",
+    "Change",
     "Checkpoint",
+    "Directory",
     "Event",
     "Head",
+    "Named",
+    "TrailPage",
+    "TrailQuery",
+    "TrailRow",
+    "actions_starting",
     "audit_type",
     "chain_head",
+    "changes",
     "check_checkpoint",
     "events_for",
-    "list_events",
+    "read_trail",
     "record",
     "record_many",
     "ref",

@@ -14,6 +14,7 @@ from lims.auth.services.accounts import (
     set_site_time_zone,
     unlock_user,
 )
+from lims.auth.services.naming import account_codes, viewer_zone
 from lims.auth.services.signing_in import (
     Throttle,
     authenticate,
@@ -33,6 +34,7 @@ from lims.auth.services.tokens import (
 __all__ = [
     "AccountStatus",
     "Throttle",
+    "account_codes",
     "authenticate",
     "create_site",
     "create_user",
@@ -54,4 +56,5 @@ __all__ = [
     "sign_out",
     "unlock_user",
     "user_for_token",
+    "viewer_zone",
 ]

@@ -22,6 +22,8 @@ from lims.specimens.services.consent import (
     list_consent_documents,
     record_consent,
 )
+from lims.specimens.services.corrections import set_ninds_guid, set_tube_notes
+from lims.specimens.services.finding import find_records, record_codes
 from lims.specimens.services.imports import ImportResult, import_aliquots, template_csv
 from lims.specimens.services.overview import SpecimenOverview, specimen_overview
 from lims.specimens.services.permits import (
@@ -71,6 +73,7 @@ __all__ = [
     "create_consent_document",
     "extract_dna",
     "find_aliquot",
+    "find_records",
     "find_specimen",
     "find_visit",
     "get_specimen",
@@ -86,11 +89,14 @@ __all__ = [
     "locked",
     "next_serial",
     "open_aliquots",
+    "record_codes",
     "record_consent",
     "record_uncollected_tube",
     "register_subject",
     "register_visit",
     "require_consent",
+    "set_ninds_guid",
+    "set_tube_notes",
     "specimen_overview",
     "sub_aliquot",
     "subject_record",

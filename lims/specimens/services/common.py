@@ -28,7 +28,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, object_session
 
 from lims.actors import STAFF, Actor
-from lims.errors import Conflict, InvalidInput, NotFound
+from lims.errors import Conflict, InvalidInput, NotFound, plural
 from lims.specimens import barcodes
 from lims.specimens.consent_models import WithdrawalLevel
 from lims.specimens.models import Aliquot, BarcodeCounter, Specimen, Subject
@@ -138,7 +138,9 @@ def take_barcodes(
         return [barcodes.aliquot_barcode(s) for s in serials]
     codes = [barcodes.normalise(c) for c in given]
     if len(codes) != count:
-        raise InvalidInput(f"{len(codes)} barcodes scanned for {count} tubes", field=field)
+        raise InvalidInput(
+            f"{plural(len(codes), 'barcode')} scanned for {plural(count, 'tube')}", field=field
+        )
     seen: set[str] = set()
     issued_below = next_serial(session)
     for code in codes:

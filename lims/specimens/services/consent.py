@@ -13,7 +13,7 @@ from lims import audit
 from lims.actors import STAFF, STAFF_AND_ADMIN, Actor, Role
 from lims.audit.models import Action
 from lims.db import get_one
-from lims.errors import Conflict, FieldError, InvalidInput
+from lims.errors import Conflict, FieldError, InvalidInput, plural
 from lims.specimens.consent_models import (
     ConsentAnswer,
     ConsentDocument,
@@ -93,7 +93,7 @@ def create_consent_document(
         if problem := _statement_problem(spec):
             problems.append({"field": "statements", "row": n, "message": f"{code}: {problem}"})
     if problems:
-        raise InvalidInput(f"{len(problems)} problems in the statements", errors=problems)
+        raise InvalidInput(f"{plural(len(problems), 'problem')} in the statements", errors=problems)
     document = ConsentDocument(
         name=name, version=version, effective_on=effective_on, irb_reference=irb_reference.strip()
     )
@@ -153,7 +153,8 @@ def _answers(
     ]
     if problems:
         raise InvalidInput(
-            f"{len(problems)} answers missing or unknown for {document.label}", errors=problems
+            f"{plural(len(problems), 'answer')} missing or unknown for {document.label}",
+            errors=problems,
         )
     return [(s, given[s.code]) for s in document.statements]
 

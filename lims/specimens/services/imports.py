@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from lims.actors import Actor, Role
 from lims.db import utcnow
-from lims.errors import FieldError, InvalidInput
+from lims.errors import FieldError, InvalidInput, plural
 from lims.specimens import barcodes
 from lims.specimens.models import SpecimenType, Temperature, TubeType, study_code_problem
 from lims.specimens.quality import (
@@ -341,7 +341,7 @@ def import_aliquots(
         shown = errors[:MAX_ERRORS_REPORTED]
         more = f" (the first {len(shown)} are listed)" if len(errors) > len(shown) else ""
         raise InvalidInput(
-            f"{len(errors)} problems found in {filename}{more}; nothing was imported",
+            f"{plural(len(errors), 'problem')} found in {filename}{more}; nothing was imported",
             errors=shown,
         )
     sha256 = source.sha256.hexdigest()  # read_rows read to the end

@@ -22,7 +22,7 @@ from lims import audit
 from lims.actors import Actor, Role
 from lims.audit.models import Action
 from lims.auth.models import Site
-from lims.errors import FieldError, InvalidInput
+from lims.errors import FieldError, InvalidInput, plural
 from lims.specimens.consent_models import (
     ConsentAnswer,
     ConsentDocument,
@@ -171,7 +171,7 @@ def import_subjects(
     problems = [p for row in rows for p in row.problems]
     if problems:
         raise InvalidInput(
-            f"{len(problems)} problems found; nothing was imported", errors=problems[:500]
+            f"{plural(len(problems), 'problem')} found; nothing was imported", errors=problems[:500]
         )
     events: list[audit.Event] = []
     consents = 0
@@ -190,6 +190,7 @@ def import_subjects(
             "site": subject.site.code,
             "sex": subject.sex,
             "primary_diagnosis": subject.primary_diagnosis,
+            "ninds_guid": subject.ninds_guid,
         }
         events.append(audit.Event(Action.SUBJECT_REGISTERED, subject, after))
         if event is not None and event.document is not None:

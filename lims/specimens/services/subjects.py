@@ -68,6 +68,7 @@ def register_subject(
         site=site.code,
         sex=sex,
         primary_diagnosis=primary_diagnosis,
+        ninds_guid=subject.ninds_guid,
     )
     session.commit()
     return subject

@@ -154,6 +154,7 @@ def accession_specimen(
         sprec_code=specimen.sprec_code,
         sprec_version=sprec.FLUID_VERSION,
         processing_site=lab.code if lab else None,
+        notes=specimen.notes,
         **pre.as_columns(),
     )
     session.commit()

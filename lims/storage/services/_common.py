@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from lims import audit
 from lims.actors import Actor
 from lims.audit.models import Action
-from lims.errors import Conflict, FieldError, InvalidInput, LimsError, NotFound, shown
+from lims.errors import Conflict, FieldError, InvalidInput, LimsError, NotFound, plural, shown
 from lims.specimens import sprec
 from lims.specimens.barcodes import normalise
 from lims.specimens.models import Aliquot, AliquotStatus
@@ -218,7 +218,7 @@ def scanned_tubes(
             problems.append(_line_problem(n, aliquot.barcode, err.detail))
     if problems:
         problems.sort(key=lambda p: p.get("row", 0))
-        tubes = f"{len(lines)} tube" + ("s" if len(lines) != 1 else "")
+        tubes = plural(len(lines), "tube")
         raise worst(
             f"{len(problems)} of {tubes} cannot be {doing}; nothing was changed",
             errors=problems,

@@ -1,23 +1,23 @@
-"""Finding tubes again: the search box, the box grid, lists and the inventory export, custody."""
+"""Finding tubes again: boxes by code (for the find box, lims/find.py), the box grid, lists and
+the inventory export, custody."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from lims.actors import STAFF, Actor
 from lims.audit.models import Action, AuditEvent
-from lims.audit.services import events_for
+from lims.audit.services import Named, events_for
 from lims.auth import timezones
 from lims.auth.models import Site
-from lims.errors import InvalidInput, NotFound
 from lims.specimens import barcodes
 from lims.specimens.models import (
     Aliquot,
@@ -33,25 +33,42 @@ from lims.storage.models import ROW_LETTERS, Box, Freezer, Placement, Rack, posi
 from lims.storage.services.setup import get_box
 
 
-def search(session: Session, actor: Actor, text: str) -> tuple[str, str]:
-    """Where a scanned or typed code leads: ('aliquot', barcode), ('box', id), ('subject', code).
-
-    Matches are exact: a barcode scanner sends the whole code, and a near match is a wrong tube.
-    """
+def find_boxes(session: Session, actor: Actor, code: str) -> list[Named]:
+    """Boxes whose barcode is `code`, or whose name is (names repeat: each one is listed)."""
     actor.require(*STAFF)
-    code = barcodes.normalise(text)
-    if not code:
-        raise InvalidInput("Scan or type a barcode or a subject code", field="q")
-    shaped = barcodes.is_issued_aliquot_barcode(code) or barcodes.is_box_barcode(code)
-    if shaped and (problem := barcodes.check_problem(code)):
-        raise InvalidInput(problem, field="q")
-    if found := session.scalar(select(Aliquot.barcode).where(Aliquot.barcode == code)):
-        return "aliquot", found
-    if (box_id := session.scalar(select(Box.id).where(Box.barcode == code))) is not None:
-        return "box", str(box_id)
-    if found := session.scalar(select(Subject.study_code).where(Subject.study_code == code)):
-        return "subject", found
-    raise NotFound(f"No aliquot, box or subject has the code {code}", field="q")
+    stmt = (
+        select(Box.id, Box.barcode, Box.name)
+        .where(or_(Box.barcode == code, func.upper(Box.name) == code))
+        .order_by(Box.id)
+    )
+    return [
+        Named("box", box_id, barcode, f"box {name}", {"box_id": box_id})
+        for box_id, barcode, name in session.execute(stmt)
+    ]
+
+
+def storage_codes(
+    session: Session, refs: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """The codes of the boxes (barcode), freezers and racks (names) among `refs`, in bulk."""
+    ids: dict[str, set[int]] = {}
+    for kind, object_id in refs:
+        if object_id.isdigit():
+            ids.setdefault(kind, set()).add(int(object_id))
+    found: dict[tuple[str, str], str] = {}
+    queries = {
+        "box": select(Box.id, Box.barcode),
+        "freezer": select(Freezer.id, Freezer.name),
+        "rack": select(Rack.id, Freezer.name + " / " + Rack.name).join(
+            Freezer, Rack.freezer_id == Freezer.id
+        ),
+    }
+    for kind, stmt in queries.items():
+        if wanted := ids.get(kind):
+            model_id = stmt.selected_columns[0]
+            for row_id, code in session.execute(stmt.where(model_id.in_(wanted))):
+                found[kind, str(row_id)] = code
+    return found
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor, Role
-from lims.errors import FieldError, InvalidInput, LimsError
+from lims.errors import FieldError, InvalidInput, LimsError, plural
 from lims.specimens import barcodes
 from lims.specimens.models import Aliquot
 from lims.specimens.services import lock_aliquots, locked
@@ -175,7 +175,8 @@ def import_placements(
             checked.append(ok)
     if problems:
         raise InvalidInput(
-            f"{len(problems)} problems found in {len(rows)} rows; nothing was imported",
+            f"{plural(len(problems), 'problem')} found in {plural(len(rows), 'row')}; "
+            "nothing was imported",
             errors=problems,
         )
     placements = [

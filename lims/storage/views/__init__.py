@@ -20,8 +20,8 @@ bp = Blueprint("storage", __name__)
 
 # (method, rule, view); the endpoint is the view's name: url_for("storage.box", box_id=...).
 ROUTES: list[tuple[str, str, Callable[..., ResponseReturnValue]]] = [
-    # finding aliquots: the search box, the list, its export, the aliquot page and its steps
-    ("GET", "/find", aliquots.find),
+    # finding aliquots: the list, its export, the aliquot page and its steps (the find box
+    # that leads here is the application's, lims/find.py)
     ("GET", "/aliquots", aliquots.aliquots),
     ("GET", "/aliquots/export.csv", aliquots.export),
     ("GET", "/aliquots/<barcode>", aliquots.aliquot),

@@ -1,4 +1,4 @@
-"""Finding aliquots: the search box, the list and its CSV export, the aliquot page and its
+"""Finding aliquots: the list and its CSV export, the aliquot page and its
 lifecycle buttons."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -30,20 +30,6 @@ from lims.storage.views._helpers import box_id_from, custody_rows, form_values
 from lims.web import Schema, current_actor, flash_problem
 
 _FILTERS = ("site", "subject", "specimen_type", "status", "freezer_id", "box")
-
-
-@login_required
-def find() -> ResponseReturnValue:
-    """The search box: an exact barcode or subject code goes straight to its page."""
-    query = request.args.get("q", "")
-    try:
-        kind, key = services.search(get_session(), current_actor(), query)
-    except LimsError as err:
-        flash_problem(err)
-        return redirect(url_for("home.index", q=query.strip()), 303)
-    if kind == "box":
-        return redirect(url_for("storage.box", box_id=int(key)))
-    return redirect(f"/subjects/{key}" if kind == "subject" else f"/aliquots/{key}")
 
 
 def _query() -> dict[str, Any]:

@@ -17,7 +17,7 @@ from flask_login import login_required
 
 from lims.actors import Role
 from lims.db import get_session
-from lims.errors import InvalidInput, LimsError, NotFound
+from lims.errors import InvalidInput, LimsError, NotFound, plural
 from lims.specimens import barcodes
 from lims.specimens.models import DisposalReason, OutCondition
 from lims.storage import services
@@ -217,7 +217,7 @@ def dispose() -> ResponseReturnValue:
                 flash(problem["message"], "error")
             return redirect(back, 303)
         return _list_page("storage/dispose.html", codes, err.status, problems=err.errors)
-    tubes = f"{len(done)} aliquot" + ("s" if len(done) != 1 else "")
+    tubes = plural(len(done), "aliquot")
     flash(f"{tubes} disposed of: {', '.join(a.barcode for a in done)}", "success")
     return redirect(back or url_for("storage.dispose_form"), 303)
 
@@ -262,7 +262,7 @@ def tube_list() -> ResponseReturnValue:
         page = "storage/tube_list.html"
         return _list_page(page, codes, err.status, problems=err.errors, step=step)
     words = LIST_STEPS[step][1]
-    tubes = f"{len(done)} tube" + ("s" if len(done) != 1 else "")
+    tubes = plural(len(done), "tube")
     flash(f"{tubes} {words}: {', '.join(a.barcode for a in done)}", "success")
     return redirect(url_for("storage.tube_list_form", step=step), 303)
 
@@ -286,5 +286,5 @@ def import_placements() -> ResponseReturnValue:
         page = render_template("storage/import.html", problems=err.errors, text=text)
         return page, err.status
     boxes = sorted({p.box.barcode for p in placed})
-    flash(f"{len(placed)} tubes placed into {', '.join(boxes)}", "success")
+    flash(f"{plural(len(placed), 'tube')} placed into {', '.join(boxes)}", "success")
     return redirect(url_for("storage.import_form"), 303)

@@ -1,0 +1,1 @@
+"""Investigators' specimen requests: feasibility, review, fulfilment, release (issue 19)."""
