@@ -61,6 +61,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["plural"] = plural
     # {{ specimen.collected_at | local(specimen.collection_zone) }}: "2026-03-05 19:30 PST".
     app.jinja_env.filters["local"] = timezones.shown
+    # {{ problem.field | field_label }}: "Volume (µL)", never volume_ul (issue 15).
+    app.jinja_env.filters["field_label"] = errors.field_label
     app.after_request(_security_headers)
     return app
 

@@ -34,6 +34,44 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else (words or word + 's')}"
 
 
+# The words the forms show for a field, by its internal name. Features add theirs (as they add
+# navigation entries); a name not listed is spelled out from its parts (field_label below).
+FIELD_LABELS: dict[str, str] = {"a260_280": "A260/280", "a260_230": "A260/230", "din": "DIN"}
+_UNITS = {"ul": "(µL)", "ml": "(mL)", "c": "(°C)", "g": "(g)", "ug": "(µg)", "ng_ul": "(ng/µL)"}
+
+
+def field_label(name: str) -> str:
+    """A field as people read it, for every message and error list (issue 15): "Volume (µL)"
+    for volume_ul, "Statement 2, code" for statements.1.code; never more than 40 characters of
+    a name a client made up."""
+    head, _, rest = name.partition(".")
+    if rest:
+        index, _, inner = rest.partition(".")
+        if index.isdigit():
+            item = f"{_singular(field_label(head))} {int(index) + 1}"
+            return f"{item}, {_inner(field_label(inner))}" if inner else item
+        return f"{field_label(head)}, {_inner(field_label(rest))}"
+    if name in FIELD_LABELS:
+        return FIELD_LABELS[name]
+    words = shown(name).split("_")
+    for size in (2, 1):  # a unit at the end: volume_ul, concentration_ng_ul
+        unit = "_".join(words[-size:])
+        if len(words) > size and unit in _UNITS:
+            words = [*words[:-size], _UNITS[unit]]
+            break
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] if text else name
+
+
+def _inner(label: str) -> str:
+    """A label inside another: "code", but "DUO term" keeps its capitals."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
+def _singular(label: str) -> str:
+    return label[:-1] if label.endswith("s") and not label.endswith("ss") else label
+
+
 class LimsError(Exception):
     status, slug, title = 400, "bad-request", "The request could not be processed"
 

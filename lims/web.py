@@ -15,7 +15,14 @@ from werkzeug.routing import IntegerConverter, Map
 
 from lims.actors import Actor, Role
 from lims.db import rollback_request_session
-from lims.errors import FieldError, InvalidInput, LimsError, NotAuthenticated, shown
+from lims.errors import (
+    FieldError,
+    InvalidInput,
+    LimsError,
+    NotAuthenticated,
+    field_label,
+    shown,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,10 +47,16 @@ class Schema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
+    # A schema nested in another reports its problems to the outer one, which names them by
+    # their path (statements.1.code) and raises once.
+    is_nested = False
+
     def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
         field = field_obj.inner if isinstance(field_obj, ma.fields.List) else field_obj
         if isinstance(field, ma.fields.Integer):
             _bound_to_integer_column(field)
+        if isinstance(field, ma.fields.Nested) and isinstance(field.schema, Schema):
+            field.schema.is_nested = True
 
     @ma.pre_load(pass_collection=True)
     def _refuse_nul(self, data: Any, **_: Any) -> Any:
@@ -86,6 +99,8 @@ class Schema(ma.Schema):
     def handle_error(
         self, error: ma.ValidationError, data: Any, *, many: bool, **kwargs: Any
     ) -> None:
+        if self.is_nested:
+            return
         problems = [
             FieldError(field=shown(p["field"]), message=p["message"])
             for p in _field_errors(error.messages)
@@ -101,12 +116,14 @@ class Schema(ma.Schema):
     LABELS: ClassVar[Mapping[str, str]] = {}
 
     def label_of(self, name: str) -> str:
-        """The words the form shows for a field, for messages; the internal name when it has
-        none (the API's `errors` keep the name, for scripts)."""
-        key = name.split(".", 1)[0]
-        field = self.fields.get(key)
+        """The words the form shows for a field, for messages; the shared spelling-out
+        (lims.errors.field_label) when it has none. The API's `errors` keep the name, for
+        scripts."""
+        if "." in name:  # statements.1.code: "Statement 2, code"
+            return field_label(name)
+        field = self.fields.get(name)
         label = field.metadata.get("label") if field is not None else None
-        return str(label or self.LABELS.get(key) or name)
+        return str(label or self.LABELS.get(name) or field_label(name))
 
 
 def column_string(

@@ -1,17 +1,22 @@
 from __future__ import annotations
 
+import re
+
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lims import demo
 from lims.actors import Actor
 from lims.audit.services import verify_chain
-from lims.auth.models import User
+from lims.auth.models import Site, User
 from lims.labels.services import print_labels
 from lims.shipments.models import ShipmentItem
+from lims.specimens.consent_models import WithdrawalLevel
 from lims.specimens.models import Aliquot, Subject
 from lims.storage.models import Box, Placement
 from tests.barcode_reading import decode, rasterise
+from tests.conftest import sign_in
 
 
 def test_the_demo_loads_once_and_its_labels_print_and_scan(session: Session) -> None:
@@ -58,3 +63,23 @@ def test_the_demo_has_a_shipment_to_receive_a_received_one_and_an_outbound_one(
     assert received.status is ShipmentStatus.RECEIVED and received.logger_reading_c == -74.5
     assert outbound.direction is Direction.OUTBOUND and outbound.status is ShipmentStatus.SHIPPED
     assert "Neurogenetics" in outbound.to_address.name
+
+
+def test_the_demo_shows_local_times_in_two_zones_and_every_withdrawal_level(
+    client: FlaskClient, session: Session
+) -> None:
+    demo.load(session, seed=7, subjects=9)
+    zones = {site.code: site.time_zone for site in session.scalars(select(Site))}
+    assert zones["NA1"] == "America/New_York" and zones["EU1"] == "Europe/Berlin"
+    levels = {s.withdrawal_level for s in session.scalars(select(Subject))}
+    assert levels == {None, *WithdrawalLevel}
+    sign_in(client, "tech")
+    shown = {}
+    for code in ("NA1", "EU1"):
+        subject = session.scalars(
+            select(Subject).join(Site).where(Site.code == code).order_by(Subject.id)
+        ).first()
+        assert subject is not None
+        shown[code] = client.get(f"/subjects/{subject.study_code}").get_data(as_text=True)
+    assert re.search(r"\d{2}:\d{2} E[SD]T", shown["NA1"])  # New York's clock
+    assert re.search(r"\d{2}:\d{2} CES?T", shown["EU1"])  # Berlin's clock

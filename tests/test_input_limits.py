@@ -91,5 +91,5 @@ def test_the_freezer_form_allows_what_the_column_holds_and_no_more() -> None:
     from lims.storage.schemas import FreezerIn
 
     assert FreezerIn().load({"name": "F" * 60, "room": "B204", "temperature_c": -80})
-    with pytest.raises(Exception, match="name"):
+    with pytest.raises(Exception, match="Name: Length"):
         FreezerIn().load({"name": "F" * 61, "room": "B204", "temperature_c": -80})

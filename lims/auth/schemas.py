@@ -61,3 +61,10 @@ class AccountListOut(Schema):
 
 class TokensRevokedOut(Schema):
     revoked = fields.Integer()
+
+
+class SiteTimeZoneIn(Schema):
+    """The sites page's time-zone form: an IANA name (the service checks it is one)."""
+
+    time_zone = column_string("sites.time_zone", 64, min_length=1, required=True)
+    csrf_token = fields.String(load_default=None, validate=validate.Length(max=200))

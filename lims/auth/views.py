@@ -1,4 +1,4 @@
-"""Sign-in and sign-out pages, the session's life, and the administrator's user list."""
+"""Sign-in and sign-out pages, the session's life, and the administrator's users and sites."""
 
 from __future__ import annotations
 
@@ -17,14 +17,17 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import login_required, login_user, logout_user
 
-from lims.auth import services
+from lims.actors import Role
+from lims.auth import services, timezones
 from lims.auth.models import User
-from lims.auth.schemas import LoginIn
+from lims.auth.schemas import LoginIn, SiteTimeZoneIn
 from lims.db import get_session, utcnow
 from lims.errors import Conflict, LimsError, NotFound, plural
-from lims.web import current_actor, flash_problem, safe_next
+from lims.web import NAV, current_actor, flash_problem, safe_next
 
 bp = Blueprint("auth", __name__)
+
+NAV.append(("auth.sites", "Sites", (Role.ADMIN,)))
 
 # Kept in the signed session cookie: when the user signed in, and when they were last seen.
 SIGNED_IN_AT, SEEN_AT = "signed_in_at", "seen_at"
@@ -146,3 +149,39 @@ def revoke_tokens(username: str) -> ResponseReturnValue:
         return redirect(url_for("auth.users"))
     flash(f"{plural(revoked, 'token')} of {username} revoked", "success")
     return redirect(url_for("auth.users"))
+
+
+def _sites_page(**context: object) -> str:
+    sites = services.list_sites_for_admin(get_session(), current_actor())
+    return render_template(
+        "auth/sites.html",
+        sites=sites,
+        now=_now(),
+        zones=sorted(timezones.known_zones()),
+        **{"errors": {}, "form": {}, **context},
+    )
+
+
+@bp.get("/admin/sites")
+@login_required
+def sites() -> ResponseReturnValue:
+    return _sites_page()
+
+
+@bp.post("/admin/sites/<code>/time-zone")
+@login_required
+def set_site_time_zone(code: str) -> ResponseReturnValue:
+    try:
+        form = SiteTimeZoneIn().load(request.form)
+        site = services.set_site_time_zone(
+            get_session(), current_actor(), code=code, time_zone=form["time_zone"]
+        )
+    except LimsError as err:
+        flash_problem(err)
+        return _sites_page(errors={code: err.detail}, form={code: request.form}), err.status
+    flash(
+        f"{site.code} times are now read in {site.time_zone}; times already stored keep their "
+        "instant and show in the new zone.",
+        "success",
+    )
+    return redirect(url_for("auth.sites"))

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims.db import Base, str_enum, utcnow
 from lims.specimens.duo import DuoTerm
-from lims.specimens.models import Subject
+from lims.specimens.models import Subject, WithdrawalLevel
 
 
 class StatementKind(StrEnum):
@@ -34,22 +34,6 @@ class ConsentEventKind(StrEnum):
     CONSENTED = "consented"
     RECONSENTED = "reconsented"
     WITHDREW = "withdrew"
-
-
-class WithdrawalLevel(StrEnum):
-    """UK Biobank's three options, mildest first (the order is the escalation)."""
-
-    NO_FURTHER_CONTACT = "no_further_contact"  # existing samples and data still used
-    NO_FURTHER_ACCESS = "no_further_access"  # kept, but no further use or release
-    NO_FURTHER_USE = "no_further_use"  # no use at all; samples destroyed (the disposal offer)
-
-    @property
-    def rank(self) -> int:
-        return list(WithdrawalLevel).index(self)
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ")
 
 
 class ConsentDocument(Base):

@@ -82,9 +82,11 @@ LABELS: dict[DuoTerm, str] = {
 }
 PERMISSIONS = frozenset({DuoTerm.GRU, DuoTerm.HMB, DuoTerm.DS, DuoTerm.POA})
 
-# MONDO:0003441 "dystonic disorder". Taken from a public third-party listing of MONDO ids; not
-# checked against a MONDO release here (the domain notes name no MONDO id): verify before a
-# DS-coded dataset leaves the biobank.
+# MONDO:0003441 "dystonic disorder", checked against the MONDO release 2026-08-04
+# (monarch-initiative/mondo, src/ontology/mappings/mondo_exactmatch_*.sssom.tsv, mapping_set_version
+# http://purl.obolibrary.org/obo/mondo/releases/2026-08-04/): a live class, curated as an exact
+# match of DOID:543 "dystonia", MeSH D020821, UMLS C0013421 and NCIT C34563 "Dystonia"; the
+# obsolete MONDO:0019049 is replaced by it (reports/obsoletes.tsv).
 DYSTONIA_MONDO = "MONDO:0003441"
 
 # Which granted permissions satisfy a purpose: a purpose is met by its own term or by a broader

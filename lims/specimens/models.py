@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims.auth.models import Site, User
@@ -19,6 +20,9 @@ from lims.specimens.quality import (
     InterferenceGrade,
     QuantificationMethod,
 )
+
+if TYPE_CHECKING:
+    from lims.specimens.consent_models import ConsentEvent
 
 
 class Sex(StrEnum):
@@ -176,6 +180,35 @@ def study_code_problem(code: str) -> str | None:
     )
 
 
+class WithdrawalLevel(StrEnum):
+    """UK Biobank's three options, mildest first (the order is the escalation); the consent
+    events that record them are in consent_models.py."""
+
+    NO_FURTHER_CONTACT = "no_further_contact"  # existing samples and data still used
+    NO_FURTHER_ACCESS = "no_further_access"  # kept, but no further use or release
+    NO_FURTHER_USE = "no_further_use"  # no use at all; samples destroyed (the disposal offer)
+
+    @property
+    def rank(self) -> int:
+        return list(WithdrawalLevel).index(self)
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+    @property
+    def for_tube(self) -> str:
+        """What the level means for each tube of the subject, as the storage pages say it."""
+        return TUBE_MEANING[self]
+
+
+TUBE_MEANING = {
+    WithdrawalLevel.NO_FURTHER_CONTACT: "the tube may still be used (only contact stops)",
+    WithdrawalLevel.NO_FURTHER_ACCESS: "keep the tube; do not use, reserve or ship it",
+    WithdrawalLevel.NO_FURTHER_USE: "the tube may only be disposed of (samples to be destroyed)",
+}
+
+
 class Subject(Base):
     """A participant, known here only by a study code (no names, MRNs or birth dates)."""
 
@@ -198,10 +231,23 @@ class Subject(Base):
     visits: Mapped[list[Visit]] = relationship(
         back_populates="subject", order_by="Visit.visit_number"
     )
+    # Read-only here: events are appended by the consent services (consent_models.py).
+    consent_events: Mapped[list[ConsentEvent]] = relationship(
+        viewonly=True, order_by="ConsentEvent.id"
+    )
 
     @property
     def has_consent(self) -> bool:
         return self.enrolment_status is not EnrolmentStatus.CONSENT_WITHDRAWN
+
+    @property
+    def withdrawal_level(self) -> WithdrawalLevel | None:
+        """The strongest withdrawal recorded, at any level; None if the subject never withdrew.
+        A subject withdrawn before levels were recorded counts as "no further use"."""
+        levels = [e.withdrawal_level for e in self.consent_events if e.withdrawal_level]
+        if not self.has_consent:
+            levels.append(WithdrawalLevel.NO_FURTHER_USE)
+        return max(levels, key=lambda level: level.rank, default=None)
 
 
 class Visit(Base):
@@ -301,9 +347,33 @@ class Specimen(Base):
         return self.visit.subject.site.time_zone
 
     @property
+    def aliquoted_ul(self) -> int:
+        """What the tube has given its aliquots: the direct (not sub-) aliquots, except DNA,
+        whose volume is eluate rather than blood. Counted as drawn, not as they hold it now:
+        using 400 µL of an aliquot does not put 400 µL back into this tube (issue 15)."""
+        return sum(
+            a.drawn_ul
+            for a in self.aliquots
+            if a.parent_id is None and a.specimen_type != SpecimenType.DNA
+        )
+
+    @property
+    def remaining_ul(self) -> int | None:
+        """What is left to aliquot (None when the tube's volume was not recorded)."""
+        if self.volume_ml is None:
+            return None
+        return max(round(self.volume_ml * 1000) - self.aliquoted_ul, 0)
+
+    @property
     def processing_zone(self) -> str:
         """The zone of the receipt and processing times: the processing lab's."""
         return (self.processing_site or self.visit.subject.site).time_zone
+
+
+def _drawn_as_made(context: DefaultExecutionContext) -> int:
+    """A new aliquot holds what was drawn into it: drawn_ul defaults to its volume_ul."""
+    volume: int = context.get_current_parameters()["volume_ul"]
+    return volume
 
 
 class Aliquot(Base):
@@ -313,6 +383,7 @@ class Aliquot(Base):
     __audit_type__: ClassVar[str] = "aliquot"
     __table_args__ = (
         CheckConstraint("volume_ul >= 0", name="volume_non_negative"),
+        CheckConstraint("volume_ul <= drawn_ul", name="volume_within_drawn"),
         CheckConstraint(
             "concentration_ng_ul IS NULL OR concentration_ng_ul >= 0",
             name="concentration_non_negative",
@@ -335,7 +406,10 @@ class Aliquot(Base):
     specimen_id: Mapped[int] = mapped_column(ForeignKey("specimens.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("aliquots.id"), index=True)
     specimen_type: Mapped[SpecimenType] = mapped_column(str_enum(SpecimenType, 16), index=True)
-    volume_ul: Mapped[int]
+    volume_ul: Mapped[int]  # what remains in the tube: use and sub-aliquots take from it
+    # What went into the tube when it was made, never changed afterwards: a primary tube has given
+    # its aliquots their drawn volume, however much of it was used since (issue 15).
+    drawn_ul: Mapped[int] = mapped_column(default=_drawn_as_made)
     concentration_ng_ul: Mapped[float | None]
     a260_280: Mapped[float | None]
     a260_230: Mapped[float | None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC
 from typing import Any, ClassVar
@@ -9,6 +10,7 @@ from typing import Any, ClassVar
 from marshmallow import fields, post_load, pre_load, validate
 
 from lims.auth import timezones
+from lims.errors import FIELD_LABELS
 from lims.specimens import sprec
 from lims.specimens.consent_models import StatementKind, WithdrawalLevel
 from lims.specimens.duo import DuoTerm
@@ -44,7 +46,8 @@ class AliquotOut(Schema):
     visit_number = fields.Function(lambda a: a.specimen.visit.visit_number)
     specimen_barcode = fields.Function(lambda a: a.specimen.barcode)
     specimen_type = fields.Function(lambda a: str(a.specimen_type))
-    volume_ul = fields.Integer()
+    volume_ul = fields.Integer(metadata={"description": "what remains in the tube (µL)"})
+    drawn_ul = fields.Integer(metadata={"description": "what went into it when it was made"})
     concentration_ng_ul = fields.Float(allow_none=True)
     a260_280 = fields.Float(allow_none=True)
     total_ug = fields.Float(allow_none=True)
@@ -98,7 +101,16 @@ class Input(Schema):
         "a260_280": "A260/280",
         "barcodes": "Barcodes",
         "parent_barcode": "Stock barcode",
+        "document_id": "Consent form",
+        "consented_on": "Date signed",
+        "withdrawn_at": "Withdrawn at",
+        "effective_on": "Effective from",
+        "irb_reference": "IRB reference",
+        "duo_id": "DUO term",
+        "disease_id": "Disease (MONDO id)",
     }
+
+    FIELD_LABELS.update(LABELS)  # every message and error list of the app spells them so
 
     @pre_load
     def _drop_blanks(self, data: Any, **_: Any) -> Any:
@@ -153,7 +165,7 @@ class SubjectQueryIn(PageQuery):
 
 
 class ConsentWithdrawalIn(Input):
-    withdrawn_at = _aware(required=True)
+    withdrawn_at = _wall_clock(COLLECTING_SITE, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
     level = fields.Enum(WithdrawalLevel, by_value=True, load_default=WithdrawalLevel.NO_FURTHER_USE)
 
@@ -187,7 +199,13 @@ class ConsentQueryIn(Input):
 class StatementIn(Schema):
     code = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=40), validate.Regexp(r"^[a-z][a-z0-9_]*$")],
+        validate=[
+            validate.Length(min=1, max=40),
+            validate.Regexp(
+                r"^[a-z][a-z0-9_]*$",
+                error="lower-case letters, digits and _, beginning with a letter (e.g. genetic)",
+            ),
+        ],
         metadata={"column": "consent_statements.code"},
     )
     text = fields.String(required=True, validate=validate.Length(min=1, max=2000))
@@ -195,7 +213,10 @@ class StatementIn(Schema):
     duo_id = fields.Enum(DuoTerm, by_value=True, load_default=None)
     disease_id = fields.String(
         load_default=None,
-        validate=[validate.Length(max=20), validate.Regexp(r"^MONDO:\d{7}$")],
+        validate=[
+            validate.Length(max=20),
+            validate.Regexp(r"^MONDO:\d{7}$", error="a MONDO id, e.g. MONDO:0003441"),
+        ],
         metadata={"column": "consent_statements.disease_id"},
     )
     restricts_on = fields.Boolean(load_default=None)
@@ -215,6 +236,31 @@ class ConsentDocumentIn(Input):
     statements = fields.List(
         fields.Nested(StatementIn), required=True, validate=validate.Length(min=1, max=50)
     )
+
+
+STATEMENT_FIELDS = ("code", "text", "kind", "duo_id", "disease_id", "restricts_on")
+FORM_STATEMENT = re.compile(r"^statements-(\d{1,2})-([a-z_]+)$")
+
+
+class ConsentDocumentFormIn(ConsentDocumentIn):
+    """The web form of a consent document: its statements come as rows of fields named
+    statements-<n>-<field>; a row left blank is not a statement."""
+
+    @staticmethod
+    def rows(form: Mapping[str, str]) -> list[dict[str, str]]:
+        """The statement rows the form filled in, in order, blank rows left out."""
+        found: dict[int, dict[str, str]] = {}
+        for key, value in form.items():
+            if (m := FORM_STATEMENT.match(key)) and m[2] in STATEMENT_FIELDS and value.strip():
+                found.setdefault(int(m[1]), {})[m[2]] = value.strip()
+        return [found[n] for n in sorted(found)]
+
+    @pre_load
+    def _statement_rows(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, Mapping) or "statements" in data:
+            return data
+        rest = {k: v for k, v in data.items() if not FORM_STATEMENT.match(k)}
+        return {**rest, "statements": self.rows(data)}
 
 
 class TubeIn(Input):

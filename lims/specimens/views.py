@@ -23,7 +23,8 @@ from lims.auth.models import Site
 from lims.db import get_session
 from lims.errors import InvalidInput, LimsError, plural
 from lims.specimens import services, sprec
-from lims.specimens.consent_models import WithdrawalLevel
+from lims.specimens.consent_models import StatementKind, WithdrawalLevel
+from lims.specimens.duo import DuoTerm
 from lims.specimens.models import (
     CollectionOutcome,
     Dystonia,
@@ -41,6 +42,7 @@ from lims.specimens.quality import (
 )
 from lims.specimens.schemas import (
     AliquotsIn,
+    ConsentDocumentFormIn,
     ConsentIn,
     ConsentWithdrawalIn,
     DnaExtractionIn,
@@ -60,6 +62,7 @@ from lims.web import NAV, current_actor, flash_problem
 bp = Blueprint("specimens", __name__)
 
 NAV.append(("specimens.subjects", "Subjects", STAFF_AND_ADMIN))
+NAV.append(("specimens.consent_documents", "Consent forms", STAFF_AND_ADMIN))
 NAV.append(("specimens.import_form", "Import aliquots", (Role.TECHNICIAN, Role.ADMIN)))
 NAV.append(("specimens.subject_import_form", "Import subjects", (Role.TECHNICIAN, Role.ADMIN)))
 
@@ -270,6 +273,83 @@ def set_ninds_guid(study_code: str) -> ResponseReturnValue:
     guid = subject.ninds_guid or "removed"
     flash(f"NINDS GUID of {subject.study_code}: {guid}.", "success")
     return redirect(url_for("specimens.subject", study_code=subject.study_code))
+
+
+# ---- consent documents ----------------------------------------------------------------------
+
+# Blank statement rows the new-document form offers beyond those it starts with.
+SPARE_STATEMENT_ROWS = 4
+
+
+@bp.get("/consent-documents")
+@login_required
+def consent_documents() -> ResponseReturnValue:
+    documents = services.list_consent_documents(get_session(), current_actor())
+    return render_template("specimens/consent_documents.html", documents=documents)
+
+
+@bp.get("/consent-documents/<int:document_id>")
+@login_required
+def consent_document(document_id: int) -> ResponseReturnValue:
+    document = services.get_consent_document(get_session(), current_actor(), document_id)
+    return render_template("specimens/consent_document.html", document=document)
+
+
+def _document_form(form: dict[str, str], **context: Any) -> str:
+    """The new-document page, with the statement rows the form holds and some blank ones."""
+    context.setdefault("errors", {})
+    context.setdefault("problems", [])
+    rows = ConsentDocumentFormIn.rows(form)
+    return render_template(
+        "specimens/consent_document_new.html",
+        form=form,
+        rows=[*rows, *({} for _ in range(SPARE_STATEMENT_ROWS))],
+        kinds=list(StatementKind),
+        duo_terms=list(DuoTerm),
+        **context,
+    )
+
+
+@bp.get("/consent-documents/new")
+@login_required
+def new_consent_document() -> ResponseReturnValue:
+    """A new document, or (?from=<id>) a new version of one, its statements copied to edit."""
+    session, actor = get_session(), current_actor()
+    actor.require(Role.ADMIN)
+    form: dict[str, str] = {}
+    if (source := request.args.get("from", "")).isdigit():
+        earlier = services.get_consent_document(session, actor, int(source))
+        form = {"name": earlier.name, "irb_reference": earlier.irb_reference}
+        for n, st in enumerate(earlier.statements):
+            values = {
+                "code": st.code,
+                "text": st.text,
+                "kind": st.kind.value,
+                "duo_id": st.duo_id.value if st.duo_id else "",
+                "disease_id": st.disease_id or "",
+                "restricts_on": {True: "yes", False: "no", None: ""}[st.restricts_on],
+            }
+            form |= {f"statements-{n}-{k}": v for k, v in values.items()}
+    return _document_form(form, source=source)
+
+
+@bp.post("/consent-documents")
+@login_required
+def create_consent_document() -> ResponseReturnValue:
+    # Rows renumbered without the blank ones, so a message's row is the row shown again.
+    form = {k: v for k, v in request.form.items() if not k.startswith("statements-")}
+    for n, row in enumerate(ConsentDocumentFormIn.rows(request.form)):
+        form |= {f"statements-{n}-{k}": v for k, v in row.items()}
+    try:
+        values = ConsentDocumentFormIn().load(form)
+        document = services.create_consent_document(get_session(), current_actor(), **values)
+    except LimsError as err:
+        flash_problem(err)
+        page = _document_form(form, errors=err.field_errors, problems=err.errors)
+        return page, err.status
+    statements = plural(len(document.statements), "statement")
+    flash(f"{document.label} registered with {statements}.", "success")
+    return redirect(url_for("specimens.consent_document", document_id=document.id))
 
 
 # ---- accession ------------------------------------------------------------------------------

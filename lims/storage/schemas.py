@@ -150,6 +150,9 @@ class GridCellOut(Schema):
     specimen_type = fields.Function(lambda c: c.specimen_type.value)
     status = fields.Function(lambda c: c.status.value)
     consent_withdrawn = fields.Boolean()
+    withdrawal_level = fields.Function(
+        lambda c: c.withdrawal.value if c.withdrawal else None, allow_none=True
+    )
 
 
 class BoxGridOut(Schema):

@@ -1,7 +1,7 @@
 """shipping addresses, shipments, their boxes and items
 
 Revision ID: 0009_shipments
-Revises: 0010_findaudit
+Revises: 0011_consent3
 Create Date: 2026-12-01 18:43:03.388841
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0009_shipments'
-down_revision: str | None = '0010_findaudit'
+down_revision: str | None = '0011_consent3'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

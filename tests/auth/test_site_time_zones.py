@@ -9,6 +9,7 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,7 @@ from lims.auth.services import create_site, set_site_time_zone
 from lims.cli import alembic_config
 from lims.db import make_engine
 from lims.errors import Forbidden, InvalidInput
-from tests.conftest import DatabaseMaker
+from tests.conftest import DatabaseMaker, csrf_token, sign_in
 from tests.factories import SYSTEM, make_site
 
 
@@ -95,3 +96,57 @@ def test_a_time_beyond_the_calendar_on_either_clock_is_refused_not_a_crash() -> 
         timezones.to_utc(datetime(9999, 12, 31, 23, 0, tzinfo=UTC), "Europe/Berlin")
     with pytest.raises(timezones.WallClockError, match="beyond the years 1 to 9999"):
         timezones.to_utc(datetime(9999, 12, 31, 23, 0), "America/Los_Angeles")
+
+
+# ---- the sites page ------------------------------------------------------------------------
+
+
+def _zone_events(session: Session) -> list[AuditEvent]:
+    stmt = select(AuditEvent).where(AuditEvent.action == Action.SITE_TIME_ZONE_SET)
+    return list(session.scalars(stmt))
+
+
+def test_an_administrator_sets_a_sites_zone_on_the_sites_page(
+    client: FlaskClient, session: Session, admin: Actor
+) -> None:
+    site = make_site(session)
+    sign_in(client, "admin")
+    page = client.get("/admin/sites").get_data(as_text=True)
+    assert (
+        "NA1" in page and 'list="iana-zones"' in page and '<option value="Europe/Berlin">' in page
+    )
+    data = {"time_zone": "America/Chicago", "csrf_token": csrf_token(client, "/admin/sites")}
+    response = client.post("/admin/sites/na1/time-zone", data=data)
+    assert response.status_code == 302
+    assert site.time_zone == "America/Chicago"
+    (event,) = _zone_events(session)
+    assert (event.actor_username, event.before, event.after) == (
+        "admin",
+        {"time_zone": "UTC"},
+        {"time_zone": "America/Chicago"},
+    )
+    assert "America/Chicago" in client.get("/admin/sites").get_data(as_text=True)
+
+
+def test_the_sites_page_refuses_a_zone_that_is_not_iana_and_writes_nothing(
+    client: FlaskClient, session: Session, admin: Actor
+) -> None:
+    site = make_site(session)
+    sign_in(client, "admin")
+    data = {"time_zone": "Pacific Time", "csrf_token": csrf_token(client, "/admin/sites")}
+    response = client.post("/admin/sites/NA1/time-zone", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "is not an IANA time zone" in html and 'value="Pacific Time"' in html
+    assert site.time_zone == "UTC" and _zone_events(session) == []
+
+
+def test_only_an_administrator_sees_the_sites_page(
+    client: FlaskClient, session: Session, tech: Actor
+) -> None:
+    site = make_site(session)
+    sign_in(client, "tech")
+    assert client.get("/admin/sites").status_code == 403
+    data = {"time_zone": "Europe/Paris", "csrf_token": csrf_token(client, "/subjects")}
+    assert client.post("/admin/sites/NA1/time-zone", data=data).status_code == 403
+    assert site.time_zone == "UTC" and _zone_events(session) == []

@@ -297,7 +297,11 @@ def test_a_consent_document_maps_each_statement_to_a_fitting_duo_term(
             session, admin, name="Form", version="1", effective_on=SIGNED,
             irb_reference="IRB-1", statements=wrong,
         )  # fmt: skip
-    assert [e["row"] for e in caught.value.errors] == [1, 2]
+    # Named by the schema's path, so the form marks the row and the API names the statement.
+    assert [e["field"] for e in caught.value.errors] == [
+        "statements.0.duo_id",
+        "statements.1.duo_id",
+    ]
     with pytest.raises(Forbidden):
         create_consent_document(
             session, tech, name="Form", version="1", effective_on=SIGNED,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor
-from lims.specimens.services import consent_events
+from lims.auth.services import set_site_time_zone
+from lims.specimens.consent_models import WithdrawalLevel
+from lims.specimens.services import consent_events, withdraw_consent
 from tests.conftest import bearer, csrf_token, sign_in
-from tests.factories import make_subject
+from tests.factories import SYSTEM, make_subject
 from tests.specimens.factories import give_consent, make_consent_form
 
 PROBLEM = "application/problem+json"
@@ -146,3 +148,61 @@ def test_only_an_administrator_registers_a_consent_document(
     assert [s["duo_code"] for s in made.get_json()["statements"]] == ["HMB", "NCU"]
     listed = client.get("/api/v1/consent-documents", headers=headers).get_json()["items"]
     assert [d["name"] for d in listed] == ["Substudy consent"]
+
+
+def test_a_withdrawal_is_entered_and_shown_on_the_subjects_site_clock(
+    client: FlaskClient, session: Session, tech: Actor
+) -> None:
+    subject = make_subject(session, study_code="LA1-0001")
+    set_site_time_zone(session, SYSTEM, code="LA1", time_zone="America/Los_Angeles")
+    give_consent(session, subject, make_consent_form(session), date(2023, 1, 10))
+    sign_in(client, "tech")
+    data = {
+        "withdrawn_at": "2026-11-02 19:30",  # an evening in California: 03:30 UTC next day
+        "reason": "letter",
+        "level": "no_further_use",
+        "csrf_token": csrf_token(client, "/subjects/LA1-0001"),
+    }
+    assert client.post("/subjects/LA1-0001/consent-withdrawal", data=data).status_code == 302
+    assert subject.consent_withdrawn_at == datetime(2026, 11, 3, 3, 30, tzinfo=UTC)
+    withdrawal = consent_events(session, subject)[-1]
+    assert withdrawal.occurred_on == date(2026, 11, 2)  # the day at the site, not UTC's
+    html = client.get("/subjects/LA1-0001").get_data(as_text=True)
+    assert "Consent withdrawn on 2026-11-02 19:30 PST" in html
+    assert "withdrawn <span" in html and "by tech" in html  # the history, from the trail
+    assert "03:30 UTC" not in html
+
+
+def test_a_withdrawal_time_the_clocks_skipped_is_refused_with_the_offset_to_give(
+    client: FlaskClient, session: Session, tech: Actor
+) -> None:
+    subject = make_subject(session, study_code="LA1-0002")
+    set_site_time_zone(session, SYSTEM, code="LA1", time_zone="America/Los_Angeles")
+    sign_in(client, "tech")
+    data = {
+        "withdrawn_at": "2026-03-08 02:30",  # clocks went from 02:00 PST to 03:00 PDT
+        "reason": "letter",
+        "csrf_token": csrf_token(client, "/subjects/LA1-0002"),
+    }
+    response = client.post("/subjects/LA1-0002/consent-withdrawal", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "did not exist in America/Los_Angeles" in html
+    assert subject.has_consent and consent_events(session, subject) == []
+
+
+def test_after_no_further_access_the_page_offers_no_new_visit_but_a_stronger_withdrawal(
+    client: FlaskClient, session: Session, tech: Actor
+) -> None:
+    subject = make_subject(session, study_code="C-0009")
+    sign_in(client, "tech")
+    assert "Register a visit" in client.get("/subjects/C-0009").get_data(as_text=True)
+    withdraw_consent(
+        session,
+        tech,
+        study_code=subject.study_code,
+        withdrawn_at=datetime(2026, 11, 2, 14, 0, tzinfo=UTC),
+        reason="letter",
+        level=WithdrawalLevel.NO_FURTHER_ACCESS,
+    )
+    html = client.get("/subjects/C-0009").get_data(as_text=True)
+    assert "Register a visit" not in html and "Record a withdrawal of consent" in html

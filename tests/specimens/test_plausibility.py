@@ -21,10 +21,13 @@ from lims.specimens.services import (
     PreAnalytics,
     accession_specimen,
     aliquot_specimen,
+    extract_dna,
     import_aliquots,
     register_subject,
+    sub_aliquot,
 )
 from lims.specimens.services.plausibility import DEFAULT_LIMITS, Limits
+from lims.storage.services import use_aliquot
 from tests.conftest import bearer, csrf_token, sign_in
 from tests.factories import make_site, make_specimen, make_subject, make_visit
 from tests.specimens.factories import csv_bytes, import_row
@@ -256,6 +259,62 @@ def test_the_api_and_the_form_refuse_an_overdrawn_split(
     answer = client.post(f"/specimens/{tube.barcode}/aliquots", data=form, follow_redirects=True)
     assert "only 6000 µL remain" in answer.get_data(as_text=True)
     assert written(session)[2] == before[2]
+
+
+def test_using_an_aliquot_does_not_give_its_volume_back_to_the_tube(
+    client: FlaskClient, session: Session, tech: Actor
+) -> None:
+    tube = make_specimen(session)  # 6 mL
+    split = {"specimen_barcode": tube.barcode, "specimen_type": SpecimenType.SERUM}
+    (first,) = aliquot_specimen(session, tech, **split, count=1, volume_ul=6000)
+    use_aliquot(session, tech, barcode=first.barcode, volume_ul=4000)
+    assert (first.volume_ul, first.drawn_ul) == (2000, 6000)
+    before = written(session)
+    with pytest.raises(Conflict, match="6000 µL is already aliquoted: only 0 µL remain"):
+        aliquot_specimen(session, tech, **split, count=1, volume_ul=1000)
+    response = client.post(
+        f"/api/v1/specimens/{tube.barcode}/aliquots",
+        json={"specimen_type": "serum", "count": 1, "volume_ul": 1000},
+        headers=bearer(client, "tech"),
+    )
+    assert response.status_code == 409 and "only 0 µL remain" in response.get_json()["detail"]
+    assert written(session)[2] == before[2]
+
+
+def test_a_dna_stock_gives_sub_aliquots_only_what_remains_after_use(
+    session: Session, tech: Actor
+) -> None:
+    tube = make_specimen(session, tube_type=TubeType.PED)
+    stock = extract_dna(
+        session, tech, specimen_barcode=tube.barcode, volume_ul=200, concentration_ng_ul=50
+    )
+    use_aliquot(session, tech, barcode=stock.barcode, volume_ul=150)
+    before = written(session)
+    with pytest.raises(Conflict, match=f"Stock {stock.barcode} holds 50 µL; 2 × 30 µL needs 60"):
+        sub_aliquot(session, tech, parent_barcode=stock.barcode, count=2, volume_ul=30)
+    assert written(session) == before
+    (child,) = sub_aliquot(session, tech, parent_barcode=stock.barcode, count=1, volume_ul=50)
+    assert (stock.volume_ul, stock.drawn_ul, child.drawn_ul) == (0, 200, 50)
+    with pytest.raises(Conflict, match="only 50 µL remain; 51 µL cannot be used"):
+        use_aliquot(session, tech, barcode=child.barcode, volume_ul=51)
+
+
+def test_the_import_counts_what_a_known_tube_gave_even_after_use(
+    session: Session, tech: Actor
+) -> None:
+    make_subject(session, study_code="SUBJ-0001")
+    first = import_row(aliquot_barcode="AQ-001", volume_ul=5000)
+    import_aliquots(session, tech, data=csv_bytes([first]), now=NOW)
+    used = session.scalars(select(Aliquot).where(Aliquot.barcode == "AQ-001")).one()
+    use_aliquot(session, tech, barcode=used.barcode, volume_ul=4500)
+    with pytest.raises(InvalidInput) as refused:
+        import_aliquots(
+            session,
+            tech,
+            data=csv_bytes([import_row(aliquot_barcode="AQ-002", volume_ul=2000)]),
+            now=NOW,
+        )
+    assert "5000 µL is already aliquoted: only 1000 µL remain" in str(refused.value.errors)
 
 
 # ---- the CSV import ------------------------------------------------------------------------------

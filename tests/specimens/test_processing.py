@@ -169,7 +169,7 @@ def test_dna_is_not_extracted_from_a_serum_tube(session: Session, tech: Actor) -
 
 def test_an_impossible_purity_ratio_is_refused(session: Session, tech: Actor) -> None:
     tube = make_edta_tube(session)
-    with pytest.raises(InvalidInput, match="a260_280"):
+    with pytest.raises(InvalidInput, match="A260/280 7 is outside"):
         extract_dna(
             session,
             tech,

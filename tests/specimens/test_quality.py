@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from lims.actors import Actor
 from lims.audit.models import Action
 from lims.audit.services import events_for
-from lims.errors import Conflict, InvalidInput
+from lims.errors import Conflict, InvalidInput, field_label
 from lims.specimens.models import Aliquot, Specimen, SpecimenType, TubeType
 from lims.specimens.quality import (
     ExtractionMethod,
@@ -80,7 +80,7 @@ def test_an_impossible_dna_quality_value_is_refused(
     session: Session, tech: Actor, field: str, value: float
 ) -> None:
     tube = make_edta_tube(session)
-    with pytest.raises(InvalidInput, match=field):
+    with pytest.raises(InvalidInput, match=field_label(field)) as refused:
         extract_dna(
             session,
             tech,
@@ -89,6 +89,7 @@ def test_an_impossible_dna_quality_value_is_refused(
             concentration_ng_ul=50,
             **{field: value},
         )
+    assert refused.value.errors[0]["field"] == field  # scripts keep the name
 
 
 def test_a_dilution_records_its_parent_and_factor_and_divides_the_concentration(
@@ -120,7 +121,7 @@ def test_a_plain_sub_aliquot_keeps_the_stock_concentration(session: Session, tec
 
 def test_a_dilution_factor_of_one_or_less_is_refused(session: Session, tech: Actor) -> None:
     stock = _stock(session, tech)
-    with pytest.raises(InvalidInput, match="dilution_factor"):
+    with pytest.raises(InvalidInput, match="Dilution factor must be above 1"):
         sub_aliquot(
             session, tech, parent_barcode=stock.barcode, count=1, volume_ul=50, dilution_factor=1
         )

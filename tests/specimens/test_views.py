@@ -200,7 +200,8 @@ def test_an_import_with_a_bad_row_shows_the_problem_table(
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert re.search(r'<td class="num">3</td><td><code>volume_ul</code></td>', html)
+    # The column's label, with the sheet's column name beside it (issue 15).
+    assert re.search(r'<td class="num">3</td><td>Volume \(µL\) <code class="muted">volume_ul', html)
     assert session.scalar(select(func.count(Aliquot.id))) == before
 
 

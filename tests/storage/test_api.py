@@ -71,6 +71,7 @@ def test_storing_and_reading_a_box_grid(client: FlaskClient, session: Session, t
             "specimen_type": "serum",
             "status": "stored",
             "consent_withdrawn": False,
+            "withdrawal_level": None,
         }
     ]
 

@@ -209,7 +209,8 @@ def test_a_placement_upload_with_a_bad_row_lists_it_and_places_nothing(
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert (
-        '<td class="num">3</td><td>barcode</td>' in page and "no aliquot has barcode NOPE-1" in page
+        '<td class="num">3</td><td>Barcode <code class="muted">barcode</code></td>' in page
+        and "no aliquot has barcode NOPE-1" in page
     )
     assert location_of(tube) is None
 

@@ -19,6 +19,7 @@ from lims.specimens.services.consent import (
     StatementSpec,
     consent_summary,
     create_consent_document,
+    get_consent_document,
     list_consent_documents,
     record_consent,
 )
@@ -31,6 +32,7 @@ from lims.specimens.services.permits import (
     ConsentDecision,
     consent_events,
     consent_permits,
+    withdrawal_levels,
 )
 from lims.specimens.services.processing import aliquot_specimen, extract_dna, sub_aliquot
 from lims.specimens.services.subject_imports import SubjectImportResult, import_subjects
@@ -76,6 +78,7 @@ __all__ = [
     "find_records",
     "find_specimen",
     "find_visit",
+    "get_consent_document",
     "get_specimen",
     "get_subject",
     "import_aliquots",
@@ -102,4 +105,5 @@ __all__ = [
     "subject_record",
     "template_csv",
     "withdraw_consent",
+    "withdrawal_levels",
 ]

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from lims import audit
 from lims.actors import STAFF, STAFF_AND_ADMIN, Actor, Role
-from lims.audit.models import Action
+from lims.audit.models import Action, AuditEvent
+from lims.audit.services import events_for
 from lims.db import get_one
-from lims.errors import Conflict, FieldError, InvalidInput, plural
+from lims.errors import Conflict, FieldError, InvalidInput, NotFound, plural
 from lims.specimens.consent_models import (
     ConsentAnswer,
     ConsentDocument,
@@ -85,13 +86,13 @@ def create_consent_document(
         raise InvalidInput("A consent document needs at least one statement", field="statements")
     problems: list[FieldError] = []
     seen: set[str] = set()
-    for n, spec in enumerate(statements, start=1):
+    for n, spec in enumerate(statements):  # fields named as the schema names them
         code = spec.code.strip().lower()
         if code in seen:
-            problems.append({"field": "statements", "row": n, "message": f"{code} twice"})
+            problems.append({"field": f"statements.{n}.code", "message": f"{code} twice"})
         seen.add(code)
         if problem := _statement_problem(spec):
-            problems.append({"field": "statements", "row": n, "message": f"{code}: {problem}"})
+            problems.append({"field": f"statements.{n}.duo_id", "message": f"{code}: {problem}"})
     if problems:
         raise InvalidInput(f"{plural(len(problems), 'problem')} in the statements", errors=problems)
     document = ConsentDocument(
@@ -135,6 +136,19 @@ def list_consent_documents(session: Session, actor: Actor) -> list[ConsentDocume
         .order_by(ConsentDocument.effective_on.desc(), ConsentDocument.id.desc())
     )
     return list(session.scalars(stmt))
+
+
+def get_consent_document(session: Session, actor: Actor, document_id: int) -> ConsentDocument:
+    """One consent document with its statements, for staff and administrators."""
+    actor.require(*STAFF_AND_ADMIN)
+    stmt = (
+        select(ConsentDocument)
+        .where(ConsentDocument.id == document_id)
+        .options(selectinload(ConsentDocument.statements))
+    )
+    if (document := session.scalar(stmt)) is None:
+        raise NotFound(f"No consent document has id {document_id}", field="document_id")
+    return document
 
 
 def _answers(
@@ -218,6 +232,47 @@ SUMMARY_PURPOSES: tuple[tuple[DuoTerm, frozenset[DuoTerm]], ...] = (
 
 
 @dataclass(frozen=True)
+class Recorded:
+    """Who recorded a consent event and when (from the audit trail), and for a withdrawal the
+    instant it took effect; the pages show them on the site's clock."""
+
+    at: datetime
+    by: str
+    withdrawn_at: datetime | None = None
+
+
+def _recorded(
+    session: Session, subject: Subject, events: Sequence[ConsentEvent]
+) -> dict[int, Recorded]:
+    """Each consent event's audit entry: consents are audited as themselves; a withdrawal as a
+    change of the subject, the n-th withdrawal event matching the n-th such entry (both are
+    appended in the one transaction of withdraw_consent)."""
+    found: dict[int, Recorded] = {}
+    ids = [str(e.id) for e in events if e.kind is not ConsentEventKind.WITHDREW]
+    if ids:
+        stmt = select(AuditEvent).where(
+            AuditEvent.object_type == ConsentEvent.__audit_type__,
+            AuditEvent.object_id.in_(ids),
+            AuditEvent.action == Action.CONSENT_RECORDED,
+        )
+        for row in session.scalars(stmt):
+            found[int(row.object_id)] = Recorded(row.occurred_at, row.actor_username)
+    withdrawn = sorted((e for e in events if e.kind is ConsentEventKind.WITHDREW), key=_id)
+    trail = [
+        r for r in events_for(session, subject) if r.action == Action.SUBJECT_CONSENT_WITHDRAWN
+    ]
+    for event, row in zip(withdrawn, trail, strict=False):
+        when = (row.after or {}).get("withdrawn_at")
+        instant = datetime.fromisoformat(when) if isinstance(when, str) else None
+        found[event.id] = Recorded(row.occurred_at, row.actor_username, instant)
+    return found
+
+
+def _id(event: ConsentEvent) -> int:
+    return event.id
+
+
+@dataclass(frozen=True)
 class ConsentSummary:
     """A subject's consent for the subject page and the API: the history, the consent in force
     today, and what it permits for each DUO permission."""
@@ -227,6 +282,7 @@ class ConsentSummary:
     current: ConsentEvent | None
     permits: list[ConsentDecision]
     documents: list[ConsentDocument]
+    recorded: dict[int, Recorded]  # by ConsentEvent.id
 
     @property
     def given(self) -> list[ConsentEvent]:
@@ -261,4 +317,5 @@ def consent_summary(
         for purpose, modifiers in SUMMARY_PURPOSES
     ]
     documents = list_consent_documents(session, actor)
-    return ConsentSummary(subject, events, state.event, permits, documents)
+    recorded = _recorded(session, subject, events)
+    return ConsentSummary(subject, events, state.event, permits, documents, recorded)

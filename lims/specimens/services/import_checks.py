@@ -481,7 +481,8 @@ def _check_plausible(
 def _known_volumes(
     session: Session, tube_ids: list[int]
 ) -> tuple[dict[int, float | None], dict[int, int]]:
-    """Each tube's volume (mL) and what its direct non-DNA aliquots hold now (µL)."""
+    """Each tube's volume (mL) and what its direct non-DNA aliquots took from it (µL, as
+    drawn: their later use does not give it back)."""
     volumes: dict[int, float | None] = {}
     already: dict[int, int] = {}
     for start in range(0, len(tube_ids), IN_LIST_SIZE):
@@ -489,7 +490,7 @@ def _known_volumes(
         stmt = select(Specimen.id, Specimen.volume_ml).where(Specimen.id.in_(chunk))
         volumes |= {tube_id: volume for tube_id, volume in session.execute(stmt)}
         sums = (
-            select(Aliquot.specimen_id, func.sum(Aliquot.volume_ul))
+            select(Aliquot.specimen_id, func.sum(Aliquot.drawn_ul))
             .where(
                 Aliquot.specimen_id.in_(chunk),
                 Aliquot.parent_id.is_(None),

@@ -209,6 +209,7 @@ def _aliquot_values(row: Row, plan: Plan, now: datetime) -> dict[str, Any]:
         "parent_id": plan.parent_ids[parent] if parent else None,
         "specimen_type": values["specimen_type"],
         "volume_ul": values["volume_ul"],
+        "drawn_ul": values["volume_ul"],  # an imported tube: what it holds is all we know
         "concentration_ng_ul": values["concentration_ng_ul"],
         "a260_280": values["a260_280"],
         **{name: values[name] for name in ALIQUOT_QUALITY_COLUMNS},

@@ -7,14 +7,14 @@ The clock is an argument (`now=`), never read here, so tests pass fixed times.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from lims.db import utcnow
 from lims.errors import Conflict, InvalidInput
-from lims.specimens.models import Aliquot, Specimen, SpecimenType
+from lims.specimens.models import Specimen, SpecimenType
 
 Problem = tuple[str, str]  # (field, message)
 
@@ -114,14 +114,6 @@ def study_code_site_problem(study_code: str, site_code: str) -> str | None:
     )
 
 
-def aliquoted_ul(aliquots: Iterable[Aliquot]) -> int:
-    """What a primary tube has given to its aliquots: the direct (not sub-) aliquots, except DNA,
-    whose volume is eluate rather than blood. Counted as the aliquots hold it now."""
-    return sum(
-        a.volume_ul for a in aliquots if a.parent_id is None and a.specimen_type != SpecimenType.DNA
-    )
-
-
 def split_volume_problem(
     *, tube: str, volume_ml: float | None, already_ul: int, count: int, volume_ul: int
 ) -> str | None:
@@ -148,7 +140,7 @@ def check_split(
     problem = split_volume_problem(
         tube=specimen.barcode,
         volume_ml=specimen.volume_ml,
-        already_ul=aliquoted_ul(specimen.aliquots),
+        already_ul=specimen.aliquoted_ul,
         count=count,
         volume_ul=volume,
     )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from lims import audit
 from lims.actors import Actor, Role
 from lims.audit.models import Action
-from lims.errors import Conflict, InvalidInput
+from lims.errors import Conflict, InvalidInput, field_label
 from lims.specimens import barcodes, sprec
 from lims.specimens.models import Aliquot, AliquotStatus, Specimen, SpecimenType
 from lims.specimens.quality import (
@@ -148,7 +148,8 @@ def sub_aliquot(
     if dilution_factor is not None:
         if not dilution_factor > 1:
             raise InvalidInput(
-                f"dilution_factor must be above 1 (1:10 is 10), not {dilution_factor:g}",
+                f"{field_label('dilution_factor')} must be above 1 (1:10 is 10), "
+                f"not {dilution_factor:g}",
                 field="dilution_factor",
             )
         concentration = parent.concentration_ng_ul
@@ -195,30 +196,35 @@ def _extraction_of(parent: Aliquot) -> Extraction:
 
 def _check_amounts(count: int, volume_ul: int, quality: DnaQuality) -> None:
     if not 1 <= count <= MAX_ALIQUOTS_PER_RUN:
-        raise InvalidInput(f"count must be 1 to {MAX_ALIQUOTS_PER_RUN}, not {count}", field="count")
+        raise InvalidInput(
+            f"{field_label('count')} must be 1 to {MAX_ALIQUOTS_PER_RUN}, not {count}",
+            field="count",
+        )
     if volume_ul <= 0:
-        raise InvalidInput(f"volume_ul must be above 0, not {volume_ul}", field="volume_ul")
+        raise InvalidInput(
+            f"{field_label('volume_ul')} must be above 0, not {volume_ul}", field="volume_ul"
+        )
     concentration, ratio = quality.concentration_ng_ul, quality.a260_280
     if concentration is not None and concentration < 0:
         raise InvalidInput(
-            f"concentration_ng_ul must be 0 or more, not {concentration}",
+            f"{field_label('concentration_ng_ul')} must be 0 or more, not {concentration}",
             field="concentration_ng_ul",
         )
     low, high = A260_280_RANGE
     if ratio is not None and not low < ratio < high:
         raise InvalidInput(
-            f"a260_280 {ratio} is outside {low}-{high}; pure DNA reads about 1.8",
+            f"A260/280 {ratio} is outside {low}-{high}; pure DNA reads about 1.8",
             field="a260_280",
         )
     ratio = quality.a260_230
     if ratio is not None and not low < ratio < high:
         raise InvalidInput(
-            f"a260_230 {ratio} is outside {low}-{high}; clean DNA reads about 2.0-2.2",
+            f"A260/230 {ratio} is outside {low}-{high}; clean DNA reads about 2.0-2.2",
             field="a260_230",
         )
     din_low, din_high = DIN_RANGE
     if quality.din is not None and not din_low <= quality.din <= din_high:
-        raise InvalidInput(f"din {quality.din} is outside {din_low:g}-{din_high:g}", field="din")
+        raise InvalidInput(f"DIN {quality.din} is outside {din_low:g}-{din_high:g}", field="din")
 
 
 def _draw_from(
@@ -296,6 +302,7 @@ def _split(
             parent=parent,
             specimen_type=specimen_type,
             volume_ul=volume_ul,
+            drawn_ul=volume_ul,
             **quality.as_columns(),
             **(extraction or Extraction()).as_columns(),
             dilution_factor=dilution_factor,

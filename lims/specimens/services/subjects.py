@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session, selectinload
 from lims import audit
 from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
+from lims.auth import timezones
 from lims.auth.models import Site
 from lims.auth.services import find_site
-from lims.errors import Conflict, InvalidInput, NotFound
+from lims.errors import Conflict, InvalidInput, NotFound, field_label
 from lims.specimens.consent_models import ConsentEvent, ConsentEventKind, WithdrawalLevel
 from lims.specimens.models import (
     TERMINAL_STATUSES,
@@ -180,7 +181,9 @@ def register_visit(
     subject = lock_subject(session, get_subject(session, actor, study_code).id)
     require_consent(subject, "registering a visit")
     if visit_number < 1:
-        raise InvalidInput(f"visit_number starts at 1, not {visit_number}", field="visit_number")
+        raise InvalidInput(
+            f"{field_label('visit_number')} starts at 1, not {visit_number}", field="visit_number"
+        )
     if any(v.visit_number == visit_number for v in subject.visits):
         raise Conflict(
             f"{subject.study_code} already has visit {visit_number}", field="visit_number"
@@ -267,6 +270,11 @@ def withdraw_consent(
         )
     if not reason.strip():
         raise InvalidInput("Give the reason for the withdrawal", field="reason")
+    zone = subject.site.time_zone  # a time without an offset is the subject's site's clock
+    try:
+        withdrawn_at = timezones.to_utc(withdrawn_at, zone)
+    except timezones.WallClockError as err:
+        raise InvalidInput(str(err), field="withdrawn_at") from None
     stops_use = level.rank >= WithdrawalLevel.NO_FURTHER_ACCESS.rank
     affected = _lock_what_consent_covers(session, subject) if stops_use else []
     before = subject.enrolment_status
@@ -277,7 +285,7 @@ def withdraw_consent(
         ConsentEvent(
             subject=subject,
             kind=ConsentEventKind.WITHDREW,
-            occurred_on=withdrawn_at.date(),
+            occurred_on=timezones.local_date(withdrawn_at, zone),  # the day at the site
             withdrawal_level=level,
             note=reason.strip(),
         )

@@ -15,7 +15,7 @@ from lims.audit.models import Action
 from lims.auth import timezones
 from lims.auth.models import Site
 from lims.db import utcnow
-from lims.errors import InvalidInput, NotFound
+from lims.errors import InvalidInput, NotFound, field_label
 from lims.specimens import sprec
 from lims.specimens.models import (
     Aliquot,
@@ -126,7 +126,9 @@ def accession_specimen(
     check_pre_analytics(pre)
     check_times(pre.as_columns(), visit_on=visit.visit_on, now=now or utcnow(), limits=limits)
     if volume_ml is not None and volume_ml <= 0:
-        raise InvalidInput(f"volume_ml must be above 0, not {volume_ml}", field="volume_ml")
+        raise InvalidInput(
+            f"{field_label('volume_ml')} must be above 0, not {volume_ml}", field="volume_ml"
+        )
     (code,) = take_barcodes(session, [barcode] if barcode else None, 1, field="barcode")
     specimen = Specimen(
         barcode=code,

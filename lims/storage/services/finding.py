@@ -19,6 +19,7 @@ from lims.audit.services import Named, events_for
 from lims.auth import timezones
 from lims.auth.models import Site
 from lims.specimens import barcodes
+from lims.specimens.consent_models import WithdrawalLevel
 from lims.specimens.models import (
     Aliquot,
     AliquotStatus,
@@ -28,7 +29,7 @@ from lims.specimens.models import (
     Subject,
     Visit,
 )
-from lims.specimens.services import find_aliquot
+from lims.specimens.services import find_aliquot, withdrawal_levels
 from lims.storage.models import ROW_LETTERS, Box, Freezer, Placement, Rack, position_name
 from lims.storage.services.setup import get_box
 
@@ -78,7 +79,8 @@ class GridCell:
     barcode: str
     specimen_type: SpecimenType
     status: AliquotStatus
-    consent_withdrawn: bool
+    consent_withdrawn: bool  # no further use: the tube may only be disposed of
+    withdrawal: WithdrawalLevel | None = None  # the subject's strongest withdrawal, any level
 
     @property
     def position(self) -> str:
@@ -110,6 +112,7 @@ def box_grid(session: Session, actor: Actor, box_id: int) -> BoxGrid:
             Aliquot.specimen_type,
             Aliquot.status,
             Subject.enrolment_status,
+            Subject.id,
         )
         .join(Aliquot, Placement.aliquot_id == Aliquot.id)
         .join(Specimen, Aliquot.specimen_id == Specimen.id)
@@ -118,9 +121,12 @@ def box_grid(session: Session, actor: Actor, box_id: int) -> BoxGrid:
         .where(Placement.box_id == box.id)
     )
     cells: list[list[GridCell | None]] = [[None] * box.n_cols for _ in range(box.n_rows)]
-    for row, col, code, kind, status, enrolment in session.execute(stmt):
+    placed = session.execute(stmt).all()
+    levels = withdrawal_levels(session, (r[6] for r in placed))
+    for row, col, code, kind, status, enrolment, subject_id in placed:
         withdrawn = enrolment is EnrolmentStatus.CONSENT_WITHDRAWN
-        cells[row][col] = GridCell(row, col, code, kind, status, withdrawn)
+        level = levels.get(subject_id)
+        cells[row][col] = GridCell(row, col, code, kind, status, withdrawn, level)
     return BoxGrid(box, cells)
 
 
