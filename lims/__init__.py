@@ -124,6 +124,8 @@ def _register_blueprints(app: Flask) -> None:
     from lims.labels import views as labels_views
     from lims.phenotype import api as phenotype_api
     from lims.phenotype import views as phenotype_views
+    from lims.shipments import api as shipments_api
+    from lims.shipments import views as shipments_views
     from lims.specimens import api as specimens_api
     from lims.specimens import views as specimens_views
     from lims.storage import api as storage_api
@@ -138,6 +140,7 @@ def _register_blueprints(app: Flask) -> None:
         storage_views.bp,
         labels_views.bp,
         phenotype_views.bp,
+        shipments_views.bp,
     ):
         app.register_blueprint(bp)
     # The API authenticates with bearer tokens, not cookies, so CSRF does not apply there.
@@ -148,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
         storage_api.bp,
         labels_api.bp,
         phenotype_api.bp,
+        shipments_api.bp,
         find.api,
         openapi.bp,
     ):

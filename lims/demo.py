@@ -17,10 +17,20 @@ from lims.actors import Actor, Role
 from lims.auth import timezones
 from lims.auth.models import User
 from lims.auth.services import create_site, create_user
+from lims.shipments.services import (
+    complete_receipt,
+    create_address,
+    create_shipment,
+    pack_box,
+    receive_scan,
+    record_arrival,
+    ship_shipment,
+)
 from lims.specimens.consent_models import ConsentDocument, StatementKind, WithdrawalLevel
 from lims.specimens.duo import DYSTONIA_MONDO, DuoTerm
 from lims.specimens.models import (
     Aliquot,
+    AliquotStatus,
     Dystonia,
     OutCondition,
     Sex,
@@ -31,10 +41,12 @@ from lims.specimens.models import (
     Visit,
 )
 from lims.specimens.services import (
+    BenchWork,
     PreAnalytics,
     StatementSpec,
     accession_specimen,
     aliquot_specimen,
+    consent_permits,
     create_consent_document,
     record_consent,
     register_subject,
@@ -174,6 +186,7 @@ def load(session: Session, *, seed: int = 20261125, subjects: int = SUBJECTS) ->
         n_aliquots += _subject(session, lab, rng, i, boxes, zones[code], forms)
     _bench_life(session, tech, rng)
     demo_phenotype.load(session, tech, seed=seed)
+    _shipments(session, admin, tech)
     return (
         f"{len(SITES)} sites, {len(DEMO_USERS)} users, {subjects} subjects, {n_aliquots} aliquots"
     )
@@ -422,3 +435,188 @@ def _bench_life(session: Session, tech: Actor, rng: random.Random) -> None:
                 reason="participant asked to leave the study (letter on file)",
                 level=level,
             )
+
+
+# Shipping addresses (made-up institutions; phone numbers in the 555-01xx range kept for fiction).
+ADDRESSES = (
+    # name, site, street, city, postal code, subdivision, country, contact, 24-hour phone
+    (
+        "Dystonia Biobank central biorepository",
+        None,
+        "601 Elmwood Avenue\nBox 673",
+        "Rochester",
+        "14642",
+        "NY",
+        "US",
+        "Biorepository manager",
+        "+1 585 555 0142",
+    ),
+    (
+        "North America site 1 movement disorders lab",
+        "NA1",
+        "550 First Avenue",
+        "New York",
+        "10016",
+        "NY",
+        "US",
+        "Site 1 research coordinator",
+        "+1 212 555 0117",
+    ),
+    (
+        "North America site 2 neurology research lab",
+        "NA2",
+        "399 Bathurst Street",
+        "Toronto",
+        "M5T 2S8",
+        "ON",
+        "CA",
+        "Site 2 research coordinator",
+        "+1 416 555 0123",
+    ),
+    (
+        "Europe site 1 Neurologie Forschungslabor",
+        "EU1",
+        "Charitéplatz 1",
+        "Berlin",
+        "10117",
+        "BE",
+        "DE",
+        "Studienkoordination Standort 1",
+        "+49 30 5550 1234",
+    ),
+    (
+        "Example University, Neurogenetics Laboratory",
+        None,
+        "300 Pasteur Drive",
+        "Stanford",
+        "94305",
+        "CA",
+        "US",
+        "Principal investigator",
+        "+1 650 555 0177",
+    ),
+)
+
+
+def _shipments(session: Session, admin: Actor, tech: Actor) -> None:
+    """An inbound shipment from NA1 being received (one tube not in the box, one extra), one
+    from NA2 received, and an outbound one to an investigator's institution."""
+    ids = {}
+    for name, site, street, city, postcode, region, country, contact, phone in ADDRESSES:
+        ids[site or name] = create_address(
+            session,
+            admin,
+            name=name,
+            street=street,
+            city=city,
+            postal_code=postcode,
+            subdivision=region,
+            country=country,
+            contact_name=contact,
+            phone_24h=phone,
+            site_code=site,
+            is_biorepository=site is None and "biorepository" in name,
+        ).id
+    home = ids[ADDRESSES[0][0]]
+    # Outbound first: the extra tube scanned into NA1's shipment must not be one on its way.
+    out = _travelling(session, None, DuoTerm.DS, 3)
+    if len(out) == 3:
+        _send(
+            session,
+            tech,
+            home,
+            ids[ADDRESSES[4][0]],
+            out,
+            DuoTerm.DS,
+            datetime(2026, 11, 24, 15, 0, tzinfo=UTC),
+        )
+    na1 = _travelling(session, "NA1", None, 7)
+    if len(na1) == 7:
+        shipment = _send(
+            session,
+            tech,
+            ids["NA1"],
+            home,
+            na1[:6],
+            None,
+            datetime(2026, 11, 30, 15, 0, tzinfo=UTC),
+        )
+        for barcode in na1[:5]:  # the sixth is not in the box; the seventh came instead
+            receive_scan(
+                session,
+                tech,
+                shipment_id=shipment,
+                barcode=barcode,
+                scanned_at=datetime(2026, 12, 1, 14, 5, tzinfo=UTC),
+            )
+        receive_scan(
+            session,
+            tech,
+            shipment_id=shipment,
+            barcode=na1[6],
+            scanned_at=datetime(2026, 12, 1, 14, 6, tzinfo=UTC),
+        )
+    na2 = _travelling(session, "NA2", None, 4)
+    if len(na2) == 4:
+        arrived = datetime(2026, 11, 17, 14, 30, tzinfo=UTC)
+        shipment = _send(
+            session, tech, ids["NA2"], home, na2, None, datetime(2026, 11, 16, 16, 0, tzinfo=UTC)
+        )
+        for barcode in na2:
+            receive_scan(session, tech, shipment_id=shipment, barcode=barcode, scanned_at=arrived)
+        record_arrival(
+            session,
+            tech,
+            shipment_id=shipment,
+            logger_reading_c=-74.5,
+            dry_ice_left_kg=2.5,
+            notes="box intact, dry ice left",
+        )
+        complete_receipt(session, tech, shipment_id=shipment, received_at=arrived)
+
+
+def _travelling(session: Session, site: str | None, purpose: DuoTerm | None, n: int) -> list[str]:
+    """Stored serum tubes (of a site's subjects) whose consent lets them travel for `purpose`."""
+    stmt = (
+        select(Aliquot)
+        .where(Aliquot.specimen_type == SpecimenType.SERUM, Aliquot.status == AliquotStatus.STORED)
+        .order_by(Aliquot.id.desc())
+    )
+    found = []
+    for aliquot in session.scalars(stmt):
+        if site is not None and aliquot.subject.site.code != site:
+            continue
+        decision = consent_permits(
+            session, aliquot.subject, on=date.max, purpose=purpose or BenchWork.CUSTODY
+        )
+        if decision.permitted:
+            found.append(aliquot.barcode)
+        if len(found) == n:
+            break
+    return found
+
+
+def _send(
+    session: Session,
+    tech: Actor,
+    source: int,
+    to: int,
+    barcodes: list[str],
+    purpose: DuoTerm | None,
+    at: datetime,
+) -> int:
+    shipment = create_shipment(
+        session, tech, from_address_id=source, to_address_id=to, purpose=purpose
+    )
+    pack_box(session, tech, shipment_id=shipment.id, barcodes=barcodes, label="Shipping box 1")
+    ship_shipment(
+        session,
+        tech,
+        shipment_id=shipment.id,
+        courier="World Courier",
+        tracking_number=f"WC{shipment.code[1:]}",
+        shipped_at=at,
+        dry_ice_kg=6.0,
+        logger_id=f"TL-{shipment.code[-4:]}",
+    )
+    return shipment.id

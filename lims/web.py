@@ -300,6 +300,8 @@ _NAV_ORDER = {
             "storage.aliquots",
             "storage.index",
             "labels.print_form",
+            "shipments.receive",
+            "shipments.index",
             "specimens.import_form",
             "audit.index",
             "auth.users",

@@ -11,6 +11,7 @@ from lims.actors import Actor
 from lims.audit.services import verify_chain
 from lims.auth.models import Site, User
 from lims.labels.services import print_labels
+from lims.shipments.models import ShipmentItem
 from lims.specimens.consent_models import WithdrawalLevel
 from lims.specimens.models import Aliquot, Subject
 from lims.storage.models import Box, Placement
@@ -27,7 +28,10 @@ def test_the_demo_loads_once_and_its_labels_print_and_scan(session: Session) -> 
     assert usernames == {"admin", "tech", "tech-eu", "investigator", "reviewer"}
     assert session.scalar(select(func.count(Subject.id))) == 6
     aliquots = session.scalar(select(func.count(Aliquot.id))) or 0
-    assert aliquots == session.scalar(select(func.count(Placement.id))) and aliquots > 12
+    placed = session.scalar(select(func.count(Placement.id))) or 0
+    # Every tube sits in a box, but those the demo's shipments took out of theirs.
+    travelled = session.scalar(select(func.count(ShipmentItem.from_box))) or 0
+    assert aliquots == placed + travelled and aliquots > 12
     assert verify_chain(session).is_intact
 
     tech = Actor.of(session.scalars(select(User).where(User.username == "tech")).one())
@@ -41,6 +45,24 @@ def test_the_demo_loads_once_and_its_labels_print_and_scan(session: Session) -> 
     assert sorted(found["Code128"]) == sorted(codes) == sorted(found["DataMatrix"])
     roll = print_labels(session, tech, barcodes=codes, stock_id="cryo-1.28x0.5-203")
     assert [decode(p)["DataMatrix"] for p in rasterise(roll.content, 203)] == [[c] for c in codes]
+
+
+def test_the_demo_has_a_shipment_to_receive_a_received_one_and_an_outbound_one(
+    session: Session,
+) -> None:
+    from lims.shipments.models import Direction, Shipment, ShipmentStatus
+    from lims.shipments.services import reconciliation
+
+    demo.load(session, seed=7, subjects=12)
+
+    shipments = list(session.scalars(select(Shipment).order_by(Shipment.id)))
+    outbound, waiting, received = shipments
+    assert (waiting.status, waiting.from_address.site.code) == (ShipmentStatus.SHIPPED, "NA1")
+    result = reconciliation(session, waiting)
+    assert (len(result.received), len(result.missing), len(result.unexpected)) == (5, 1, 1)
+    assert received.status is ShipmentStatus.RECEIVED and received.logger_reading_c == -74.5
+    assert outbound.direction is Direction.OUTBOUND and outbound.status is ShipmentStatus.SHIPPED
+    assert "Neurogenetics" in outbound.to_address.name
 
 
 def test_the_demo_shows_local_times_in_two_zones_and_every_withdrawal_level(

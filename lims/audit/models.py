@@ -78,6 +78,16 @@ class Action(StrEnum):
     PHENOTYPE_RECORDED = "phenotype.recorded"
     PHENOTYPE_CHANGED = "phenotype.changed"
     PHENOTYPES_IMPORTED = "phenotypes.imported"
+    SHIPPING_ADDRESS_CREATED = "shipping_address.created"
+    SHIPMENT_CREATED = "shipment.created"
+    SHIPMENT_BOX_PACKED = "shipment.box_packed"
+    SHIPMENT_SHIPPED = "shipment.shipped"
+    SHIPMENT_ARRIVAL_RECORDED = "shipment.arrival_recorded"
+    SHIPMENT_RECEIVED = "shipment.received"
+    SHIPMENT_ITEM_UNEXPECTED = "shipment_item.unexpected"
+    SHIPMENT_ITEM_RESOLVED = "shipment_item.resolved"
+    ALIQUOT_SHIPPED = "aliquot.shipped"
+    ALIQUOT_RECEIVED = "aliquot.received"
 
 
 class AuditEvent(Base):

@@ -1,6 +1,6 @@
 """phenotype diagnoses scales treatments findings imports
 
-Revision ID: 0009_phenotype
+Revision ID: 0012_phenotype
 Revises: 0011_consent3
 Create Date: 2026-12-01 18:39:55.115715
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0009_phenotype'
-down_revision: str | None = '0011_consent3'  # after the revisions main took first
+revision: str = '0012_phenotype'
+down_revision: str | None = '0011_consent3'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

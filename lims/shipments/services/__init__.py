@@ -1,0 +1,56 @@
+"""Shipment use cases, grouped: addresses and creating, packing and shipping, the manifest,
+receiving, reading. Import them from here."""
+
+from __future__ import annotations
+
+from lims.shipments.services._common import is_shipment_code, shipment_code
+from lims.shipments.services.accessioning import accession_from_manifest
+from lims.shipments.services.dispatch import Dispatch, pack_box, ship_shipment
+from lims.shipments.services.manifests import (
+    box_labels_pdf,
+    build_manifest,
+    import_manifest,
+    manifest_csv,
+    manifest_pdf,
+)
+from lims.shipments.services.reading import find_shipment, get_shipment, list_shipments
+from lims.shipments.services.receiving import (
+    Receipt,
+    ScanOutcome,
+    complete_receipt,
+    receive_scan,
+    receive_scans,
+    reconciliation,
+    record_arrival,
+)
+from lims.shipments.services.settling import accept_unexpected, write_off_missing
+from lims.shipments.services.setup import create_address, create_shipment, list_addresses
+
+__all__ = [
+    "Dispatch",
+    "Receipt",
+    "ScanOutcome",
+    "accept_unexpected",
+    "accession_from_manifest",
+    "box_labels_pdf",
+    "build_manifest",
+    "complete_receipt",
+    "create_address",
+    "create_shipment",
+    "find_shipment",
+    "get_shipment",
+    "import_manifest",
+    "is_shipment_code",
+    "list_addresses",
+    "list_shipments",
+    "manifest_csv",
+    "manifest_pdf",
+    "pack_box",
+    "receive_scan",
+    "receive_scans",
+    "reconciliation",
+    "record_arrival",
+    "ship_shipment",
+    "shipment_code",
+    "write_off_missing",
+]
