@@ -84,10 +84,12 @@ class Action(StrEnum):
     SHIPMENT_SHIPPED = "shipment.shipped"
     SHIPMENT_ARRIVAL_RECORDED = "shipment.arrival_recorded"
     SHIPMENT_RECEIVED = "shipment.received"
+    SHIPMENT_DELIVERED = "shipment.delivered"
     SHIPMENT_ITEM_UNEXPECTED = "shipment_item.unexpected"
     SHIPMENT_ITEM_RESOLVED = "shipment_item.resolved"
     ALIQUOT_SHIPPED = "aliquot.shipped"
     ALIQUOT_RECEIVED = "aliquot.received"
+    ALIQUOT_RELEASED = "aliquot.released"
 
 
 class AuditEvent(Base):

@@ -1,5 +1,6 @@
 """Shipments over the API (mounted under /api/v1): addresses, shipments, packing, shipping,
-the manifest (PDF, CSV), loading a site's manifest, and receiving by posting scans."""
+the manifest (PDF, CSV), loading a site's manifest, receiving by posting scans, and confirming
+an outbound shipment's delivery."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from lims.shipments.schemas import (
     AddressIn,
     AddressOut,
     ArrivalIn,
+    DeliveryIn,
     DispatchOut,
     PackBoxIn,
     ReceiptOut,
@@ -223,6 +225,23 @@ def accession(shipment_id: int, item_id: int) -> ResponseReturnValue:
 def record_arrival(shipment_id: int) -> ResponseReturnValue:
     body = ArrivalIn().load(json_body())
     shipment = services.record_arrival(
+        get_session(), current_actor(), shipment_id=shipment_id, **body
+    )
+    return dump(ShipmentOut(), shipment)
+
+
+@bp.post("/shipments/<int:shipment_id>/delivery")
+@token_required
+@documented(
+    summary="Confirm a shipped outbound shipment's delivery (technician): its tubes are released "
+    "to the recipient; delivered_at defaults to now",
+    body=DeliveryIn,
+    response=ShipmentOut,
+)
+def confirm_delivery(shipment_id: int) -> ResponseReturnValue:
+    body = DeliveryIn().load(json_body())
+    body["delivered_at"] = body["delivered_at"] or utcnow()
+    shipment = services.confirm_delivery(
         get_session(), current_actor(), shipment_id=shipment_id, **body
     )
     return dump(ShipmentOut(), shipment)

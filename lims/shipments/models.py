@@ -11,7 +11,7 @@ from typing import ClassVar
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lims.auth.models import Site
+from lims.auth.models import Site, User
 from lims.db import Base, str_enum, utcnow
 from lims.errors import Conflict
 from lims.specimens.duo import DuoTerm
@@ -115,10 +115,14 @@ class Shipment(Base):
     dry_ice_left_kg: Mapped[float | None]
     is_damaged: Mapped[bool | None]
     arrival_notes: Mapped[str | None] = mapped_column(Text)
+    # An outbound shipment's delivery: received_at is when the recipient had it, and this is who
+    # of ours confirmed it (the condition goes in is_damaged and arrival_notes).
+    delivery_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     from_address: Mapped[ShippingAddress] = relationship(foreign_keys=[from_address_id])
     to_address: Mapped[ShippingAddress] = relationship(foreign_keys=[to_address_id])
+    delivery_confirmed_by: Mapped[User | None] = relationship()
     boxes: Mapped[list[ShipmentBox]] = relationship(
         back_populates="shipment", order_by="ShipmentBox.number"
     )

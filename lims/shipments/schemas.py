@@ -136,6 +136,22 @@ class ArrivalIn(_Scans):
         return data
 
 
+class DeliveryIn(Schema):
+    """An outbound shipment's delivery, as the recipient confirmed it."""
+
+    delivered_at = fields.AwareDateTime(default_timezone=UTC, load_default=None, allow_none=True)
+    is_damaged = fields.Boolean(load_default=False)
+    notes = fields.String(load_default=None, allow_none=True, validate=REASON)
+
+    @pre_load
+    def _blanks(self, data: Any, **_: Any) -> Any:
+        if hasattr(data, "to_dict"):
+            data = {k: data.get(k) for k in data}
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v != ""}
+        return data
+
+
 class ScanIn(Schema):
     barcode = fields.String(required=True, validate=validate.Length(min=1, max=40))
     scanned_at = fields.AwareDateTime(default_timezone=UTC, load_default=None, allow_none=True)
@@ -225,6 +241,10 @@ class ShipmentOut(ShipmentSummaryOut):
     dry_ice_left_kg = fields.Float(allow_none=True)
     is_damaged = fields.Boolean(allow_none=True)
     arrival_notes = fields.String(allow_none=True)
+    delivery_confirmed_by = fields.Function(
+        lambda s: s.delivery_confirmed_by.username if s.delivery_confirmed_by else None,
+        metadata={"type": "string", "nullable": True},
+    )
     items = fields.List(fields.Nested(ItemOut))
 
 

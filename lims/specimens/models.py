@@ -152,7 +152,9 @@ ALIQUOT_TRANSITIONS: dict[AliquotStatus, frozenset[AliquotStatus]] = {
     S.CHECKED_OUT: frozenset(
         {S.STORED, S.CONSUMED, S.RELEASED, S.QUARANTINED, S.DISPOSED, S.MISSING, S.VOIDED}
     ),
-    S.IN_TRANSIT: frozenset({S.RECEIVED, S.QUARANTINED, S.MISSING}),
+    # -> RELEASED only when an outbound shipment's delivery is confirmed (shipments'
+    # confirm_delivery): the investigator's institution has the tube.
+    S.IN_TRANSIT: frozenset({S.RECEIVED, S.RELEASED, S.QUARANTINED, S.MISSING}),
     S.QUARANTINED: frozenset({S.STORED, S.DISPOSED, S.VOIDED}),
     S.MISSING: frozenset({S.STORED, S.DISPOSED, S.VOIDED}),
     S.RELEASED: frozenset({S.RECEIVED}),

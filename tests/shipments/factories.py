@@ -108,3 +108,19 @@ def shipped(session: Session, actor: Actor, tubes: list[Aliquot]) -> Shipment:
         logger_id="LOG-7",
     )
     return shipment
+
+
+def shipped_outbound(session: Session, actor: Actor, tubes: list[Aliquot]) -> Shipment:
+    """Tubes sent from the biorepository to an investigator's institution, packed and shipped."""
+    shipment = outbound(session, actor, tubes)
+    pack_box(session, actor, shipment_id=shipment.id, barcodes=[a.barcode for a in tubes])
+    ship_shipment(
+        session,
+        actor,
+        shipment_id=shipment.id,
+        courier="FedEx",
+        tracking_number="7712",
+        shipped_at=SHIPPED_AT,
+        dry_ice_kg=5.0,
+    )
+    return shipment

@@ -1,10 +1,11 @@
 """Shipment use cases, grouped: addresses and creating, packing and shipping, the manifest,
-receiving, reading. Import them from here."""
+receiving, confirming an outbound delivery, reading. Import them from here."""
 
 from __future__ import annotations
 
 from lims.shipments.services._common import is_shipment_code, shipment_code
 from lims.shipments.services.accessioning import accession_from_manifest
+from lims.shipments.services.delivery import confirm_delivery
 from lims.shipments.services.dispatch import Dispatch, pack_box, ship_shipment
 from lims.shipments.services.manifests import (
     box_labels_pdf,
@@ -35,6 +36,7 @@ __all__ = [
     "box_labels_pdf",
     "build_manifest",
     "complete_receipt",
+    "confirm_delivery",
     "create_address",
     "create_shipment",
     "find_shipment",

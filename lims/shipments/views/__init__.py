@@ -1,5 +1,5 @@
-"""HTML pages of the shipments feature: the list, a shipment (create, pack, ship, manifests),
-and the receiving bench.
+"""HTML pages of the shipments feature: the list, a shipment (create, pack, ship, confirm
+delivery, manifests), and the receiving bench.
 
 The page modules hold plain view functions; this module lists every route of the blueprint,
 so the feature's URLs are read in one place and no import registers anything as a side effect.
@@ -26,6 +26,7 @@ ROUTES: list[tuple[str, str, Callable[..., ResponseReturnValue]]] = [
     ("GET", "/shipments/<int:shipment_id>", shipments.shipment),
     ("POST", "/shipments/<int:shipment_id>/boxes", shipments.pack),
     ("POST", "/shipments/<int:shipment_id>/ship", shipments.ship),
+    ("POST", "/shipments/<int:shipment_id>/delivery", shipments.deliver),
     ("GET", "/shipments/<int:shipment_id>/manifest.pdf", shipments.manifest_pdf),
     ("GET", "/shipments/<int:shipment_id>/manifest.csv", shipments.manifest_csv),
     ("GET", "/shipments/<int:shipment_id>/labels.pdf", shipments.box_labels),

@@ -1,5 +1,6 @@
 """The shipment list, one shipment, and the steps before receipt: create from scanned tubes,
-load a site's manifest, pack box by box, ship; the manifest as PDF and CSV."""
+load a site's manifest, pack box by box, ship, confirm an outbound delivery; the manifest as
+PDF and CSV."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from lims.actors import STAFF_AND_ADMIN
 from lims.db import get_session, utcnow
 from lims.errors import InvalidInput, LimsError
 from lims.shipments import services
-from lims.shipments.schemas import PackBoxIn, ShipIn, ShipmentIn
+from lims.shipments.schemas import DeliveryIn, PackBoxIn, ShipIn, ShipmentIn
 from lims.shipments.views._forms import form_fields
 from lims.specimens.duo import PERMISSIONS, DuoTerm
 from lims.web import current_actor, flash_problem
@@ -115,6 +116,21 @@ def ship(shipment_id: int) -> ResponseReturnValue:
     flash(f"Shipment {dispatch.shipment.code} shipped", "success")
     for warning in dispatch.warnings:
         flash(f"Dry ice arrival: {warning}", "warning")
+    return _page(shipment_id)
+
+
+@login_required
+def deliver(shipment_id: int) -> ResponseReturnValue:
+    try:
+        form = DeliveryIn().load(form_fields())
+        form["delivered_at"] = form["delivered_at"] or utcnow()
+        shipment = services.confirm_delivery(
+            get_session(), current_actor(), shipment_id=shipment_id, **form
+        )
+    except LimsError as err:
+        flash_problem(err)
+        return _page(shipment_id)
+    flash(f"Shipment {shipment.code} delivered: its tubes are released", "success")
     return _page(shipment_id)
 
 
