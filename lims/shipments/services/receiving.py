@@ -30,14 +30,13 @@ RECEIVING = (T.SHIPPED, T.RECEIVED)  # a missing tube that turns up later is sti
 
 
 def _require_receivable(shipment: Shipment) -> None:
-    """Only the biorepository receives here: an outbound shipment is received by its recipient.
-    (Confirming its delivery would release the tubes: IN_TRANSIT -> RELEASED, not in
-    ALIQUOT_TRANSITIONS yet.)"""
+    """Only the biorepository receives here: an outbound shipment is received by its recipient
+    (we confirm its delivery: confirm_delivery)."""
     require_status(shipment, *RECEIVING, doing="received")
     if shipment.direction is not Direction.INBOUND:
         raise Conflict(
             f"Shipment {shipment.code} is outbound, to {shipment.to_address.name}; "
-            "it is received there",
+            "it is received there (confirm its delivery instead)",
             field="shipment",
         )
 

@@ -5,6 +5,7 @@ split into modules by use-case group stays an inner detail.
 """
 
 from lims.specimens.services.common import (
+    consent_refusal,
     find_aliquot,
     find_specimen,
     issue_serials,
@@ -71,6 +72,7 @@ __all__ = [
     "aliquot_specimen",
     "consent_events",
     "consent_permits",
+    "consent_refusal",
     "consent_summary",
     "create_consent_document",
     "extract_dna",

@@ -158,12 +158,11 @@ def take_barcodes(
     return codes
 
 
-def require_consent(
-    subject: Subject, doing: str, *, field: str = "study_code", work: BenchWork = BenchWork.USE
-) -> None:
-    """The consent rule at the bench, asked of the one consent function: after a withdrawal at
-    "no further use" nothing is done with the subject's tubes but disposal (NCI Best Practices
-    for Biospecimen Resources, 2016, §B.6); at "no further access" they are kept but not used.
+def consent_refusal(subject: Subject, doing: str, *, work: BenchWork = BenchWork.USE) -> str | None:
+    """Why consent stops this bench work, or None: the consent rule at the bench, asked of the
+    one consent function. After a withdrawal at "no further use" nothing is done with the
+    subject's tubes but disposal (NCI Best Practices for Biospecimen Resources, 2016, §B.6); at
+    "no further access" they are kept but not used. Pages ask it to offer only what is allowed.
 
     Asked as of the last day: a withdrawal stops the bench from the moment it is recorded,
     whatever date the participant's letter carries.
@@ -171,17 +170,25 @@ def require_consent(
     session = object_session(subject)
     assert session is not None, "a subject read through a session"
     decision = consent_permits(session, subject, on=date.max, purpose=work)
-    if not decision.permitted and (level := decision.withdrawal) is not None:
-        only = (
-            "their tubes may only be disposed of"
-            if level is WithdrawalLevel.NO_FURTHER_USE
-            else "their tubes are kept but not used"
-        )
-        raise Conflict(
-            f"{subject.study_code} has withdrawn consent; {doing} is not allowed "
-            f"({level.label}: {only})",
-            field=field,
-        )
+    if decision.permitted or (level := decision.withdrawal) is None:
+        return None
+    only = (
+        "their tubes may only be disposed of"
+        if level is WithdrawalLevel.NO_FURTHER_USE
+        else "their tubes are kept but not used"
+    )
+    return (
+        f"{subject.study_code} has withdrawn consent; {doing} is not allowed "
+        f"({level.label}: {only})"
+    )
+
+
+def require_consent(
+    subject: Subject, doing: str, *, field: str = "study_code", work: BenchWork = BenchWork.USE
+) -> None:
+    """Refuse bench work that consent stops (consent_refusal says why)."""
+    if (why := consent_refusal(subject, doing, work=work)) is not None:
+        raise Conflict(why, field=field)
 
 
 def lock_subject(session: Session, subject_id: int) -> Subject:

@@ -13,7 +13,7 @@ from lims.actors import Actor, Role
 from lims.audit.models import Action
 from lims.errors import Conflict, InvalidInput
 from lims.specimens.models import ALIQUOT_TRANSITIONS, Aliquot, AliquotStatus, OutCondition
-from lims.specimens.services import find_aliquot, require_consent
+from lims.specimens.services import BenchWork, consent_refusal, find_aliquot, require_consent
 from lims.specimens.services.plausibility import use_problem
 from lims.storage.services._common import (
     change_status,
@@ -360,15 +360,16 @@ class TubeAction:
     # form inputs: reason, reason! (required), volume_ul, box, condition (how it travels),
     # disposal (the reason list, a note and who authorised it), returned_ul
     asks: tuple[str, ...] = ()
-    for_withdrawn: bool = True  # offered for a withdrawn subject's tube
+    # The consent its service asks (require_consent, with BenchWork.USE by default); None: none.
+    work: BenchWork | None = None
 
 
 TUBE_ACTIONS = (
     TubeAction(
-        "check-out", "Check out", S.CHECKED_OUT, asks=("condition", "reason"), for_withdrawn=False
+        "check-out", "Check out", S.CHECKED_OUT, asks=("condition", "reason"), work=BenchWork.USE
     ),
     TubeAction("check-in", "Check in", S.STORED, frozenset({S.CHECKED_OUT}), asks=("box",)),
-    TubeAction("use", "Record use", S.CONSUMED, asks=("volume_ul",), for_withdrawn=False),
+    TubeAction("use", "Record use", S.CONSUMED, asks=("volume_ul",), work=BenchWork.USE),
     TubeAction("found", "Found", S.STORED, frozenset({S.MISSING}), asks=("box",)),
     TubeAction(
         "clear-quarantine",
@@ -392,13 +393,14 @@ TUBE_ACTIONS = (
 
 
 def actions_allowed(aliquot: Aliquot) -> list[TubeAction]:
-    """The steps the status map allows from where this tube stands now."""
+    """The steps the status map and the subject's consent allow for this tube now: the same
+    rule the services apply (consent_refusal), so a step offered is not then refused."""
     allowed = ALIQUOT_TRANSITIONS[aliquot.status]
-    withdrawn = not aliquot.subject.has_consent
+    stopped = {w for w in BenchWork if consent_refusal(aliquot.subject, aliquot.barcode, work=w)}
     return [
         a
         for a in TUBE_ACTIONS
         if a.to in allowed
         and (a.sources is None or aliquot.status in a.sources)
-        and (a.for_withdrawn or not withdrawn)
+        and a.work not in stopped
     ]
