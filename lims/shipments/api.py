@@ -4,12 +4,13 @@ an outbound shipment's delivery."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from lims.db import get_session, utcnow
 from lims.errors import InvalidInput
 from lims.shipments import services
+from lims.shipments.files import shipment_file_response
 from lims.shipments.schemas import (
     AddressIn,
     AddressOut,
@@ -80,11 +81,7 @@ def get_shipment(shipment_id: int) -> ResponseReturnValue:
     content_type="application/pdf",
 )
 def manifest_pdf(shipment_id: int) -> ResponseReturnValue:
-    session, actor = get_session(), current_actor()
-    shipment = services.get_shipment(session, actor, shipment_id)
-    pdf = services.manifest_pdf(session, actor, shipment_id=shipment_id)
-    headers = {"Content-Disposition": f'inline; filename="manifest-{shipment.code}.pdf"'}
-    return Response(pdf, mimetype="application/pdf", headers=headers)
+    return shipment_file_response(shipment_id, "manifest.pdf")
 
 
 @bp.get("/shipments/<int:shipment_id>/manifest.csv")
@@ -94,11 +91,7 @@ def manifest_pdf(shipment_id: int) -> ResponseReturnValue:
     content_type="text/csv",
 )
 def manifest_csv(shipment_id: int) -> ResponseReturnValue:
-    session, actor = get_session(), current_actor()
-    shipment = services.get_shipment(session, actor, shipment_id)
-    text = services.manifest_csv(session, actor, shipment_id=shipment_id)
-    headers = {"Content-Disposition": f'attachment; filename="manifest-{shipment.code}.csv"'}
-    return Response(text, mimetype="text/csv", headers=headers)
+    return shipment_file_response(shipment_id, "manifest.csv")
 
 
 @bp.get("/shipments/<int:shipment_id>/labels.pdf")
@@ -108,11 +101,7 @@ def manifest_csv(shipment_id: int) -> ResponseReturnValue:
     content_type="application/pdf",
 )
 def box_labels(shipment_id: int) -> ResponseReturnValue:
-    session, actor = get_session(), current_actor()
-    shipment = services.get_shipment(session, actor, shipment_id)
-    pdf = services.box_labels_pdf(session, actor, shipment_id=shipment_id)
-    headers = {"Content-Disposition": f'inline; filename="box-labels-{shipment.code}.pdf"'}
-    return Response(pdf, mimetype="application/pdf", headers=headers)
+    return shipment_file_response(shipment_id, "labels.pdf")
 
 
 @bp.post("/shipments")

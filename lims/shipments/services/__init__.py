@@ -8,11 +8,11 @@ from lims.shipments.services.accessioning import accession_from_manifest
 from lims.shipments.services.delivery import confirm_delivery
 from lims.shipments.services.dispatch import Dispatch, pack_box, ship_shipment
 from lims.shipments.services.manifests import (
-    box_labels_pdf,
+    ShipmentFile,
     build_manifest,
     import_manifest,
     manifest_csv,
-    manifest_pdf,
+    shipment_file,
 )
 from lims.shipments.services.reading import find_shipment, get_shipment, list_shipments
 from lims.shipments.services.receiving import (
@@ -31,9 +31,9 @@ __all__ = [
     "Dispatch",
     "Receipt",
     "ScanOutcome",
+    "ShipmentFile",
     "accept_unexpected",
     "accession_from_manifest",
-    "box_labels_pdf",
     "build_manifest",
     "complete_receipt",
     "confirm_delivery",
@@ -46,7 +46,6 @@ __all__ = [
     "list_addresses",
     "list_shipments",
     "manifest_csv",
-    "manifest_pdf",
     "pack_box",
     "receive_scan",
     "receive_scans",
@@ -54,5 +53,6 @@ __all__ = [
     "record_arrival",
     "ship_shipment",
     "shipment_code",
+    "shipment_file",
     "write_off_missing",
 ]

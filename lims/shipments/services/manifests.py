@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
@@ -13,9 +14,9 @@ from sqlalchemy.orm import Session
 
 import shipping
 from lims import audit
-from lims.actors import STAFF, Actor, Role
+from lims.actors import Actor, Role
 from lims.audit.models import Action
-from lims.db import get_one, utcnow
+from lims.db import utcnow
 from lims.errors import Conflict, FieldError, InvalidInput
 from lims.shipments.models import (
     Direction,
@@ -31,6 +32,7 @@ from lims.shipments.services._common import (
     refused,
     shipment_code,
 )
+from lims.shipments.services.reading import get_shipment
 from lims.specimens.models import Aliquot
 from lims.specimens.services import issue_serials
 
@@ -120,22 +122,40 @@ def _manifest_order(item: ShipmentItem) -> tuple[int, str, str]:
     return (item.box.number, pos[:1] + pos[1:].zfill(2), item.barcode)
 
 
-def manifest_pdf(session: Session, actor: Actor, *, shipment_id: int) -> bytes:
-    """The printed manifest: addresses, UN3373 and UN1845 statements, every tube by box."""
-    actor.require(*STAFF)
-    return shipping.manifest_pdf(build_manifest(get_one(session, Shipment, shipment_id)))
+@dataclasses.dataclass(frozen=True)
+class ShipmentFile:
+    """One of a shipment's documents as the pages and the API hand it out."""
+
+    content: bytes | str
+    media_type: str
+    filename: str
+    inline: bool  # shown in the browser (PDF) rather than saved (CSV)
+
+
+# kind (the URL's last segment) -> how the document is made from the manifest, and how it is sent.
+_FILES: dict[str, tuple[Callable[[shipping.Manifest], bytes | str], str, str, bool]] = {
+    # The printed manifest: addresses, UN3373 and UN1845 statements, every tube by box.
+    "manifest.pdf": (shipping.manifest_pdf, "application/pdf", "manifest-{code}.pdf", True),
+    # The versioned CSV another site (or installation) loads.
+    "manifest.csv": (shipping.manifest_csv, "text/csv", "manifest-{code}.csv", False),
+    # A 4" x 6" label per box: the shipment barcode, box n of m, the UN3373 mark.
+    "labels.pdf": (shipping.package_labels_pdf, "application/pdf", "box-labels-{code}.pdf", True),
+}
+
+
+def shipment_file(session: Session, actor: Actor, *, shipment_id: int, kind: str) -> ShipmentFile:
+    """A shipment's manifest (PDF or CSV) or box labels, the shipment read once."""
+    shipment = get_shipment(session, actor, shipment_id)
+    make, media_type, filename, inline = _FILES[kind]
+    content = make(build_manifest(shipment))
+    return ShipmentFile(content, media_type, filename.format(code=shipment.code), inline)
 
 
 def manifest_csv(session: Session, actor: Actor, *, shipment_id: int) -> str:
     """The manifest as the versioned CSV another site (or installation) loads."""
-    actor.require(*STAFF)
-    return shipping.manifest_csv(build_manifest(get_one(session, Shipment, shipment_id)))
-
-
-def box_labels_pdf(session: Session, actor: Actor, *, shipment_id: int) -> bytes:
-    """A 4" x 6" label per box: the shipment barcode, box n of m, the UN3373 mark."""
-    actor.require(*STAFF)
-    return shipping.package_labels_pdf(build_manifest(get_one(session, Shipment, shipment_id)))
+    text = shipment_file(session, actor, shipment_id=shipment_id, kind="manifest.csv").content
+    assert isinstance(text, str)
+    return text
 
 
 def arrival_problems(shipment: Shipment, arrives_on: date) -> list[str]:

@@ -4,7 +4,7 @@ PDF and CSV."""
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -12,6 +12,7 @@ from lims.actors import STAFF_AND_ADMIN
 from lims.db import get_session, utcnow
 from lims.errors import InvalidInput, LimsError
 from lims.shipments import services
+from lims.shipments.files import shipment_file_response
 from lims.shipments.schemas import DeliveryIn, PackBoxIn, ShipIn, ShipmentIn
 from lims.shipments.views._forms import form_fields
 from lims.specimens.duo import PERMISSIONS, DuoTerm
@@ -136,26 +137,14 @@ def deliver(shipment_id: int) -> ResponseReturnValue:
 
 @login_required
 def manifest_pdf(shipment_id: int) -> ResponseReturnValue:
-    session, actor = get_session(), current_actor()
-    code = services.get_shipment(session, actor, shipment_id).code
-    pdf = services.manifest_pdf(session, actor, shipment_id=shipment_id)
-    headers = {"Content-Disposition": f'inline; filename="manifest-{code}.pdf"'}
-    return Response(pdf, mimetype="application/pdf", headers=headers)
+    return shipment_file_response(shipment_id, "manifest.pdf")
 
 
 @login_required
 def manifest_csv(shipment_id: int) -> ResponseReturnValue:
-    session, actor = get_session(), current_actor()
-    code = services.get_shipment(session, actor, shipment_id).code
-    text = services.manifest_csv(session, actor, shipment_id=shipment_id)
-    headers = {"Content-Disposition": f'attachment; filename="manifest-{code}.csv"'}
-    return Response(text, mimetype="text/csv", headers=headers)
+    return shipment_file_response(shipment_id, "manifest.csv")
 
 
 @login_required
 def box_labels(shipment_id: int) -> ResponseReturnValue:
-    session, actor = get_session(), current_actor()
-    code = services.get_shipment(session, actor, shipment_id).code
-    pdf = services.box_labels_pdf(session, actor, shipment_id=shipment_id)
-    headers = {"Content-Disposition": f'inline; filename="box-labels-{code}.pdf"'}
-    return Response(pdf, mimetype="application/pdf", headers=headers)
+    return shipment_file_response(shipment_id, "labels.pdf")
