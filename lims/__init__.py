@@ -124,6 +124,8 @@ def _register_blueprints(app: Flask) -> None:
     from lims.labels import views as labels_views
     from lims.phenotype import api as phenotype_api
     from lims.phenotype import views as phenotype_views
+    from lims.requests import api as requests_api
+    from lims.requests import views as requests_views
     from lims.shipments import api as shipments_api
     from lims.shipments import views as shipments_views
     from lims.specimens import api as specimens_api
@@ -141,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
         labels_views.bp,
         phenotype_views.bp,
         shipments_views.bp,
+        requests_views.bp,
     ):
         app.register_blueprint(bp)
     # The API authenticates with bearer tokens, not cookies, so CSRF does not apply there.
@@ -152,6 +155,7 @@ def _register_blueprints(app: Flask) -> None:
         labels_api.bp,
         phenotype_api.bp,
         shipments_api.bp,
+        *requests_api.BLUEPRINTS,
         find.api,
         openapi.bp,
     ):

@@ -1,0 +1,7 @@
+"""API: release (issue 19)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("requests_release_api", __name__, url_prefix="/api/v1")
