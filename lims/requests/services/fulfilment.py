@@ -43,8 +43,9 @@ from lims.requests.models import (
 )
 from lims.requests.services.workflow import find_request, move_state
 from lims.shipments.models import ShipmentItem
+from lims.specimens import barcodes
 from lims.specimens.models import Aliquot, AliquotStatus, Specimen
-from lims.specimens.services import checked_code, consent_permits, lock_aliquots
+from lims.specimens.services import consent_permits, lock_aliquots
 from lims.storage.models import Box, Freezer, Placement, Rack, position_name
 from shipping.picklist import PickLine as PaperLine
 from shipping.picklist import PickList, picklist_pdf
@@ -395,7 +396,9 @@ def confirm_pick(
 ) -> PickOutcome:
     """The technician scanned a tube at the freezer: it is one of this request's, now picked."""
     actor.require(*PICKERS)
-    code = checked_code(barcode)
+    code = barcodes.normalise(barcode)
+    if problem := barcodes.check_problem(code):
+        raise InvalidInput(problem, field="barcode")  # a misread: rescan, nothing looked up
     req = find_request(session, actor, request, for_update=True)
     require_state(req, S.FULFILLING, doing="picked")
     item = _item_by_barcode(req, code)
