@@ -256,7 +256,7 @@ def test_tubes_still_to_pick_keep_the_shipment_from_being_packed(
     reserve_pick_list(session, tech, request=req.code)
     biorepository(session)
 
-    with pytest.raises(Conflict, match="2 tubes of .* still to be picked or let go"):
+    with pytest.raises(Conflict, match=r"2 tubes of .* still to be picked or let go"):
         pack_request_shipment(
             session, tech, request=req.code, to_address_id=institution(session).id
         )
