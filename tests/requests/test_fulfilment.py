@@ -251,6 +251,32 @@ def test_a_consent_withdrawal_after_reservation_stops_the_shipment_and_changes_n
     assert leaving.status is AliquotStatus.RESERVED
 
 
+def test_a_withdrawn_tube_let_go_leaves_the_packed_shipment_and_the_rest_ships(
+    session: Session, staff: tuple[Actor, ...], tmp_path: Path
+) -> None:
+    tech = staff[0]
+    req = _picked(session, tech, staff, tmp_path)
+    shipment = pack_request_shipment(
+        session, tech, request=req.code, to_address_id=institution(session).id
+    )
+    leaving, staying = req.items[0], req.items[1]
+    withdrawn(session, leaving.aliquot)
+
+    cancel_reservation(
+        session, tech, request=req.code, item_id=leaving.id, reason="consent withdrawn"
+    )
+    ship_request(
+        session, tech, request=req.code, courier="FedEx", tracking_number="7712",
+        shipped_at=SHIPPED_AT,
+    )  # fmt: skip
+
+    assert [i.barcode for i in shipment.items] == [staying.aliquot.barcode]
+    assert leaving.aliquot.status is AliquotStatus.STORED
+    assert staying.aliquot.status is AliquotStatus.IN_TRANSIT
+    assert req.state is RequestState.SHIPPED
+    assert Action.SHIPMENT_TUBE_UNPACKED in [e.action for e in events_for(session, shipment)]
+
+
 def test_tubes_still_to_pick_keep_the_shipment_from_being_packed(
     session: Session, staff: tuple[Actor, ...], tmp_path: Path
 ) -> None:
