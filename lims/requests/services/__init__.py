@@ -11,6 +11,7 @@ from lims.requests.services.attachments import (
     attachment_file,
 )
 from lims.requests.services.notifications import (
+    NotificationRow,
     list_notifications,
     mark_read,
     notify,
@@ -19,6 +20,7 @@ from lims.requests.services.notifications import (
 )
 from lims.requests.services.review import (
     HistoryEntry,
+    actions_for,
     add_review,
     current_votes,
     decide_request,
@@ -48,6 +50,8 @@ __all__ = [
     "AttachmentFile",
     "AttachmentKind",
     "HistoryEntry",
+    "NotificationRow",
+    "actions_for",
     "add_review",
     "attach_file",
     "attachment_file",
