@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from lims.actors import Actor, Role
 from lims.db import get_session
-from lims.errors import InvalidInput, LimsError, NotFound
+from lims.errors import Forbidden, InvalidInput, LimsError, NotFound
 from lims.requests import services
 from lims.requests.files import attachment_response, file_settings, read_upload
 from lims.requests.models import RequestState, SpecimenRequest, Vote
@@ -173,8 +173,10 @@ def _step(code: str, run: Callable[[], Any], done: str) -> ResponseReturnValue:
     """Run one step of the workflow from the request page; say what happened there."""
     try:
         run()
-    except NotFound:
-        raise  # another investigator's request answers as a missing one: 404, not a redirect
+    except (NotFound, Forbidden):
+        # Another investigator's request answers as a missing one (404), a step the role may
+        # never take as 403: the page offers neither, so only a hand-made request meets them.
+        raise
     except LimsError as err:
         flash_problem(err)
         for problem in err.errors[:10]:
