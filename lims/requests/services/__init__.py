@@ -41,6 +41,7 @@ from lims.requests.services.workflow import (
     may_see,
     move_state,
     new_request_code,
+    request_codes,
     submission_problems,
     submit_request,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "new_request_code",
     "notify",
     "notify_roles",
+    "request_codes",
     "request_history",
     "submission_problems",
     "submit_request",
