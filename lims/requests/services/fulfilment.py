@@ -250,7 +250,19 @@ def _reservable_problems(
     """Read under the lock: a tube reserved, moved or withdrawn from since the list was made."""
     problems: list[FieldError] = []
     decisions: dict[int, str | None] = {}
+    shipping = set(
+        session.scalars(
+            select(ShipmentItem.open_aliquot_id).where(
+                ShipmentItem.open_aliquot_id.in_([a.id for a in aliquots])
+            )
+        )
+    )
     for aliquot in aliquots:
+        if aliquot.id in shipping:
+            problems.append(
+                {"field": "aliquot_ids", "message": f"{aliquot.barcode} is in an open shipment"}
+            )
+            continue
         if aliquot.status is not AliquotStatus.STORED:
             problems.append(
                 {
