@@ -73,8 +73,10 @@ def aliquot_matches(criteria: Criteria, *, on: date) -> Select[Any]:
     Columns: aliquot_id, barcode, subject_id, visit_id, diagnosis (the subject's primary
     dystonia), specimen_type, volume_ul, freeze_thaw_count, and the tube's place in walking
     order: freezer, rack, box, box_id, row, col (NULL where not placed; a stored tube is placed).
+    The rows come from a subquery: refine by these columns (`stmt.selected_columns.volume_ul`,
+    or `.subquery()` and its `.c`), not by the ORM's Aliquot.
     """
-    stmt = _core(
+    core = _core(
         criteria,
         on,
         Aliquot.id.label("aliquot_id"),
@@ -85,30 +87,38 @@ def aliquot_matches(criteria: Criteria, *, on: date) -> Select[Any]:
         Aliquot.specimen_type.label("specimen_type"),
         Aliquot.volume_ul.label("volume_ul"),
         Aliquot.freeze_thaw_count.label("freeze_thaw_count"),
-        Freezer.name.label("freezer"),
-        Rack.name.label("rack"),
-        Box.name.label("box"),
-        Placement.box_id.label("box_id"),
-        Placement.row.label("row"),
-        Placement.col.label("col"),
     )
+    if criteria.min_visits > 1:
+        # Match once (a CTE read twice is computed once on both databases), then keep the
+        # subjects with enough matching visits. An IN over a second copy of the query let
+        # PostgreSQL rescan the aliquots once per subject: 2.6 s instead of 0.1 (bench/).
+        matching = core.cte("matching")
+        enough = (
+            select(matching.c.subject_id)
+            .group_by(matching.c.subject_id)
+            .having(func.count(distinct(matching.c.visit_id)) >= criteria.min_visits)
+        )
+        rows = select(matching).where(matching.c.subject_id.in_(enough)).subquery("matched")
+    else:
+        rows = core.subquery("matched")
     # Outer joins: a count over this query reads none of their columns, and both databases
     # drop such a join to a unique key, so counting costs nothing for the location.
-    stmt = (
-        stmt.outerjoin(Placement, Placement.aliquot_id == Aliquot.id)
+    return (
+        select(
+            *rows.c,
+            Freezer.name.label("freezer"),
+            Rack.name.label("rack"),
+            Box.name.label("box"),
+            Placement.box_id.label("box_id"),
+            Placement.row.label("row"),
+            Placement.col.label("col"),
+        )
+        .select_from(rows)
+        .outerjoin(Placement, Placement.aliquot_id == rows.c.aliquot_id)
         .outerjoin(Box, Box.id == Placement.box_id)
         .outerjoin(Rack, Rack.id == Box.rack_id)
         .outerjoin(Freezer, Freezer.id == Rack.freezer_id)
     )
-    if criteria.min_visits > 1:
-        visits = _core(criteria, on, Visit.subject_id, Visit.id).subquery("matching_visits")
-        enough = (
-            select(visits.c.subject_id)
-            .group_by(visits.c.subject_id)
-            .having(func.count(distinct(visits.c.id)) >= criteria.min_visits)
-        )
-        stmt = stmt.where(Visit.subject_id.in_(enough))
-    return stmt
 
 
 @dataclass(frozen=True)
