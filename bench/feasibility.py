@@ -25,12 +25,11 @@ Three figures per database, each the median of --repeat runs after one warm-up, 
 from __future__ import annotations
 
 import argparse
-import itertools
 import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,11 +37,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import Engine, select, text
-from sqlalchemy.orm import Session
 
 from bench._common import DIALECTS, Databases, Table, header, session_factory, staff
 from lims.actors import Actor, Role
-from lims.auth.models import Site, User
+from lims.auth.models import Site
 from lims.auth.services import create_user
 from lims.demo import CONSENT_V1, DIAGNOSIS_WEIGHTS
 from lims.requests.criteria import count_matches, parse_criteria
@@ -84,14 +82,17 @@ permitted AS (
     AND EXISTS (SELECT 1 FROM consent_answers a JOIN consent_statements s ON s.id = a.statement_id
                 WHERE a.event_id = f.id AND s.kind = 'permission' AND a.answer
                   AND s.duo_id IN ('DUO:0000042', 'DUO:0000006'))
-    AND NOT EXISTS (SELECT 1 FROM consent_answers a JOIN consent_statements s ON s.id = a.statement_id
+    AND NOT EXISTS (SELECT 1 FROM consent_answers a
+                    JOIN consent_statements s ON s.id = a.statement_id
                     WHERE a.event_id = f.id AND s.kind = 'required_for' AND NOT a.answer
                       AND s.duo_id IN ('DUO:0000016', 'DUO:0000046'))
-    AND NOT EXISTS (SELECT 1 FROM consent_answers a JOIN consent_statements s ON s.id = a.statement_id
+    AND NOT EXISTS (SELECT 1 FROM consent_answers a
+                    JOIN consent_statements s ON s.id = a.statement_id
                     WHERE a.event_id = f.id AND s.kind = 'restriction' AND a.answer = s.restricts_on
                       AND s.duo_id IN ('DUO:0000045', 'DUO:0000018'))
     AND NOT EXISTS (SELECT 1 FROM consent_events w
-                    WHERE w.subject_id = f.subject_id AND w.kind = 'withdrew' AND w.occurred_on <= :on
+                    WHERE w.subject_id = f.subject_id AND w.kind = 'withdrew'
+                      AND w.occurred_on <= :on
                       AND w.withdrawal_level IN ('no_further_access', 'no_further_use'))
 ),
 matching AS (
@@ -147,7 +148,7 @@ TABLES: dict[str, tuple[str, ...]] = {
 
 def generate(
     subjects: int, sites: Sequence[int], statements: dict[str, int], seed: int
-) -> dict[str, list[tuple[Any, ...]]]:  # noqa: E501
+) -> dict[str, list[tuple[Any, ...]]]:
     """Every row, by table (a few million tuples at 50,000 subjects: about 2 GB of memory)."""
     rng = random.Random(seed)
     kinds, weights = list(DIAGNOSIS_WEIGHTS), list(DIAGNOSIS_WEIGHTS.values())
@@ -194,8 +195,9 @@ def generate(
                 kind = "serum" if k < SERUM else "plasma"
                 status = "stored" if rng.random() < 0.9 else rng.choice(("consumed", "checked_out"))
                 code = f"{'SER' if kind == 'serum' else 'PL1'}-SST-A-B-N-B-A"
+                thawed = rng.randrange(0, 3)
                 out["aliquots"].append((aliquot_id, f"A{aliquot_id:09d}", True, specimen_id, kind,
-                                        250, 250, status, rng.randrange(0, 3), code, CREATED))  # fmt: skip
+                                        250, 250, status, thawed, code, CREATED))  # fmt: skip
                 if status == "stored":
                     stored.append(aliquot_id)
     boxes = (len(stored) + BOX - 1) // BOX
@@ -227,7 +229,8 @@ def load(engine: Engine, rows: dict[str, list[tuple[Any, ...]]]) -> None:
                             copy.write_row(row)
             else:
                 marks = ", ".join("?" for _ in columns)
-                sql = f"INSERT INTO {table} ({', '.join(chr(34) + c + chr(34) for c in columns)}) VALUES ({marks})"
+                names = ", ".join(f'"{c}"' for c in columns)
+                sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
                 cur = driver.cursor()  # type: ignore[union-attr]
                 # lims/db.py leaves pysqlite in autocommit and begins through SQLAlchemy; a raw
                 # connection must begin itself, or every row is its own transaction.
@@ -241,18 +244,12 @@ def load(engine: Engine, rows: dict[str, list[tuple[Any, ...]]]) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             for table in TABLES:  # the app inserts after us: move each id sequence past our ids
-                if "id" in TABLES[table] or table in (
-                    "diagnoses",
-                    "scale_administrations",
-                    "treatments",
-                    "consent_answers",
-                    "placements",
-                ):
-                    conn.execute(
-                        text(
-                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-                        )
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
                     )
+                )
             conn.execute(text("ANALYZE"))
         else:
             conn.execute(text("ANALYZE"))
@@ -288,9 +285,10 @@ def bench(databases: Databases, dialect: str, args: argparse.Namespace, table: T
     url = databases.fresh(dialect, "bench_feasibility")
     engine, make_session = session_factory(url)
     with make_session() as session:
-        tech = staff(session)
-        investigator = Actor.of(create_user(session, Actor.system("bench"), username="inv",
-                                            password="benchmark-only", role=Role.INVESTIGATOR))  # fmt: skip
+        staff(session)
+        made = create_user(session, Actor.system("bench"), username="inv",
+                           password="benchmark-only", role=Role.INVESTIGATOR)  # fmt: skip
+        investigator = Actor.of(made)
         form = create_consent_document(
             session, Actor.system("bench"), name="Bench consent", version="1",
             effective_on=date(2020, 1, 1), irb_reference="IRB-BENCH", statements=CONSENT_V1,
@@ -306,7 +304,7 @@ def bench(databases: Databases, dialect: str, args: argparse.Namespace, table: T
     rows = generate(args.subjects, sites, statements, seed=20261201)
     load(engine, rows)
     loaded = time.perf_counter() - started
-    size = f"{len(rows['subjects']):,} subjects, {len(rows['visits']):,} visits, {len(rows['aliquots']):,} aliquots"
+    size = ", ".join(f"{len(rows[t]):,} {t}" for t in ("subjects", "visits", "aliquots"))
     print(f"# {dialect}: {size}; generated and loaded in {loaded:.0f} s", flush=True)
     del rows
     criteria = parse_criteria(CRITERIA)
