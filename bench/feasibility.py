@@ -25,6 +25,7 @@ Three figures per database, each the median of --repeat runs after one warm-up, 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -350,7 +351,7 @@ def main() -> None:
                        ("hand SQL ms", 12), ("ratio", 6), ("count", 6)])  # fmt: skip
         for dialect in DIALECTS if args.db == "both" else (args.db,):
             bench(databases, dialect, args, table)
-        print(f"# {databases.versions()}")
+        print(f"# {databases.versions()}; load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
