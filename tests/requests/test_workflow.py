@@ -3,6 +3,7 @@ the decision, withdrawal, and an investigator's reach (only their own requests).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -133,19 +134,47 @@ def test_request_codes_count_up_from_req_0001(session: Session, investigator: Ac
 def test_submitting_an_incomplete_request_names_every_missing_part(
     session: Session, investigator: Actor
 ) -> None:
-    req = draft_request(session, investigator, title=" ", aims="", criteria={}, purpose=DuoTerm.NCU)
+    req = draft_request(session, investigator, title=" ", aims="", criteria={})
 
     with pytest.raises(InvalidInput) as refused:
         submit_request(session, investigator, request=req.code)
 
-    assert {e["field"] for e in refused.value.errors} == {
-        "title",
-        "aims",
-        "criteria",
-        "purpose",
-        "file",
-    }
+    assert {e["field"] for e in refused.value.errors} == {"title", "aims", "criteria", "file"}
     assert req.state is S.DRAFT
+
+
+def test_a_draft_keeps_its_criteria_canonical_with_the_purpose_inside(
+    session: Session, investigator: Actor
+) -> None:
+    req = draft_request(
+        session,
+        investigator,
+        criteria={"specimen_types": ["serum", "plasma"], "age": {"max": 60}},
+        purpose=DuoTerm.DS,
+        purpose_modifiers=[DuoTerm.NCU],
+    )
+
+    assert json.loads(req.criteria) == {
+        "age": {"max": 60},
+        "purpose": {"modifiers": ["DUO:0000046"], "term": "DUO:0000007"},
+        "specimen_types": ["plasma", "serum"],
+    }
+    assert (req.purpose, req.modifiers) == (DuoTerm.DS, (DuoTerm.NCU,))
+
+
+def test_a_modifier_as_purpose_or_criteria_the_engine_refuses_never_become_a_draft(
+    session: Session, investigator: Actor
+) -> None:
+    with pytest.raises(InvalidInput) as modifier:
+        draft_request(session, investigator, purpose=DuoTerm.NCU, purpose_modifiers=[])
+    with pytest.raises(InvalidInput) as unknown:
+        draft_request(session, investigator, criteria={"age": {"min": "old"}})
+    with pytest.raises(InvalidInput, match="give it once"):
+        draft_request(session, investigator, criteria={"purpose": {"term": "GRU"}})
+
+    assert [e["field"] for e in modifier.value.errors] == ["criteria.purpose.term"]
+    assert [e["field"] for e in unknown.value.errors] == ["criteria.age.min"]
+    assert list_requests(session, investigator) == ([], 0)
 
 
 def test_a_submission_notifies_reviewers_and_admins_but_not_the_investigator(

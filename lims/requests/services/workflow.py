@@ -25,6 +25,7 @@ from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
 from lims.db import utcnow
 from lims.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from lims.requests.criteria import duo_term, parse_criteria
 from lims.requests.models import (
     EDITABLE_STATES,
     REQUEST_TRANSITIONS,
@@ -179,10 +180,14 @@ def create_draft(
     aliquots_per_visit: int = 1,
     allow_last_aliquot: bool = False,
     phenotype_fields: Sequence[str] = (),
-    purpose: DuoTerm,
-    purpose_modifiers: Sequence[DuoTerm] = (),
+    purpose: DuoTerm | None = None,
+    purpose_modifiers: Sequence[DuoTerm] | None = None,
 ) -> SpecimenRequest:
-    """Start a request as a draft; the investigator completes and submits it later."""
+    """Start a request as a draft; the investigator completes and submits it later.
+
+    The criteria are checked and stored in the engine's canonical form now (a draft holds a
+    question the engine can answer); the purpose may come inside them or beside them.
+    """
     actor.require(Role.INVESTIGATOR)
     if actor.user_id is None:
         raise Forbidden("A request belongs to a signed-in investigator")
@@ -242,21 +247,77 @@ def edit_draft(
 
 def _fill(req: SpecimenRequest, **values: Any) -> None:
     """Copy the given fields onto the request, in the shape the columns keep."""
+    criteria = values.pop("criteria", None)
+    purpose = values.pop("purpose", None)
+    modifiers = values.pop("purpose_modifiers", None)
+    if criteria is not None or purpose is not None or modifiers is not None or not req.criteria:
+        _set_criteria(req, criteria=criteria, purpose=purpose, modifiers=modifiers)
     for name, value in values.items():
-        if name == "criteria":
-            # TODO(#19): lims.requests.criteria.parse_criteria(value).document() once `criteria`
-            # is merged; until then the JSON is kept canonical, as given.
-            req.criteria = json.dumps(value, sort_keys=True, separators=(",", ":"))
-        elif name == "phenotype_fields":
+        if name == "phenotype_fields":
             req.phenotype_fields = " ".join(dict.fromkeys(value))
-        elif name == "purpose_modifiers":
-            req.purpose_modifiers = " ".join(t.value for t in value) or None
         elif name in {"title", "aims"}:
             setattr(req, name, value.strip())
         elif name in _PLAIN:
             setattr(req, name, value)
         else:
             raise InvalidInput(f"{name} cannot be changed on a request", field=name)
+
+
+def _set_criteria(
+    req: SpecimenRequest,
+    *,
+    criteria: Mapping[str, Any] | None,
+    purpose: DuoTerm | None,
+    modifiers: Sequence[DuoTerm] | None,
+) -> None:
+    """Store the criteria in the engine's canonical form, with the request's purpose in them.
+
+    The purpose lives once, in the criteria document (the engine's consent rule reads it there);
+    the request's purpose columns mirror it for consent_permits at shipment. It may be given in
+    the criteria, or as `purpose` and `purpose_modifiers`, or both if they agree; criteria
+    changed without a purpose keep the request's.
+    """
+    stored = json.loads(req.criteria) if req.criteria else {}
+    doc = dict(criteria if criteria is not None else stored)
+    if "purpose" not in doc and "purpose" in stored:
+        doc["purpose"] = stored["purpose"]
+    if purpose is not None or modifiers is not None:
+        term, mods = _purpose_of(doc)
+        wanted = (purpose or term, frozenset(modifiers) if modifiers is not None else mods)
+        if criteria is not None and "purpose" in criteria and (term, mods) != wanted:
+            raise InvalidInput(
+                "The criteria's purpose and the request's purpose differ; give it once",
+                field="purpose",
+            )
+        given = doc.get("purpose")
+        old: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+        doc["purpose"] = {
+            **old,
+            "term": wanted[0].value if wanted[0] else None,
+            "modifiers": sorted(m.value for m in wanted[1]),
+        }
+    parsed = parse_criteria(doc)
+    req.criteria = json.dumps(parsed.document(), sort_keys=True, separators=(",", ":"))
+    req.purpose = parsed.purpose.term
+    req.purpose_modifiers = " ".join(sorted(m.value for m in parsed.purpose.modifiers)) or None
+
+
+def _purpose_of(doc: Mapping[str, Any]) -> tuple[DuoTerm | None, frozenset[DuoTerm]]:
+    """The purpose a criteria document states, as far as it reads (parse_criteria says why not)."""
+    given = doc.get("purpose")
+    if not isinstance(given, Mapping):
+        return None, frozenset()
+    try:
+        term: DuoTerm | None = duo_term(given.get("term"))
+    except ValueError:
+        term = None
+    mods = set()
+    for item in given.get("modifiers") or []:
+        try:
+            mods.add(duo_term(item))
+        except ValueError:
+            continue
+    return term, frozenset(mods)
 
 
 _PLAIN = frozenset({"quantity_ul", "aliquots_per_visit", "allow_last_aliquot", "purpose"})
@@ -301,11 +362,8 @@ def submission_problems(req: SpecimenRequest) -> list[FieldError]:
 
 
 def _criteria_given(document: str) -> bool:
-    # TODO(#19): parse_criteria(json.loads(document)) from `criteria`, its errors as problems.
-    try:
-        return bool(json.loads(document or "{}"))
-    except ValueError:
-        return False
+    """Whether the criteria ask for something: a purpose alone would ask for every tube."""
+    return any(key != "purpose" for key in json.loads(document or "{}"))
 
 
 def submit_request(
