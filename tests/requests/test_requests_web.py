@@ -82,7 +82,11 @@ def test_an_investigator_drafts_attaches_and_submits_through_the_pages(
     assert submitted.status_code == 303
     page = client.get(page_url).get_data(as_text=True)
     assert "submitted" in page and "Submit for review" not in page
-    assert "specimen types: serum" in page and "age: max 60" in page and "p.pdf" in page
+    assert (
+        "Specimen type: serum" in page
+        and "Age at collection: at most 60 years" in page
+        and "p.pdf" in page
+    )
     assert "NCU · non-commercial use only" in page
 
 

@@ -163,23 +163,47 @@ def request_page(code: str) -> ResponseReturnValue:
     )
 
 
+# How each criterion reads on the request page (docs/user/request-criteria.md names them).
+_CHOICES = {
+    "diagnoses": "Diagnosis",
+    "body_regions": "Body regions at the visit",
+    "specimen_types": "Specimen type",
+    "sexes": "Sex",
+    "sites": "Sites",
+}
+_RANGES = {
+    "age": ("Age at collection", "years"),
+    "disease_duration_years": ("Disease duration at collection", "years"),
+    "toxin_weeks": ("Weeks since the last botulinum toxin injection", "weeks"),
+}
+
+
 def criteria_in_words(document: str) -> list[str]:
-    """The canonical criteria document as lines a reader follows ("age: min 40; max 60"); the
-    purpose has its own row on the page."""
-    parsed = json.loads(document or "{}")
-    return [
-        f"{key.replace('_', ' ')}: {_words(value)}"
-        for key, value in sorted(parsed.items())
-        if key != "purpose"
-    ]
+    """The canonical criteria document as lines a reader follows; the purpose has its own row."""
+    doc = json.loads(document or "{}")
+    lines = [f"{label}: {', '.join(doc[key]).replace('_', ' ')}"
+             for key, label in _CHOICES.items() if doc.get(key)]  # fmt: skip
+    lines += [f"{label}: {_bounds(doc[key], unit)}"
+              for key, (label, unit) in _RANGES.items() if doc.get(key)]  # fmt: skip
+    for score in doc.get("scores", []):
+        name = score["scale"].upper() + (f" {score['subscale']}" if score.get("subscale") else "")
+        lines.append(f"{name} at the visit of collection: {_bounds(score, 'points')}")
+    if doc.get("min_visits"):
+        lines.append(f"At least {doc['min_visits']} visits with matching specimens per subject")
+    if doc.get("min_volume_ul") is not None:
+        lines.append(f"At least {doc['min_volume_ul']} µL in each aliquot")
+    if doc.get("max_freeze_thaw") is not None:
+        lines.append(f"At most {doc['max_freeze_thaw']} freeze-thaw cycles")
+    for element, letters in (doc.get("sprec") or {}).items():
+        lines.append(f"SPREC {element.replace('_', ' ')}: {', '.join(letters)}")
+    return lines
 
 
-def _words(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(_words(v) for v in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{k.replace('_', ' ')} {_words(v)}" for k, v in value.items())
-    return str(value).replace("_", " ")
+def _bounds(bounds: dict[str, Any], unit: str) -> str:
+    low, high = bounds.get("min"), bounds.get("max")
+    if low is not None and high is not None:
+        return f"{low:g} to {high:g} {unit}"
+    return f"at least {low:g} {unit}" if low is not None else f"at most {high:g} {unit}"
 
 
 def _step(code: str, run: Callable[[], Any], done: str) -> ResponseReturnValue:
