@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 from lims.actors import Actor
 from lims.audit.services import events_for
 from lims.errors import Conflict, Forbidden, InvalidInput, NotFound
-from lims.requests.models import REQUEST_TRANSITIONS, RequestState, SpecimenRequest
+from lims.requests.models import (
+    REQUEST_TRANSITIONS,
+    ItemStatus,
+    RequestItem,
+    RequestState,
+    SpecimenRequest,
+)
 from lims.requests.services import (
     add_review,
     change_state,
@@ -24,6 +30,7 @@ from lims.requests.services import (
     submit_request,
 )
 from lims.specimens.duo import DuoTerm
+from tests.factories import make_aliquots
 from tests.requests.workflow_factories import (
     attach_protocol,
     draft_request,
@@ -296,3 +303,20 @@ def test_the_investigator_withdraws_before_shipping_but_not_after(
         change_state(session, investigator, request=shipped.code, to=S.WITHDRAWN)
     assert req.state is S.WITHDRAWN
     assert isinstance(req, SpecimenRequest)
+
+
+def test_a_request_holding_reserved_tubes_is_not_withdrawn_until_they_are_let_go(
+    session: Session, investigator: Actor
+) -> None:
+    req = draft_request(session, investigator)
+    req.state = S.FULFILLING  # the pick list's reservation brings it here (fulfilment.py)
+    (tube,) = make_aliquots(session, 1)
+    req.items.append(RequestItem(aliquot=tube, open_aliquot_id=tube.id))
+    session.flush()
+
+    with pytest.raises(Conflict, match="holds 1 reserved tube"):
+        change_state(session, investigator, request=req.code, to=S.WITHDRAWN)
+    req.items[0].status, req.items[0].open_aliquot_id = ItemStatus.CANCELLED, None
+    change_state(session, investigator, request=req.code, to=S.WITHDRAWN)
+
+    assert req.state is S.WITHDRAWN

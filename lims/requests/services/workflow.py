@@ -24,10 +24,11 @@ from lims import audit
 from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
 from lims.db import utcnow
-from lims.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from lims.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, plural
 from lims.requests.criteria import duo_term, parse_criteria
 from lims.requests.models import (
     EDITABLE_STATES,
+    OPEN_ITEM_STATUSES,
     REQUEST_TRANSITIONS,
     RequestState,
     SpecimenRequest,
@@ -146,6 +147,14 @@ def move_state(
         raise Forbidden(
             f"{actor.username} ({actor.role.value}) may not move request {req.code} from "
             f"{req.state.label} to {to.label}"
+        )
+    if to is S.WITHDRAWN and (held := [i for i in req.items if i.status in OPEN_ITEM_STATUSES]):
+        # A reserved tube is kept from every other request until it is let go; a withdrawn
+        # request can no longer let it go (fulfilment changes only a fulfilling request).
+        raise Conflict(
+            f"Request {req.code} holds {plural(len(held), 'reserved tube')}; a technician lets "
+            "them go (cancel each reservation) before it can be withdrawn",
+            field="state",
         )
     at = at or utcnow()
     before = req.state
