@@ -10,6 +10,12 @@ from lims.requests.services.attachments import (
     attach_file,
     attachment_file,
 )
+from lims.requests.services.drafting import (
+    create_draft,
+    edit_draft,
+    submission_problems,
+    submit_request,
+)
 from lims.requests.services.notifications import (
     NotificationRow,
     list_notifications,
@@ -33,8 +39,6 @@ from lims.requests.services.review import (
 from lims.requests.services.workflow import (
     MOVERS,
     change_state,
-    create_draft,
-    edit_draft,
     find_request,
     list_requests,
     may_move,
@@ -42,8 +46,6 @@ from lims.requests.services.workflow import (
     move_state,
     new_request_code,
     request_codes,
-    submission_problems,
-    submit_request,
 )
 
 __all__ = [
