@@ -62,14 +62,16 @@ def next_serial(session: Session, name: str = ALIQUOT_COUNTER) -> int:
 
 def installation_number(session: Session) -> int:
     """The number this installation puts first in the tube codes it issues."""
-    return _installation(session).number
+    return _installation(session)[0]
 
 
-def _installation(session: Session) -> Installation:
-    row = session.get(Installation, 1)
+def _installation(session: Session) -> tuple[int, int]:
+    """(number, first serial), read from the database, not from a copy the session holds."""
+    stmt = select(Installation.number, Installation.first_serial).where(Installation.id == 1)
+    row = session.execute(stmt).one_or_none()
     if row is None:  # the migration makes the row; a database without it is not migrated
         raise Conflict("This database has no installation number: run flask db upgrade")
-    return row
+    return row.number, row.first_serial
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,8 @@ class IssuedCodes:
 
 
 def issued_codes(session: Session) -> IssuedCodes:
-    row = _installation(session)
-    return IssuedCodes(row.number, range(row.first_serial, next_serial(session)))
+    number, first_serial = _installation(session)
+    return IssuedCodes(number, range(first_serial, next_serial(session)))
 
 
 def barcode_problem(code: str, *, issued: IssuedCodes) -> str | None:

@@ -10,8 +10,8 @@ from lims.actors import Actor, Role
 from lims.audit.models import Action
 from lims.errors import Conflict, InvalidInput, plural
 from lims.specimens import barcodes
-from lims.specimens.models import Installation
-from lims.specimens.services.common import ALIQUOT_COUNTER, locked, next_serial
+from lims.specimens.models import BarcodeCounter, Installation
+from lims.specimens.services.common import ALIQUOT_COUNTER, locked
 
 
 def set_installation(session: Session, actor: Actor, *, number: int) -> Installation:
@@ -31,7 +31,12 @@ def set_installation(session: Session, actor: Actor, *, number: int) -> Installa
     row = session.scalars(locked(select(Installation).where(Installation.id == 1))).one()
     if row.number == number:
         return row
-    serial = next_serial(session, ALIQUOT_COUNTER)
+    # The counter too: a bench issuing codes now either finishes first (and is counted) or
+    # waits, then reads the new number (take_barcodes reads it after taking its serials).
+    counter = session.scalars(
+        locked(select(BarcodeCounter).where(BarcodeCounter.name == ALIQUOT_COUNTER))
+    ).first()
+    serial = counter.next_value if counter is not None else 1
     carrying = serial - row.first_serial  # codes issued with the current number
     if carrying and not (row.number == 0 and row.first_serial == 1):
         raise Conflict(
