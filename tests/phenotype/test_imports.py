@@ -22,6 +22,8 @@ from lims.phenotype.models import (
     Treatment,
 )
 from lims.phenotype.services import import_redcap
+from lims.specimens.models import Subject
+from phenotype_link.redcap.sample import visit_dates
 from tests.conftest import bearer
 from tests.factories import make_subject, make_visit
 
@@ -32,12 +34,12 @@ TODAY = date(2026, 12, 1)
 
 @pytest.fixture
 def sample_subjects(session: Session) -> None:
-    """The subjects and visits the sample export names (demo study codes)."""
-    for code in ("NA2-0001", "EU1-0002", "NA1-0003", "NA2-0004"):
-        subject = make_subject(session, study_code=code)
-        make_visit(session, subject, 1, date(2023, 3, 14))
-        if code == "EU1-0002":
-            make_visit(session, subject, 2, date(2024, 3, 14))
+    """The subjects and visits the sample export names (demo study codes), on its dates."""
+    subjects: dict[str, Subject] = {}
+    for (code, number), on in sorted(visit_dates().items()):
+        if code not in subjects:
+            subjects[code] = make_subject(session, study_code=code)
+        make_visit(session, subjects[code], number, on)
 
 
 def count(session: Session, model: type) -> int:
@@ -86,7 +88,7 @@ def test_a_changed_value_in_a_reimport_is_an_audited_change_with_before_and_afte
     session: Session, tech: Actor
 ) -> None:
     import_redcap(session, tech, data=RAW, today=TODAY)
-    edited = RAW.replace(b",2022-11-30,1,200,", b",2022-11-30,1,250,")
+    edited = RAW.replace(b",2021-11-17,1,200,", b",2021-11-17,1,250,")
     assert edited != RAW
     result = import_redcap(session, tech, data=edited, today=TODAY)
 
@@ -103,7 +105,7 @@ def test_a_changed_value_in_a_reimport_is_an_audited_change_with_before_and_afte
 def test_one_bad_cell_writes_nothing_and_names_row_record_event_and_field(
     session: Session, tech: Actor
 ) -> None:
-    bad = RAW.replace(b",2022-11-30,1,200,", b",2099-11-30,1,200,")
+    bad = RAW.replace(b",2021-11-17,1,200,", b",2099-11-17,1,200,")
     with pytest.raises(InvalidInput) as refused:
         import_redcap(session, tech, data=bad, today=TODAY)
 
