@@ -31,6 +31,7 @@ from lims.phenotype.services._common import (
     ScaleIn,
     TreatmentIn,
     VisitPhenotype,
+    _inline,
     apply_visit,
     audit_events,
     consent_refusals,
@@ -233,7 +234,7 @@ def _lock_visits(session: Session, codes: Sequence[str]) -> dict[tuple[str, int]
             select(Subject.study_code, Visit.visit_number, Visit.id, Subject.id,
                    Visit.visit_on, Subject.primary_diagnosis)
             .join(Visit.subject)
-            .where(Subject.id.in_(ids))
+            .where(Subject.id.in_(_inline(ids)))
         )  # fmt: skip
         for code, number, visit_id, subject_id, visit_on, primary in session.execute(stmt):
             found[(code, number)] = _Visit(visit_id, subject_id, visit_on, primary)
