@@ -255,27 +255,11 @@ def _check_dates(rec: InstrumentRecord, visit: _Visit) -> FieldError | None:
     ))  # fmt: skip
 
 
-def import_redcap(
-    session: Session,
-    actor: Actor,
-    *,
-    data: bytes,
-    mapping: str | None = None,
-    filename: str | None = None,
-    dry_run: bool = False,
-    today: date,
-) -> ImportResult:
-    """Import a REDCap export (raw or labels, optionally through a mapping file), all or nothing."""
-    actor.require(Role.TECHNICIAN)  # reviewers read; the bench records
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput(
-            "The export is not UTF-8 text (REDCap writes UTF-8)", field="file"
-        ) from None
-    records = _parse(session, text, mapping, today)
-    visits = _lock_visits(session, sorted({r.record for r in records}))
+def _changes(
+    session: Session, records: list[InstrumentRecord], visits: dict[tuple[str, int], _Visit]
+) -> tuple[list[Change], list[FieldError]]:
+    """Every change the records make to the stored rows, and every problem: a visit the LIMS
+    lacks, a visit date that disagrees, a scale that cannot be scored, consent that refuses."""
     instruments = {i.name: i for i in lims_instruments()}
     grouped: dict[tuple[str, int], dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     first_row: dict[int, InstrumentRecord] = {}  # subject id -> its first record in the file
@@ -304,6 +288,31 @@ def import_redcap(
             news.add(visit.subject_id)
     refused = consent_refusals(session, {s: first_row[s].record for s in news})
     problems += [_where(first_row[s], "record_id", why) for s, why in sorted(refused.items())]
+    return changes, problems
+
+
+def import_redcap(
+    session: Session,
+    actor: Actor,
+    *,
+    data: bytes,
+    mapping: str | None = None,
+    filename: str | None = None,
+    dry_run: bool = False,
+    today: date,
+) -> ImportResult:
+    """Import a REDCap export (raw or labels, optionally through a mapping file), all or nothing."""
+    actor.require(Role.TECHNICIAN)  # reviewers read; the bench records
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            "The export is not UTF-8 text (REDCap writes UTF-8)", field="file"
+        ) from None
+    records = _parse(session, text, mapping, today)
+    visits = _lock_visits(session, sorted({r.record for r in records}))
+    changes, problems = _changes(session, records, visits)
     if problems:
         raise InvalidInput(f"{len(problems)} problems found; nothing was imported", errors=problems)
     counts = {k: sum(c.kind == k for c in changes) for k in ("created", "changed", "unchanged")}
