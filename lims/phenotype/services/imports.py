@@ -223,18 +223,21 @@ def _lock_visits(session: Session, codes: Sequence[str]) -> dict[tuple[str, int]
     """Lock the file's subjects and read their visits, as compact rows, by (study code, visit
     number). The subjects are locked in id order, as every specimen service locks them, so a
     withdrawal or a new visit waits for the import, or the import for them."""
-    found: dict[tuple[str, int], _Visit] = {}
+    ids: list[int] = []
     for start in range(0, len(codes), IN_LIST_SIZE):
         chunk = codes[start : start + IN_LIST_SIZE]
-        ids = session.scalars(
-            select(Subject.id).where(Subject.study_code.in_(chunk)).order_by(Subject.id)
-            .with_for_update()
-        ).all()  # fmt: skip
+        ids += session.scalars(select(Subject.id).where(Subject.study_code.in_(chunk)))
+    ids.sort()  # one order across the chunks too: two imports never lock crosswise
+    found: dict[tuple[str, int], _Visit] = {}
+    for start in range(0, len(ids), IN_LIST_SIZE):
+        chunk_ids = _inline(ids[start : start + IN_LIST_SIZE])
+        locking = select(Subject.id).where(Subject.id.in_(chunk_ids)).order_by(Subject.id)
+        session.execute(locking.with_for_update()).all()
         stmt = (
             select(Subject.study_code, Visit.visit_number, Visit.id, Subject.id,
                    Visit.visit_on, Subject.primary_diagnosis)
             .join(Visit.subject)
-            .where(Subject.id.in_(_inline(ids)))
+            .where(Subject.id.in_(chunk_ids))
         )  # fmt: skip
         for code, number, visit_id, subject_id, visit_on, primary in session.execute(stmt):
             found[(code, number)] = _Visit(visit_id, subject_id, visit_on, primary)
