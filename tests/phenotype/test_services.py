@@ -173,3 +173,18 @@ def test_recording_by_hand_follows_the_same_consent_rule_as_the_import(
         )
     assert {c.kind for c in again} == {"unchanged"}
     assert session.scalars(select(ScaleAdministration.total_score)).one() == 5
+
+
+def test_a_row_the_session_already_holds_shows_a_recorded_change(
+    session: Session, tech: Actor
+) -> None:
+    code = make_visit(session).subject.study_code
+    given = phenotype(scales=(jrs(3, 2),))
+    record_visit_phenotype(session, tech, study_code=code, visit_number=1, phenotype=given)
+    held = session.scalars(select(ScaleAdministration)).one()
+    assert held.total_score == 5
+
+    changed = phenotype(scales=(jrs(4, 2),))
+    record_visit_phenotype(session, tech, study_code=code, visit_number=1, phenotype=changed)
+
+    assert held.total_score == 6

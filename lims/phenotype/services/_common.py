@@ -261,6 +261,11 @@ def write_changes(session: Session, changes: Sequence[Change]) -> None:
             .values({n: bindparam(n, type_=table.c[n].type) for n in names})
         )
         session.execute(stmt, params)
+    for c in changes:  # a copy the session already holds would be stale (no expiry on commit)
+        if c.kind == "changed" and (held := session.identity_map.get(
+            session.identity_key(c.model, c.row_id)
+        )) is not None:  # fmt: skip
+            session.expire(held)
 
 
 def insert_created(session: Session, changes: Sequence[Change]) -> None:
