@@ -227,8 +227,10 @@ def main() -> None:
     args = parser.parse_args()
     full = make_case(args.subjects, args.events)
     small_events = args.baseline_events or args.events
-    scale = small_events / args.events
-    small = make_case(max(1, round(args.subjects * scale)), small_events)
+    small = full
+    if small_events != args.events:
+        scale = small_events / args.events
+        small = make_case(max(1, round(args.subjects * scale)), small_events)
     print("# re-imports: wall / client CPU / server CPU seconds")
     header(
         f"phenotype import: {args.subjects:,} subjects, {args.events:,} events, "
