@@ -358,6 +358,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=8731)
     parser.add_argument("--database-url", help="an empty PostgreSQL database (else a throwaway)")
+    parser.add_argument("--profile-only", action="store_true", help="skip (a) and (b)")
     args = parser.parse_args(argv)
     from bench._common import header
     from tests.databases import postgres_factory
@@ -373,15 +374,16 @@ def main(argv: list[str] | None = None) -> None:
             f"PostgreSQL, demo with {args.subjects} subjects, {len(fixture.barcodes)} "
             f"stored tubes to look up, {args.server} with {args.workers} workers"
         )
-        with app_server(url, server=args.server, workers=args.workers, port=args.port) as host:
-            results, seconds = drive(
-                host, fixture, clients=args.clients, seconds=args.seconds, rate=None
-            )
-            print(report(f"(a) saturation, {args.clients} clients", results, seconds))
-            results, seconds = drive(
-                host, fixture, clients=20, seconds=args.seconds, rate=args.rate
-            )
-            print(report(f"(b) offered {args.rate:g} req/s, 20 clients", results, seconds))
+        if not args.profile_only:
+            with app_server(url, server=args.server, workers=args.workers, port=args.port) as host:
+                results, seconds = drive(
+                    host, fixture, clients=args.clients, seconds=args.seconds, rate=None
+                )
+                print(report(f"(a) saturation, {args.clients} clients", results, seconds))
+                results, seconds = drive(
+                    host, fixture, clients=20, seconds=args.seconds, rate=args.rate
+                )
+                print(report(f"(b) offered {args.rate:g} req/s, 20 clients", results, seconds))
         print("(c) profile, in-process, medians of 50 of each:")
         print(profile(url, fixture))
     finally:
