@@ -274,7 +274,8 @@ def init_app(app: Any) -> None:
 # A request that only reads (GET, HEAD, OPTIONS) reads from the hot standby, unless the user
 # wrote something the standby has not replayed yet: after a request that committed, the
 # primary's WAL position (at or after that commit) goes into the signed session cookie, and a
-# later read goes to the standby only once pg_last_wal_replay_lsn() there has reached it. So a technician who just stored a tube sees it, on any app server.
+# later read goes to the standby only once pg_last_wal_replay_lsn() there has reached it. So a
+# technician who just stored a tube sees it, on any app server.
 # Signing in, bearer tokens and sign-out read the primary always (get_session(primary=True)):
 # a session ended on one server must end on every server at once, whatever the standby's lag.
 WAL_MARK = "wal_lsn"
