@@ -27,7 +27,9 @@ def table_of(model: type[Base]) -> Table:
     return table
 
 
-def write_rows(session: Session, model: type[Base], columns: Sequence[str], rows: list[Row]) -> None:
+def write_rows(
+    session: Session, model: type[Base], columns: Sequence[str], rows: list[Row]
+) -> None:
     """Insert `rows` (tuples in `columns` order) into the model's table, in the session's
     transaction."""
     if not rows:
@@ -43,6 +45,7 @@ def _copy(session: Session, table: Table, columns: Sequence[str], rows: list[Row
     # COPY reads text: enums go as their values (StrEnum already is one), JSON as its text.
     as_json = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
     raw = session.connection().connection.driver_connection
+    assert raw is not None
     quoted = ", ".join(f'"{name}"' for name in columns)
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
         for row in rows:

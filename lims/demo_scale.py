@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -69,6 +69,7 @@ def generate(
     subjects: int,
     seed: int,
     force: bool = False,
+    batch_subjects: int = BATCH_SUBJECTS,
     progress: Callable[[int], None] = lambda n: None,
 ) -> Generated:
     """Write `subjects` subjects with their consent, visits, diagnoses, tubes and aliquots,
@@ -85,11 +86,13 @@ def generate(
         for name in ("aliquot", "box")
     }
     rng = random.Random(seed)
-    shelves = Shelves(start, serials["box"], sites)
+    shelves = Shelves(
+        start, serials["box"], sites, frozenset(session.scalars(select(Freezer.name)))
+    )
     first_number = int(session.scalar(select(func.count(Subject.id))) or 0) + 1
     done = Generated()
-    for low in range(first_number, first_number + subjects, BATCH_SUBJECTS):
-        high = min(low + BATCH_SUBJECTS, first_number + subjects)
+    for low in range(first_number, first_number + subjects, batch_subjects):
+        high = min(low + batch_subjects, first_number + subjects)
         batch = Batch(start, serials["aliquot"])
         for number in range(low, high):
             subject_rows(batch, rng, number, sites, forms, shelves)
@@ -144,9 +147,7 @@ def _sites(session: Session) -> list[tuple[str, int, str]]:
     return sorted((code, site_id, zone) for code, site_id, zone in rows)
 
 
-def _write(
-    session: Session, admin: Actor, batch: Batch, shelves: Shelves, done: Generated
-) -> None:
+def _write(session: Session, admin: Actor, batch: Batch, shelves: Shelves, done: Generated) -> None:
     """One batch's rows, parents before children, and its one audit event."""
     tables: list[tuple[type[Any], tuple[str, ...], list[Row]]] = [
         (Freezer, shelves.FREEZER_COLUMNS, shelves.take("freezers")),

@@ -147,9 +147,14 @@ class Shelves:
                    "created_at")  # fmt: skip
 
     def __init__(
-        self, ids: dict[str, int], box_serial: int, sites: dict[str, tuple[int, str]]
+        self,
+        ids: dict[str, int],
+        box_serial: int,
+        sites: dict[str, tuple[int, str]],
+        taken: frozenset[str] = frozenset(),
     ) -> None:
         self.ids, self.next_serial, self.sites = ids, box_serial, sites
+        self.taken = taken  # freezer names in use: a forced second run numbers on from them
         self.pending: dict[str, list[Row]] = {"freezers": [], "racks": [], "boxes": []}
         self.cursor: dict[tuple[str, SpecimenType], _Fill] = {}
 
@@ -176,12 +181,17 @@ class Shelves:
         if fill.rack_id == 0 or fill.boxes_in_rack == BOXES_PER_RACK:
             if fill.freezer_id == 0 or fill.racks_in_freezer == RACKS_PER_FREEZER:
                 fill.freezers += 1
-                name = f"{site} {kind.value.upper()} F{fill.freezers:02d} -80"
+                while (
+                    name := f"{site} {kind.value.upper()} F{fill.freezers:02d} -80"
+                ) in self.taken:
+                    fill.freezers += 1
                 room = f"{site} B{fill.freezers:03d}"
                 fill.freezer_id = self._new("freezers", (name, -80, room, self.sites[site][0], at))
                 fill.racks_in_freezer = 0
             fill.racks_in_freezer += 1
-            fill.rack_id = self._new("racks", (fill.freezer_id, f"Rack {fill.racks_in_freezer:02d}"))
+            fill.rack_id = self._new(
+                "racks", (fill.freezer_id, f"Rack {fill.racks_in_freezer:02d}")
+            )
             fill.boxes_in_rack = 0
         fill.boxes_in_rack += 1
         self.next_serial += 1
@@ -332,6 +342,7 @@ def _aliquot(
     if status in PLACED:
         box_id, row, col = shelves.place(site, kind, made)
         placed_at = made + timedelta(hours=1)
-        batch.placements.append((batch.new_id("placements"), aliquot_id, box_id, row, col, placed_at))
+        batch.placements.append(
+            (batch.new_id("placements"), aliquot_id, box_id, row, col, placed_at)
+        )
     return aliquot_id
-
