@@ -14,7 +14,9 @@ from lims.storage.services.disposal import (
 from lims.storage.services.export import export_inventory
 from lims.storage.services.finding import (
     INVENTORY_COLUMNS,
+    TOTAL_LIMIT,
     AliquotFilter,
+    AliquotPage,
     BoxGrid,
     GridCell,
     InventoryRow,
@@ -76,8 +78,10 @@ __all__ = [
     "INVENTORY_COLUMNS",
     "MOVABLE",
     "PLACEMENT_COLUMNS",
+    "TOTAL_LIMIT",
     "TUBE_ACTIONS",
     "AliquotFilter",
+    "AliquotPage",
     "BoxFill",
     "BoxGrid",
     "Disposal",
