@@ -468,10 +468,11 @@ class InventoryRowOut(Schema):
 
 
 class AliquotPageOut(PageOut):
-    """`total` is exact up to 10,000; beyond, `total_is_exact` is false and total is 10,000."""
+    """`total` is exact up to 1,000 matches (`total_kind` "exact"); beyond, PostgreSQL's
+    planner estimate ("estimate") or, on SQLite, 1,000 ("more_than")."""
 
     items = fields.List(fields.Nested(InventoryRowOut))
-    total_is_exact = fields.Boolean()
+    total_kind = fields.Function(lambda p: p["total_kind"].value)
     next_after = fields.Integer(allow_none=True)
     prev_before = fields.Integer(allow_none=True)
 

@@ -60,7 +60,7 @@ def get_aliquot(barcode: str) -> ResponseReturnValue:
 @token_required
 @documented(
     summary="Aliquots filtered by site, subject, type, status, freezer, box; paged by keyset "
-    "(after/before) or number, with a total counted up to 10,000",
+    "(after/before) or number, with a total exact up to 1,000, else estimated",
     query=AliquotQueryIn,
     response=AliquotPageOut,
 )
@@ -75,7 +75,7 @@ def list_aliquots() -> ResponseReturnValue:
         {
             "items": found.rows,
             "total": found.total,
-            "total_is_exact": found.total_is_exact,
+            "total_kind": found.total_kind,
             "next_after": found.next_after,
             "prev_before": found.prev_before,
             "page": paging["page"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from lims import audit
 from lims.actors import STAFF, Actor, Role
@@ -158,7 +158,12 @@ def list_freezers(session: Session, actor: Actor) -> list[Freezer]:
 def list_racks(session: Session, actor: Actor) -> list[Rack]:
     """Every rack with its freezer, for choosing where a box goes."""
     actor.require(*STAFF)
-    stmt = select(Rack).join(Rack.freezer).order_by(Freezer.name, Rack.name)
+    stmt = (
+        select(Rack)
+        .join(Rack.freezer)
+        .options(contains_eager(Rack.freezer))  # one query, not one per freezer (the box page)
+        .order_by(Freezer.name, Rack.name)
+    )
     return list(session.scalars(stmt))
 
 
