@@ -62,6 +62,7 @@ from lims.storage.services.placing import (
 from lims.storage.services.setup import (
     BoxFill,
     FreezerFill,
+    RackChoice,
     capacity_report,
     create_box,
     create_freezer,
@@ -89,6 +90,7 @@ __all__ = [
     "FreezerFill",
     "GridCell",
     "InventoryRow",
+    "RackChoice",
     "ScanResult",
     "StorageOverview",
     "TotalKind",
