@@ -42,7 +42,7 @@ from lims.demo_scale_rows import (
 from lims.phenotype.models import Diagnosis
 from lims.specimens.consent_models import ConsentAnswer, ConsentDocument, ConsentEvent
 from lims.specimens.models import Aliquot, BarcodeCounter, Specimen, Subject, Visit
-from lims.specimens.services import create_consent_document
+from lims.specimens.services import create_consent_document, installation_number
 from lims.storage.models import Box, Freezer, Placement, Rack
 
 BATCH_SUBJECTS = 500  # about 20,000 aliquots per batch: one audit event and a few COPYs each
@@ -85,6 +85,7 @@ def generate(
         or 1
         for name in ("aliquot", "box")
     }
+    installation = installation_number(session)
     rng = random.Random(seed)
     shelves = Shelves(
         start, serials["box"], sites, frozenset(session.scalars(select(Freezer.name)))
@@ -93,7 +94,7 @@ def generate(
     done = Generated()
     for low in range(first_number, first_number + subjects, batch_subjects):
         high = min(low + batch_subjects, first_number + subjects)
-        batch = Batch(start, serials["aliquot"])
+        batch = Batch(start, serials["aliquot"], installation)
         for number in range(low, high):
             subject_rows(batch, rng, number, sites, forms, shelves)
         _write(session, admin, batch, shelves, done)

@@ -1,12 +1,13 @@
 """The rows of the generated demo (lims/demo_scale.py), built as tuples in column order.
 
-Proportions, per subject: 2 to 6 yearly visits (4 on average); at each visit a diagnosis and
-two primary tubes, an SST tube split into 6 serum aliquots of 500 µL and an EDTA tube giving a
-200 µL DNA stock and 3 sub-aliquots of 50 µL (10 aliquots a visit, 40 a subject). Most
-aliquots sit in a box (stored or checked out); a few were just received, used up or disposed
-of. 1 % of subjects withdrew consent. Each site keeps its own -80 °C freezers, one set for
-serum (9x9 boxes) and one for DNA (10x10 boxes), 20 racks of 20 boxes each, filled in the order
-the aliquots were made.
+Primary tubes get codes this installation issues; aliquots get pre-printed 2D tube codes
+(`prefilled_code`). Proportions, per subject: 2 to 6 yearly visits (4 on average); at each
+visit a diagnosis and two primary tubes, an SST tube split into 6 serum aliquots of 500 µL and
+an EDTA tube giving a 200 µL DNA stock and 3 sub-aliquots of 50 µL (10 aliquots a visit, 40 a
+subject). Most aliquots sit in a box (stored or checked out); a few were just received, used
+up or disposed of. 1 % of subjects withdrew consent. Each site keeps its own -80 °C freezers,
+one set for serum (9x9 boxes) and one for DNA (10x10 boxes), 20 racks of 20 boxes each,
+filled in the order the aliquots were made.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class Batch:
 
     ids: dict[str, int]
     next_serial: int
+    installation: int = 0
     subjects: list[Row] = field(default_factory=list)
     consent_events: list[Row] = field(default_factory=list)
     consent_answers: list[Row] = field(default_factory=list)
@@ -133,8 +135,9 @@ class Batch:
         return self.ids[table] - 1
 
     def barcode(self) -> str:
+        """A primary tube's code, issued by this installation."""
         self.next_serial += 1
-        return barcodes.aliquot_barcode(self.next_serial - 1)
+        return barcodes.aliquot_barcode(self.next_serial - 1, installation=self.installation)
 
 
 class Shelves:
@@ -312,6 +315,13 @@ def _tubes(
                  quality=quality, parent=stock)  # fmt: skip
 
 
+def prefilled_code(aliquot_id: int) -> str:
+    """An aliquot tube's pre-printed 2D code. Biobanks of this size aliquot into pre-barcoded
+    tubes (FluidX, Micronic), and an installation issues at most 1,000,000 codes of its own
+    (lims/specimens/barcodes.py), fewer than 2,000,000 aliquots and their tubes need."""
+    return f"FX{aliquot_id:08d}"
+
+
 def _value(v: Any) -> Any:
     return v.value if isinstance(v, Temperature) else v
 
@@ -333,7 +343,7 @@ def _aliquot(
     status = rng.choices(_STATUSES, _WEIGHTS)[0]
     aliquot_id = batch.new_id("aliquots")
     batch.aliquots.append(
-        (aliquot_id, batch.barcode(), True, tube_id, parent, kind.value,
+        (aliquot_id, prefilled_code(aliquot_id), False, tube_id, parent, kind.value,
          0 if status is AliquotStatus.CONSUMED else volume_ul, drawn_ul, quality[0], quality[1],
          status.value, rng.choice((0, 0, 0, 1, 1, 2)),
          "on_dry_ice" if status is AliquotStatus.CHECKED_OUT else None,
