@@ -143,10 +143,10 @@ def competent_grid(session: Session, box_id: int) -> list[tuple[Any, ...]]:
             .joinedload(Visit.subject)
         )
     )
-    return sorted(_cell(p) for p in session.scalars(stmt))
+    return sorted(_grid_cell(p) for p in session.scalars(stmt))
 
 
-def _cell(placement: Placement) -> tuple[Any, ...]:
+def _grid_cell(placement: Placement) -> tuple[Any, ...]:
     aliquot = placement.aliquot
     withdrawn = aliquot.subject.enrolment_status is EnrolmentStatus.CONSENT_WITHDRAWN
     kind, status = aliquot.specimen_type, aliquot.status
@@ -197,4 +197,4 @@ def strawman_export(session: Session, limit: int | None) -> Iterator[list[Any]]:
 def strawman_grid(session: Session, box_id: int) -> list[tuple[Any, ...]]:
     box = session.get(Box, box_id)
     assert box is not None
-    return sorted(_cell(p) for p in box.placements)
+    return sorted(_grid_cell(p) for p in box.placements)

@@ -82,6 +82,8 @@ class Action(StrEnum):
     PRINTER_ADDED = "printer.added"
     PRINTER_CHANGED = "printer.changed"
     AUDIT_TRAIL_KEYED = "audit_trail.keyed"
+    # One event per batch of `demo generate` (issue #20), summarising the rows written in bulk.
+    DEMO_GENERATED = "demo.generated"
     PHENOTYPE_RECORDED = "phenotype.recorded"
     PHENOTYPE_CHANGED = "phenotype.changed"
     PHENOTYPES_IMPORTED = "phenotypes.imported"

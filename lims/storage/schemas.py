@@ -435,7 +435,19 @@ class InventoryQueryIn(Schema):
 
 
 class AliquotQueryIn(InventoryQueryIn, PageQuery):
-    """The filters and a page of the aliquot list."""
+    """The filters and a page of the aliquot list: `after` (or `before`) an aliquot id, as the
+    previous page's `next_after` (or `prev_before`) gives it, else the page number."""
+
+    after = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0, max=2**62),
+        metadata={"description": "the next page: the `next_after` of the page before"},
+    )
+    before = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0, max=2**62),
+        metadata={"description": "the previous page: the `prev_before` of the page after"},
+    )
 
 
 class InventoryRowOut(Schema):
@@ -456,7 +468,13 @@ class InventoryRowOut(Schema):
 
 
 class AliquotPageOut(PageOut):
+    """`total` is exact up to 1,000 matches (`total_kind` "exact"); beyond, PostgreSQL's
+    planner estimate ("estimate") or, on SQLite, 1,000 ("more_than")."""
+
     items = fields.List(fields.Nested(InventoryRowOut))
+    total_kind = fields.Function(lambda p: p["total_kind"].value)
+    next_after = fields.Integer(allow_none=True)
+    prev_before = fields.Integer(allow_none=True)
 
 
 class CustodyEventOut(Schema):

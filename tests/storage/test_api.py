@@ -195,6 +195,16 @@ def test_the_list_filters_pages_and_counts(
         f"/api/v1/aliquots?box={box.barcode}&per_page=2&page=2", headers=auth
     ).get_json()
     assert [i["barcode"] for i in page2["items"]] == [tubes[2].barcode]
+    assert body["total_kind"] == "exact" and page2["next_after"] is None
+    after = client.get(
+        f"/api/v1/aliquots?box={box.barcode}&per_page=2&after={body['next_after']}", headers=auth
+    ).get_json()
+    assert after["items"] == page2["items"]
+    back = client.get(
+        f"/api/v1/aliquots?box={box.barcode}&per_page=2&before={after['prev_before']}",
+        headers=auth,
+    ).get_json()
+    assert back["items"] == body["items"] and back["prev_before"] is None
     bad = client.get("/api/v1/aliquots?status=thawed", headers=auth)
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "status"
 

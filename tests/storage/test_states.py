@@ -68,11 +68,11 @@ def test_a_voided_tube_drops_out_of_lists_and_counts_but_stays_findable(
     kept, voided = stored(session, tech), stored(session, tech)
     count_before = specimen_overview(session, tech).aliquots
     void_aliquot(session, tech, barcode=voided.barcode, reason="entered twice")
-    rows, total = list_aliquots(session, tech, filters=AliquotFilter())
-    assert [r.barcode for r in rows] == [kept.barcode] and total == 1
+    listed = list_aliquots(session, tech, filters=AliquotFilter())
+    assert [r.barcode for r in listed.rows] == [kept.barcode] and listed.total == 1
     assert specimen_overview(session, tech).aliquots == count_before - 1
-    asked, _ = list_aliquots(session, tech, filters=AliquotFilter(status=S.VOIDED))
-    assert [r.barcode for r in asked] == [voided.barcode]
+    asked = list_aliquots(session, tech, filters=AliquotFilter(status=S.VOIDED))
+    assert [r.barcode for r in asked.rows] == [voided.barcode]
     assert [(n.kind, n.code) for n in find(session, tech, voided.barcode)] == [
         ("aliquot", voided.barcode)
     ]

@@ -119,8 +119,15 @@ def test_the_aliquot_list_filters_and_pages(
     loose = make_aliquot(session)
     sign_in(client, "tech")
     page = client.get(f"/aliquots?box={box.barcode}&per_page=2").get_data(as_text=True)
-    assert "3 aliquots match" in page and "Page 1 of 2" in page
+    assert "3 aliquots match" in page and "Next →" in page and "Previous" not in page
     assert in_box[0].barcode in page and in_box[2].barcode not in page
+    after = re.search(r"after=(\d+)", page)
+    assert after is not None
+    page = client.get(f"/aliquots?box={box.barcode}&per_page=2&after={after[1]}").get_data(
+        as_text=True
+    )
+    assert in_box[2].barcode in page and in_box[0].barcode not in page
+    assert "← Previous" in page and "Next →" not in page
     page = client.get("/aliquots?status=received").get_data(as_text=True)
     assert loose.barcode in page and in_box[0].barcode not in page
 

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from lims import audit
 from lims.actors import Actor, Role
@@ -44,7 +44,10 @@ def issue_token(
 
 def find_token(session: Session, token: str, *, now: datetime | None = None) -> ApiToken:
     """The usable token row of a bearer token of an active user, or NotAuthenticated."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha256(token)))
+    # The user in the same query: every API request asks this, and a second round trip was a
+    # measurable share of a lookup (docs/benchmarks.md, issue #20).
+    stmt = select(ApiToken).where(ApiToken.token_sha256 == _sha256(token))
+    row = session.scalar(stmt.options(joinedload(ApiToken.user, innerjoin=True)))
     if row is None or not row.is_usable(now or utcnow()):
         raise NotAuthenticated("The token is unknown, revoked or expired; get a new one")
     if not row.user.is_active:

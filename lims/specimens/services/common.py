@@ -26,13 +26,20 @@ from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, joinedload, object_session
 
 from lims.actors import STAFF, Actor
 from lims.errors import Conflict, InvalidInput, NotFound, plural
 from lims.specimens import barcodes
 from lims.specimens.consent_models import WithdrawalLevel
-from lims.specimens.models import Aliquot, BarcodeCounter, Installation, Specimen, Subject
+from lims.specimens.models import (
+    Aliquot,
+    BarcodeCounter,
+    Installation,
+    Specimen,
+    Subject,
+    Visit,
+)
 from lims.specimens.services.permits import BenchWork, consent_permits
 
 # Tubes and aliquots draw their 8-digit barcodes from one counter: one namespace, no clash.
@@ -140,6 +147,13 @@ def find_aliquot(
     actor.require(*STAFF)
     code = checked_code(barcode)
     stmt = select(Aliquot).where(Aliquot.barcode == code)
+    if not for_update:  # a read names the subject and visit: one query instead of four
+        stmt = stmt.options(
+            joinedload(Aliquot.specimen, innerjoin=True)
+            .joinedload(Specimen.visit, innerjoin=True)
+            .joinedload(Visit.subject, innerjoin=True)
+            .joinedload(Subject.site, innerjoin=True)
+        )
     aliquot = session.scalar(locked(stmt) if for_update else stmt)
     if aliquot is None:
         raise NotFound(f"No aliquot has barcode {code}", field="barcode")

@@ -59,22 +59,28 @@ def get_aliquot(barcode: str) -> ResponseReturnValue:
 
 @token_required
 @documented(
-    summary="Aliquots filtered by site, subject, type, status, freezer, box; paged, with total",
+    summary="Aliquots filtered by site, subject, type, status, freezer, box; paged by keyset "
+    "(after/before) or number, with a total exact up to 1,000, else estimated",
     query=AliquotQueryIn,
     response=AliquotPageOut,
 )
 def list_aliquots() -> ResponseReturnValue:
     args = AliquotQueryIn().load(request.args)
-    page, per_page = args.pop("page"), args.pop("per_page")
-    rows, total = services.list_aliquots(
-        get_session(),
-        current_actor(),
-        filters=services.AliquotFilter(**args),
-        page=page,
-        per_page=per_page,
+    paging = {k: args.pop(k) for k in ("page", "per_page", "after", "before")}
+    found = services.list_aliquots(
+        get_session(), current_actor(), filters=services.AliquotFilter(**args), **paging
     )
     return dump(
-        AliquotPageOut(), {"items": rows, "total": total, "page": page, "per_page": per_page}
+        AliquotPageOut(),
+        {
+            "items": found.rows,
+            "total": found.total,
+            "total_kind": found.total_kind,
+            "next_after": found.next_after,
+            "prev_before": found.prev_before,
+            "page": paging["page"],
+            "per_page": paging["per_page"],
+        },
     )
 
 

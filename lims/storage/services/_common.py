@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from lims import audit
 from lims.actors import Actor
@@ -16,7 +16,7 @@ from lims.specimens import sprec
 from lims.specimens.barcodes import normalise
 from lims.specimens.models import Aliquot, AliquotStatus
 from lims.specimens.services import find_aliquot, lock_aliquots, locked
-from lims.storage.models import Box, Placement, position_name
+from lims.storage.models import Box, Placement, Rack, position_name
 
 
 def lock_box(session: Session, box_id: int) -> Box:
@@ -40,7 +40,14 @@ def require_box_type(box: Box, aliquot: Aliquot) -> None:
 
 
 def placement_of(session: Session, aliquot: Aliquot) -> Placement | None:
-    return session.scalar(select(Placement).where(Placement.aliquot_id == aliquot.id))
+    # The box, its rack and freezer in the same query: every caller names the location, and
+    # four lazy loads were most of an aliquot lookup's queries (docs/benchmarks.md, issue #20).
+    stmt = (
+        select(Placement)
+        .where(Placement.aliquot_id == aliquot.id)
+        .options(joinedload(Placement.box).joinedload(Box.rack).joinedload(Rack.freezer))
+    )
+    return session.scalar(stmt)
 
 
 def where(placement: Placement | None) -> dict[str, Any]:

@@ -34,7 +34,9 @@ _FILTERS = ("site", "subject", "specimen_type", "status", "freezer_id", "box")
 
 def _query() -> dict[str, Any]:
     raw = {
-        k: v for k, v in request.args.items() if v.strip() and k in (*_FILTERS, "page", "per_page")
+        k: v
+        for k, v in request.args.items()
+        if v.strip() and k in (*_FILTERS, "page", "per_page", "after", "before")
     }
     return dict(AliquotQueryIn().load(raw))
 
@@ -47,14 +49,17 @@ def _filters(args: dict[str, Any]) -> services.AliquotFilter:
 def aliquots() -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
     args = _query()
-    rows, total = services.list_aliquots(
-        session, actor, filters=_filters(args), page=args["page"], per_page=args["per_page"]
+    found = services.list_aliquots(
+        session,
+        actor,
+        filters=_filters(args),
+        **{k: args[k] for k in ("after", "before", "page", "per_page")},
     )
     given = {k: request.args[k] for k in _FILTERS if request.args.get(k, "").strip()}
     return render_template(
         "storage/aliquots.html",
-        rows=rows,
-        total=total,
+        rows=found.rows,
+        found=found,
         args=args,
         given=given,
         freezers=services.list_freezers(session, actor),

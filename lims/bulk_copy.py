@@ -1,0 +1,78 @@
+"""Writing many rows fast, for the generated demo (lims/demo_scale.py): COPY on PostgreSQL,
+one executemany per batch on SQLite. Rows are tuples in the order of the columns named.
+
+No services, no ORM objects: the caller has checked what it writes, and records the audit
+events itself (audit.record_many). Python-side column defaults (`default=utcnow`) do not run
+here, so every NOT NULL column must be given.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, insert, text
+from sqlalchemy.orm import Session
+from sqlalchemy.types import JSON
+
+from lims.db import Base
+
+Row = tuple[Any, ...]
+
+
+def table_of(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def write_rows(
+    session: Session, model: type[Base], columns: Sequence[str], rows: list[Row]
+) -> None:
+    """Insert `rows` (tuples in `columns` order) into the model's table, in the session's
+    transaction."""
+    if not rows:
+        return
+    table = table_of(model)
+    if session.get_bind().dialect.name == "postgresql":
+        _copy(session, table, columns, rows)
+    else:
+        session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _copy(session: Session, table: Table, columns: Sequence[str], rows: list[Row]) -> None:
+    # COPY reads text: enums go as their values (StrEnum already is one), JSON as its text.
+    as_json = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+        for row in rows:
+            if as_json:
+                row = tuple(json.dumps(v) if i in as_json else v for i, v in enumerate(row))
+            copy.write_row(row)
+
+
+def next_ids(session: Session, models: Sequence[type[Base]]) -> dict[str, int]:
+    """The first free id of each model's table (1 on an empty one)."""
+    found = {}
+    for model in models:
+        name = table_of(model).name
+        found[name] = int(session.scalar(text(f'SELECT coalesce(max(id), 0) + 1 FROM "{name}"')))
+    return found
+
+
+def settle_sequences(session: Session, models: Sequence[type[Base]]) -> None:
+    """On PostgreSQL, move each id sequence past the ids written explicitly, so the next row
+    the application adds gets a free id. SQLite takes max(id) + 1 by itself."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for model in models:
+        name = table_of(model).name
+        session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                f'(SELECT coalesce(max(id), 0) + 1 FROM "{name}"), false)'
+            )
+        )

@@ -1,0 +1,188 @@
+"""A consortium-sized demo: `flask --app lims demo generate --subjects N --seed S` (issue #20).
+
+N = 50,000 subjects gives about 200,000 visits and 2,000,000 aliquots. The sites, users and
+consent forms are made through the services (as lims/demo.py makes them); everything else is
+written in bulk (lims/bulk_copy.py: COPY on PostgreSQL), batch by batch of subjects, and each
+batch records one summarising `demo.generated` audit event naming what it wrote, so the
+chain still verifies. Deterministic for a seed: the same seed gives the same rows and barcodes
+on an empty database. What a subject gets, and why, is in docs/user/demo-at-scale.md.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lims import audit, demo
+from lims.actors import Actor, Role
+from lims.audit.models import Action
+from lims.auth.models import Site, User
+from lims.auth.services import create_site, create_user
+from lims.bulk_copy import Row, next_ids, settle_sequences, write_rows
+from lims.demo_scale_rows import (
+    ALIQUOT_COLUMNS,
+    CONSENT_ANSWER_COLUMNS,
+    CONSENT_EVENT_COLUMNS,
+    DIAGNOSIS_COLUMNS,
+    MODELS,
+    PLACEMENT_COLUMNS,
+    SPECIMEN_COLUMNS,
+    SUBJECT_COLUMNS,
+    VISIT_COLUMNS,
+    Batch,
+    Shelves,
+    subject_rows,
+)
+from lims.phenotype.models import Diagnosis
+from lims.specimens.consent_models import ConsentAnswer, ConsentDocument, ConsentEvent
+from lims.specimens.models import Aliquot, BarcodeCounter, Specimen, Subject, Visit
+from lims.specimens.services import create_consent_document, installation_number
+from lims.storage.models import Box, Freezer, Placement, Rack
+
+BATCH_SUBJECTS = 500  # about 20,000 aliquots per batch: one audit event and a few COPYs each
+
+
+class NotEmpty(Exception):
+    """The database already holds subjects; generating on top needs --force."""
+
+
+@dataclass
+class Generated:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, name: str, n: int) -> None:
+        self.counts[name] = self.counts.get(name, 0) + n
+
+    def summary(self) -> str:
+        return ", ".join(f"{n:,} {name}" for name, n in self.counts.items())
+
+
+def generate(
+    session: Session,
+    *,
+    subjects: int,
+    seed: int,
+    force: bool = False,
+    batch_subjects: int = BATCH_SUBJECTS,
+    progress: Callable[[int], None] = lambda n: None,
+) -> Generated:
+    """Write `subjects` subjects with their consent, visits, diagnoses, tubes and aliquots,
+    the aliquots placed in boxes; `progress(n)` after each batch of n subjects."""
+    if not force and session.scalar(select(func.count(Subject.id))):
+        raise NotEmpty("the database already holds subjects; use --force to add to them")
+    admin = _staff(session)
+    forms = _forms(session, admin)
+    sites = {code: (site_id, zone) for code, site_id, zone in _sites(session)}
+    start = next_ids(session, MODELS)
+    serials = {
+        name: session.scalar(select(BarcodeCounter.next_value).where(BarcodeCounter.name == name))
+        or 1
+        for name in ("aliquot", "box")
+    }
+    installation = installation_number(session)
+    rng = random.Random(seed)
+    shelves = Shelves(
+        start, serials["box"], sites, frozenset(session.scalars(select(Freezer.name)))
+    )
+    first_number = int(session.scalar(select(func.count(Subject.id))) or 0) + 1
+    done = Generated()
+    for low in range(first_number, first_number + subjects, batch_subjects):
+        high = min(low + batch_subjects, first_number + subjects)
+        batch = Batch(start, serials["aliquot"], installation)
+        for number in range(low, high):
+            subject_rows(batch, rng, number, sites, forms, shelves)
+        _write(session, admin, batch, shelves, done)
+        serials["aliquot"] = batch.next_serial
+        progress(high - low)
+    _counters(session, serials["aliquot"], shelves.next_serial)
+    settle_sequences(session, MODELS)
+    session.commit()
+    return done
+
+
+def _staff(session: Session) -> Actor:
+    """The demo's sites and users, through the services; kept when they exist already."""
+    system = Actor.system("demo")
+    have = set(session.scalars(select(Site.code)))
+    for code, name, country, zone in demo.SITES:
+        if code not in have:
+            create_site(session, system, code=code, name=name, country=country, time_zone=zone)
+    users = set(session.scalars(select(User.username)))
+    for username, role, site in demo.DEMO_USERS:
+        if username not in users:
+            create_user(
+                session, system, username=username, password=demo.DEMO_PASSWORD, role=role,
+                site_code=site,
+            )  # fmt: skip
+    admin = session.scalars(select(User).where(User.role == Role.ADMIN).order_by(User.id)).first()
+    assert admin is not None
+    return Actor.of(admin)
+
+
+def _forms(session: Session, admin: Actor) -> tuple[Any, ...]:
+    """The demo's two consent form versions (statement ids and codes, by version)."""
+    name = "Dystonia Biobank participant consent"
+    found = {d.version: d for d in session.scalars(select(ConsentDocument))}
+    specs = (("1.0", date(2020, 6, 1), demo.CONSENT_V1), ("2.0", demo.V2_FROM, demo.CONSENT_V2))
+    for version, effective, statements in specs:
+        if version not in found:
+            found[version] = create_consent_document(
+                session, admin, name=name, version=version, effective_on=effective,
+                irb_reference=f"IRB-2022-0147 v{version}", statements=statements,
+            )  # fmt: skip
+    return tuple(
+        (doc.id, doc.effective_on, [(s.id, s.code) for s in doc.statements])
+        for doc in (found["1.0"], found["2.0"])
+    )
+
+
+def _sites(session: Session) -> list[tuple[str, int, str]]:
+    wanted = [code for code, *_ in demo.SITES]
+    rows = session.execute(select(Site.code, Site.id, Site.time_zone).where(Site.code.in_(wanted)))
+    return sorted((code, site_id, zone) for code, site_id, zone in rows)
+
+
+def _write(session: Session, admin: Actor, batch: Batch, shelves: Shelves, done: Generated) -> None:
+    """One batch's rows, parents before children, and its one audit event."""
+    tables: list[tuple[type[Any], tuple[str, ...], list[Row]]] = [
+        (Freezer, shelves.FREEZER_COLUMNS, shelves.take("freezers")),
+        (Rack, shelves.RACK_COLUMNS, shelves.take("racks")),
+        (Box, shelves.BOX_COLUMNS, shelves.take("boxes")),
+        (Subject, SUBJECT_COLUMNS, batch.subjects),
+        (ConsentEvent, CONSENT_EVENT_COLUMNS, batch.consent_events),
+        (ConsentAnswer, CONSENT_ANSWER_COLUMNS, batch.consent_answers),
+        (Visit, VISIT_COLUMNS, batch.visits),
+        (Diagnosis, DIAGNOSIS_COLUMNS, batch.diagnoses),
+        (Specimen, SPECIMEN_COLUMNS, batch.specimens),
+        (Aliquot, ALIQUOT_COLUMNS, batch.aliquots),
+        (Placement, PLACEMENT_COLUMNS, batch.placements),
+    ]
+    written = {}
+    for model, columns, rows in tables:
+        write_rows(session, model, columns, rows)
+        written[model.__tablename__] = len(rows)
+        done.add(model.__tablename__, len(rows))
+    first, last = batch.subjects[0], batch.subjects[-1]
+    event = audit.Event(
+        Action.DEMO_GENERATED,
+        audit.ref(Subject, first[0]),
+        after={"subjects": f"{first[1]} to {last[1]}", "rows": written},
+    )
+    audit.record_many(session, admin, [event], at=datetime.now(UTC))
+
+
+def _counters(session: Session, aliquot_serial: int, box_serial: int) -> None:
+    """The barcode counters past every serial the generator issued."""
+    for name, value in (("aliquot", aliquot_serial), ("box", box_serial)):
+        counter = session.get(BarcodeCounter, name)
+        if counter is None:
+            session.add(BarcodeCounter(name=name, next_value=value))
+        else:
+            counter.next_value = value
+    session.flush()
