@@ -90,6 +90,10 @@ class Action(StrEnum):
     ALIQUOT_SHIPPED = "aliquot.shipped"
     ALIQUOT_RECEIVED = "aliquot.received"
     ALIQUOT_RELEASED = "aliquot.released"
+    # A request's release (issue 19): its tubes delivered, and each data set file handed out.
+    REQUEST_RELEASED = "request.released"
+    REQUEST_ITEM_RELEASED = "request_item.released"
+    REQUEST_DATA_SET_DOWNLOADED = "request.data_set_downloaded"
 
 
 class AuditEvent(Base):
