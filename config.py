@@ -139,6 +139,13 @@ def load() -> dict[str, Any]:
         "COLLECTION_VISIT_TOLERANCE_DAYS": int(
             os.environ.get("LIMS_COLLECTION_VISIT_TOLERANCE_DAYS", "1")
         ),
+        # Investigators' protocols and data use agreements (PDF), stored under random names.
+        "REQUEST_FILES_DIR": Path(
+            os.environ.get("LIMS_REQUEST_FILES_DIR", INSTANCE_DIR / "request-files")
+        ),
+        # A protocol with its appendices runs to a few MiB; the limit keeps a scan of a thick
+        # binder (or a wrong file) out. Below MAX_CONTENT_LENGTH so the message is ours, not a 413.
+        "REQUEST_FILE_MAX_BYTES": int(os.environ.get("LIMS_REQUEST_FILE_MAX_MB", "10")) * 2**20,
     }
 
 

@@ -90,6 +90,22 @@ class Action(StrEnum):
     ALIQUOT_SHIPPED = "aliquot.shipped"
     ALIQUOT_RECEIVED = "aliquot.received"
     ALIQUOT_RELEASED = "aliquot.released"
+    # Investigators' requests (issue 19): each move of the lifecycle has its own action, so the
+    # trail (and the request's history page) reads as the lab would tell it.
+    REQUEST_CREATED = "request.created"
+    REQUEST_EDITED = "request.edited"
+    REQUEST_SUBMITTED = "request.submitted"
+    REQUEST_REVIEW_STARTED = "request.review_started"
+    REQUEST_REVISION_REQUESTED = "request.revision_requested"
+    REQUEST_APPROVED = "request.approved"
+    REQUEST_REJECTED = "request.rejected"
+    REQUEST_FULFILMENT_STARTED = "request.fulfilment_started"
+    REQUEST_SHIPPED = "request.shipped"
+    REQUEST_CLOSED = "request.closed"
+    REQUEST_WITHDRAWN = "request.withdrawn"
+    REQUEST_COMMENTED = "request.commented"
+    REQUEST_VOTED = "request.voted"
+    REQUEST_FILE_ATTACHED = "request.file_attached"
     # A request's release (issue 19): its tubes delivered, and each data set file handed out.
     REQUEST_RELEASED = "request.released"
     REQUEST_ITEM_RELEASED = "request_item.released"
