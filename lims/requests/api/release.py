@@ -50,9 +50,7 @@ class ReleaseOut(Schema):
 def confirm_request_delivery(code: str) -> ResponseReturnValue:
     body = DeliveryIn().load(json_body())
     body["delivered_at"] = body["delivered_at"] or utcnow()
-    req = services.confirm_request_delivery(
-        get_session(), current_actor(), request_id=code, **body
-    )
+    req = services.confirm_request_delivery(get_session(), current_actor(), request_id=code, **body)
     return dump(ReleaseOut(), req)
 
 

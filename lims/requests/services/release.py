@@ -16,7 +16,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any, Literal
@@ -26,15 +26,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lims import audit
-from lims.actors import STAFF, Actor, Role
+from lims.actors import Actor, Role
 from lims.audit.models import Action
-from lims.errors import Conflict, InvalidInput
+from lims.errors import Conflict
 from lims.phenotype.models import BodyRegion, Diagnosis, DiagnosticFinding, ScaleAdministration
 from lims.requests.models import ItemStatus, RequestItem, RequestState, SpecimenRequest
 from lims.requests.services.workflow import find_request
 from lims.shipments.models import ShipmentStatus
 from lims.shipments.services import delivery_step
-from lims.specimens.models import Aliquot, Dystonia, Sex, SpecimenType, Subject
+from lims.specimens.models import Dystonia, Sex, SpecimenType, Subject
 from phenotype_link.catalog import lims_instruments
 from phenotype_link.deidentify import (
     LinkedRecord,
@@ -46,6 +46,7 @@ from phenotype_link.deidentify import (
     release_columns,
 )
 from phenotype_link.instruments import Choice, Field, Instrument
+from phenotype_link.scales import SCALES
 
 # A data set exists once the tubes have left: shipped, and still after the request is closed.
 DATA_SET_STATES = frozenset({RequestState.SHIPPED, RequestState.CLOSED})
@@ -121,6 +122,14 @@ def _answer(scale_id: str, item: str) -> Reader:
     return read
 
 
+def _subscale(scale_id: str, subscale: str) -> Reader:
+    def read(visit: VisitData) -> ReleaseInput:
+        given = visit.scales.get(scale_id)
+        return _number(given.subscale_scores.get(subscale)) if given is not None else None
+
+    return read
+
+
 def _finding(spec: Field) -> Reader:
     """A diagnostic finding is stored as its label ("Yes", "62"); read it back as the field's
     code, number or yes/no, so the dictionary's meanings apply."""
@@ -140,13 +149,18 @@ def _finding(spec: Field) -> Reader:
 
 def _subtype_code(spec: Field) -> Reader:
     """The subtype is stored as the label's last part ("torticollis"); its code from the list."""
-    codes = {c.label.split(": ")[-1].lower(): c.code for c in spec.choices}
+    codes = {_subtype_key(c.label): c.code for c in spec.choices}
 
     def read(visit: VisitData) -> ReleaseInput:
         subtypes = [d.subtype for d in visit.diagnoses if d.subtype]
-        return codes.get(subtypes[0].lower(), "UNK") if subtypes else None
+        return codes.get(_subtype_key(subtypes[0]), "UNK") if subtypes else None
 
     return read
+
+
+def _subtype_key(label: str) -> str:
+    """ "Cervical: torticollis (rotation)", "torticollis (rotation)" and "torticollis" alike."""
+    return label.split(": ")[-1].split(" (")[0].strip().lower()
 
 
 def _onset_age(visit: VisitData) -> ReleaseInput:
@@ -154,15 +168,17 @@ def _onset_age(visit: VisitData) -> ReleaseInput:
     return min(ages) if ages else None
 
 
-FINDINGS = ("voice_severity_vas", "voice_breaks", "voice_has_tremor", "voice_nasolaryngoscopy")
-FINDINGS += ("fh_dystonia", "fh_other_movement_disorder")
+# The findings the phenotype import keeps (lims/phenotype/services/imports.py FINDING_FIELDS).
+FINDINGS: tuple[str, ...] = ("voice_severity_vas", "voice_breaks", "voice_has_tremor")
+FINDINGS += ("voice_nasolaryngoscopy", "fh_dystonia", "fh_other_movement_disorder")
 
 
 @cache
 def offered_fields() -> dict[str, tuple[ReleaseColumn, Reader]]:
     """The phenotype fields a request may ask for in its data set, by release column name:
-    every rating-scale item and total, age at onset, subtype, and the voice and family-history
-    findings. Free text is never offered; dates are not (the visit day is in every row)."""
+    every rating-scale item, subscale and total, age at onset, subtype, and the voice and
+    family-history findings. Free text is never offered; dates are not (every row has the
+    visit day)."""
     instruments = {i.name: i for i in lims_instruments()}
     columns = {c.name: c for c in release_columns(instruments.values())}
     out: dict[str, tuple[ReleaseColumn, Reader]] = {}
@@ -196,6 +212,10 @@ def _scale_fields(
             out[spec.name] = (column, _total(scale_id))
         elif spec.name != f"{scale_id}_mode" and spec.kind in ("integer", "number"):
             out[spec.name] = (columns[spec.name], _answer(scale_id, spec.name))
+    scale = SCALES[scale_id]
+    for sub, name in scale.subscale_names:
+        column = ReleaseColumn(f"{scale_id}_{sub}", f"{inst.label}: {name}", "number")
+        out.setdefault(column.name, (column, _subscale(scale_id, sub)))  # JRS: item = subscale
     return out
 
 
@@ -240,13 +260,15 @@ def data_set(session: Session, actor: Actor, *, request_id: int | str) -> DataSe
         )
     if len(req.pseudonym_secret or b"") < 32:
         raise Conflict(f"Request {req.code} has no pseudonym secret", field="request")
-    asked = (req.phenotype_fields or "").split()
+    always = {c.name for c in FIXED} | {"country", "visit_day", "subject"}
+    asked = [n for n in (req.phenotype_fields or "").split() if n not in always]
     offered = offered_fields()
     withheld = {n: _why_not(n) for n in asked if n not in offered}
     wanted = [offered[n] for n in dict.fromkeys(asked) if n in offered]
     items = [i for i in req.items if i.status in ROW_ITEMS]
     records, countries = _records(session, items, wanted)
-    country = ReleaseColumn("country", COUNTRY_LABEL, "code", tuple(Choice(c, c) for c in countries))
+    known = tuple(Choice(c, c) for c in countries)
+    country = ReleaseColumn("country", COUNTRY_LABEL, "code", known)
     columns = [*FIXED, country, *(column for column, _ in wanted)]
     try:
         release = deidentify(records, columns, secret=req.pseudonym_secret)
