@@ -68,7 +68,9 @@ def _tube(session: Session, tech: Actor, subject: Subject, number: int, on: date
         study_code=subject.study_code,
         visit_number=number,
         phenotype=VisitPhenotype(
-            diagnoses=(DiagnosisIn(subject.primary_diagnosis, (BodyRegion.NECK,), "torticollis", 47),),
+            diagnoses=(
+                DiagnosisIn(subject.primary_diagnosis, (BodyRegion.NECK,), "torticollis", 47),
+            ),
             scales=(ScaleIn("twstrs2", {}, Decimal(30 + number), rater="Dr. Jane Rater"),),
             findings=(FindingIn(FindingKind.FAMILY_HISTORY, "fh_dystonia", "Yes"),),
         ),

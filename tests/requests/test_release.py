@@ -27,7 +27,14 @@ from lims.shipments.models import ShipmentStatus
 from lims.shipments.services import confirm_delivery
 from lims.specimens.models import AliquotStatus, OutCondition
 from lims.storage.services import return_aliquot
-from tests.requests.release_factories import FIELDS, GUID, NOTES, cohort, shipped_request
+from tests.requests.release_factories import (
+    FIELDS,
+    GUID,
+    NOTES,
+    Shipped,
+    cohort,
+    shipped_request,
+)
 from tests.requests.workflow_factories import approved_request, second_investigator
 
 DELIVERED_AT = datetime(2026, 3, 25, 10, 0, tzinfo=UTC)
@@ -53,7 +60,7 @@ def shipped(
     admin: Actor,
     tech: Actor,
     tmp_path: Path,
-):  # type: ignore[no-untyped-def]
+) -> Shipped:
     return shipped_request(
         session,
         investigator=investigator,
@@ -69,8 +76,8 @@ def _rows(content: bytes) -> list[dict[str, str]]:
 
 
 def test_the_data_set_has_one_row_per_shipped_aliquot_with_the_asked_fields(
-    session: Session, investigator: Actor, shipped
-) -> None:  # type: ignore[no-untyped-def]
+    session: Session, investigator: Actor, shipped: Shipped
+) -> None:
     found = data_set(session, investigator, request_id=shipped.request.code)
     rows = _rows(found.content("data"))
 
@@ -93,8 +100,8 @@ def test_the_data_set_has_one_row_per_shipped_aliquot_with_the_asked_fields(
 
 
 def test_no_cell_holds_a_study_code_guid_date_site_or_free_text(
-    session: Session, investigator: Actor, shipped
-) -> None:  # type: ignore[no-untyped-def]
+    session: Session, investigator: Actor, shipped: Shipped
+) -> None:
     found = data_set(session, investigator, request_id=shipped.request.code)
     types = {e.column: e.type for e in found.release.dictionary}
     subjects = shipped.subjects
@@ -128,8 +135,8 @@ def test_two_requests_cannot_be_joined_on_subject(
 
 
 def test_an_investigator_reaches_only_their_own_data_set_and_staff_reach_all(
-    session: Session, investigator: Actor, reviewer: Actor, tech: Actor, shipped
-) -> None:  # type: ignore[no-untyped-def]
+    session: Session, investigator: Actor, reviewer: Actor, tech: Actor, shipped: Shipped
+) -> None:
     stranger = second_investigator(session)
 
     with pytest.raises(NotFound):
@@ -142,8 +149,8 @@ def test_an_investigator_reaches_only_their_own_data_set_and_staff_reach_all(
 
 
 def test_each_download_is_audited_with_who_which_request_and_the_files_hash(
-    session: Session, investigator: Actor, shipped
-) -> None:  # type: ignore[no-untyped-def]
+    session: Session, investigator: Actor, shipped: Shipped
+) -> None:
     file = download_data_set(
         session, investigator, request_id=shipped.request.id, kind="dictionary_json"
     )
@@ -172,8 +179,8 @@ def test_no_data_set_exists_before_the_request_has_shipped(
 
 
 def test_confirming_delivery_releases_the_requests_aliquots_in_one_transaction(
-    session: Session, tech: Actor, shipped
-) -> None:  # type: ignore[no-untyped-def]
+    session: Session, tech: Actor, shipped: Shipped
+) -> None:
     confirm_request_delivery(
         session, tech, request_id=shipped.request.code, delivered_at=DELIVERED_AT
     )
@@ -190,8 +197,8 @@ def test_confirming_delivery_releases_the_requests_aliquots_in_one_transaction(
 
 
 def test_an_investigator_may_not_confirm_a_delivery_and_nothing_changes(
-    session: Session, investigator: Actor, shipped
-) -> None:  # type: ignore[no-untyped-def]
+    session: Session, investigator: Actor, shipped: Shipped
+) -> None:
     with pytest.raises(Forbidden):
         confirm_request_delivery(
             session, investigator, request_id=shipped.request.id, delivered_at=DELIVERED_AT
@@ -202,8 +209,8 @@ def test_an_investigator_may_not_confirm_a_delivery_and_nothing_changes(
 
 
 def test_a_delivery_confirmed_on_the_shipment_page_is_settled_from_the_request(
-    session: Session, tech: Actor, shipped
-) -> None:  # type: ignore[no-untyped-def]
+    session: Session, tech: Actor, shipped: Shipped
+) -> None:
     confirm_delivery(session, tech, shipment_id=shipped.shipment.id, delivered_at=DELIVERED_AT)
     trail = len(events_for(session, shipped.shipment))
 
@@ -221,9 +228,11 @@ def test_a_delivery_confirmed_on_the_shipment_page_is_settled_from_the_request(
 
 
 def test_a_released_aliquot_comes_back_through_receiving_and_stays_in_the_data_set(
-    session: Session, tech: Actor, investigator: Actor, shipped
-) -> None:  # type: ignore[no-untyped-def]
-    confirm_request_delivery(session, tech, request_id=shipped.request.id, delivered_at=DELIVERED_AT)
+    session: Session, tech: Actor, investigator: Actor, shipped: Shipped
+) -> None:
+    confirm_request_delivery(
+        session, tech, request_id=shipped.request.id, delivered_at=DELIVERED_AT
+    )
     tube = shipped.tubes[0]
 
     return_aliquot(session, tech, barcode=tube.barcode, condition=OutCondition.ON_DRY_ICE)
