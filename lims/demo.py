@@ -275,6 +275,9 @@ def _subject(
         site_code=site,
         sex=sex,
         primary_diagnosis=diagnosis,
+        # From the subject's number, not the shared random stream, so the rest of the demo
+        # stays as it was: born 1940 to 1989 (focal dystonia starts in adulthood, dystonia.md).
+        birth_year=1940 + (i * 17) % 50,
     )
     # Up to four yearly visits, all before the end of 2025: the LIMS refuses a collection in the
     # future (docs/user/plausibility-rules.md), and the demo must load on any later day.

@@ -70,6 +70,11 @@ class Action(StrEnum):
     ALIQUOT_CLEARED = "aliquot.cleared"
     ALIQUOT_VOIDED = "aliquot.voided"
     ALIQUOT_RETURNED = "aliquot.returned"
+    # Fulfilling a request (issue 19): each tube reserved, picked at the freezer, or let go.
+    ALIQUOT_RESERVED = "aliquot.reserved"
+    ALIQUOT_PICKED = "aliquot.picked"
+    ALIQUOT_UNRESERVED = "aliquot.unreserved"
+    REQUEST_SHIPMENT_PACKED = "request.shipment_packed"
     TUBE_NOT_COLLECTED = "uncollected_tube.recorded"
     LABELS_PRINTED = "labels.printed"
     PRINTER_ADDED = "printer.added"

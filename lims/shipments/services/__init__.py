@@ -6,7 +6,13 @@ from __future__ import annotations
 from lims.shipments.services._common import is_shipment_code, shipment_code
 from lims.shipments.services.accessioning import accession_from_manifest
 from lims.shipments.services.delivery import confirm_delivery, delivery_step
-from lims.shipments.services.dispatch import Dispatch, pack_box, ship_shipment
+from lims.shipments.services.dispatch import (
+    Dispatch,
+    pack_box,
+    pack_box_step,
+    ship_shipment,
+    ship_step,
+)
 from lims.shipments.services.manifests import (
     ShipmentFile,
     build_manifest,
@@ -25,7 +31,12 @@ from lims.shipments.services.receiving import (
     record_arrival,
 )
 from lims.shipments.services.settling import accept_unexpected, write_off_missing
-from lims.shipments.services.setup import create_address, create_shipment, list_addresses
+from lims.shipments.services.setup import (
+    create_address,
+    create_shipment,
+    create_shipment_step,
+    list_addresses,
+)
 
 __all__ = [
     "Dispatch",
@@ -39,6 +50,7 @@ __all__ = [
     "confirm_delivery",
     "create_address",
     "create_shipment",
+    "create_shipment_step",
     "delivery_step",
     "find_shipment",
     "get_shipment",
@@ -48,11 +60,13 @@ __all__ = [
     "list_shipments",
     "manifest_csv",
     "pack_box",
+    "pack_box_step",
     "receive_scan",
     "receive_scans",
     "reconciliation",
     "record_arrival",
     "ship_shipment",
+    "ship_step",
     "shipment_code",
     "shipment_file",
     "write_off_missing",
