@@ -88,6 +88,7 @@ def test_the_data_set_has_one_row_per_shipped_aliquot_with_the_asked_fields(
     assert [r["barcode"] for r in rows] == [t.barcode for t in shipped.tubes]
     assert [r["visit_day"] for r in rows] == ["0", "65", "0"]
     assert [r["country"] for r in rows] == ["US", "US", "DE"]
+    assert [r["age_at_collection"] for r in rows] == ["90+", "90+", "47"]  # born 1931, 1979
     assert rows[0]["subject"] == rows[1]["subject"] != rows[2]["subject"]
     assert {r["diagnosis"] for r in rows} == {"cervical"} and rows[0]["body_regions"] == "neck"
     assert [r["twstrs2_total"] for r in rows] == ["31", "32", "31"]

@@ -16,7 +16,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any, Literal
@@ -72,7 +72,9 @@ FIXED = (
     ReleaseColumn("barcode", "Aliquot barcode, as printed on the tube", "tube_label"),
     ReleaseColumn("specimen_type", "Specimen type", "code", _choices(SpecimenType, _words)),
     ReleaseColumn("visit_date", "Visit (days since the subject's first visit)", "date"),
-    ReleaseColumn("age_at_collection", "Age at collection", "age_at"),
+    ReleaseColumn(
+        "age_at_collection", "Age at collection (year of collection - year of birth)", "age_at"
+    ),
     ReleaseColumn("sex", "Sex", "code", _choices(Sex)),
     ReleaseColumn("diagnosis", "Dystonia at the visit", "codes", _choices(Dystonia, _words)),
     ReleaseColumn("body_regions", "Body regions affected", "codes", _choices(BodyRegion, _words)),
@@ -318,7 +320,9 @@ def _records(
                 study_code=subject.study_code,
                 first_visit_on=min(v.visit_on for v in subject.visits),
                 values=values,
-                birth_on=None,  # the LIMS holds no birth dates (Subject): the column stays empty
+                # Only the birth year is kept: 1 January makes the age the year of collection
+                # minus the year of birth, as the criteria engine counts it.
+                birth_on=date(subject.birth_year, 1, 1) if subject.birth_year else None,
             )
         )
     return records, sorted({a.specimen.visit.subject.site.country for a in aliquots})
