@@ -84,6 +84,26 @@ def _write_once(path: Path, content: str) -> None:
         fh.write(content)
 
 
+def feasibility_secret() -> bytes:
+    """The server secret that seeds the feasibility noise (docs/user/feasibility-counts.md).
+
+    From LIMS_FEASIBILITY_SECRET (at least 32 characters), else the file named by
+    LIMS_FEASIBILITY_SECRET_FILE, else one generated once into instance/feasibility_secret (the
+    development default). Changing it gives every past question fresh noise: treat it as a key.
+    """
+    if text := os.environ.get("LIMS_FEASIBILITY_SECRET"):
+        source = "LIMS_FEASIBILITY_SECRET"
+    elif name := os.environ.get("LIMS_FEASIBILITY_SECRET_FILE"):
+        text, source = Path(name).read_text().strip(), name
+    else:
+        path = INSTANCE_DIR / "feasibility_secret"
+        _write_once(path, secrets.token_hex(32) + "\n")
+        text, source = path.read_text().strip(), str(path)
+    if len(text) < 32:
+        raise ValueError(f"{source}: the feasibility secret must be at least 32 characters")
+    return text.encode()
+
+
 def database_url() -> str:
     """DATABASE_URL, or a SQLite file under instance/ (the embedded default)."""
     if url := os.environ.get("DATABASE_URL"):
@@ -129,6 +149,17 @@ def load() -> dict[str, Any]:
         # the client's address, not the proxy's). 0 when clients connect directly.
         "PROXY_HOPS": int(os.environ.get("LIMS_PROXY_HOPS", "0")),
         "PAGE_SIZE": 50,
+        # Feasibility counts (docs/user/feasibility-counts.md): the noise's secret, the small-
+        # count threshold k, the per-investigator rate limit, and the lockout (i2b2: more than
+        # 7 different queries with one true count in 30 days).
+        "FEASIBILITY_SECRET": feasibility_secret(),
+        "FEASIBILITY_K": int(os.environ.get("LIMS_FEASIBILITY_K", "5")),
+        "FEASIBILITY_RATE_LIMIT": int(os.environ.get("LIMS_FEASIBILITY_RATE_LIMIT", "30")),
+        "FEASIBILITY_RATE_WINDOW_MINUTES": int(
+            os.environ.get("LIMS_FEASIBILITY_RATE_WINDOW_MINUTES", "60")
+        ),
+        "FEASIBILITY_LOCKOUT_LIMIT": int(os.environ.get("LIMS_FEASIBILITY_LOCKOUT_LIMIT", "7")),
+        "FEASIBILITY_LOCKOUT_DAYS": int(os.environ.get("LIMS_FEASIBILITY_LOCKOUT_DAYS", "30")),
         # A 100,000-row aliquot import (the row limit below) measured 15.0 MiB (bench/imports.py
         # collection_log, 157 bytes a row); anything larger is refused (413) before it is read.
         "MAX_CONTENT_LENGTH": int(os.environ.get("LIMS_MAX_UPLOAD_MB", "16")) * 2**20,

@@ -58,6 +58,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     app.jinja_env.globals["nav_links"] = nav_links
     app.jinja_env.globals["may_open"] = may_open
+    # The header's unread-notifications badge: requests owns notifications, base.html shows it.
+    from lims.requests.views.requests import unread_notifications
+
+    app.jinja_env.globals["unread_notifications"] = unread_notifications
     app.jinja_env.filters["plural"] = plural
     # {{ specimen.collected_at | local(specimen.collection_zone) }}: "2026-03-05 19:30 PST".
     app.jinja_env.filters["local"] = timezones.shown

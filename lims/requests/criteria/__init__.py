@@ -17,7 +17,13 @@ from lims.requests.criteria.document import (
     duo_term,
     parse_criteria,
 )
-from lims.requests.criteria.form import criteria_from_form, form_field, form_values
+from lims.requests.criteria.form import (
+    criteria_choices,
+    criteria_from_form,
+    form_errors,
+    form_field,
+    form_values,
+)
 from lims.requests.criteria.query import (
     Counts,
     DiagnosisCounts,
@@ -34,8 +40,10 @@ __all__ = [
     "ScoreRange",
     "aliquot_matches",
     "count_matches",
+    "criteria_choices",
     "criteria_from_form",
     "duo_term",
+    "form_errors",
     "form_field",
     "form_values",
     "parse_criteria",

@@ -13,7 +13,13 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from lims.errors import LimsError
+from lims.phenotype.models import BodyRegion
 from lims.requests.criteria.document import ROOT, SPREC_ELEMENTS
+from lims.specimens import sprec
+from lims.specimens.duo import PERMISSIONS, DuoTerm
+from lims.specimens.models import Dystonia, Sex, SpecimenType
+from phenotype_link.scales import SCALES
 
 SCORE_ROWS = 3  # score-range rows the form shows
 LISTS = ("diagnoses", "body_regions", "specimen_types", "sexes")
@@ -64,8 +70,43 @@ def criteria_from_form(form: MultiDict[str, str]) -> dict[str, Any]:
 
 
 def form_field(path: str) -> str:
-    """The form input a document path names: "criteria.age.min" -> "age.min"."""
-    return path.removeprefix(f"{ROOT}.")
+    """The form input a document path names: "criteria.age.min" -> "age.min", and a list item
+    the list's input: "criteria.diagnoses[1]" -> "diagnoses"."""
+    return re.sub(r"\[\d+\]$", "", path.removeprefix(f"{ROOT}."))
+
+
+def form_errors(err: LimsError) -> dict[str, str]:
+    """An error's messages keyed by the form input they belong to."""
+    found: dict[str, str] = {}
+    for name, message in err.field_errors.items():
+        found.setdefault(form_field(name), message)
+    return found
+
+
+def criteria_choices() -> dict[str, Any]:
+    """What the criteria form offers (templates/requests/_criteria_form.html reads it)."""
+    pre, low = [], 0.0
+    for hours, rt, cold in sprec.PRE_CENTRIFUGATION:
+        band = f"under {hours:g} h" if low == 0 else f"{low:g} to {hours:g} h"
+        if hours == float("inf"):
+            band = f"over {low:g} h"
+        pre += [(rt, f"{band}, room temperature"), (cold, f"{band}, 2-10 °C")]
+        low = hours
+    storage = [
+        (code, f"below {high + 1:g} °C" if low == float("-inf") else f"{low:g} to {high:g} °C")
+        for low, high, code in sprec.LONG_TERM_STORAGE
+    ]
+    return {
+        "diagnoses": [d.value for d in Dystonia],
+        "body_regions": [r.value for r in BodyRegion],
+        "specimen_types": [t.value for t in SpecimenType],
+        "sexes": [s.value for s in Sex if s is not Sex.UNKNOWN],
+        "scales": [(s.id, s.name, [n for n, _ in s.subscale_names]) for s in SCALES.values()],
+        "score_rows": range(SCORE_ROWS),
+        "sprec": {"pre_centrifugation": pre, "long_term_storage": storage},
+        "purposes": sorted((t.name, t.value, t.label) for t in PERMISSIONS),
+        "modifiers": sorted((t.name, t.value, t.label) for t in DuoTerm if t not in PERMISSIONS),
+    }
 
 
 def form_values(doc: dict[str, Any]) -> MultiDict[str, str]:

@@ -27,6 +27,7 @@ from lims.requests.services.fulfilment import (
     reserve_pick_list,
 )
 from lims.requests.services.notifications import (
+    NotificationRow,
     list_notifications,
     mark_read,
     notify,
@@ -40,6 +41,7 @@ from lims.requests.services.outbound import (
 )
 from lims.requests.services.review import (
     HistoryEntry,
+    actions_for,
     add_review,
     current_votes,
     decide_request,
@@ -60,6 +62,7 @@ from lims.requests.services.workflow import (
     may_see,
     move_state,
     new_request_code,
+    request_codes,
     submission_problems,
     submit_request,
 )
@@ -72,10 +75,12 @@ __all__ = [
     "Fulfilment",
     "HistoryEntry",
     "ItemLine",
+    "NotificationRow",
     "PickLine",
     "PickOutcome",
     "PickProposal",
     "Reservation",
+    "actions_for",
     "add_review",
     "attach_file",
     "attachment_file",
@@ -103,6 +108,7 @@ __all__ = [
     "pack_request_shipment",
     "pick_list_pdf",
     "propose_pick_list",
+    "request_codes",
     "request_history",
     "requests_to_fulfil",
     "reserve_pick_list",

@@ -7,6 +7,7 @@ and mark_read are the signed-in user's own: nobody reads or marks another's noti
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -57,14 +58,28 @@ def unread_count(session: Session, actor: Actor) -> int:
     return session.scalar(stmt) or 0
 
 
+@dataclass(frozen=True)
+class NotificationRow:
+    id: int
+    message: str
+    request_code: str | None
+    created_at: datetime
+    read_at: datetime | None
+
+
 def list_notifications(
     session: Session, actor: Actor, *, unread_only: bool = False, limit: int = 100
-) -> list[Notification]:
-    """The actor's notifications, newest first."""
-    stmt = select(Notification).where(Notification.user_id == _own(actor))
+) -> list[NotificationRow]:
+    """The actor's notifications, newest first, each with its request's code."""
+    stmt = (
+        select(Notification, SpecimenRequest.code)
+        .outerjoin(SpecimenRequest, Notification.request_id == SpecimenRequest.id)
+        .where(Notification.user_id == _own(actor))
+    )
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
-    return list(session.scalars(stmt.order_by(Notification.id.desc()).limit(limit)))
+    rows = session.execute(stmt.order_by(Notification.id.desc()).limit(limit))
+    return [NotificationRow(n.id, n.message, code, n.created_at, n.read_at) for n, code in rows]
 
 
 def mark_read(

@@ -18,9 +18,9 @@ from lims.actors import Actor, Role
 from lims.audit.models import Action
 from lims.audit.services import events_for
 from lims.errors import Conflict, Forbidden, InvalidInput
-from lims.requests.models import RequestReview, RequestState, SpecimenRequest, Vote
+from lims.requests.models import EDITABLE_STATES, RequestReview, RequestState, SpecimenRequest, Vote
 from lims.requests.services.notifications import notify, notify_roles
-from lims.requests.services.workflow import DECISIONS, find_request, move_state
+from lims.requests.services.workflow import DECISIONS, find_request, may_move, move_state
 
 S = RequestState
 # While a request is with the committee, anyone on it may comment; votes wait for the review.
@@ -90,6 +90,27 @@ def add_review(
         notify(session, [req.investigator_id], req, f"{req.code}: a reviewer commented")
     session.commit()
     return review
+
+
+def actions_for(actor: Actor, req: SpecimenRequest) -> list[str]:
+    """What this actor may do with the request now: the pages show these and only these."""
+    own = req.investigator_id == actor.user_id
+    moves = {
+        "submit": S.SUBMITTED,
+        "start_review": S.UNDER_REVIEW,
+        "withdraw": S.WITHDRAWN,
+        "close": S.CLOSED,
+    }
+    actions = [name for name, to in moves.items() if may_move(actor, req, to)]
+    if own and req.state in EDITABLE_STATES:
+        actions[:0] = ["edit", "attach"]
+    if may_comment(actor, req):
+        actions.append("comment")
+    if may_vote(actor, req):
+        actions.append("vote")
+    if any(may_move(actor, req, d) for d in DECISIONS):
+        actions.append("decide")
+    return actions
 
 
 def current_votes(req: SpecimenRequest) -> dict[int, Vote]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -358,3 +358,14 @@ def list_requests(
         stmt.order_by(SpecimenRequest.id.desc()).limit(per_page).offset((page - 1) * per_page)
     )
     return list(rows), total
+
+
+def request_codes(
+    session: Session, refs: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """The codes ("REQ-0007") of the requests among audited `refs`, in bulk (the trail page)."""
+    ids = {int(i) for kind, i in refs if kind == SpecimenRequest.__audit_type__ and i.isdigit()}
+    if not ids:
+        return {}
+    stmt = select(SpecimenRequest.id, SpecimenRequest.code).where(SpecimenRequest.id.in_(ids))
+    return {(SpecimenRequest.__audit_type__, str(i)): code for i, code in session.execute(stmt)}
