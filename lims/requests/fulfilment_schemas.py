@@ -67,7 +67,7 @@ def _item(line: ItemLine) -> dict[str, object]:
     }
 
 
-class ItemOut(Schema):
+class PickItemOut(Schema):
     id = fields.Integer()
     barcode = fields.String()
     status = fields.String()
@@ -87,7 +87,7 @@ class FulfilmentOut(Schema):
     total = fields.Integer()
     progress = fields.String()
     items = fields.Function(
-        lambda f: ItemOut(many=True).dump([_item(line) for line in f.lines]),
+        lambda f: PickItemOut(many=True).dump([_item(line) for line in f.lines]),
         metadata={"type": "array", "items": {"type": "object"}},
     )
     shipment = fields.Function(

@@ -14,7 +14,7 @@ from lims.actors import Actor
 from lims.audit.models import Action
 from lims.audit.services import events_for
 from lims.errors import Conflict, Forbidden, InvalidInput, NotFound
-from lims.requests.models import ItemStatus, RequestState
+from lims.requests.models import ItemStatus, RequestState, SpecimenRequest
 from lims.requests.services import (
     cancel_reservation,
     confirm_pick,
@@ -44,7 +44,9 @@ def staff(
     return tech, investigator, reviewer, admin
 
 
-def _request(session: Session, staff: tuple[Actor, ...], files: Path, **values: object):  # type: ignore[no-untyped-def]
+def _request(
+    session: Session, staff: tuple[Actor, ...], files: Path, **values: object
+) -> SpecimenRequest:
     _, investigator, reviewer, admin = staff
     return request_to_fulfil(session, investigator, reviewer, admin, files, **values)
 
@@ -186,7 +188,9 @@ def test_letting_a_tube_go_puts_it_back_to_stored_with_the_reason(
     assert [e.action for e in events_for(session, item.aliquot)][-1] == Action.ALIQUOT_UNRESERVED
 
 
-def _picked(session: Session, tech: Actor, staff: tuple[Actor, ...], tmp_path: Path):  # type: ignore[no-untyped-def]
+def _picked(
+    session: Session, tech: Actor, staff: tuple[Actor, ...], tmp_path: Path
+) -> SpecimenRequest:
     collection(session, [make_box(session)], [2, 2])
     req = _request(session, staff, tmp_path)
     for item in reserve_pick_list(session, tech, request=req.code).items:
