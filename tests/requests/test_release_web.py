@@ -45,11 +45,11 @@ def test_the_investigator_sees_the_data_set_and_downloads_it_from_the_release_pa
     sign_in(client, "investigator")
     req = shipped.request
 
-    page = client.get(f"/requests/{req.id}/release")
-    data = client.get(f"/requests/{req.id}/data-set.csv")
+    page = client.get(f"/requests/{req.code}/release")
+    data = client.get(f"/requests/{req.code}/data-set.csv")
 
     assert page.status_code == 200 and b"De-identified data set" in page.data
-    assert f"/requests/{req.id}/data-dictionary.json".encode() in page.data
+    assert f"/requests/{req.code}/data-dictionary.json".encode() in page.data
     assert shipped.tubes[0].barcode.encode() in page.data
     assert b"Confirm delivery" not in page.data  # staff confirm, not the investigator
     assert data.status_code == 200 and data.mimetype == "text/csv"
@@ -63,7 +63,7 @@ def test_another_investigator_reaches_no_release_page_or_file(
 ) -> None:
     second_investigator(session)
     sign_in(client, "investigator2")
-    base = f"/requests/{shipped.request.id}"
+    base = f"/requests/{shipped.request.code}"
 
     answers = [
         client.get(f"{base}/{path}").status_code
@@ -77,11 +77,11 @@ def test_a_technician_confirms_the_delivery_on_the_release_page(
     client: FlaskClient, session: Session, shipped: Shipped
 ) -> None:
     sign_in(client, "tech")
-    url = f"/requests/{shipped.request.id}/release"
+    url = f"/requests/{shipped.request.code}/release"
     assert b"Confirm delivery" in client.get(url).data
 
     answer = client.post(
-        f"/requests/{shipped.request.id}/delivery",
+        f"/requests/{shipped.request.code}/delivery",
         data={"csrf_token": csrf_token(client, url), "notes": "signed for by the lab manager"},
     )
 

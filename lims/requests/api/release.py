@@ -39,7 +39,7 @@ class ReleaseOut(Schema):
     )
 
 
-@bp.post("/requests/<string:code>/delivery")
+@bp.post("/requests/<code>/delivery")
 @token_required
 @documented(
     summary="Confirm a shipped request's delivery (technician): its shipment is delivered and "
@@ -54,7 +54,7 @@ def confirm_request_delivery(code: str) -> ResponseReturnValue:
     return dump(ReleaseOut(), req)
 
 
-@bp.get("/requests/<string:code>/data-set")
+@bp.get("/requests/<code>/data-set")
 @token_required
 @documented(
     summary="The request's de-identified data set, one row per shipped aliquot (CSV; its "
@@ -65,7 +65,7 @@ def data_set(code: str) -> ResponseReturnValue:
     return data_set_response(code, "data")
 
 
-@bp.get("/requests/<string:code>/data-dictionary")
+@bp.get("/requests/<code>/data-dictionary")
 @token_required
 @documented(
     summary="The data set's dictionary: every column, its type and its codes' meanings (JSON)",
@@ -74,7 +74,7 @@ def data_dictionary(code: str) -> ResponseReturnValue:
     return data_set_response(code, "dictionary_json")
 
 
-@bp.get("/requests/<string:code>/data-dictionary.csv")
+@bp.get("/requests/<code>/data-dictionary.csv")
 @token_required
 @documented(summary="The data set's dictionary as CSV", content_type="text/csv")
 def data_dictionary_csv(code: str) -> ResponseReturnValue:

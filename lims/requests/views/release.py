@@ -19,24 +19,24 @@ PREVIEW_ROWS = 10
 
 
 @login_required
-def request_release(request_id: int) -> ResponseReturnValue:
-    view = services.release_overview(get_session(), current_actor(), request_id=request_id)
+def request_release(code: str) -> ResponseReturnValue:
+    view = services.release_overview(get_session(), current_actor(), request_id=code)
     return render_template("requests/release.html", view=view, preview_rows=PREVIEW_ROWS)
 
 
 @login_required
-def request_delivery(request_id: int) -> ResponseReturnValue:
+def request_delivery(code: str) -> ResponseReturnValue:
     try:
         form = DeliveryIn().load({k: v for k, v in request.form.items() if k != "csrf_token"})
         form["delivered_at"] = form["delivered_at"] or utcnow()
         req = services.confirm_request_delivery(
-            get_session(), current_actor(), request_id=request_id, **form
+            get_session(), current_actor(), request_id=code, **form
         )
     except LimsError as err:
         flash_problem(err)
     else:
         flash(f"Request {req.code} delivered: its aliquots are released", "success")
-    return redirect(url_for("requests.request_release", request_id=request_id), 303)
+    return redirect(url_for("requests.request_release", code=code), 303)
 
 
 def data_set_response(request_id: int | str, kind: services.DataSetFileKind) -> Response:
@@ -53,25 +53,25 @@ def data_set_response(request_id: int | str, kind: services.DataSetFileKind) -> 
 
 
 @login_required
-def data_set_csv(request_id: int) -> ResponseReturnValue:
-    return data_set_response(request_id, "data")
+def data_set_csv(code: str) -> ResponseReturnValue:
+    return data_set_response(code, "data")
 
 
 @login_required
-def data_dictionary_csv(request_id: int) -> ResponseReturnValue:
-    return data_set_response(request_id, "dictionary_csv")
+def data_dictionary_csv(code: str) -> ResponseReturnValue:
+    return data_set_response(code, "dictionary_csv")
 
 
 @login_required
-def data_dictionary_json(request_id: int) -> ResponseReturnValue:
-    return data_set_response(request_id, "dictionary_json")
+def data_dictionary_json(code: str) -> ResponseReturnValue:
+    return data_set_response(code, "dictionary_json")
 
 
 # (method, rule, view); the endpoint is the view's name: url_for("requests.<view>", ...).
 ROUTES: list[tuple[str, str, Callable[..., ResponseReturnValue]]] = [
-    ("GET", "/requests/<int:request_id>/release", request_release),
-    ("POST", "/requests/<int:request_id>/delivery", request_delivery),
-    ("GET", "/requests/<int:request_id>/data-set.csv", data_set_csv),
-    ("GET", "/requests/<int:request_id>/data-dictionary.csv", data_dictionary_csv),
-    ("GET", "/requests/<int:request_id>/data-dictionary.json", data_dictionary_json),
+    ("GET", "/requests/<code>/release", request_release),
+    ("POST", "/requests/<code>/delivery", request_delivery),
+    ("GET", "/requests/<code>/data-set.csv", data_set_csv),
+    ("GET", "/requests/<code>/data-dictionary.csv", data_dictionary_csv),
+    ("GET", "/requests/<code>/data-dictionary.json", data_dictionary_json),
 ]
