@@ -99,7 +99,7 @@ def test_an_investigator_goes_from_feasibility_to_the_data_set(lab: Lab, browser
     _submit(page, "form.criteria-form button.primary")
     assert "Protected counts" in page.inner_text("section.answer")
     assert "fewer than 5" in page.inner_text("table.counts tfoot")
-    _shot(page, "request-feasibility.png")
+    _shot(page, "walkthrough-feasibility.png")
 
     # The request: a draft with the criteria, the protocol PDF attached, then submitted.
     page.goto(f"{url}/requests/new")
@@ -117,7 +117,7 @@ def test_an_investigator_goes_from_feasibility_to_the_data_set(lab: Lab, browser
     _submit(page, 'button:has-text("Attach PDF")')
     _submit(page, 'button:has-text("Submit for review")')
     assert "submitted" in page.inner_text("h1")
-    _shot(page, "request-submitted.png")
+    _shot(page, "walkthrough-submitted.png")
     page.close()
 
     # Review: a reviewer starts it and votes; the admin records the decision.
@@ -127,6 +127,7 @@ def test_an_investigator_goes_from_feasibility_to_the_data_set(lab: Lab, browser
     page.fill("#comment", "Sound design; the visits span enough time.")
     page.select_option("#vote", "approve")
     _submit(page, 'button:has-text("Send")')
+    _shot(page, "walkthrough-review.png")
     page.close()
     page = _as(browser, lab, "admin")
     page.goto(f"{url}/requests/{code}")
@@ -139,6 +140,7 @@ def test_an_investigator_goes_from_feasibility_to_the_data_set(lab: Lab, browser
     # Fulfilment: the technician reserves the pick list, picks by scanning, packs and ships.
     page = _as(browser, lab, "tech")
     page.goto(f"{url}/requests/{code}/pick-list")
+    _shot(page, "walkthrough-pick-list.png")
     _submit(page, 'button:has-text("Reserve these")')
     page.goto(f"{url}/requests/{code}/pick")
     for barcode in lab.tubes:
@@ -146,7 +148,7 @@ def test_an_investigator_goes_from_feasibility_to_the_data_set(lab: Lab, browser
         with page.expect_navigation():
             page.press("#code", "Enter")
     assert "3 of 3" in page.inner_text("#pick-progress")
-    _shot(page, "request-pick.png")
+    _shot(page, "walkthrough-pick.png")
     page.goto(f"{url}/requests/{code}/pick-list")
     page.select_option('select[name="to_address_id"]', label=_institution(page))
     _submit(page, 'button:has-text("Pack the picked tubes")')
@@ -156,6 +158,7 @@ def test_an_investigator_goes_from_feasibility_to_the_data_set(lab: Lab, browser
     _submit(page, 'form.ship-form button:has-text("Ship")')
     # The delivery, confirmed from the request's release page.
     page.goto(f"{url}/requests/{code}/release")
+    _shot(page, "walkthrough-delivery.png")
     page.fill('textarea[name="notes"]', "signed for by the lab manager")
     _submit(page, 'button:has-text("Confirm delivery")')
     assert page.inner_text("#release-items").count("released") == 6  # item and aliquot
@@ -164,7 +167,7 @@ def test_an_investigator_goes_from_feasibility_to_the_data_set(lab: Lab, browser
     # The investigator downloads the de-identified data set.
     page = _as(browser, lab, "investigator")
     page.goto(f"{url}/requests/{code}/release")
-    _shot(page, "request-release.png")
+    _shot(page, "walkthrough-release.png")
     with page.expect_download() as download:
         page.click('a:has-text("Data set (CSV)")')
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
