@@ -75,6 +75,7 @@ class Action(StrEnum):
     ALIQUOT_PICKED = "aliquot.picked"
     ALIQUOT_UNRESERVED = "aliquot.unreserved"
     REQUEST_SHIPMENT_PACKED = "request.shipment_packed"
+    SHIPMENT_TUBE_UNPACKED = "shipment.tube_unpacked"
     TUBE_NOT_COLLECTED = "uncollected_tube.recorded"
     LABELS_PRINTED = "labels.printed"
     PRINTER_ADDED = "printer.added"

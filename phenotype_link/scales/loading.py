@@ -24,8 +24,8 @@ ITEM_ID = re.compile(r"[a-z][a-z0-9_]{0,99}")
 MAX_VALUES = 101
 
 SCALE_KEYS = {
-    "id", "name", "version", "source", "licensed_text", "verified", "has_total", "notes",
-    "missing", "subscales", "items", "products",
+    "id", "name", "version", "source", "licensed_text", "verified", "settled_by", "has_total",
+    "notes", "missing", "subscales", "items", "products",
 }  # fmt: skip
 ITEM_KEYS = {
     "id", "label", "subscale", "min", "max", "step", "values", "weight", "anchors", "unit",
@@ -75,6 +75,9 @@ def _scale(data: Mapping[str, Any]) -> Scale:
     ids = [item.id for item in items]
     if len(set(ids)) != len(ids):
         raise ValueError(f"item ids repeat: {sorted({i for i in ids if ids.count(i) > 1})}")
+    # A scale kept as "total only" says which source would let it be completed (issue 17).
+    if not items and not data.get("settled_by"):
+        raise ValueError("a scale without items must name in settled_by what would settle it")
     return Scale(
         id=data["id"],
         name=data["name"],
@@ -84,6 +87,7 @@ def _scale(data: Mapping[str, Any]) -> Scale:
         items=items,
         subscales=tuple(sid for sid, _ in subscales),
         verified=tuple(data.get("verified", ())),
+        settled_by=data.get("settled_by", ""),
         terms=tuple(_terms(data, items, known)),
         missing=_missing(data.get("missing", {})),
         has_total=_bool(data.get("has_total", True), "has_total"),

@@ -112,6 +112,7 @@ class Scale:
     items: tuple[Item, ...]
     subscales: tuple[str, ...]
     verified: tuple[str, ...]  # what is NOT verified, one note each; empty when all is confirmed
+    settled_by: str = ""  # the source that would confirm what `verified` lists as unconfirmed
     terms: tuple[Term, ...] = ()
     missing: MissingRule = MissingRule()
     has_total: bool = True

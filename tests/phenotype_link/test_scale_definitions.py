@@ -249,6 +249,30 @@ def test_a_scale_whose_items_are_unconfirmed_refuses_item_answers(scale_id: str)
     }
 
 
+@pytest.mark.parametrize("scale_id", UNCONFIRMED)
+def test_a_scale_kept_as_total_only_names_the_source_that_would_settle_it(scale_id: str) -> None:
+    scale = get_scale(scale_id)
+    assert (scale.items, scale.licensed_text) == ((), True)
+    assert "full text" in scale.settled_by or "form" in scale.settled_by
+
+
+@pytest.mark.parametrize("scale_id", UNCONFIRMED)
+def test_the_user_guide_says_what_would_settle_each_total_only_scale(scale_id: str) -> None:
+    guide = (Path(__file__).parents[2] / "docs/user/rating-scales.md").read_text()
+    section = next(s for s in guide.split("\n### ") if f"(`{scale_id}`)" in s.split("\n")[0])
+    assert "**What would settle it:**" in section
+
+
+def test_twstrs2_confirms_only_rotation_and_sensory_trick_and_encodes_neither() -> None:
+    # Cisneros 2020 gives both items 0-4, but the final TWSTRS-2 item list is unconfirmed (the
+    # sensory trick item may have been dropped), so no item is encoded and no total computed.
+    scale = get_scale("twstrs2")
+    assert "Rotation 0-4 and sensory trick 0-4" in scale.source
+    assert reasons(scale, {"twstrs2_rotation": D(4)}) == {
+        "twstrs2_rotation": "not an item of twstrs2 Comella et al. 2016"
+    }
+
+
 def test_cdip58_is_a_profile_without_a_total() -> None:
     assert get_scale("cdip58").has_total is False
     assert get_scale("cdip58").maximum() is None

@@ -117,3 +117,24 @@ def test_an_unknown_scale_id_names_the_known_ones() -> None:
     with pytest.raises(UnknownScale) as caught:
         get_scale("tsui")
     assert "unknown scale 'tsui'; known: bfmdrs_d, bfmdrs_m" in str(caught.value)
+
+
+# A total-only scale: no items because no readable source confirms them (issue 17).
+TOTAL_ONLY = NEW_SCALE.split("[missing]")[0]
+
+
+def test_a_scale_without_items_must_name_the_source_that_would_settle_it(tmp_path: Path) -> None:
+    write(tmp_path, TOTAL_ONLY)
+    with pytest.raises(DefinitionError) as caught:
+        load_scales(tmp_path)
+    message = "a scale without items must name in settled_by what would settle it"
+    assert str(caught.value) == f"toy.toml: {message}"
+
+
+def test_a_scale_without_items_that_names_its_settling_source_keeps_totals_as_given(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, TOTAL_ONLY + 'settled_by = "the published form"\n')
+    scale = load_scales(tmp_path)["toy"]
+    assert (scale.is_scorable, scale.settled_by) == (False, "the published form")
+    assert scale.score({}, D(7)).flags[-1] == "imported total 7 kept as given: not recomputed"

@@ -32,7 +32,13 @@ from tests.barcode_reading import decode, rasterise
 from tests.factories import make_box, make_freezer, make_rack
 from tests.requests.fulfilment_factories import collection, request_to_fulfil, thawed
 from tests.requests.workflow_factories import second_investigator
-from tests.shipments.factories import SHIPPED_AT, biorepository, institution, withdrawn
+from tests.shipments.factories import (
+    SHIPPED_AT,
+    biorepository,
+    institution,
+    outbound,
+    withdrawn,
+)
 
 PICKED_AT = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)
 
@@ -99,6 +105,19 @@ def test_a_tube_with_less_than_the_quantity_asked_is_not_proposed(
     req = _request(session, staff, tmp_path, quantity_ul=200.0)
 
     assert propose_pick_list(session, staff[0], request=req.code).lines == []
+
+
+def test_a_tube_already_packed_for_another_shipment_is_not_proposed(
+    session: Session, staff: tuple[Actor, ...], tmp_path: Path
+) -> None:
+    found = collection(session, [make_box(session)], [2])
+    going, staying = found.tubes[found.visits[0].id]
+    outbound(session, staff[0], [going])
+    req = _request(session, staff, tmp_path)
+
+    proposal = propose_pick_list(session, staff[0], request=req.code)
+
+    assert [line.barcode for line in proposal.lines] == [staying.barcode]
 
 
 def test_reserving_moves_tubes_and_request_on_together_and_audits_each(
@@ -249,6 +268,32 @@ def test_a_consent_withdrawal_after_reservation_stops_the_shipment_and_changes_n
     assert {i.status for i in req.items} == {ItemStatus.PICKED}
     session.refresh(leaving)
     assert leaving.status is AliquotStatus.RESERVED
+
+
+def test_a_withdrawn_tube_let_go_leaves_the_packed_shipment_and_the_rest_ships(
+    session: Session, staff: tuple[Actor, ...], tmp_path: Path
+) -> None:
+    tech = staff[0]
+    req = _picked(session, tech, staff, tmp_path)
+    shipment = pack_request_shipment(
+        session, tech, request=req.code, to_address_id=institution(session).id
+    )
+    leaving, staying = req.items[0], req.items[1]
+    withdrawn(session, leaving.aliquot)
+
+    cancel_reservation(
+        session, tech, request=req.code, item_id=leaving.id, reason="consent withdrawn"
+    )
+    ship_request(
+        session, tech, request=req.code, courier="FedEx", tracking_number="7712",
+        shipped_at=SHIPPED_AT,
+    )  # fmt: skip
+
+    assert [i.barcode for i in shipment.items] == [staying.aliquot.barcode]
+    assert leaving.aliquot.status is AliquotStatus.STORED
+    assert staying.aliquot.status is AliquotStatus.IN_TRANSIT
+    assert req.state is RequestState.SHIPPED
+    assert Action.SHIPMENT_TUBE_UNPACKED in [e.action for e in events_for(session, shipment)]
 
 
 def test_tubes_still_to_pick_keep_the_shipment_from_being_packed(

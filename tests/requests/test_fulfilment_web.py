@@ -84,6 +84,7 @@ def test_the_pick_list_pdf_is_served_to_staff_only(
     sign_in(client, "investigator")
     for path in ("pick-list", "pick-list.pdf", "pick"):
         assert client.get(f"/requests/{req.code}/{path}").status_code == 403
+    assert client.get("/requests/fulfilment").status_code == 403
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     sign_in(client, "tech")
 

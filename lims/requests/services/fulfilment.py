@@ -43,6 +43,7 @@ from lims.requests.models import (
 )
 from lims.requests.services.workflow import find_request, move_state
 from lims.shipments.models import ShipmentItem
+from lims.shipments.services import unpack_tube_step
 from lims.specimens import barcodes
 from lims.specimens.models import Aliquot, AliquotStatus, Specimen
 from lims.specimens.services import consent_permits, lock_aliquots
@@ -249,7 +250,19 @@ def _reservable_problems(
     """Read under the lock: a tube reserved, moved or withdrawn from since the list was made."""
     problems: list[FieldError] = []
     decisions: dict[int, str | None] = {}
+    shipping = set(
+        session.scalars(
+            select(ShipmentItem.open_aliquot_id).where(
+                ShipmentItem.open_aliquot_id.in_([a.id for a in aliquots])
+            )
+        )
+    )
     for aliquot in aliquots:
+        if aliquot.id in shipping:
+            problems.append(
+                {"field": "aliquot_ids", "message": f"{aliquot.barcode} is in an open shipment"}
+            )
+            continue
         if aliquot.status is not AliquotStatus.STORED:
             problems.append(
                 {
@@ -428,7 +441,8 @@ def _item_by_barcode(req: SpecimenRequest, code: str) -> RequestItem:
 def cancel_reservation(
     session: Session, actor: Actor, *, request: str | int, item_id: int, reason: str
 ) -> RequestItem:
-    """Let one reserved tube go (not found, damaged): off the list, back to stored."""
+    """Let one reserved tube go (not found, damaged, consent withdrawn): off the list and out of
+    the request's shipment if packed, back to stored."""
     actor.require(*PICKERS)
     reason = reason.strip()
     if not reason:
@@ -441,8 +455,9 @@ def cancel_reservation(
     if item.status not in (ItemStatus.RESERVED, ItemStatus.PICKED):
         raise Conflict(f"{item.aliquot.barcode} is {item.status.value}", field="item")
     if req.shipment_id is not None:
-        raise Conflict(
-            f"{item.aliquot.barcode} is packed in the request's shipment already", field="item"
+        # Packed but not shipped (a withdrawal stopped it): out of the shipment too.
+        unpack_tube_step(
+            session, actor, shipment_id=req.shipment_id, barcode=item.aliquot.barcode, reason=reason
         )
     (aliquot,) = lock_aliquots(session, [item.aliquot_id])
     before = aliquot.status

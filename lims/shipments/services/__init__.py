@@ -12,6 +12,7 @@ from lims.shipments.services.dispatch import (
     pack_box_step,
     ship_shipment,
     ship_step,
+    unpack_tube_step,
 )
 from lims.shipments.services.manifests import (
     ShipmentFile,
@@ -69,5 +70,6 @@ __all__ = [
     "ship_step",
     "shipment_code",
     "shipment_file",
+    "unpack_tube_step",
     "write_off_missing",
 ]

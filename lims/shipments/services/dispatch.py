@@ -103,6 +103,32 @@ def pack_box_step(
     return box
 
 
+def unpack_tube_step(
+    session: Session, actor: Actor, *, shipment_id: int, barcode: str, reason: str
+) -> None:
+    """Take a tube out of a shipment not yet shipped (its subject withdrew, it broke); its place
+    in the shipping box stays empty. The caller commits: a request lets a tube go with it."""
+    actor.require(Role.TECHNICIAN)
+    shipment = lock_shipment(session, shipment_id)
+    require_status(shipment, T.PLANNED, T.PACKING, doing="unpacked")
+    item = next((i for i in shipment.items if i.barcode == barcode), None)
+    if item is None:
+        raise Conflict(f"{barcode} is not in shipment {shipment.code}", field="barcode")
+    box = item.box.number if item.box else None
+    shipment.items.remove(item)
+    session.delete(item)
+    audit.record(
+        session,
+        actor,
+        Action.SHIPMENT_TUBE_UNPACKED,
+        shipment,
+        reason=reason,
+        barcode=barcode,
+        box=box,
+        position=item.position,
+    )
+
+
 def _barcodes(shipment: Shipment) -> set[str]:
     return {item.barcode for item in shipment.items}
 
