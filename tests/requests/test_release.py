@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from lims.actors import Actor
 from lims.audit.services import events_for
 from lims.errors import Conflict, Forbidden, NotFound
+from lims.phenotype.models import FindingKind
+from lims.phenotype.services import FindingIn, VisitPhenotype, record_visit_phenotype
 from lims.requests.models import ItemStatus
 from lims.requests.services.release import (
     confirm_request_delivery,
@@ -241,3 +243,18 @@ def test_a_released_aliquot_comes_back_through_receiving_and_stays_in_the_data_s
     assert tube.status is AliquotStatus.RECEIVED
     assert shipped.request.items[0].status is ItemStatus.RELEASED
     assert data_set(session, investigator, request_id=shipped.request.id).row_count == 3
+
+
+def test_a_stored_value_no_code_list_knows_stops_the_data_set_without_showing_it(
+    session: Session, investigator: Actor, tech: Actor, shipped: Shipped
+) -> None:
+    subject = shipped.subjects[0]  # a study code typed into the family-history field
+    finding = FindingIn(FindingKind.FAMILY_HISTORY, "fh_dystonia", subject.study_code)
+    typo = VisitPhenotype(findings=(finding,))
+    record_visit_phenotype(
+        session, tech, study_code=subject.study_code, visit_number=1, phenotype=typo
+    )
+
+    with pytest.raises(Conflict, match="failed the last de-identification check") as refused:
+        download_data_set(session, investigator, request_id=shipped.request.id, kind="data")
+    assert subject.study_code not in str(refused.value)
