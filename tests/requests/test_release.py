@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor
@@ -19,7 +20,7 @@ from lims.audit.services import events_for
 from lims.errors import Conflict, Forbidden, NotFound
 from lims.phenotype.models import FindingKind
 from lims.phenotype.services import FindingIn, VisitPhenotype, record_visit_phenotype
-from lims.requests.models import ItemStatus
+from lims.requests.models import ItemStatus, Notification
 from lims.requests.services.release import (
     confirm_request_delivery,
     data_set,
@@ -182,7 +183,7 @@ def test_no_data_set_exists_before_the_request_has_shipped(
 
 
 def test_confirming_delivery_releases_the_requests_aliquots_in_one_transaction(
-    session: Session, tech: Actor, shipped: Shipped
+    session: Session, tech: Actor, investigator: Actor, shipped: Shipped
 ) -> None:
     confirm_request_delivery(
         session, tech, request_id=shipped.request.code, delivered_at=DELIVERED_AT
@@ -194,6 +195,10 @@ def test_confirming_delivery_releases_the_requests_aliquots_in_one_transaction(
     assert shipped.shipment.status is ShipmentStatus.RECEIVED
     assert shipped.shipment.received_at == DELIVERED_AT
     assert str(events_for(session, shipped.request)[-1].action) == "request.released"
+    told = session.scalars(
+        select(Notification.message).where(Notification.user_id == investigator.user_id)
+    )
+    assert any("the data set is ready" in m for m in told)
     assert str(events_for(session, shipped.request.items[0])[-1].action) == (
         "request_item.released"
     )

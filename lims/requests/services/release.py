@@ -26,6 +26,7 @@ from lims.actors import Actor, Role
 from lims.audit.models import Action
 from lims.errors import Conflict
 from lims.requests.models import ItemStatus, RequestItem, RequestState, SpecimenRequest
+from lims.requests.services.notifications import notify
 from lims.requests.services.release_fields import (
     COUNTRY_LABEL,
     FIXED,
@@ -236,6 +237,8 @@ def confirm_request_delivery(
     audit.record(
         session, actor, Action.REQUEST_RELEASED, req, shipment=req.shipment.code, tubes=len(shipped)
     )
+    said = f"{req.code} delivered: {len(shipped)} aliquots are yours; the data set is ready"
+    notify(session, [req.investigator_id], req, said)
     session.commit()
     return req
 
