@@ -14,7 +14,9 @@ The question is the issue's: serum from cervical dystonia subjects with two or m
 TWSTRS total of at least 20 at the visit of collection and no toxin injection within 12 weeks
 before it, for genetic and non-commercial health research (HMB + GSO + NCU), consent as of today.
 
-Three figures per database, each the median of --repeat runs after one warm-up, in one process:
+Three figures per database, each the median of --repeat runs after one warm-up, in one process,
+as wall time and as the database's CPU time (the PostgreSQL backend's, read from /proc; for
+SQLite this process's), which is what a query costs on an unloaded core:
 - ours: count_matches (the criteria engine's one query, counted per diagnosis in SQL);
 - service: check_feasibility as an investigator (the count, the protection, the query log, the
   audit event, one commit);
@@ -25,6 +27,7 @@ Three figures per database, each the median of --repeat runs after one warm-up, 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -268,14 +271,26 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def timed(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    result = run()  # warm-up: caches, plans
-    times = []
+def server_cpu_s(conn: Any) -> float:
+    """CPU seconds the database has spent on this connection so far: the PostgreSQL backend's
+    (from /proc, the cluster is local) or, for SQLite, this process's own."""
+    if conn.dialect.name != "postgresql":
+        return time.process_time()
+    pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def timed(run: Callable[[], tuple[Any, float]], repeat: int) -> tuple[float, float, Any]:
+    """Median wall ms and median database CPU ms of `repeat` runs after one warm-up."""
+    result, _ = run()  # warm-up: caches, plans
+    walls, cpus = [], []
     for _ in range(repeat):
         start = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000, result
+        result, cpu = run()
+        walls.append(time.perf_counter() - start)
+        cpus.append(cpu)
+    return statistics.median(walls) * 1000, statistics.median(cpus) * 1000, result
 
 
 def bench(databases: Databases, dialect: str, args: argparse.Namespace, table: Table) -> None:
@@ -313,28 +328,36 @@ def bench(databases: Databases, dialect: str, args: argparse.Namespace, table: T
     )
     sql = text(HAND_WRITTEN.format(days=DAYS[dialect]))
 
-    def ours() -> Any:
+    def ours() -> tuple[Any, float]:
         with make_session() as session:
+            conn = session.connection()
+            before = server_cpu_s(conn)
             counts = count_matches(session, criteria, on=ON)
-            return [
-                (r.diagnosis.value, r.subjects, r.visits, r.aliquots) for r in counts.by_diagnosis
-            ]
+            cpu = server_cpu_s(conn) - before
+        rows = [(r.diagnosis.value, r.subjects, r.visits, r.aliquots) for r in counts.by_diagnosis]
+        return rows, cpu
 
-    def service() -> Any:
+    def service() -> tuple[Any, float]:
         with make_session() as session:
-            return check_feasibility(
+            conn = session.connection()
+            before = server_cpu_s(conn)
+            answer = check_feasibility(
                 session, investigator, criteria=CRITERIA, settings=settings, now=NOW
             )
+            return answer, server_cpu_s(session.connection()) - before
 
-    def hand() -> Any:
+    def hand() -> tuple[Any, float]:
         with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(sql, {"on": ON})]
+            before = server_cpu_s(conn)
+            rows = [tuple(r) for r in conn.execute(sql, {"on": ON})]
+            return rows, server_cpu_s(conn) - before
 
-    base_ms, expected = timed(hand, args.repeat)
-    ours_ms, got = timed(ours, args.repeat)
-    service_ms, _ = timed(service, args.repeat)
+    base_ms, base_cpu, expected = timed(hand, args.repeat)
+    ours_ms, ours_cpu, got = timed(ours, args.repeat)
+    service_ms, _cpu, _ = timed(service, args.repeat)
     same = "same" if got == expected else f"DIFFERENT: {got} vs {expected}"
-    table.row(dialect, size, ours_ms, service_ms, base_ms, ours_ms / base_ms, same)
+    table.row(dialect, size, ours_ms, ours_cpu, service_ms, base_ms, base_cpu,
+              ours_cpu / max(base_cpu, 1), same)  # fmt: skip
     engine.dispose()
 
 
@@ -346,11 +369,11 @@ def main() -> None:
     args = parser.parse_args()
     header(f"feasibility, {args.subjects:,} subjects, median of {args.repeat}")
     with Databases() as databases:
-        table = Table([("db", 10), ("size", 58), ("ours ms", 9), ("service ms", 11),
-                       ("hand SQL ms", 12), ("ratio", 6), ("count", 6)])  # fmt: skip
+        table = Table([("db", 10), ("size", 58), ("ours ms", 8), ("CPU", 7), ("service", 8),
+                       ("hand ms", 8), ("CPU", 7), ("CPU ratio", 9), ("count", 6)])  # fmt: skip
         for dialect in DIALECTS if args.db == "both" else (args.db,):
             bench(databases, dialect, args, table)
-        print(f"# {databases.versions()}")
+        print(f"# {databases.versions()}; load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

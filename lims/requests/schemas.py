@@ -49,8 +49,8 @@ class RequestIn(Schema):
     aims = fields.String(load_default="", validate=validate.Length(max=AIMS_MAX))
     criteria = fields.Dict(
         keys=fields.String(),
-        load_default=dict,
-        metadata={"description": "the criteria document (docs/user/requests.md)"},
+        load_default=None,
+        metadata={"description": "the criteria document (docs/user/request-criteria.md)"},
     )
     quantity_ul = fields.Float(required=True, validate=validate.Range(min=1, max=100_000))
     aliquots_per_visit = fields.Integer(load_default=1, validate=validate.Range(min=1, max=20))
@@ -61,11 +61,15 @@ class RequestIn(Schema):
     purpose = fields.Enum(
         DuoTerm,
         by_value=True,
-        required=True,
-        metadata={"description": "a DUO permission: " + ", ".join(sorted(PERMISSIONS))},
+        load_default=None,
+        metadata={
+            "description": "a DUO permission: "
+            + ", ".join(sorted(PERMISSIONS))
+            + "; or give it in the criteria (criteria.purpose)"
+        },
     )
     purpose_modifiers = fields.List(
-        fields.Enum(DuoTerm, by_value=True), load_default=list, validate=validate.Length(max=15)
+        fields.Enum(DuoTerm, by_value=True), load_default=None, validate=validate.Length(max=15)
     )
 
     @pre_load
@@ -79,7 +83,10 @@ class RequestIn(Schema):
                 data["criteria"] = json.loads(text)
             except ValueError as err:
                 raise ValidationError({"criteria": [f"is not valid JSON ({err})"]}) from err
-        if isinstance(names := data.get("phenotype_fields"), list):
+        names = data.get("phenotype_fields")
+        if isinstance(names, str):
+            names = [names]
+        if isinstance(names, list):
             data["phenotype_fields"] = [n for name in names for n in str(name).split()]
         return data
 

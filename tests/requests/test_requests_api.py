@@ -18,6 +18,7 @@ from lims import create_app
 from lims.actors import Actor
 from lims.audit.services import events_for
 from lims.requests.models import RequestState
+from lims.requests.services import AttachmentKind, attach_file
 from tests.conftest import bearer
 from tests.requests.workflow_factories import (
     CRITERIA,
@@ -131,11 +132,30 @@ def test_a_pdf_uploads_as_a_multipart_form_and_downloads_unchanged(
     )
 
 
+def test_an_uploaded_name_keeps_neither_folders_nor_control_characters(
+    session: Session, investigator: Actor, files_dir: Path
+) -> None:
+    req = draft_request(session, investigator)
+
+    attachment = attach_file(
+        session,
+        investigator,
+        request=req.code,
+        kind=AttachmentKind.DUA,
+        filename="C:\\Users\\lee\\proto\x00col.pdf",  # as a Windows browser may send it
+        data=PDF,
+        files_dir=files_dir,
+        max_bytes=MAX_BYTES,
+    )
+
+    assert attachment.filename == "protocol.pdf"
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         (b"PK\x03\x04 a zip, not a pdf", "is not a PDF"),
-        (b"%PDF-1.7\n" + b"0" * MAX_BYTES, "the limit is"),
+        (b"%PDF-1.7\n" + b"0" * MAX_BYTES, "larger than the limit of 65,536 bytes"),
         (b"", "is empty"),
     ],
     ids=["not a pdf", "too large", "empty"],

@@ -57,12 +57,13 @@ def test_an_investigator_drafts_attaches_and_submits_through_the_pages(
             "csrf_token": token,
             "title": "Serum markers",
             "aims": "Track progression.",
-            "criteria": '{"specimen_type": "serum"}',
+            "specimen_types": "serum",
+            "age.max": "60",
             "quantity_ul": "250",
             "aliquots_per_visit": "1",
             "phenotype_fields": "twstrs_severity body_regions",
-            "purpose": "DUO:0000007",
-            "purpose_modifiers": ["DUO:0000046", "DUO:0000018"],
+            "purpose.term": "DS",
+            "purpose.modifiers": ["NCU", "NPUNCU"],
         },
     )
     assert created.status_code == 303, created.get_data(as_text=True)
@@ -81,10 +82,15 @@ def test_an_investigator_drafts_attaches_and_submits_through_the_pages(
     assert submitted.status_code == 303
     page = client.get(page_url).get_data(as_text=True)
     assert "submitted" in page and "Submit for review" not in page
-    assert "specimen type: serum" in page and "p.pdf" in page
+    assert (
+        "Specimen type: serum" in page
+        and "Age at collection: at most 60 years" in page
+        and "p.pdf" in page
+    )
+    assert "NCU · non-commercial use only" in page
 
 
-def test_a_form_with_broken_criteria_json_is_shown_again_with_the_message(
+def test_criteria_the_engine_refuses_are_shown_again_beside_their_input(
     client: FlaskClient, investigator: Actor
 ) -> None:
     sign_in(client, "investigator")
@@ -92,13 +98,25 @@ def test_a_form_with_broken_criteria_json_is_shown_again_with_the_message(
 
     response = client.post(
         "/requests/",
-        data={"csrf_token": token, "title": "T", "criteria": "{oops", "quantity_ul": "5",
-              "purpose": "DUO:0000042"},
+        data={"csrf_token": token, "title": "Typed title", "age.min": "old", "quantity_ul": "5",
+              "purpose.term": "GRU"},
     )  # fmt: skip
 
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "is not valid JSON" in page and 'value="T"' in page
+    assert 'id="e-age.min"' in page and 'value="Typed title"' in page
+
+
+def test_the_edit_form_shows_the_stored_criteria_in_their_inputs(
+    client: FlaskClient, session: Session, investigator: Actor
+) -> None:
+    req = draft_request(session, investigator, criteria={"age": {"min": 40}})
+    sign_in(client, "investigator")
+
+    page = client.get(f"/requests/{req.code}/edit").get_data(as_text=True)
+
+    assert 'name="age.min" id="f-age.min" value="40"' in page
+    assert 'value="DS" selected' in page and 'value="NCU" checked' in page
 
 
 def test_staff_see_every_request_and_filter_by_state_and_investigators_only_theirs(
@@ -164,7 +182,7 @@ PAGE_ROUTES: dict[tuple[str, str], dict[str, object] | None] = {
     ("POST", "/requests/{code}/edit"): {
         "title": "Mine now",
         "quantity_ul": "1",
-        "purpose": "DUO:0000042",
+        "purpose.term": "GRU",
     },
     ("POST", "/requests/{code}/attachments"): {"kind": "protocol", "file": PDF},
     ("GET", "/requests/{code}/attachments/{attachment}"): None,

@@ -3,6 +3,7 @@ the decision, withdrawal, and an investigator's reach (only their own requests).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,13 @@ from sqlalchemy.orm import Session
 from lims.actors import Actor
 from lims.audit.services import events_for
 from lims.errors import Conflict, Forbidden, InvalidInput, NotFound
-from lims.requests.models import REQUEST_TRANSITIONS, RequestState, SpecimenRequest
+from lims.requests.models import (
+    REQUEST_TRANSITIONS,
+    ItemStatus,
+    RequestItem,
+    RequestState,
+    SpecimenRequest,
+)
 from lims.requests.services import (
     add_review,
     change_state,
@@ -23,6 +30,7 @@ from lims.requests.services import (
     submit_request,
 )
 from lims.specimens.duo import DuoTerm
+from tests.factories import make_aliquots
 from tests.requests.workflow_factories import (
     attach_protocol,
     draft_request,
@@ -133,19 +141,47 @@ def test_request_codes_count_up_from_req_0001(session: Session, investigator: Ac
 def test_submitting_an_incomplete_request_names_every_missing_part(
     session: Session, investigator: Actor
 ) -> None:
-    req = draft_request(session, investigator, title=" ", aims="", criteria={}, purpose=DuoTerm.NCU)
+    req = draft_request(session, investigator, title=" ", aims="", criteria={})
 
     with pytest.raises(InvalidInput) as refused:
         submit_request(session, investigator, request=req.code)
 
-    assert {e["field"] for e in refused.value.errors} == {
-        "title",
-        "aims",
-        "criteria",
-        "purpose",
-        "file",
-    }
+    assert {e["field"] for e in refused.value.errors} == {"title", "aims", "criteria", "file"}
     assert req.state is S.DRAFT
+
+
+def test_a_draft_keeps_its_criteria_canonical_with_the_purpose_inside(
+    session: Session, investigator: Actor
+) -> None:
+    req = draft_request(
+        session,
+        investigator,
+        criteria={"specimen_types": ["serum", "plasma"], "age": {"max": 60}},
+        purpose=DuoTerm.DS,
+        purpose_modifiers=[DuoTerm.NCU],
+    )
+
+    assert json.loads(req.criteria) == {
+        "age": {"max": 60},
+        "purpose": {"modifiers": ["DUO:0000046"], "term": "DUO:0000007"},
+        "specimen_types": ["plasma", "serum"],
+    }
+    assert (req.purpose, req.modifiers) == (DuoTerm.DS, (DuoTerm.NCU,))
+
+
+def test_a_modifier_as_purpose_or_criteria_the_engine_refuses_never_become_a_draft(
+    session: Session, investigator: Actor
+) -> None:
+    with pytest.raises(InvalidInput) as modifier:
+        draft_request(session, investigator, purpose=DuoTerm.NCU, purpose_modifiers=[])
+    with pytest.raises(InvalidInput) as unknown:
+        draft_request(session, investigator, criteria={"age": {"min": "old"}})
+    with pytest.raises(InvalidInput, match="give it once"):
+        draft_request(session, investigator, criteria={"purpose": {"term": "GRU"}})
+
+    assert [e["field"] for e in modifier.value.errors] == ["criteria.purpose.term"]
+    assert [e["field"] for e in unknown.value.errors] == ["criteria.age.min"]
+    assert list_requests(session, investigator) == ([], 0)
 
 
 def test_a_submission_notifies_reviewers_and_admins_but_not_the_investigator(
@@ -267,3 +303,20 @@ def test_the_investigator_withdraws_before_shipping_but_not_after(
         change_state(session, investigator, request=shipped.code, to=S.WITHDRAWN)
     assert req.state is S.WITHDRAWN
     assert isinstance(req, SpecimenRequest)
+
+
+def test_a_request_holding_reserved_tubes_is_not_withdrawn_until_they_are_let_go(
+    session: Session, investigator: Actor
+) -> None:
+    req = draft_request(session, investigator)
+    req.state = S.FULFILLING  # the pick list's reservation brings it here (fulfilment.py)
+    (tube,) = make_aliquots(session, 1)
+    req.items.append(RequestItem(aliquot=tube, open_aliquot_id=tube.id))
+    session.flush()
+
+    with pytest.raises(Conflict, match="holds 1 reserved tube"):
+        change_state(session, investigator, request=req.code, to=S.WITHDRAWN)
+    req.items[0].status, req.items[0].open_aliquot_id = ItemStatus.CANCELLED, None
+    change_state(session, investigator, request=req.code, to=S.WITHDRAWN)
+
+    assert req.state is S.WITHDRAWN

@@ -23,8 +23,8 @@ from lims.requests.services import (
 from lims.specimens.duo import DuoTerm
 from tests.factories import make_user
 
-# TODO(#19): a document lims.requests.criteria.parse_criteria accepts, once `criteria` lands.
-CRITERIA: dict[str, Any] = {"specimen_type": "serum", "diagnosis": ["cervical_dystonia"]}
+# Serum from cervical dystonia; the purpose (DS, non-commercial) comes beside it, as the API allows.
+CRITERIA: dict[str, Any] = {"specimen_types": ["serum"], "diagnoses": ["cervical"]}
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 MAX_BYTES = 64 * 1024
 

@@ -10,6 +10,12 @@ from lims.requests.services.attachments import (
     attach_file,
     attachment_file,
 )
+from lims.requests.services.drafting import (
+    create_draft,
+    edit_draft,
+    submission_problems,
+    submit_request,
+)
 from lims.requests.services.fulfilment import (
     PICKERS,
     Fulfilment,
@@ -54,8 +60,6 @@ from lims.requests.services.review import (
 from lims.requests.services.workflow import (
     MOVERS,
     change_state,
-    create_draft,
-    edit_draft,
     find_request,
     list_requests,
     may_move,
@@ -63,8 +67,6 @@ from lims.requests.services.workflow import (
     move_state,
     new_request_code,
     request_codes,
-    submission_problems,
-    submit_request,
 )
 
 __all__ = [

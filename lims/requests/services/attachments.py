@@ -57,13 +57,12 @@ def attach_file(
             "request sent back for revision",
             field="state",
         )
-    name = Path(filename.replace("\\", "/")).name.strip()[:FILENAME_MAX] or "document.pdf"
+    name = _shown_name(filename)
     if not data:
         raise InvalidInput(f"{name} is empty; choose the PDF", field="file")
-    if len(data) > max_bytes:
+    if len(data) > max_bytes:  # the views read one byte past the limit, no more
         raise InvalidInput(
-            f"{name} is {plural(len(data), 'byte')}; the limit is {plural(max_bytes, 'byte')}",
-            field="file",
+            f"{name} is larger than the limit of {plural(max_bytes, 'byte')}", field="file"
         )
     if not data.startswith(PDF_MAGIC):
         raise InvalidInput(f"{name} is not a PDF (it does not begin with %PDF-)", field="file")
@@ -94,6 +93,14 @@ def attach_file(
         path.unlink(missing_ok=True)  # no row names it: do not leave it behind
         raise
     return attachment
+
+
+def _shown_name(filename: str) -> str:
+    """The uploaded file's own name, for the list and the download: no folders (a browser on
+    Windows may send C:\\...), no control characters (PostgreSQL text holds no NUL)."""
+    name = Path(filename.replace("\\", "/")).name
+    name = "".join(c for c in name if ord(c) >= 32 and ord(c) != 127).strip()
+    return name[:FILENAME_MAX] or "document.pdf"
 
 
 def _write(files_dir: Path, stored_name: str, data: bytes) -> Path:

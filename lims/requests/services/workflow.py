@@ -1,5 +1,5 @@
-"""A request's lifecycle: finding it (the object check), its code, the draft, and every move
-between states with who may make it (issue 19, "Request and review").
+"""A request's lifecycle: finding it (the object check), its code, and every move between
+states with who may make it (issue 19, "Request and review"); the draft is drafting.py's.
 
 move_state is the one door for a state change: the fulfilment and release services call it
 inside their own transaction (approved -> fulfilling -> shipped, shipped -> closed), so the
@@ -11,9 +11,7 @@ shipment), as in lims/specimens/services/common.py.
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -24,21 +22,19 @@ from lims import audit
 from lims.actors import STAFF, Actor, Role
 from lims.audit.models import Action
 from lims.db import utcnow
-from lims.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from lims.errors import Conflict, Forbidden, NotFound, plural
 from lims.requests.models import (
-    EDITABLE_STATES,
+    OPEN_ITEM_STATUSES,
     REQUEST_TRANSITIONS,
     RequestState,
     SpecimenRequest,
 )
 from lims.requests.services.notifications import notify, notify_roles
-from lims.specimens.duo import PERMISSIONS, DuoTerm
 from lims.specimens.services import issue_serials, locked
 from phenotype_link.deidentify import new_request_secret
 
 S = RequestState
 REQUEST_COUNTER = "specimen_request"
-_CODE = re.compile(r"^REQ-(\d{1,9})$")
 
 # Who may make each move. OWN: the investigator who made the request (and no other); the roles
 # are checked with Actor.require, so an admin may make every move. The lifecycle itself (which
@@ -146,6 +142,14 @@ def move_state(
             f"{actor.username} ({actor.role.value}) may not move request {req.code} from "
             f"{req.state.label} to {to.label}"
         )
+    if to is S.WITHDRAWN and (held := [i for i in req.items if i.status in OPEN_ITEM_STATUSES]):
+        # A reserved tube is kept from every other request until it is let go; a withdrawn
+        # request can no longer let it go (fulfilment changes only a fulfilling request).
+        raise Conflict(
+            f"Request {req.code} holds {plural(len(held), 'reserved tube')}; a technician lets "
+            "them go (cancel each reservation) before it can be withdrawn",
+            field="state",
+        )
     at = at or utcnow()
     before = req.state
     note = (note or "").strip() or None
@@ -166,160 +170,6 @@ def move_state(
         notify_roles(
             session, (Role.REVIEWER, Role.ADMIN), req, f"{req.code} submitted: {req.title}"[:300]
         )
-
-
-def create_draft(
-    session: Session,
-    actor: Actor,
-    *,
-    title: str = "",
-    aims: str = "",
-    criteria: Mapping[str, Any] | None = None,
-    quantity_ul: float,
-    aliquots_per_visit: int = 1,
-    allow_last_aliquot: bool = False,
-    phenotype_fields: Sequence[str] = (),
-    purpose: DuoTerm,
-    purpose_modifiers: Sequence[DuoTerm] = (),
-) -> SpecimenRequest:
-    """Start a request as a draft; the investigator completes and submits it later."""
-    actor.require(Role.INVESTIGATOR)
-    if actor.user_id is None:
-        raise Forbidden("A request belongs to a signed-in investigator")
-    req = SpecimenRequest(
-        code=new_request_code(session),
-        investigator_id=actor.user_id,
-        state=S.DRAFT,
-        pseudonym_secret=b"",  # none until approved (move_state); pseudonym() refuses b""
-    )
-    _fill(
-        req,
-        title=title,
-        aims=aims,
-        criteria=criteria or {},
-        quantity_ul=quantity_ul,
-        aliquots_per_visit=aliquots_per_visit,
-        allow_last_aliquot=allow_last_aliquot,
-        phenotype_fields=phenotype_fields,
-        purpose=purpose,
-        purpose_modifiers=purpose_modifiers,
-    )
-    session.add(req)
-    audit.record(session, actor, Action.REQUEST_CREATED, req, code=req.code, title=req.title)
-    session.commit()
-    return req
-
-
-def edit_draft(
-    session: Session, actor: Actor, *, request: str | int, **changes: Any
-) -> SpecimenRequest:
-    """Change a draft (or a request sent back for revision): only its investigator may."""
-    req = find_request(session, actor, request, for_update=True)
-    if req.investigator_id != actor.user_id:
-        raise Forbidden(f"Only the investigator who made {req.code} may edit it")
-    if req.state not in EDITABLE_STATES:
-        raise Conflict(
-            f"Request {req.code} is {req.state.label}; only a draft or a request sent back "
-            "for revision can be edited",
-            field="state",
-        )
-    before = _snapshot(req)
-    _fill(req, **changes)
-    after = _snapshot(req)
-    changed = {k: v for k, v in after.items() if before.get(k) != v}
-    if changed:
-        audit.record(
-            session,
-            actor,
-            Action.REQUEST_EDITED,
-            req,
-            before={k: before[k] for k in changed},
-            **changed,
-        )
-    session.commit()
-    return req
-
-
-def _fill(req: SpecimenRequest, **values: Any) -> None:
-    """Copy the given fields onto the request, in the shape the columns keep."""
-    for name, value in values.items():
-        if name == "criteria":
-            # TODO(#19): lims.requests.criteria.parse_criteria(value).document() once `criteria`
-            # is merged; until then the JSON is kept canonical, as given.
-            req.criteria = json.dumps(value, sort_keys=True, separators=(",", ":"))
-        elif name == "phenotype_fields":
-            req.phenotype_fields = " ".join(dict.fromkeys(value))
-        elif name == "purpose_modifiers":
-            req.purpose_modifiers = " ".join(t.value for t in value) or None
-        elif name in {"title", "aims"}:
-            setattr(req, name, value.strip())
-        elif name in _PLAIN:
-            setattr(req, name, value)
-        else:
-            raise InvalidInput(f"{name} cannot be changed on a request", field=name)
-
-
-_PLAIN = frozenset({"quantity_ul", "aliquots_per_visit", "allow_last_aliquot", "purpose"})
-
-
-def _snapshot(req: SpecimenRequest) -> dict[str, Any]:
-    return {
-        "title": req.title,
-        "aims": req.aims,
-        "criteria": req.criteria,
-        "quantity_ul": req.quantity_ul,
-        "aliquots_per_visit": req.aliquots_per_visit,
-        "allow_last_aliquot": req.allow_last_aliquot,
-        "phenotype_fields": req.phenotype_fields,
-        "purpose": req.purpose,
-        "purpose_modifiers": req.purpose_modifiers,
-    }
-
-
-def submission_problems(req: SpecimenRequest) -> list[FieldError]:
-    """What a request still lacks before it can be submitted (the form shows each by its field)."""
-    problems: list[FieldError] = []
-    if not req.title.strip():
-        problems.append({"field": "title", "message": "give the request a title"})
-    if not req.aims.strip():
-        problems.append({"field": "aims", "message": "describe the aims of the study"})
-    if not _criteria_given(req.criteria):
-        problems.append({"field": "criteria", "message": "give at least one criterion"})
-    if req.purpose not in PERMISSIONS:
-        problems.append(
-            {
-                "field": "purpose",
-                "message": f"{req.purpose.value} is a modifier; the purpose is one of "
-                + ", ".join(f"{t.value} ({t.label})" for t in sorted(PERMISSIONS)),
-            }
-        )
-    if not req.attachments:
-        problems.append(
-            {"field": "file", "message": "attach the protocol or data use agreement (PDF)"}
-        )
-    return problems
-
-
-def _criteria_given(document: str) -> bool:
-    # TODO(#19): parse_criteria(json.loads(document)) from `criteria`, its errors as problems.
-    try:
-        return bool(json.loads(document or "{}"))
-    except ValueError:
-        return False
-
-
-def submit_request(
-    session: Session, actor: Actor, *, request: str | int, at: datetime | None = None
-) -> SpecimenRequest:
-    """Send a complete request for review; reviewers and admins are told."""
-    req = find_request(session, actor, request, for_update=True)
-    req.require_transition(S.SUBMITTED)
-    if problems := submission_problems(req):
-        shown = "; ".join(p["message"] for p in problems)
-        raise InvalidInput(f"Request {req.code} cannot be submitted yet: {shown}", errors=problems)
-    move_state(session, actor, req, S.SUBMITTED, at=at)
-    session.commit()
-    return req
 
 
 def change_state(

@@ -11,15 +11,21 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 
-from lims.actors import Actor, Role
+from lims.actors import Role
 from lims.db import get_session
 from lims.errors import Forbidden, InvalidInput, LimsError, NotFound
 from lims.requests import services
+from lims.requests.criteria import (
+    criteria_choices,
+    criteria_from_form,
+    form_errors,
+    form_values,
+)
 from lims.requests.files import attachment_response, file_settings, read_upload
 from lims.requests.models import RequestState, SpecimenRequest, Vote
 from lims.requests.schemas import (
-    MODIFIERS,
     DecisionIn,
     NoteIn,
     RequestIn,
@@ -28,11 +34,9 @@ from lims.requests.schemas import (
 )
 from lims.requests.services import AttachmentKind
 from lims.requests.services.workflow import DECISIONS
-from lims.specimens.duo import PERMISSIONS
 from lims.web import NAV, PAGE_ROLES, current_actor, flash_problem
 
 S = RequestState
-PURPOSES = sorted(PERMISSIONS, key=lambda t: t.value)
 
 
 def _page(code: str) -> ResponseReturnValue:
@@ -55,52 +59,69 @@ def index() -> ResponseReturnValue:
     )
 
 
+# The request's own fields on the form; the criteria (purpose included) come from the criteria
+# form's inputs (templates/requests/_criteria_form.html), named by their document path.
+OWN_FIELDS = (
+    "title",
+    "aims",
+    "quantity_ul",
+    "aliquots_per_visit",
+    "allow_last_aliquot",
+    "phenotype_fields",
+)
+
+
 def _form(
-    actor: Actor, req: SpecimenRequest | None, values: dict[str, Any] | None = None
+    req: SpecimenRequest | None,
+    typed: MultiDict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """What the new and edit forms show: the request's values, or what was just typed."""
-    if values is None and req is not None:
-        values = {
-            "title": req.title,
-            "aims": req.aims,
-            "criteria": json.dumps(json.loads(req.criteria or "{}"), indent=2, sort_keys=True),
-            "quantity_ul": req.quantity_ul,
-            "aliquots_per_visit": req.aliquots_per_visit,
-            "allow_last_aliquot": req.allow_last_aliquot,
-            "phenotype_fields": req.phenotype_fields,
-            "purpose": req.purpose.value,
-            "purpose_modifiers": [m.value for m in req.modifiers],
-        }
-    return {
-        "req": req,
-        "values": values or {"criteria": "{}", "aliquots_per_visit": 1, "purpose_modifiers": []},
-        "purposes": PURPOSES,
-        "modifiers": MODIFIERS,
-    }
+    if typed is None:
+        typed = MultiDict()
+        if req is not None:
+            typed = form_values(json.loads(req.criteria or "{}"))
+            typed.update(
+                {
+                    "title": req.title,
+                    "aims": req.aims,
+                    "quantity_ul": f"{req.quantity_ul:g}",
+                    "aliquots_per_visit": str(req.aliquots_per_visit),
+                    "phenotype_fields": req.phenotype_fields,
+                }
+            )
+            if req.allow_last_aliquot:
+                typed["allow_last_aliquot"] = "true"
+    return {"req": req, "form": typed, "errors": errors or {}, "choices": criteria_choices()}
 
 
-def _typed() -> dict[str, Any]:
-    form = request.form
-    return {k: form.getlist(k) if k == "purpose_modifiers" else form.get(k) for k in form}
+def _submitted() -> dict[str, Any]:
+    """The form as the services take it: the request's fields and the criteria document."""
+    own = {k: request.form[k] for k in OWN_FIELDS if k in request.form}
+    body: dict[str, Any] = RequestIn().load(own)
+    body["criteria"] = criteria_from_form(request.form)
+    return body
+
+
+def _refused(err: LimsError, req: SpecimenRequest | None) -> ResponseReturnValue:
+    flash_problem(err)
+    context = _form(req, request.form, form_errors(err))
+    return render_template("requests/form.html", **context), err.status
 
 
 @login_required
 def new_form() -> ResponseReturnValue:
-    actor = current_actor()
-    actor.require(Role.INVESTIGATOR)
-    return render_template("requests/form.html", **_form(actor, None))
+    current_actor().require(Role.INVESTIGATOR)
+    return render_template("requests/form.html", **_form(None))
 
 
 @login_required
 def create() -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
     try:
-        form = RequestIn().load(request.form)
-        req = services.create_draft(session, actor, **form)
+        req = services.create_draft(session, actor, **_submitted())
     except LimsError as err:
-        flash_problem(err)
-        context = _form(actor, None, _typed())
-        return render_template("requests/form.html", errors=err.field_errors, **context), err.status
+        return _refused(err, None)
     flash(f"Request {req.code} saved as a draft; attach the protocol, then submit it", "success")
     return _page(req.code)
 
@@ -109,20 +130,16 @@ def create() -> ResponseReturnValue:
 def edit_form(code: str) -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
     req = services.find_request(session, actor, code)
-    return render_template("requests/form.html", **_form(actor, req))
+    return render_template("requests/form.html", **_form(req))
 
 
 @login_required
 def edit(code: str) -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
     try:
-        form = RequestIn().load(request.form)
-        req = services.edit_draft(session, actor, request=code, **form)
+        req = services.edit_draft(session, actor, request=code, **_submitted())
     except LimsError as err:
-        flash_problem(err)
-        req = services.find_request(session, actor, code)
-        context = _form(actor, req, _typed())
-        return render_template("requests/form.html", errors=err.field_errors, **context), err.status
+        return _refused(err, services.find_request(session, actor, code))
     flash(f"Request {req.code} saved", "success")
     return _page(req.code)
 
@@ -146,27 +163,47 @@ def request_page(code: str) -> ResponseReturnValue:
     )
 
 
+# How each criterion reads on the request page (docs/user/request-criteria.md names them).
+_CHOICES = {
+    "diagnoses": "Diagnosis",
+    "body_regions": "Body regions at the visit",
+    "specimen_types": "Specimen type",
+    "sexes": "Sex",
+    "sites": "Sites",
+}
+_RANGES = {
+    "age": ("Age at collection", "years"),
+    "disease_duration_years": ("Disease duration at collection", "years"),
+    "toxin_weeks": ("Weeks since the last botulinum toxin injection", "weeks"),
+}
+
+
 def criteria_in_words(document: str) -> list[str]:
-    """The criteria as lines a reader follows.
+    """The canonical criteria document as lines a reader follows; the purpose has its own row."""
+    doc = json.loads(document or "{}")
+    lines = [f"{label}: {', '.join(doc[key]).replace('_', ' ')}"
+             for key, label in _CHOICES.items() if doc.get(key)]  # fmt: skip
+    lines += [f"{label}: {_bounds(doc[key], unit)}"
+              for key, (label, unit) in _RANGES.items() if doc.get(key)]  # fmt: skip
+    for score in doc.get("scores", []):
+        name = score["scale"].upper() + (f" {score['subscale']}" if score.get("subscale") else "")
+        lines.append(f"{name} at the visit of collection: {_bounds(score, 'points')}")
+    if doc.get("min_visits"):
+        lines.append(f"At least {doc['min_visits']} visits with matching specimens per subject")
+    if doc.get("min_volume_ul") is not None:
+        lines.append(f"At least {doc['min_volume_ul']} µL in each aliquot")
+    if doc.get("max_freeze_thaw") is not None:
+        lines.append(f"At most {doc['max_freeze_thaw']} freeze-thaw cycles")
+    for element, letters in (doc.get("sprec") or {}).items():
+        lines.append(f"SPREC {element.replace('_', ' ')}: {', '.join(letters)}")
+    return lines
 
-    TODO(#19): the criteria engine's own description (lims.requests.criteria) once `criteria` is
-    merged; until then each key and its value.
-    """
-    try:
-        parsed = json.loads(document or "{}")
-    except ValueError:
-        return [document]
-    if not isinstance(parsed, dict):
-        return [str(parsed)]
-    return [f"{key.replace('_', ' ')}: {_words(value)}" for key, value in sorted(parsed.items())]
 
-
-def _words(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(_words(v) for v in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{k.replace('_', ' ')} {_words(v)}" for k, v in value.items())
-    return str(value).replace("_", " ")
+def _bounds(bounds: dict[str, Any], unit: str) -> str:
+    low, high = bounds.get("min"), bounds.get("max")
+    if low is not None and high is not None:
+        return f"{low:g} to {high:g} {unit}"
+    return f"at least {low:g} {unit}" if low is not None else f"at most {high:g} {unit}"
 
 
 def _step(code: str, run: Callable[[], Any], done: str) -> ResponseReturnValue:
