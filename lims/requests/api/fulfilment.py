@@ -32,7 +32,7 @@ bp = Blueprint("requests_fulfilment_api", __name__, url_prefix="/api/v1")
     "per subject-visit as asked, a visit's last kept, fewest thaws first, in walking order",
     response=ProposalOut,
 )
-def pick_list(code: str) -> ResponseReturnValue:
+def proposed_pick_list(code: str) -> ResponseReturnValue:
     proposal = services.propose_pick_list(get_session(), current_actor(), request=code)
     return dump(ProposalOut(), proposal)
 
@@ -43,7 +43,7 @@ def pick_list(code: str) -> ResponseReturnValue:
     summary="The pick list to print: the proposal while approved, the reserved tubes after",
     content_type="application/pdf",
 )
-def pick_list_pdf(code: str) -> ResponseReturnValue:
+def printable_pick_list(code: str) -> ResponseReturnValue:
     name, data = services.pick_list_pdf(get_session(), current_actor(), request=code, at=utcnow())
     return Response(
         data,
@@ -61,7 +61,7 @@ def pick_list_pdf(code: str) -> ResponseReturnValue:
     response=FulfilmentOut,
     status=201,
 )
-def reserve(code: str) -> ResponseReturnValue:
+def reserve_request_tubes(code: str) -> ResponseReturnValue:
     body = ReserveIn().load(json_body())
     session, actor = get_session(), current_actor()
     done = services.reserve_pick_list(session, actor, request=code, **body)
@@ -76,7 +76,7 @@ def reserve(code: str) -> ResponseReturnValue:
     summary="The request's reserved tubes, where each sits, and the picking's progress",
     response=FulfilmentOut,
 )
-def items(code: str) -> ResponseReturnValue:
+def request_items(code: str) -> ResponseReturnValue:
     return dump(
         FulfilmentOut(), services.fulfilment_of(get_session(), current_actor(), request=code)
     )
@@ -90,7 +90,7 @@ def items(code: str) -> ResponseReturnValue:
     body=PickIn,
     response=PickOutcomeOut,
 )
-def pick(code: str) -> ResponseReturnValue:
+def confirm_picked_tube(code: str) -> ResponseReturnValue:
     body = PickIn().load(json_body())
     outcome = services.confirm_pick(
         get_session(), current_actor(), request=code, picked_at=utcnow(), **body
@@ -105,7 +105,7 @@ def pick(code: str) -> ResponseReturnValue:
     body=CancelIn,
     response=FulfilmentOut,
 )
-def cancel(code: str, item_id: int) -> ResponseReturnValue:
+def let_request_tube_go(code: str, item_id: int) -> ResponseReturnValue:
     body = CancelIn().load(json_body())
     session, actor = get_session(), current_actor()
     services.cancel_reservation(session, actor, request=code, item_id=item_id, **body)
@@ -121,7 +121,7 @@ def cancel(code: str, item_id: int) -> ResponseReturnValue:
     response=ShipmentOut,
     status=201,
 )
-def pack(code: str) -> ResponseReturnValue:
+def pack_request_tubes(code: str) -> ResponseReturnValue:
     body = PackIn().load(json_body())
     shipment = services.pack_request_shipment(get_session(), current_actor(), request=code, **body)
     return dump(ShipmentOut(), shipment), 201
@@ -135,7 +135,7 @@ def pack(code: str) -> ResponseReturnValue:
     body=ShipIn,
     response=DispatchOut,
 )
-def ship(code: str) -> ResponseReturnValue:
+def ship_request_tubes(code: str) -> ResponseReturnValue:
     body = ShipIn().load(json_body())
     body["shipped_at"] = body["shipped_at"] or utcnow()
     dispatch = services.ship_request(get_session(), current_actor(), request=code, **body)
