@@ -116,12 +116,27 @@ def database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'lims.sqlite3'}"
 
 
+def installation() -> int | None:
+    """LIMS_INSTALLATION: this installation's number, the first digit of its tube codes (0-9).
+
+    Read by `flask db upgrade`, which stores it in the database; None leaves the stored one.
+    """
+    text = os.environ.get("LIMS_INSTALLATION", "").strip()
+    if not text:
+        return None
+    if not (len(text) == 1 and text.isdigit()):
+        raise ValueError(f"LIMS_INSTALLATION is one digit, 0-9, not {text!r}")
+    return int(text)
+
+
 def load() -> dict[str, Any]:
     """The app's settings; create_app(overrides) may replace any of them."""
     session_max_hours = int(os.environ.get("LIMS_SESSION_MAX_HOURS", "12"))
     return {
         "SECRET_KEY": _secret_key(),
         "DATABASE_URL": database_url(),
+        # The first digit of every tube code this installation issues (docs/operations.md).
+        "INSTALLATION": installation(),
         # "development" (make run: plain http on 127.0.0.1) or "production" (the default).
         "LIMS_ENV": os.environ.get("LIMS_ENV", "production"),
         # Label printers: the command that takes a PDF on standard input for a print queue

@@ -46,10 +46,9 @@ from lims.specimens.services import (
     PreAnalytics,
     accession_specimen,
     aliquot_specimen,
-    next_serial,
     register_visit,
 )
-from lims.specimens.services.common import barcode_problem
+from lims.specimens.services.common import IssuedCodes, barcode_problem, issued_codes
 from lims.specimens.services.import_checks import TUBE_COLUMNS, Row
 from lims.specimens.services.imports import HashingReader, read_rows
 from lims.specimens.services.tubes import pre_analytics_problems
@@ -70,7 +69,7 @@ class _Seen:
     """What the file has named so far, each looked up in the database once."""
 
     sha256: str
-    issued_below: int
+    issued: IssuedCodes
     subjects: dict[str, Subject | None] = field(default_factory=dict)
     visits: dict[tuple[str, int], Visit] = field(default_factory=dict)
     tubes: dict[str, Specimen] = field(default_factory=dict)
@@ -88,7 +87,7 @@ def competent_import(session: Session, actor: Actor, *, data: bytes, filename: s
     actor.require(Role.TECHNICIAN)
     rows, parse_problems = read_rows(HashingReader(io.BytesIO(data)))
     sha256 = hashlib.sha256(data).hexdigest()
-    seen = _Seen(sha256, next_serial(session), problems=parse_problems)
+    seen = _Seen(sha256, issued_codes(session), problems=parse_problems)
     for row in rows:
         if all(row.values[c] is not None for c in REQUIRED):
             _import_row(session, actor, seen, row)
@@ -183,7 +182,7 @@ def _new_tube(
     session: Session, actor: Actor, seen: _Seen, row: Row, visit: Visit
 ) -> Specimen | None:
     values, code = row.values, row.values["tube_barcode"]
-    if problem := barcode_problem(code, issued_below=seen.issued_below):
+    if problem := barcode_problem(code, issued=seen.issued):
         seen.problem(row, "tube_barcode", problem)
         return None
     if session.scalar(select(Aliquot.id).where(Aliquot.barcode == code)) is not None:
@@ -227,7 +226,7 @@ def _aliquot(session: Session, actor: Actor, seen: _Seen, row: Row, tube: Specim
     if code in seen.tubes:
         seen.problem(row, "aliquot_barcode", f"{code} is a tube barcode in this file")
         return
-    if problem := barcode_problem(code, issued_below=seen.issued_below):
+    if problem := barcode_problem(code, issued=seen.issued):
         seen.problem(row, "aliquot_barcode", problem)
         return
     taken = session.scalar(select(Aliquot.id).where(Aliquot.barcode == code))

@@ -138,7 +138,7 @@ class Serials:
 
     def take(self) -> str:
         self.next += 1
-        return barcodes.aliquot_barcode(self.next - 1)
+        return barcodes.aliquot_barcode(self.next - 1, installation=0)  # the migration's number
 
 
 SST_PRE = PreAnalytics(

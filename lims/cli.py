@@ -13,6 +13,8 @@ from flask.cli import AppGroup
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from lims.actors import Actor
+
 ROOT = Path(__file__).resolve().parent.parent
 
 db_cli = AppGroup("db", help="The database schema (Alembic migrations).")
@@ -29,9 +31,19 @@ def alembic_config(url: str) -> AlembicConfig:
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
-    """Migrate the database to REVISION (default: head)."""
+    """Migrate the database to REVISION (default: head), then store LIMS_INSTALLATION."""
     command.upgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
     click.echo(f"database at {revision}")
+    if (number := current_app.config.get("INSTALLATION")) is not None and revision == "head":
+        from lims.db import get_session
+        from lims.errors import LimsError
+        from lims.specimens.services import set_installation
+
+        try:
+            set_installation(get_session(), Actor.system("cli"), number=number)
+        except LimsError as err:
+            raise click.ClickException(err.detail) from err
+        click.echo(f"installation number {number}")
 
 
 @db_cli.command("grant-runtime-role")

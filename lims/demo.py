@@ -19,6 +19,7 @@ from lims.auth.models import User
 from lims.auth.services import create_site, create_user
 from lims.shipments.services import (
     complete_receipt,
+    confirm_delivery,
     create_address,
     create_shipment,
     pack_box,
@@ -504,7 +505,8 @@ ADDRESSES = (
 
 def _shipments(session: Session, admin: Actor, tech: Actor) -> None:
     """An inbound shipment from NA1 being received (one tube not in the box, one extra), one
-    from NA2 received, and an outbound one to an investigator's institution."""
+    from NA2 received, and two outbound ones to an investigator's institution: one delivered
+    (its tubes released to the investigator), one on its way."""
     ids = {}
     for name, site, street, city, postcode, region, country, contact, phone in ADDRESSES:
         ids[site or name] = create_address(
@@ -523,6 +525,24 @@ def _shipments(session: Session, admin: Actor, tech: Actor) -> None:
         ).id
     home = ids[ADDRESSES[0][0]]
     # Outbound first: the extra tube scanned into NA1's shipment must not be one on its way.
+    delivered = _travelling(session, None, DuoTerm.DS, 2)
+    if len(delivered) == 2:
+        shipment = _send(
+            session,
+            tech,
+            home,
+            ids[ADDRESSES[4][0]],
+            delivered,
+            DuoTerm.DS,
+            datetime(2026, 11, 9, 15, 0, tzinfo=UTC),
+        )
+        confirm_delivery(
+            session,
+            tech,
+            shipment_id=shipment,
+            delivered_at=datetime(2026, 11, 10, 17, 30, tzinfo=UTC),
+            notes="Received frozen, logger below -70 °C throughout (e-mail from the lab)",
+        )
     out = _travelling(session, None, DuoTerm.DS, 3)
     if len(out) == 3:
         _send(

@@ -9,12 +9,12 @@ from sqlalchemy.orm import Session
 
 from lims import demo, demo_requests
 from lims.actors import Actor
-from lims.audit.services import verify_chain
+from lims.audit.services import events_for, verify_chain
 from lims.auth.models import Site, User
 from lims.labels.services import print_labels
 from lims.shipments.models import ShipmentItem
 from lims.specimens.consent_models import WithdrawalLevel
-from lims.specimens.models import Aliquot, Subject
+from lims.specimens.models import Aliquot, AliquotStatus, Subject
 from lims.storage.models import Box, Placement
 from tests.barcode_reading import decode, rasterise
 from tests.conftest import sign_in
@@ -60,7 +60,7 @@ def test_the_demo_has_shipments_a_request_under_review_and_one_released_with_its
     demo.load(session, seed=7, subjects=12)
 
     shipments = list(session.scalars(select(Shipment).order_by(Shipment.id)))
-    outbound, waiting, received, for_request = shipments
+    _delivered, outbound, waiting, received, for_request = shipments
     assert for_request.direction is Direction.OUTBOUND
     assert for_request.status is ShipmentStatus.RECEIVED  # delivered: the request's release
     assert (waiting.status, waiting.from_address.site.code) == (ShipmentStatus.SHIPPED, "NA1")
@@ -84,6 +84,25 @@ def test_the_demo_has_shipments_a_request_under_review_and_one_released_with_its
     # The investigator's feasibility question finds the collection it was answered from.
     counts = count_matches(session, parse_criteria(demo_requests.SERUM_CD), on=date(2026, 12, 1))
     assert counts.subjects > 0
+
+
+def test_the_demos_delivered_outbound_shipment_released_its_tubes_to_the_investigator(
+    session: Session,
+) -> None:
+    from lims.shipments.models import Direction, Shipment, ShipmentStatus
+
+    demo.load(session, seed=7, subjects=12)
+
+    delivered = session.scalars(select(Shipment).order_by(Shipment.id)).first()
+    assert delivered is not None and delivered.direction is Direction.OUTBOUND
+    assert delivered.status is ShipmentStatus.RECEIVED
+    assert delivered.delivery_confirmed_by is not None
+    assert delivered.delivery_confirmed_by.username == "tech"
+    tubes = [item.aliquot for item in delivered.items]
+    assert len(tubes) == 2 and {t.status for t in tubes if t} == {AliquotStatus.RELEASED}
+    assert [str(e.action) for e in events_for(session, delivered)] == [
+        "shipment.created", "shipment.box_packed", "shipment.shipped", "shipment.delivered",
+    ]  # fmt: skip
 
 
 def test_the_demo_shows_local_times_in_two_zones_and_every_withdrawal_level(

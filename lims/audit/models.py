@@ -41,6 +41,7 @@ class Action(StrEnum):
     TOKEN_REVOKED = "token.revoked"
     SITE_CREATED = "site.created"
     SITE_TIME_ZONE_SET = "site.time_zone_set"
+    INSTALLATION_NUMBERED = "installation.numbered"
     SUBJECT_REGISTERED = "subject.registered"
     SUBJECT_CONSENT_WITHDRAWN = "subject.consent_withdrawn"
     SUBJECT_NINDS_GUID_CHANGED = "subject.ninds_guid_changed"

@@ -4,6 +4,16 @@ Damm's algorithm (H. M. Damm, 2004) detects every single-digit error and every a
 transposition, the two mistakes people make typing an ID. All digits keeps Code 128 in subset C
 (two digits per symbol character), so an 8-digit ID fits a 1 inch tube label at 2 printer dots per
 module (Code 128 subset C, ISO/IEC 15417).
+
+An issued tube code is the installation's number (one digit), a 6-digit serial and the Damm
+digit over both: "3" + "000123" + check. Two installations of this LIMS so never issue the same
+code, and a tube of another installation is known by its first digit. Why one digit and not two:
+the code must stay 8 digits. 10 digits are 5 Code 128 set C pairs, 110 X with the quiet zones,
+330 dots at the 3-dot module of the 1" x 0.5" 300 dpi stock, which has 300 (label_printing/
+stocks.py); and 2 + 5 + 1 digits would leave 100,000 serials, shared by primary tubes and
+aliquots, under the 250,000 aliquots the inventory is sized for. One digit leaves 10
+installations of 1,000,000 tubes each. The codes issued before installations had numbers (a
+7-digit serial, all below 1,000,000) are exactly installation 0's: an existing database is 0.
 """
 
 from __future__ import annotations
@@ -26,10 +36,12 @@ _DAMM = (
     (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
 )
 
-ALIQUOT_SERIAL_DIGITS = 7  # 10 million aliquots; the consortium plans for ~250,000
+INSTALLATION_DIGITS = 1  # 10 installations (see above)
+INSTALLATIONS = range(10**INSTALLATION_DIGITS)
+ALIQUOT_SERIAL_DIGITS = 6  # 1,000,000 tubes per installation; the inventory is sized for 250,000
 BOX_PREFIX = "B"
 BOX_SERIAL_DIGITS = 6
-ALIQUOT_BARCODE_LENGTH = ALIQUOT_SERIAL_DIGITS + 1
+ALIQUOT_BARCODE_LENGTH = INSTALLATION_DIGITS + ALIQUOT_SERIAL_DIGITS + 1
 BOX_BARCODE_LENGTH = len(BOX_PREFIX) + BOX_SERIAL_DIGITS + 1
 
 # Pre-printed tube barcodes (e.g. 2D-coded FluidX or Micronic tubes) are taken as they are.
@@ -47,11 +59,27 @@ def is_valid_damm(digits: str) -> bool:
     return digits.isdigit() and damm_digit(digits) == "0"
 
 
-def aliquot_barcode(serial: int) -> str:
-    body = f"{serial:0{ALIQUOT_SERIAL_DIGITS}d}"
-    if len(body) > ALIQUOT_SERIAL_DIGITS:
+def aliquot_barcode(serial: int, *, installation: int) -> str:
+    """The tube code an installation issues for a serial: number, serial, Damm digit."""
+    if installation not in INSTALLATIONS:
+        raise ValueError(f"installation {installation} is not one of 0-{INSTALLATIONS[-1]}")
+    serial_part = f"{serial:0{ALIQUOT_SERIAL_DIGITS}d}"
+    if len(serial_part) > ALIQUOT_SERIAL_DIGITS:
         raise ValueError(f"aliquot serial {serial} exceeds {ALIQUOT_SERIAL_DIGITS} digits")
+    body = f"{installation:0{INSTALLATION_DIGITS}d}{serial_part}"
     return body + damm_digit(body)
+
+
+def installation_of(code: str) -> int | None:
+    """The number of the installation that issued a code of the issued shape, else None."""
+    if not is_issued_aliquot_barcode(code):
+        return None
+    return int(code[:INSTALLATION_DIGITS])
+
+
+def serial_of(code: str) -> int:
+    """The serial of an issued-shape code (its installation's counter value)."""
+    return int(code[INSTALLATION_DIGITS:-1])
 
 
 def box_barcode(serial: int) -> str:
@@ -62,7 +90,8 @@ def box_barcode(serial: int) -> str:
 
 
 def is_issued_aliquot_barcode(code: str) -> bool:
-    """True when the code has our issued shape (8 digits); its check digit may still be wrong."""
+    """True when the code has the issued shape (8 digits) of some installation of this LIMS;
+    its check digit may still be wrong."""
     return len(code) == ALIQUOT_BARCODE_LENGTH and code.isdigit()
 
 

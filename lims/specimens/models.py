@@ -515,3 +515,25 @@ class BarcodeCounter(Base):
 
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     next_value: Mapped[int]
+
+
+class Installation(Base):
+    """This installation's number, the first digit of every tube code it issues (barcodes.py).
+
+    One row, made by the migration as number 0 (the codes issued before numbering are exactly
+    installation 0's). The number is printed on the labels, so it changes only while no code
+    carries it, or once away from 0: the codes issued as 0 stay ours, and `first_serial` says
+    where the codes carrying the new number begin.
+    """
+
+    __tablename__ = "installations"
+    __audit_type__: ClassVar[str] = "installation"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="one_row"),
+        CheckConstraint("number >= 0 AND number <= 9", name="number_one_digit"),
+        CheckConstraint("first_serial >= 1", name="first_serial_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    number: Mapped[int]
+    first_serial: Mapped[int] = mapped_column(default=1)

@@ -18,7 +18,8 @@ SHEET = STOCKS["cryo-sheet-letter"]
 # Rasterise at both printer resolutions: a module of 2 dots at 300 dpi is 1.35 px at 203
 # dpi and did not decode (measured with pdftoppm and zxing-cpp 3.1.1).
 RASTER_DPIS = [300, 203]
-# The longest ids the LIMS issues: 8 digits (serial + Damm check digit), "B" + 7 digits.
+# The longest ids the LIMS issues: 8 digits (installation number, serial, Damm check digit),
+# "B" + 7 digits.
 VIAL_IDS = ["00012343", "12345674", "99999990"]
 BOX_IDS = ["B0000127", "B9999999"]
 

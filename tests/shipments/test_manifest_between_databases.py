@@ -26,7 +26,12 @@ from lims.shipments.services import (
 )
 from lims.specimens.duo import DuoTerm
 from lims.specimens.models import Aliquot, AliquotStatus, SpecimenType, TubeType
-from lims.specimens.services import PreAnalytics, accession_specimen, aliquot_specimen
+from lims.specimens.services import (
+    PreAnalytics,
+    accession_specimen,
+    aliquot_specimen,
+    set_installation,
+)
 from lims.storage.services import store_aliquot
 from tests.conftest import DatabaseMaker
 from tests.factories import COLLECTED_AT, SYSTEM, make_box, make_subject, make_user, make_visit
@@ -40,6 +45,7 @@ def site_db(request: pytest.FixtureRequest, databases: DatabaseMaker) -> Iterato
     name = f"lims_site_{request.node.name[5:30]}"  # a database of its own for each test
     engine = race_database(databases, "sqlite", name)
     with sessionmaker(bind=engine, expire_on_commit=False)() as session:
+        set_installation(session, SYSTEM, number=3)  # the central database keeps 0
         yield session
     engine.dispose()
 
@@ -55,7 +61,7 @@ def central_db(request: pytest.FixtureRequest, databases: DatabaseMaker) -> Iter
 
 def _preprinted_tubes(session: Session, tech: Actor) -> list[Aliquot]:
     """Five serum tubes with the site's pre-printed 2D barcodes (not in this LIMS's issued
-    shape, which two installations would both issue)."""
+    shape: a site may label its tubes so, whatever system it runs)."""
     visit = make_visit(session)
     tube = accession_specimen(
         session, SYSTEM, study_code=visit.subject.study_code, visit_number=1,

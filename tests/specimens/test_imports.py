@@ -14,6 +14,7 @@ from lims.specimens import barcodes
 from lims.specimens.models import Aliquot, Specimen, Visit
 from lims.specimens.services import (
     import_aliquots,
+    installation_number,
     issue_serials,
     subject_record,
     template_csv,
@@ -109,7 +110,7 @@ def test_every_kind_of_bad_row_is_reported_at_once(session: Session, tech: Actor
     make_subject(session, study_code="SUBJ-0001")
     existing = make_aliquot(session)
     (serial,) = issue_serials(session, "aliquot", 1)
-    issued = barcodes.aliquot_barcode(serial)
+    issued = barcodes.aliquot_barcode(serial, installation=installation_number(session))
     typo = issued[:-1] + str((int(issued[-1]) + 1) % 10)
     rows = [
         import_row(aliquot_barcode="AQ-001"),  # row 2: fine

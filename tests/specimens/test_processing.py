@@ -19,6 +19,7 @@ from lims.specimens.services import (
     aliquot_specimen,
     extract_dna,
     get_specimen,
+    installation_number,
     issue_serials,
     sub_aliquot,
 )
@@ -58,18 +59,30 @@ def test_a_pre_printed_tube_barcode_is_taken_as_scanned(session: Session, tech: 
         _accession(session, tech, barcode="FX-0012345")
 
 
-def test_a_barcode_in_our_issued_shape_must_have_been_issued(session: Session, tech: Actor) -> None:
-    unissued = barcodes.aliquot_barcode(9_000_000)
-    with pytest.raises(InvalidInput, match="never issued"):
+def test_a_barcode_carrying_our_number_must_have_been_issued(session: Session, tech: Actor) -> None:
+    ours = installation_number(session)
+    unissued = barcodes.aliquot_barcode(900_000, installation=ours)
+    with pytest.raises(InvalidInput, match=rf"carries this installation's number \({ours}\)"):
         _accession(session, tech, barcode=unissued)
     (serial,) = issue_serials(session, "aliquot", 1)
-    tube = _accession(session, tech, barcode=barcodes.aliquot_barcode(serial))
-    assert tube.barcode == barcodes.aliquot_barcode(serial)
+    tube = _accession(session, tech, barcode=barcodes.aliquot_barcode(serial, installation=ours))
+    assert tube.barcode == barcodes.aliquot_barcode(serial, installation=ours)
+
+
+def test_a_barcode_carrying_another_installations_number_is_that_installations_tube(
+    session: Session, tech: Actor
+) -> None:
+    theirs = (installation_number(session) + 1) % 10
+    code = barcodes.aliquot_barcode(900_000, installation=theirs)
+
+    tube = _accession(session, tech, barcode=code)
+
+    assert tube.barcode == code
 
 
 def test_a_mistyped_check_digit_is_refused(session: Session, tech: Actor) -> None:
     (serial,) = issue_serials(session, "aliquot", 1)
-    code = barcodes.aliquot_barcode(serial)
+    code = barcodes.aliquot_barcode(serial, installation=installation_number(session))
     typo = code[:-1] + str((int(code[-1]) + 1) % 10)
     with pytest.raises(InvalidInput, match="wrong check digit"):
         _accession(session, tech, barcode=typo)
@@ -245,7 +258,7 @@ def test_a_tube_is_processed_by_its_scanned_barcode_and_an_unknown_one_is_named(
         volume_ul=250,
     )
     assert made[0].specimen is tube
-    unknown = barcodes.aliquot_barcode(99_999)
+    unknown = barcodes.aliquot_barcode(99_999, installation=installation_number(session))
     with pytest.raises(NotFound, match=f"No primary tube has barcode {unknown}") as err:
         extract_dna(session, tech, specimen_barcode=unknown, volume_ul=100, concentration_ng_ul=20)
     assert set(err.value.field_errors) == {"barcode"}

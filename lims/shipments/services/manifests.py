@@ -33,8 +33,9 @@ from lims.shipments.services._common import (
     shipment_code,
 )
 from lims.shipments.services.reading import get_shipment
+from lims.specimens import barcodes
 from lims.specimens.models import Aliquot
-from lims.specimens.services import issue_serials
+from lims.specimens.services import installation_number, issue_serials
 
 # What the manifest says the tubes are for when the shipment names no DUO purpose.
 CUSTODY_PURPOSE = "Site specimens to the central biorepository (custody)"
@@ -231,6 +232,23 @@ def _add_manifest_items(session: Session, shipment: Shipment, manifest: shipping
     ours = {
         a.barcode: a for a in session.scalars(select(Aliquot).where(Aliquot.barcode.in_(codes)))
     }
+    number = installation_number(session)
+    # A code carrying our number that is no aliquot of ours: a mistyped manifest, or a tube
+    # labelled with a code we never issued. Taking it in would collide with the code we issue.
+    strays: list[FieldError] = [
+        {
+            "field": "file",
+            "message": f"{code} carries this installation's number ({number}) but is no "
+            "aliquot of ours",
+        }
+        for code in codes
+        if code not in ours and barcodes.installation_of(code) == number
+    ]
+    if strays:
+        shown = "; ".join(p["message"] for p in strays[:3])
+        raise InvalidInput(
+            f"{len(strays)} tubes of the manifest were not issued here: {shown}", errors=strays
+        )
     taken: list[FieldError] = [
         {
             "field": "file",

@@ -83,10 +83,9 @@ def accept_unexpected(
             field="item",
         )
     if item.aliquot_id is None:
-        # TODO(#18): accession a tube of another installation from its sender's manifest row.
         raise Conflict(
             f"{item.barcode} is not an aliquot of ours; accession it from the sender's manifest "
-            "(specimen import) first",
+            "row instead",
             field="item",
         )
     aliquot = find_aliquot(session, actor, item.barcode, for_update=True)

@@ -8,6 +8,7 @@ from lims.specimens.services.common import (
     consent_refusal,
     find_aliquot,
     find_specimen,
+    installation_number,
     issue_serials,
     lock_aliquots,
     lock_subject,
@@ -27,6 +28,7 @@ from lims.specimens.services.consent import (
 from lims.specimens.services.corrections import set_ninds_guid, set_tube_notes
 from lims.specimens.services.finding import find_records, record_codes
 from lims.specimens.services.imports import ImportResult, import_aliquots, template_csv
+from lims.specimens.services.installation import set_installation
 from lims.specimens.services.overview import SpecimenOverview, specimen_overview
 from lims.specimens.services.permits import (
     BenchWork,
@@ -85,6 +87,7 @@ __all__ = [
     "get_subject",
     "import_aliquots",
     "import_subjects",
+    "installation_number",
     "issue_serials",
     "list_consent_documents",
     "list_sites",
@@ -100,6 +103,7 @@ __all__ = [
     "register_subject",
     "register_visit",
     "require_consent",
+    "set_installation",
     "set_ninds_guid",
     "set_tube_notes",
     "specimen_overview",

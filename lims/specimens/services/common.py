@@ -21,6 +21,7 @@ lock when it begins (BEGIN IMMEDIATE, lims/db.py), which serialises the same ser
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
@@ -31,7 +32,7 @@ from lims.actors import STAFF, Actor
 from lims.errors import Conflict, InvalidInput, NotFound, plural
 from lims.specimens import barcodes
 from lims.specimens.consent_models import WithdrawalLevel
-from lims.specimens.models import Aliquot, BarcodeCounter, Specimen, Subject
+from lims.specimens.models import Aliquot, BarcodeCounter, Installation, Specimen, Subject
 from lims.specimens.services.permits import BenchWork, consent_permits
 
 # Tubes and aliquots draw their 8-digit barcodes from one counter: one namespace, no clash.
@@ -59,16 +60,51 @@ def next_serial(session: Session, name: str = ALIQUOT_COUNTER) -> int:
     return counter.next_value if counter is not None else 1
 
 
-def barcode_problem(code: str, *, issued_below: int) -> str | None:
+def installation_number(session: Session) -> int:
+    """The number this installation puts first in the tube codes it issues."""
+    return _installation(session)[0]
+
+
+def _installation(session: Session) -> tuple[int, int]:
+    """(number, first serial), read from the database, not from a copy the session holds."""
+    stmt = select(Installation.number, Installation.first_serial).where(Installation.id == 1)
+    row = session.execute(stmt).one_or_none()
+    if row is None:  # the migration makes the row; a database without it is not migrated
+        raise Conflict("This database has no installation number: run flask db upgrade")
+    return row.number, row.first_serial
+
+
+@dataclass(frozen=True)
+class IssuedCodes:
+    """The tube codes this installation has issued: its number, and the serials it issued
+    under that number (those below were issued as installation 0's, before it was numbered)."""
+
+    installation: int
+    serials: range
+
+
+def issued_codes(session: Session) -> IssuedCodes:
+    number, first_serial = _installation(session)
+    return IssuedCodes(number, range(first_serial, next_serial(session)))
+
+
+def barcode_problem(code: str, *, issued: IssuedCodes) -> str | None:
     """Why a scanned barcode cannot name a new tube, before looking at the database.
 
-    A code in our issued shape must have been issued already: accepting an unissued one would
-    make the counter hand out the same barcode again later.
+    A code that carries our installation number must have been issued here already: accepting
+    an unissued one would make the counter hand out the same barcode again later. A code that
+    carries another installation's number is that installation's tube, kept as it is: none of
+    ours can ever have it.
     """
     if problem := barcodes.check_problem(code):
         return problem
-    if barcodes.is_issued_aliquot_barcode(code) and int(code[:-1]) >= issued_below:
-        return f"{code} has the shape of a barcode this LIMS issues, but it was never issued"
+    if barcodes.installation_of(code) == issued.installation and (
+        barcodes.serial_of(code) not in issued.serials
+    ):
+        return (
+            f"{code} carries this installation's number ({issued.installation}) but was never "
+            "issued here; a tube of another installation carries that installation's number"
+        )
     return None
 
 
@@ -135,19 +171,20 @@ def take_barcodes(
     """Scanned pre-printed barcodes after checks, or `count` newly issued ones."""
     if not given:
         serials = issue_serials(session, ALIQUOT_COUNTER, count)
-        return [barcodes.aliquot_barcode(s) for s in serials]
+        number = installation_number(session)
+        return [barcodes.aliquot_barcode(s, installation=number) for s in serials]
     codes = [barcodes.normalise(c) for c in given]
     if len(codes) != count:
         raise InvalidInput(
             f"{plural(len(codes), 'barcode')} scanned for {plural(count, 'tube')}", field=field
         )
     seen: set[str] = set()
-    issued_below = next_serial(session)
+    issued = issued_codes(session)
     for code in codes:
         if code in seen:
             raise InvalidInput(f"{code} was scanned twice", field=field)
         seen.add(code)
-        if problem := barcode_problem(code, issued_below=issued_below):
+        if problem := barcode_problem(code, issued=issued):
             raise InvalidInput(problem, field=field)
     taken = [
         *session.scalars(select(Aliquot.barcode).where(Aliquot.barcode.in_(codes))),

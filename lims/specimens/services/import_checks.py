@@ -30,7 +30,7 @@ from lims.specimens.models import (
     TubeType,
     Visit,
 )
-from lims.specimens.services.common import barcode_problem, next_serial
+from lims.specimens.services.common import IssuedCodes, barcode_problem, issued_codes
 from lims.specimens.services.permits import BenchWork, consent_permits
 from lims.specimens.services.plausibility import (
     DEFAULT_LIMITS,
@@ -95,7 +95,7 @@ class Known:
     visits: dict[VisitKey, Visit]
     tubes: dict[str, KnownTube]
     aliquots: dict[str, KnownAliquot]
-    issued_below: int
+    issued: IssuedCodes
     stopped: dict[str, str] = field(default_factory=dict)  # study code -> why the bench may not
 
 
@@ -160,7 +160,7 @@ def preload(session: Session, rows: list[Row]) -> Known:
         visits,
         _tubes(session, codes),
         _aliquots(session, codes),
-        next_serial(session),
+        issued_codes(session),
         stopped,
     )
 
@@ -277,7 +277,7 @@ def _plan_tubes(
         elif code in known.aliquots:
             for row in group:
                 problems.add(row, "tube_barcode", f"{code} is an aliquot in the LIMS, not a tube")
-        elif (problem := barcode_problem(code, issued_below=known.issued_below)) is not None:
+        elif (problem := barcode_problem(code, issued=known.issued)) is not None:
             for row in group:
                 problems.add(row, "tube_barcode", problem)
         elif new := _merge_tube(code, group, problems, _zones(group, known, lab_zone)):
@@ -370,7 +370,7 @@ def _plan_aliquots(rows: list[Row], known: Known, plan: Plan, problems: Problems
             problems.add(
                 row, "aliquot_barcode", f"{code} is a tube barcode on row {tube_rows[code].number}"
             )
-        elif (problem := barcode_problem(code, issued_below=known.issued_below)) is not None:
+        elif (problem := barcode_problem(code, issued=known.issued)) is not None:
             problems.add(row, "aliquot_barcode", problem)
     for row in in_file.values():
         _check_parent(row, in_file, known, plan, problems)
