@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = "0016_criteria"
-down_revision: str | None = "0015_requests"
+down_revision: str | None = "0016_instprefix"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
