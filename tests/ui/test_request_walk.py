@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import threading
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from lims.actors import Actor, Role
 from lims.cli import alembic_config
 from lims.db import make_engine
 from tests.factories import make_user
-from tests.requests.release_factories import CRITERIA, cohort
+from tests.requests.release_factories import cohort
 from tests.requests.workflow_factories import PDF
 from tests.shipments.factories import biorepository, institution
 from tests.ui.conftest import Bench, signed_in_page
@@ -105,12 +104,12 @@ def test_an_investigator_goes_from_feasibility_to_the_data_set(lab: Lab, browser
     page.goto(f"{url}/requests/new")
     page.fill("#title", "Serum biomarkers of cervical dystonia progression")
     page.fill("#aims", "Find serum markers that follow TWSTRS severity across visits.")
-    page.fill("#criteria", json.dumps(CRITERIA))
+    page.select_option('select[name="purpose.term"]', "DS")
+    page.eval_on_selector('input[name="purpose.modifiers"][value="NCU"]', "e => e.checked = true")
+    page.check('input[name="specimen_types"][value="serum"]')
     page.fill("#quantity_ul", "200")
     page.check('input[name="allow_last_aliquot"]')
     page.fill("#phenotype_fields", "twstrs2_total fh_dystonia dx_subtype")
-    page.select_option("#purpose", "DUO:0000007")  # DS: disease-specific research
-    page.check('input[name="purpose_modifiers"][value="DUO:0000046"]')  # NCU
     _submit(page, 'button:has-text("Save draft")')
     code = page.inner_text("h1 code")
     page.set_input_files('input[name="file"]', str(lab.protocol))
