@@ -107,13 +107,23 @@ def feasibility_secret() -> bytes:
 def database_url() -> str:
     """DATABASE_URL, or a SQLite file under instance/ (the embedded default)."""
     if url := os.environ.get("DATABASE_URL"):
-        # Accept the common postgres:// spelling and use the psycopg 3 driver.
-        for prefix in ("postgres://", "postgresql://"):
-            if url.startswith(prefix):
-                return "postgresql+psycopg://" + url[len(prefix) :]
-        return url
+        return _psycopg(url)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{INSTANCE_DIR / 'lims.sqlite3'}"
+
+
+def replica_url() -> str | None:
+    """DATABASE_REPLICA_URL: a PostgreSQL hot standby of DATABASE_URL for reads, or None."""
+    url = os.environ.get("DATABASE_REPLICA_URL")
+    return _psycopg(url) if url else None
+
+
+def _psycopg(url: str) -> str:
+    """Accept the common postgres:// spelling and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 def installation() -> int | None:
@@ -135,6 +145,9 @@ def load() -> dict[str, Any]:
     return {
         "SECRET_KEY": _secret_key(),
         "DATABASE_URL": database_url(),
+        # Optional: reads (GET requests) go to this hot standby once it has replayed the user's
+        # own writes (lims/db.py; docs/operations.md, "A read replica").
+        "DATABASE_REPLICA_URL": replica_url(),
         # The first digit of every tube code this installation issues (docs/operations.md).
         "INSTALLATION": installation(),
         # "development" (make run: plain http on 127.0.0.1) or "production" (the default).

@@ -72,7 +72,7 @@ def test_a_technician_picks_by_scanning_and_a_wrong_tube_is_refused_by_name(
 ) -> None:
     bench, code, (first, second, stranger) = picking
     page = signed_in_page(browser, bench)
-    page.goto(f"{bench.url}/requests/{code}/pick")
+    page.goto(f"{bench.url}/pick-lists/{code}/pick")
 
     _scan(page, stranger)
     refused = page.locator(".flash.error").inner_text()

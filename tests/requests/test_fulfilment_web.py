@@ -37,38 +37,38 @@ def test_a_technician_reserves_picks_by_scan_packs_and_ships_through_the_pages(
     biorepository(session)
     there = institution(session)
     sign_in(client, "tech")
-    listed = client.get("/requests/fulfilment").get_data(as_text=True)
+    listed = client.get("/pick-lists/").get_data(as_text=True)
     assert req.code in listed
-    page = f"/requests/{req.code}/pick-list"
+    page = f"/pick-lists/{req.code}"
     token = csrf_token(client, page)
     proposed = client.get(page).get_data(as_text=True)
     assert "Reserve these 3 tubes" in proposed
 
-    reserved = client.post(f"/requests/{req.code}/reservation", data={"csrf_token": token})
+    reserved = client.post(f"/pick-lists/{req.code}/reservation", data={"csrf_token": token})
     assert reserved.status_code == 303 and reserved.headers["Location"].endswith("/pick")
     wanted = [i.aliquot.barcode for i in req.items]
     stranger = next(t.barcode for t in tubes if t.barcode not in wanted)
     wrong = client.post(
-        f"/requests/{req.code}/pick",
+        f"/pick-lists/{req.code}/pick",
         data={"csrf_token": token, "code": stranger},
         follow_redirects=True,
     ).get_data(as_text=True)
     assert f"{stranger} is not on the pick list of {req.code}" in wrong
     for n, code in enumerate(wanted, start=1):
         scanned = client.post(
-            f"/requests/{req.code}/pick",
+            f"/pick-lists/{req.code}/pick",
             data={"csrf_token": token, "code": code},
             follow_redirects=True,
         ).get_data(as_text=True)
         assert f"{n} of 3 picked" in scanned
     packed = client.post(
-        f"/requests/{req.code}/shipment",
+        f"/pick-lists/{req.code}/shipment",
         data={"csrf_token": token, "to_address_id": there.id},
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "packed: 3 tubes in 1 boxes" in packed
     shipped = client.post(
-        f"/requests/{req.code}/shipment/ship",
+        f"/pick-lists/{req.code}/shipment/ship",
         data={"csrf_token": token, "courier": "FedEx", "tracking_number": "7712"},
         follow_redirects=True,
     ).get_data(as_text=True)
@@ -82,13 +82,13 @@ def test_the_pick_list_pdf_is_served_to_staff_only(
 ) -> None:
     req = to_pick[0]
     sign_in(client, "investigator")
-    for path in ("pick-list", "pick-list.pdf", "pick"):
-        assert client.get(f"/requests/{req.code}/{path}").status_code == 403
-    assert client.get("/requests/fulfilment").status_code == 403
+    for path in ("", ".pdf", "/pick"):
+        assert client.get(f"/pick-lists/{req.code}{path}").status_code == 403
+    assert client.get("/pick-lists/").status_code == 403
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     sign_in(client, "tech")
 
-    pdf = client.get(f"/requests/{req.code}/pick-list.pdf")
+    pdf = client.get(f"/pick-lists/{req.code}.pdf")
 
     assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
 

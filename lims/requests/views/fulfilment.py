@@ -163,17 +163,18 @@ def ship(code: str) -> ResponseReturnValue:
     return _list_page(code)
 
 
-# (method, rule, view); the endpoint is the view's name: url_for("requests.<view>", ...).
+# (method, rule, view); the endpoint is the view's name: url_for("requests.<view>", ...). Under
+# /pick-lists/, not /requests/<code>/: the bench's pages, which no investigator reaches.
 ROUTES: list[tuple[str, str, Callable[..., ResponseReturnValue]]] = [
-    ("GET", "/requests/fulfilment", fulfilment_index),
-    ("GET", "/requests/<code>/pick-list", pick_list),
-    ("GET", "/requests/<code>/pick-list.pdf", pick_list_pdf),
-    ("POST", "/requests/<code>/reservation", reserve),
-    ("GET", "/requests/<code>/pick", pick_bench),
-    ("POST", "/requests/<code>/pick", pick_scan),
-    ("POST", "/requests/<code>/items/<int:item_id>/cancel", cancel_item),
-    ("POST", "/requests/<code>/shipment", pack_shipment),
-    ("POST", "/requests/<code>/shipment/ship", ship),
+    ("GET", "/pick-lists/", fulfilment_index),
+    ("GET", "/pick-lists/<code>", pick_list),
+    ("GET", "/pick-lists/<code>.pdf", pick_list_pdf),
+    ("POST", "/pick-lists/<code>/reservation", reserve),
+    ("GET", "/pick-lists/<code>/pick", pick_bench),
+    ("POST", "/pick-lists/<code>/pick", pick_scan),
+    ("POST", "/pick-lists/<code>/items/<int:item_id>/cancel", cancel_item),
+    ("POST", "/pick-lists/<code>/shipment", pack_shipment),
+    ("POST", "/pick-lists/<code>/shipment/ship", ship),
 ]
 
 PICKING = (Role.TECHNICIAN,)

@@ -1,7 +1,7 @@
 """request criteria: subjects' birth year (age at collection), feasibility lockouts
 
-Revision ID: 0016_criteria
-Revises: 0015_requests
+Revision ID: 0017_criteria
+Revises: 0016_instprefix
 Create Date: 2026-12-01 21:39:50.380317
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = "0016_criteria"
+revision: str = "0017_criteria"
 down_revision: str | None = "0016_instprefix"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
