@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lims import demo_phenotype
+from lims import demo_phenotype, demo_requests
 from lims.actors import Actor, Role
 from lims.auth import timezones
 from lims.auth.models import User
@@ -192,6 +192,7 @@ def load(session: Session, *, seed: int = 20261125, subjects: int = SUBJECTS) ->
     demo_phenotype.load(session, tech, seed=seed)
     _bench_life(session, tech, rng)
     _shipments(session, admin, tech)
+    demo_requests.load(session)
     return (
         f"{len(SITES)} sites, {len(DEMO_USERS)} users, {subjects} subjects, {n_aliquots} aliquots"
     )

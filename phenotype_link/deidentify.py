@@ -6,7 +6,9 @@ Rules (privacy.md 3.1-3.3; HIPAA Safe Harbor 45 CFR 164.514(b)(2)(i)(C)):
 - a date becomes whole days since the subject's first visit; the anchor date is never released;
 - an age is whole years, and 90 or more is released as "90+";
 - free text is never released; a requested free-text column is listed as withheld;
-- identifiers that persist across requests (aliquot barcodes) get request-specific pseudonyms too;
+- identifiers that persist across requests get request-specific pseudonyms too; the one exception
+  is the label printed on a tube the recipient holds (`tube_label`: the aliquot barcode), which
+  is how they find a tube's row, and which they read off the tube anyway;
 - every released column has a data dictionary entry.
 A last check refuses the release if any cell still holds a study code or a calendar date.
 """
@@ -30,7 +32,7 @@ from phenotype_link.redcap.mapping import MISSING_CODES
 
 ColumnKind = Literal[
     "code", "codes", "integer", "number", "boolean", "date", "age_at", "years", "identifier",
-    "text",
+    "tube_label", "text",
 ]  # fmt: skip
 ReleaseInput = str | int | Decimal | date | bool | tuple[str, ...] | None
 
@@ -38,6 +40,8 @@ SUBJECT_COLUMN = "subject"
 PSEUDONYM_HEX = 16  # 64 bits: collisions are checked within a release (privacy.md 3.1)
 SECRET_BYTES = 32  # a key at least as long as SHA-256's output (NIST SP 800-107 5.3.4)
 AGE_CAP = 90  # ages over 89 are pooled as "90 or older" (164.514(b)(2)(i)(C))
+# A label printed on a tube: capitals, digits and '-' (DYS-000123-7), nothing a sentence fits in.
+TUBE_LABEL = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
 DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}")
 
 
@@ -129,7 +133,11 @@ def _cell(column: ReleaseColumn, value: ReleaseInput, record: LinkedRecord, secr
     """One released cell; ReleaseRefused names the column when the value has the wrong type."""
     if value is None or value == "":
         return ""
-    if isinstance(value, str) and value in MISSING_CODES and column.kind != "identifier":
+    if (
+        isinstance(value, str)
+        and value in MISSING_CODES
+        and column.kind not in ("identifier", "tube_label")
+    ):
         return value
     kind = column.kind
     if kind == "date" and isinstance(value, date):
@@ -140,6 +148,8 @@ def _cell(column: ReleaseColumn, value: ReleaseInput, record: LinkedRecord, secr
         return capped_age(value)
     if kind == "identifier" and isinstance(value, str):
         return pseudonym(secret, value, namespace=column.name)
+    if kind == "tube_label" and isinstance(value, str) and TUBE_LABEL.match(value):
+        return value
     if kind == "boolean" and isinstance(value, bool):
         return "1" if value else "0"
     if kind in ("integer", "number") and isinstance(value, int | Decimal) and not _is_bool(value):
@@ -170,9 +180,10 @@ def _entry(column: ReleaseColumn) -> DictionaryEntry:
         "age_at": ("age in whole years", f'ages of {AGE_CAP} or more are "{AGE_CAP}+"'),
         "years": ("whole years", f'{AGE_CAP} or more is "{AGE_CAP}+"'),
         "identifier": ("pseudonym", "HMAC-SHA256 under this request's secret, 16 hex digits"),
+        "tube_label": ("label", "as printed on the tube you received"),
     }
     type_, values = described[kind]
-    if kind != "identifier":
+    if kind not in ("identifier", "tube_label"):
         values = f"{values}; missing: {missing}" if values else f"missing: {missing}"
     return DictionaryEntry(name, column.label, type_, values)
 

@@ -40,6 +40,7 @@ APPLICATION = {
     "cli",
     "demo",
     "demo_phenotype",
+    "demo_requests",
     "demo_scale",
     "demo_scale_rows",
     "find",

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lims import demo
+from lims import demo, demo_requests
 from lims.actors import Actor
 from lims.audit.services import events_for, verify_chain
 from lims.auth.models import Site, User
@@ -47,22 +48,42 @@ def test_the_demo_loads_once_and_its_labels_print_and_scan(session: Session) -> 
     assert [decode(p)["DataMatrix"] for p in rasterise(roll.content, 203)] == [[c] for c in codes]
 
 
-def test_the_demo_has_a_shipment_to_receive_a_received_one_and_an_outbound_one(
+def test_the_demo_has_shipments_a_request_under_review_and_one_released_with_its_data_set(
     session: Session,
 ) -> None:
+    from lims.requests.criteria import count_matches, parse_criteria
+    from lims.requests.models import ItemStatus, RequestState, SpecimenRequest
+    from lims.requests.services.release import download_data_set
     from lims.shipments.models import Direction, Shipment, ShipmentStatus
     from lims.shipments.services import reconciliation
 
     demo.load(session, seed=7, subjects=12)
 
     shipments = list(session.scalars(select(Shipment).order_by(Shipment.id)))
-    _delivered, outbound, waiting, received = shipments
+    _delivered, outbound, waiting, received, for_request = shipments
+    assert for_request.direction is Direction.OUTBOUND
+    assert for_request.status is ShipmentStatus.RECEIVED  # delivered: the request's release
     assert (waiting.status, waiting.from_address.site.code) == (ShipmentStatus.SHIPPED, "NA1")
     result = reconciliation(session, waiting)
     assert (len(result.received), len(result.missing), len(result.unexpected)) == (5, 1, 1)
     assert received.status is ShipmentStatus.RECEIVED and received.logger_reading_c == -74.5
     assert outbound.direction is Direction.OUTBOUND and outbound.status is ShipmentStatus.SHIPPED
     assert "Neurogenetics" in outbound.to_address.name
+
+    # Issue 19: one request under review, one shipped to the investigator and released.
+    investigator = Actor.of(
+        session.scalars(select(User).where(User.username == "investigator")).one()
+    )
+    released, waiting = session.scalars(select(SpecimenRequest).order_by(SpecimenRequest.id))
+    assert waiting.state is RequestState.UNDER_REVIEW and waiting.attachments
+    assert released.state is RequestState.SHIPPED and released.shipment == for_request
+    assert {i.status for i in released.items} == {ItemStatus.RELEASED}
+    assert {i.aliquot.status.value for i in released.items} == {"released"}
+    data = download_data_set(session, investigator, request_id=released.code, kind="data")
+    assert len(data.content.decode().splitlines()) == len(released.items) + 1
+    # The investigator's feasibility question finds the collection it was answered from.
+    counts = count_matches(session, parse_criteria(demo_requests.SERUM_CD), on=date(2026, 12, 1))
+    assert counts.subjects > 0
 
 
 def test_the_demos_delivered_outbound_shipment_released_its_tubes_to_the_investigator(

@@ -118,6 +118,10 @@ class Action(StrEnum):
     REQUEST_COMMENTED = "request.commented"
     REQUEST_VOTED = "request.voted"
     REQUEST_FILE_ATTACHED = "request.file_attached"
+    # A request's release (issue 19): its tubes delivered, and each data set file handed out.
+    REQUEST_RELEASED = "request.released"
+    REQUEST_ITEM_RELEASED = "request_item.released"
+    REQUEST_DATA_SET_DOWNLOADED = "request.data_set_downloaded"
 
 
 class AuditEvent(Base):

@@ -100,6 +100,16 @@ def test_aliquot_barcodes_get_request_pseudonyms_too() -> None:
     assert release.rows[0][aliquot] != release.rows[0][0]
 
 
+def test_a_tube_label_is_released_as_printed_and_a_sentence_in_its_place_is_refused() -> None:
+    label = ReleaseColumn("barcode", "Aliquot barcode", "tube_label")
+    tube = LinkedRecord("k-1", "NA1-0001", date(2021, 3, 1), {"barcode": "DYS-000123-7"})
+    typed = LinkedRecord("k-1", "NA1-0001", date(2021, 3, 1), {"barcode": "see the notes"})
+
+    assert deidentify([tube], [label], secret=SECRET).rows[0][1] == "DYS-000123-7"
+    with pytest.raises(ReleaseRefused, match="barcode"):
+        deidentify([typed], [label], secret=SECRET)
+
+
 def test_every_released_column_has_a_dictionary_entry() -> None:
     release = deidentify(RECORDS, COLUMNS, secret=SECRET)
     entries = {e.column: e for e in release.dictionary}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lims.shipments.services._common import is_shipment_code, shipment_code
 from lims.shipments.services.accessioning import accession_from_manifest
-from lims.shipments.services.delivery import confirm_delivery
+from lims.shipments.services.delivery import confirm_delivery, delivery_step
 from lims.shipments.services.dispatch import (
     Dispatch,
     pack_box,
@@ -52,6 +52,7 @@ __all__ = [
     "create_address",
     "create_shipment",
     "create_shipment_step",
+    "delivery_step",
     "find_shipment",
     "get_shipment",
     "import_manifest",

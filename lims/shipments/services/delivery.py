@@ -27,6 +27,29 @@ def confirm_delivery(
     notes: str | None = None,
 ) -> Shipment:
     """The recipient confirmed an outbound shipment's arrival: its tubes are released to them."""
+    shipment = delivery_step(
+        session,
+        actor,
+        shipment_id=shipment_id,
+        delivered_at=delivered_at,
+        is_damaged=is_damaged,
+        notes=notes,
+    )
+    session.commit()
+    return shipment
+
+
+def delivery_step(
+    session: Session,
+    actor: Actor,
+    *,
+    shipment_id: int,
+    delivered_at: datetime,
+    is_damaged: bool = False,
+    notes: str | None = None,
+) -> Shipment:
+    """confirm_delivery without the commit, for a service that settles more in the same
+    transaction (the requests feature releases the request's items with the tubes)."""
     actor.require(Role.TECHNICIAN)
     shipment = lock_shipment(session, shipment_id)
     require_status(shipment, ShipmentStatus.SHIPPED, doing="confirmed delivered")
@@ -62,5 +85,4 @@ def confirm_delivery(
         notes=shipment.arrival_notes,
         tubes=len(aliquots),
     )
-    session.commit()
     return shipment
