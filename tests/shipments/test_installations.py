@@ -131,7 +131,7 @@ def test_tubes_issued_across_serial_1000000_travel_by_manifest_with_8_and_10_dig
     session = rochester.session
     issue_serials(session, ALIQUOT_COUNTER, 999_998 - next_serial(session))
     made = consented_tubes(session, rochester.tech, 2)  # its primary tube takes 999,998
-    rochester.tubes = [t.barcode for t in made]
+    rochester.tubes, rochester.subject = [t.barcode for t in made], made[0].subject.study_code
     assert [len(c) for c in rochester.tubes] == [8, 10]
 
     in_berlin = _receive(berlin, _send(rochester, BERLIN), rochester)
