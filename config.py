@@ -84,16 +84,46 @@ def _write_once(path: Path, content: str) -> None:
         fh.write(content)
 
 
+def feasibility_secret() -> bytes:
+    """The server secret that seeds the feasibility noise (docs/user/feasibility-counts.md).
+
+    From LIMS_FEASIBILITY_SECRET (at least 32 characters), else the file named by
+    LIMS_FEASIBILITY_SECRET_FILE, else one generated once into instance/feasibility_secret (the
+    development default). Changing it gives every past question fresh noise: treat it as a key.
+    """
+    if text := os.environ.get("LIMS_FEASIBILITY_SECRET"):
+        source = "LIMS_FEASIBILITY_SECRET"
+    elif name := os.environ.get("LIMS_FEASIBILITY_SECRET_FILE"):
+        text, source = Path(name).read_text().strip(), name
+    else:
+        path = INSTANCE_DIR / "feasibility_secret"
+        _write_once(path, secrets.token_hex(32) + "\n")
+        text, source = path.read_text().strip(), str(path)
+    if len(text) < 32:
+        raise ValueError(f"{source}: the feasibility secret must be at least 32 characters")
+    return text.encode()
+
+
 def database_url() -> str:
     """DATABASE_URL, or a SQLite file under instance/ (the embedded default)."""
     if url := os.environ.get("DATABASE_URL"):
-        # Accept the common postgres:// spelling and use the psycopg 3 driver.
-        for prefix in ("postgres://", "postgresql://"):
-            if url.startswith(prefix):
-                return "postgresql+psycopg://" + url[len(prefix) :]
-        return url
+        return _psycopg(url)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{INSTANCE_DIR / 'lims.sqlite3'}"
+
+
+def replica_url() -> str | None:
+    """DATABASE_REPLICA_URL: a PostgreSQL hot standby of DATABASE_URL for reads, or None."""
+    url = os.environ.get("DATABASE_REPLICA_URL")
+    return _psycopg(url) if url else None
+
+
+def _psycopg(url: str) -> str:
+    """Accept the common postgres:// spelling and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 def installation() -> int | None:
@@ -115,6 +145,9 @@ def load() -> dict[str, Any]:
     return {
         "SECRET_KEY": _secret_key(),
         "DATABASE_URL": database_url(),
+        # Optional: reads (GET requests) go to this hot standby once it has replayed the user's
+        # own writes (lims/db.py; docs/operations.md, "A read replica").
+        "DATABASE_REPLICA_URL": replica_url(),
         # The first digit of every tube code this installation issues (docs/operations.md).
         "INSTALLATION": installation(),
         # "development" (make run: plain http on 127.0.0.1) or "production" (the default).
@@ -144,6 +177,17 @@ def load() -> dict[str, Any]:
         # the client's address, not the proxy's). 0 when clients connect directly.
         "PROXY_HOPS": int(os.environ.get("LIMS_PROXY_HOPS", "0")),
         "PAGE_SIZE": 50,
+        # Feasibility counts (docs/user/feasibility-counts.md): the noise's secret, the small-
+        # count threshold k, the per-investigator rate limit, and the lockout (i2b2: more than
+        # 7 different queries with one true count in 30 days).
+        "FEASIBILITY_SECRET": feasibility_secret(),
+        "FEASIBILITY_K": int(os.environ.get("LIMS_FEASIBILITY_K", "5")),
+        "FEASIBILITY_RATE_LIMIT": int(os.environ.get("LIMS_FEASIBILITY_RATE_LIMIT", "30")),
+        "FEASIBILITY_RATE_WINDOW_MINUTES": int(
+            os.environ.get("LIMS_FEASIBILITY_RATE_WINDOW_MINUTES", "60")
+        ),
+        "FEASIBILITY_LOCKOUT_LIMIT": int(os.environ.get("LIMS_FEASIBILITY_LOCKOUT_LIMIT", "7")),
+        "FEASIBILITY_LOCKOUT_DAYS": int(os.environ.get("LIMS_FEASIBILITY_LOCKOUT_DAYS", "30")),
         # A 100,000-row aliquot import (the row limit below) measured 15.0 MiB (bench/imports.py
         # collection_log, 157 bytes a row); anything larger is refused (413) before it is read.
         "MAX_CONTENT_LENGTH": int(os.environ.get("LIMS_MAX_UPLOAD_MB", "16")) * 2**20,
@@ -154,6 +198,13 @@ def load() -> dict[str, Any]:
         "COLLECTION_VISIT_TOLERANCE_DAYS": int(
             os.environ.get("LIMS_COLLECTION_VISIT_TOLERANCE_DAYS", "1")
         ),
+        # Investigators' protocols and data use agreements (PDF), stored under random names.
+        "REQUEST_FILES_DIR": Path(
+            os.environ.get("LIMS_REQUEST_FILES_DIR", INSTANCE_DIR / "request-files")
+        ),
+        # A protocol with its appendices runs to a few MiB; the limit keeps a scan of a thick
+        # binder (or a wrong file) out. Below MAX_CONTENT_LENGTH so the message is ours, not a 413.
+        "REQUEST_FILE_MAX_BYTES": int(os.environ.get("LIMS_REQUEST_FILE_MAX_MB", "10")) * 2**20,
     }
 
 

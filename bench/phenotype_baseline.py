@@ -1,12 +1,13 @@
 """The competent baseline bench/phenotype_import.py times against import_redcap.
 
 What a competent engineer writes without our optimisations: the same parser (phenotype_link's
-parse_export, so parsing costs the same on both sides) and the same mapping from REDCap
-instruments to rows, then the ORM row by row: each visit looked up when the file first names it,
-each row looked up by its natural key before it is created or changed, and one `audit.record`
-per created or changed row, all in ONE transaction committed once; any problem and nothing is
-written. What it lacks: the lookups preloaded with a few IN queries, and the audit events hashed
-and inserted in one batch (audit.record_many).
+parse_export, so parsing costs the same on both sides), the same mapping from REDCap
+instruments to rows, the same visit-date and consent checks (consent once per subject), then the
+ORM row by row: each visit looked up when the file first names it, each row looked up by its
+natural key before it is created or changed, and one `audit.record` per created or changed row,
+all in ONE transaction committed once; any problem and nothing is written. What it lacks: the
+lookups preloaded with a few IN queries, and the audit events hashed and inserted in one batch
+(audit.record_many).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from lims.phenotype.models import Diagnosis, DiagnosticFinding, ScaleAdministrat
 from lims.phenotype.services._common import (
     _diagnosis_values,
     _treatment_values,
+    consent_refusals,
     scale_values,
 )
 from lims.phenotype.services.imports import _into, _parse
@@ -54,6 +56,7 @@ def competent_import(session: Session, actor: Actor, *, data: bytes, today: date
     records = _parse(session, data.decode("utf-8-sig"), None, today)
     instruments = {i.name: i for i in lims_instruments()}
     visits: dict[tuple[str, int], Visit] = {}
+    consented: set[str] = set()
     grouped: dict[int, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for rec in records:
         key = (rec.record, rec.visit_number)
@@ -67,7 +70,15 @@ def competent_import(session: Session, actor: Actor, *, data: bytes, today: date
                 raise InvalidInput(f"{rec.record} has no visit {rec.visit_number}")
             visits[key] = visit
         visit = visits[key]
-        _into(grouped[visit.id], rec, instruments[rec.instrument], visit.subject)
+        given = rec.values.get("visit_date") if rec.instrument == "visit" else None
+        if given is not None and given != visit.visit_on:
+            raise InvalidInput(f"{rec.record} visit {rec.visit_number}: visit_date {given}")
+        if rec.record not in consented:  # the consent rule, asked once per subject
+            refused = consent_refusals(session, {visit.subject_id: rec.record})
+            if refused:
+                raise InvalidInput(refused[visit.subject_id])
+            consented.add(rec.record)
+        _into(grouped[visit.id], rec, instruments[rec.instrument], visit.subject.primary_diagnosis)
     created = 0
     for visit_id, values in grouped.items():
         for d in values["diagnoses"]:

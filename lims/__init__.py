@@ -31,7 +31,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     cookies = config.cookie_security(app.config)
     app.config.update({k: v for k, v in cookies.items() if k not in (overrides or {})})
     if hops := app.config["PROXY_HOPS"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
+        # The client's address (the sign-in throttle), scheme, host and port as the proxy saw
+        # them (deploy/nginx.conf sets all four), so redirects and links stay on https.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
@@ -58,6 +62,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     app.jinja_env.globals["nav_links"] = nav_links
     app.jinja_env.globals["may_open"] = may_open
+    # The header's unread-notifications badge: requests owns notifications, base.html shows it.
+    from lims.requests.views.requests import unread_notifications
+
+    app.jinja_env.globals["unread_notifications"] = unread_notifications
     app.jinja_env.filters["plural"] = plural
     # {{ specimen.collected_at | local(specimen.collection_zone) }}: "2026-03-05 19:30 PST".
     app.jinja_env.filters["local"] = timezones.shown
@@ -101,7 +109,7 @@ def _init_login(app: Flask) -> None:
     # lims.web's token_required asks for a bearer token's user the way Flask-Login asks for the
     # session's: through a loader auth supplies here, so web needs no import of auth.
     def _load_token(token: str) -> Any:
-        row = services.find_token(get_session(), token)
+        row = services.find_token(get_session(primary=True), token)
         g.api_token_id = row.id
         return row.user
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+import logging
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from flask import current_app, g, has_request_context, request
+from flask import session as cookie
 from sqlalchemy import (
     Constraint,
     DateTime,
@@ -19,13 +22,16 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Dialect, Engine, ExceptionContext
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from lims.errors import Busy, Conflict, NotFound
+
+log = logging.getLogger(__name__)
 
 # One name for every constraint on both databases, so migrations can refer to them.
 NAMING_CONVENTION = {
@@ -241,7 +247,7 @@ def _model_name(table: str | None) -> str:
 
 
 def init_app(app: Any) -> None:
-    """Create the engine once per app; a test may supply its own session factory."""
+    """Create the engines once per app; a test may supply its own session factory."""
     if "SESSION_FACTORY" in app.config:
         app.extensions["lims_session_factory"] = app.config["SESSION_FACTORY"]
         app.extensions["lims_read_session_factory"] = app.config["SESSION_FACTORY"]
@@ -251,49 +257,140 @@ def init_app(app: Any) -> None:
     app.extensions["lims_session_factory"] = sessionmaker(bind=engine, expire_on_commit=False)
     reader = engine.execution_options(sqlite_begin="DEFERRED")
     app.extensions["lims_read_session_factory"] = sessionmaker(bind=reader, expire_on_commit=False)
+    if replica_url := app.config.get("DATABASE_REPLICA_URL"):
+        _init_replica(app, engine, replica_url)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
-        session = g.pop("lims_session", None)
-        if session is not None:
-            session.close()
+        for key in ("lims_session", "lims_primary_session"):
+            session = g.pop(key, None)
+            if session is not None:
+                session.close()
+
+
+# Read scaling on PostgreSQL streaming replication (docs/operations.md, "A read replica").
+# Every decision about where a request reads is taken here, once per request.
+#
+# A request that only reads (GET, HEAD, OPTIONS) reads from the hot standby, unless the user
+# wrote something the standby has not replayed yet: after a request that committed, the
+# primary's WAL position (at or after that commit) goes into the signed session cookie, and a
+# later read goes to the standby only once pg_last_wal_replay_lsn() there has reached it. So a
+# technician who just stored a tube sees it, on any app server.
+# Signing in, bearer tokens and sign-out read the primary always (get_session(primary=True)):
+# a session ended on one server must end on every server at once, whatever the standby's lag.
+WAL_MARK = "wal_lsn"
+# The insert position, not pg_current_wal_lsn() (the write position): under
+# synchronous_commit=off a commit record may still sit in the WAL buffers, before the write
+# position; the insert position is past it in every mode.
+_WAL_INSERT_POSITION = text("SELECT pg_current_wal_insert_lsn()::text")
+# A standby that does not answer within this long is taken as down: reads go to the primary.
+REPLICA_CONNECT_TIMEOUT_S = 2
+# After the standby failed, this process reads from the primary for this long before trying
+# it again, so a standby that is down costs one failed connection, not one per request.
+REPLICA_RETRY_S = 5.0
+
+
+def _init_replica(app: Any, engine: Engine, replica_url: str) -> None:
+    if engine.dialect.name != "postgresql" or not replica_url.startswith("postgresql"):
+        raise ValueError("DATABASE_REPLICA_URL needs PostgreSQL for both the primary and replica")
+    replica = make_engine(replica_url, connect_args={"connect_timeout": REPLICA_CONNECT_TIMEOUT_S})
+    app.extensions["lims_replica_engine"] = replica
+    app.extensions["lims_replica_factory"] = sessionmaker(bind=replica, expire_on_commit=False)
+    app.extensions["lims_replica_down_until"] = 0.0
+    for key in ("lims_session_factory", "lims_read_session_factory"):
+        event.listen(app.extensions[key], "after_commit", _note_commit)
+
+    @app.after_request
+    def _remember_wal_position(response: Any) -> Any:
+        if g.pop("lims_committed", False):
+            with engine.connect() as connection:
+                cookie[WAL_MARK] = connection.scalar(_WAL_INSERT_POSITION)
+        return response
+
+
+def _note_commit(_session: Session) -> None:
+    if has_request_context():
+        g.lims_committed = True
+
+
+def _replica_factory() -> Callable[[], Session] | None:
+    """The standby's session factory if this request may read from it, else None (decided once
+    per request: the standby only moves forward, so a later session there sees at least as much).
+    """
+    if "lims_replica" not in g:
+        g.lims_replica = _choose_replica()
+    factory: Callable[[], Session] | None = g.lims_replica
+    return factory
+
+
+def _choose_replica() -> Callable[[], Session] | None:
+    extensions = current_app.extensions
+    factory = extensions.get("lims_replica_factory")
+    if factory is None or not has_request_context() or request.method not in READ_METHODS:
+        return None
+    if time.monotonic() < extensions["lims_replica_down_until"]:
+        return None
+    mark = cookie.get(WAL_MARK) or "0/0"
+    try:
+        with factory() as probe:  # NULL on a server that is not a standby: use the primary
+            caught_up = probe.scalar(
+                text("SELECT pg_last_wal_replay_lsn() >= CAST(:mark AS pg_lsn)"), {"mark": mark}
+            )
+    except (SQLAlchemyError, Busy) as err:
+        log.warning("read replica unavailable, reading from the primary: %s", err)
+        extensions["lims_replica_down_until"] = time.monotonic() + REPLICA_RETRY_S
+        return None
+    if not caught_up:
+        return None
+    if WAL_MARK in cookie:  # the standby has it now, and replay only goes forward
+        cookie.pop(WAL_MARK)
+    return cast(Callable[[], Session], factory)
 
 
 def new_session(*, read_only: bool = False) -> Session:
     """A session of the app's own, for work that outlives the request (a streamed export).
 
-    The caller closes it. A read-only session does not take SQLite's write lock.
+    The caller closes it. A read-only session does not take SQLite's write lock, and reads from
+    the replica when one is configured and has caught up with this user's writes.
     """
-    key = "lims_read_session_factory" if read_only else "lims_session_factory"
-    factory: Callable[[], Session] = current_app.extensions[key]
-    return factory()
+    return session_factory(read_only=read_only)()
 
 
 def session_factory(*, read_only: bool = False) -> Callable[[], Session]:
     """The app's session factory, taken while the request is on: a streamed response calls it
     later, outside the app context, for a session of its own that it closes itself."""
+    if read_only and (replica := _replica_factory()) is not None:
+        return replica
     key = "lims_read_session_factory" if read_only else "lims_session_factory"
     factory: Callable[[], Session] = current_app.extensions[key]
     return factory
 
 
-def get_session() -> Session:
+def get_session(*, primary: bool = False) -> Session:
     """The session of this request (or CLI command), created on first use.
 
-    A GET reads: its session does not take SQLite's write lock. Every other method may write.
+    A GET reads: its session does not take SQLite's write lock, and reads from the replica when
+    one is configured and has caught up. Every other method may write, on the primary.
+    primary=True is the primary whatever the method: for checks that must not lag (sign-in).
     """
+    reading = has_request_context() and request.method in READ_METHODS
+    if primary and reading and _replica_factory() is not None:
+        if "lims_primary_session" not in g:
+            g.lims_primary_session = current_app.extensions["lims_read_session_factory"]()
+        primary_session: Session = g.lims_primary_session
+        return primary_session
     if "lims_session" not in g:
-        reading = has_request_context() and request.method in READ_METHODS
         g.lims_session = new_session(read_only=reading)
     session: Session = g.lims_session
     return session
 
 
 def rollback_request_session() -> None:
-    """The error boundary: forget whatever a failed service left in the request's session."""
-    session = g.get("lims_session")
-    if session is not None:
-        session.rollback()
+    """The error boundary: forget whatever a failed service left in the request's sessions."""
+    for key in ("lims_session", "lims_primary_session"):
+        session = g.get(key)
+        if session is not None:
+            session.rollback()
 
 
 M = TypeVar("M", bound=Base)

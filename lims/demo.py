@@ -66,6 +66,7 @@ from lims.storage.services import (
     store_aliquot,
     use_aliquot,
 )
+from phenotype_link.redcap.sample import visit_dates
 
 DEMO_PASSWORD = "biobank-demo"
 DEMO_USERS = (
@@ -82,6 +83,7 @@ SITES = (
     ("NA2", "North America site 2", "CA", "America/Toronto"),
     ("EU1", "Europe site 1", "DE", None),
 )
+SAMPLE_VISITS = visit_dates()  # docs/redcap/sample-export-*.csv
 # Cohort mix at enrolment, roughly as in the consortium: cervical most common (Dystonia
 # Coalition Natural History Project, ClinicalTrials.gov NCT01373424, MDS Congress abstract).
 DIAGNOSIS_WEIGHTS = {
@@ -185,8 +187,10 @@ def load(session: Session, *, seed: int = 20261125, subjects: int = SUBJECTS) ->
         code = SITES[i % len(SITES)][0]
         lab = tech_eu if code == "EU1" else tech
         n_aliquots += _subject(session, lab, rng, i, boxes, zones[code], forms)
-    _bench_life(session, tech, rng)
+    # The clinics' phenotype before the bench's year: the withdrawals in _bench_life stop new
+    # phenotype from then on (lims/phenotype/services/_common.py, consent_refusals).
     demo_phenotype.load(session, tech, seed=seed)
+    _bench_life(session, tech, rng)
     _shipments(session, admin, tech)
     return (
         f"{len(SITES)} sites, {len(DEMO_USERS)} users, {subjects} subjects, {n_aliquots} aliquots"
@@ -276,6 +280,9 @@ def _subject(
         site_code=site,
         sex=sex,
         primary_diagnosis=diagnosis,
+        # From the subject's number, not the shared random stream, so the rest of the demo
+        # stays as it was: born 1940 to 1989 (focal dystonia starts in adulthood, dystonia.md).
+        birth_year=1940 + (i * 17) % 50,
     )
     # Up to four yearly visits, all before the end of 2025: the LIMS refuses a collection in the
     # future (docs/user/plausibility-rules.md), and the demo must load on any later day.
@@ -284,6 +291,8 @@ def _subject(
     made = 0
     for v in range(1, rng.randint(1, 4) + 1):
         visit_on = first + timedelta(days=365 * (v - 1) + rng.randrange(-20, 21))
+        # The sample REDCap export's visits keep its dates, so it imports over the demo.
+        visit_on = SAMPLE_VISITS.get((subject.study_code, v), visit_on)
         visit = register_visit(
             session, tech, study_code=subject.study_code, visit_number=v, visit_on=visit_on
         )

@@ -133,6 +133,16 @@ class TooManyAttempts(LimsError):
     status, slug, title = 429, "too-many-attempts", "Too many failed attempts"
 
 
+class RateLimited(LimsError):
+    """Too many requests of one kind in a window; `retry_after_s` goes out as Retry-After."""
+
+    status, slug, title = 429, "rate-limited", "Too many requests; try again later"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = max(1, retry_after_s)
+
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -174,10 +184,13 @@ def register(app: Flask, *, rollback: Callable[[], None]) -> None:
     @app.errorhandler(LimsError)
     def _lims_error(err: LimsError) -> Any:
         rollback()
+        retry = {"Retry-After": str(err.retry_after_s)} if isinstance(err, RateLimited) else {}
         if _wants_problem_json():
-            return problem_response(err.to_problem())
+            response = problem_response(err.to_problem())
+            response.headers.update(retry)
+            return response
         page = render_template("error.html", title=err.title, detail=err.detail, errors=err.errors)
-        return page, err.status
+        return page, err.status, retry
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> Any:

@@ -24,13 +24,14 @@ from lims.auth.services import account_codes, viewer_zone
 from lims.db import get_session
 from lims.errors import InvalidInput, NotFound
 from lims.labels.services import find_print_jobs, label_codes
+from lims.requests.services import request_codes
 from lims.specimens import barcodes
 from lims.specimens.services import find_records, record_codes
 from lims.storage.services import find_boxes, storage_codes
 from lims.web import PAGE_ROLES, Schema, current_actor, documented, dump, token_required
 
 FINDERS = (find_records, find_boxes, find_print_jobs)
-NAMERS = (account_codes, record_codes, storage_codes, label_codes)
+NAMERS = (account_codes, record_codes, storage_codes, label_codes, request_codes)
 WHAT = "aliquot, primary tube, box, subject, visit or print job"
 
 

@@ -8,6 +8,7 @@ def import_all() -> None:
     import lims.auth.models
     import lims.labels.models
     import lims.phenotype.models
+    import lims.requests.feasibility_models
     import lims.requests.models
     import lims.shipments.models
     import lims.specimens.consent_models

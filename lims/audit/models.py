@@ -71,6 +71,12 @@ class Action(StrEnum):
     ALIQUOT_CLEARED = "aliquot.cleared"
     ALIQUOT_VOIDED = "aliquot.voided"
     ALIQUOT_RETURNED = "aliquot.returned"
+    # Fulfilling a request (issue 19): each tube reserved, picked at the freezer, or let go.
+    ALIQUOT_RESERVED = "aliquot.reserved"
+    ALIQUOT_PICKED = "aliquot.picked"
+    ALIQUOT_UNRESERVED = "aliquot.unreserved"
+    REQUEST_SHIPMENT_PACKED = "request.shipment_packed"
+    SHIPMENT_TUBE_UNPACKED = "shipment.tube_unpacked"
     TUBE_NOT_COLLECTED = "uncollected_tube.recorded"
     LABELS_PRINTED = "labels.printed"
     PRINTER_ADDED = "printer.added"
@@ -79,6 +85,9 @@ class Action(StrEnum):
     PHENOTYPE_RECORDED = "phenotype.recorded"
     PHENOTYPE_CHANGED = "phenotype.changed"
     PHENOTYPES_IMPORTED = "phenotypes.imported"
+    FEASIBILITY_QUERIED = "feasibility.queried"
+    FEASIBILITY_LOCKED_OUT = "feasibility.locked_out"
+    FEASIBILITY_UNLOCKED = "feasibility.unlocked"
     SHIPPING_ADDRESS_CREATED = "shipping_address.created"
     SHIPMENT_CREATED = "shipment.created"
     SHIPMENT_BOX_PACKED = "shipment.box_packed"
@@ -91,6 +100,22 @@ class Action(StrEnum):
     ALIQUOT_SHIPPED = "aliquot.shipped"
     ALIQUOT_RECEIVED = "aliquot.received"
     ALIQUOT_RELEASED = "aliquot.released"
+    # Investigators' requests (issue 19): each move of the lifecycle has its own action, so the
+    # trail (and the request's history page) reads as the lab would tell it.
+    REQUEST_CREATED = "request.created"
+    REQUEST_EDITED = "request.edited"
+    REQUEST_SUBMITTED = "request.submitted"
+    REQUEST_REVIEW_STARTED = "request.review_started"
+    REQUEST_REVISION_REQUESTED = "request.revision_requested"
+    REQUEST_APPROVED = "request.approved"
+    REQUEST_REJECTED = "request.rejected"
+    REQUEST_FULFILMENT_STARTED = "request.fulfilment_started"
+    REQUEST_SHIPPED = "request.shipped"
+    REQUEST_CLOSED = "request.closed"
+    REQUEST_WITHDRAWN = "request.withdrawn"
+    REQUEST_COMMENTED = "request.commented"
+    REQUEST_VOTED = "request.voted"
+    REQUEST_FILE_ATTACHED = "request.file_attached"
 
 
 class AuditEvent(Base):

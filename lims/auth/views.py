@@ -56,7 +56,7 @@ def session_user(user_id: str) -> User | None:
         idle=timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]),
         lifetime=timedelta(hours=current_app.config["SESSION_MAX_HOURS"]),
     )
-    user = services.load_user(get_session(), user_id) if ended is None else None
+    user = services.load_user(get_session(primary=True), user_id) if ended is None else None
     if user is None:
         # Not logout_user(): it would ask this loader for the user again.
         for key in (*_FLASK_LOGIN_KEYS, SIGNED_IN_AT, SEEN_AT):

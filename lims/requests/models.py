@@ -239,6 +239,7 @@ class FeasibilityQuery(Base):
     the investigator saw only the protected answer. Also the per-investigator rate limit's log."""
 
     __tablename__ = "feasibility_queries"
+    __audit_type__: ClassVar[str] = "feasibility_query"
     __table_args__ = (Index("ix_feasibility_queries_user_at", "user_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -216,6 +216,12 @@ class Subject(Base):
 
     __tablename__ = "subjects"
     __audit_type__: ClassVar[str] = "subject"
+    __table_args__ = (
+        CheckConstraint(
+            "birth_year IS NULL OR (birth_year >= 1900 AND birth_year <= 2100)",
+            name="birth_year_range",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study_code: Mapped[str] = mapped_column(String(20), unique=True)
@@ -227,6 +233,9 @@ class Subject(Base):
         str_enum(EnrolmentStatus, 20), default=EnrolmentStatus.ENROLLED
     )
     consent_withdrawn_at: Mapped[datetime | None]
+    # The year only (Safe Harbor keeps it; a birth date would identify): age at collection for
+    # request criteria and the data set is counted in whole years from it (issue 19).
+    birth_year: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     site: Mapped[Site] = relationship()

@@ -4,8 +4,10 @@
 
 writes the data dictionary, the same sample export in raw and in label form, and an example
 mapping file with an export from a project that names things its own way. The subjects are demo
-study codes (lims/demo.py numbers them from 1 over the sites NA1, NA2, EU1). Every demo subject
-has a visit 1; only EU1-0002 has a visit 2 in the sample.
+study codes (lims/demo.py numbers them from 1 over the sites NA1, NA2, EU1), none of them
+withdrawn in the demo; only EU1-0002 has a visit 2 in the sample. The import checks each visit
+date against the LIMS visit's, so the demo registers these subjects' visits on the dates below
+(visit_dates()).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from phenotype_link.redcap.dictionary import dictionary_csv
 from phenotype_link.redcap.writer import ExportRow, write_export
 from phenotype_link.scales import SCALES
 
-SUBJECTS = ("NA2-0001", "EU1-0002", "NA1-0003", "NA2-0004")
+SUBJECTS = ("NA2-0001", "EU1-0002", "NA2-0013", "NA2-0004")
 
 
 def _event(visit: int) -> tuple[str, str]:
@@ -50,33 +52,33 @@ def sample_rows() -> list[ExportRow]:
     laryngeal with voice ratings and a Missing Data Code, limb with an oral drug and DBS."""
     cd, bsp, ld, limb = SUBJECTS
     rows = [
-        _row(cd, 1, {"visit_date": date(2023, 3, 14), "visit_type": "1", "dx_type": "1",
+        _row(cd, 1, {"visit_date": date(2022, 4, 1), "visit_type": "1", "dx_type": "1",
              "dx_subtype": "11", "dx_regions": ("5",), "dx_onset_region": "5",
              "dx_onset_age": 47, "fh_dystonia": "0", **_scale("bfmdrs_m", 1)},
              data_access_group="na2"),
-        _row(cd, 1, {"btx_date": date(2022, 11, 30), "btx_product": "1",
+        _row(cd, 1, {"btx_date": date(2021, 11, 17), "btx_product": "1",
              "btx_dose_units": Decimal(200), "btx_muscles": ("2", "3"), "btx_guidance": "1"},
              repeat_instrument="botulinum_toxin", repeat_instance=1, data_access_group="na2"),
-        _row(cd, 1, {"btx_date": date(2023, 2, 27), "btx_product": "1",
+        _row(cd, 1, {"btx_date": date(2022, 3, 15), "btx_product": "1",
              "btx_dose_units": Decimal(220), "btx_muscles": ("2", "3", "8")},
              repeat_instrument="botulinum_toxin", repeat_instance=2, data_access_group="na2"),
-        _row(bsp, 1, {"visit_date": date(2022, 6, 2), "visit_type": "1", "dx_type": "3",
+        _row(bsp, 1, {"visit_date": date(2021, 4, 2), "visit_type": "1", "dx_type": "3",
              "dx_regions": ("1",), "dx_onset_region": "1", "dx_onset_age": 58,
              "dx_alcohol_responsive": "1", "fh_dystonia": "1", "fh_relatives": ("2",),
              **_scale("jrs", 2)}),
-        _row(bsp, 2, {"visit_date": date(2023, 6, 20), "visit_type": "2", "dx_type": "6",
+        _row(bsp, 2, {"visit_date": date(2022, 4, 22), "visit_type": "2", "dx_type": "6",
              "dx_subtype": "45", "dx_regions": ("1", "3"), "dx_onset_region": "1",
              "dx_onset_age": 58, **_scale("jrs", 3)}),
-        _row(bsp, 2, {"btx_date": date(2023, 5, 4), "btx_product": "3",
+        _row(bsp, 2, {"btx_date": date(2022, 3, 21), "btx_product": "3",
              "btx_dose_units": Decimal("37.5"), "btx_muscles": ("13", "14")},
              repeat_instrument="botulinum_toxin", repeat_instance=1),
-        _row(ld, 1, {"visit_date": date(2022, 9, 8), "visit_type": "1", "dx_type": "2",
+        _row(ld, 1, {"visit_date": date(2022, 1, 3), "visit_type": "1", "dx_type": "2",
              "dx_subtype": "21", "dx_regions": ("4",), "dx_onset_age": 39,
              "voice_severity_vas": 62, "voice_breaks": 14, "voice_has_tremor": False,
              "voice_nasolaryngoscopy": True, "fh_dystonia": "UNK"}),
-        _row(ld, 1, {"gen_date": date(2022, 10, 1), "gen_method": "2", "gen_result": "6"},
+        _row(ld, 1, {"gen_date": date(2022, 2, 1), "gen_method": "2", "gen_result": "6"},
              repeat_instrument="genetic_test", repeat_instance=1),
-        _row(limb, 1, {"visit_date": date(2021, 12, 1), "visit_type": "1", "dx_type": "5",
+        _row(limb, 1, {"visit_date": date(2022, 9, 10), "visit_type": "1", "dx_type": "5",
              "dx_subtype": "51", "dx_regions": ("9",), "dx_onset_region": "9",
              "dx_onset_age": 34, "fh_dystonia": "2"}),
         _row(limb, 1, {"med_drug": "1", "med_daily_dose_mg": Decimal(6),
@@ -88,12 +90,21 @@ def sample_rows() -> list[ExportRow]:
     return rows
 
 
+def visit_dates() -> dict[tuple[str, int], date]:
+    """(study code, visit number) -> the sample's visit date, which the demo's visits keep."""
+    found = {}
+    for row in sample_rows():
+        if isinstance(day := row.values.get("visit_date"), date):
+            found[(row.record, int(row.event.split("_")[1]))] = day
+    return found
+
+
 # A project that named its fields, forms and events its own way, and the file that maps it.
 OTHER_PROJECT = """\
 study_id,redcap_event_name,redcap_repeat_instrument,redcap_repeat_instance,vdate,dx,\
 body___1,body___2,body___3,onset,site_comment,botox_injections_complete,inj_date,toxin,units
-NA2-0001,baseline_arm_1,,,2023-03-14,CD,0,0,1,47,seen by Dr X,,,,
-NA2-0001,baseline_arm_1,botox_injections,1,,,,,,,,2,2023-02-27,1,220
+NA2-0001,baseline_arm_1,,,2022-04-01,CD,0,0,1,47,seen by Dr X,,,,
+NA2-0001,baseline_arm_1,botox_injections,1,,,,,,,,2,2022-03-15,1,220
 """
 OTHER_MAPPING = """\
 # Their variable = our variable (docs/user/phenotype-import.md, "The mapping file")

@@ -50,6 +50,7 @@ def test_every_type_in_a_full_trail_is_declared_by_its_class(session: Session) -
 DECLARED_FROM_THE_START = {
     "diagnosis",  # issue 17 (the old rule would have said "diagnose")
     "shipping_address",  # issue 18 (the old rule would have said "shipping_addresse")
+    "feasibility_query",  # issue 19 (the old rule would have said "feasibility_querie")
 }
 
 

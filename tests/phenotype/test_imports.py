@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,9 @@ from lims.phenotype.models import (
     Treatment,
 )
 from lims.phenotype.services import import_redcap
+from lims.specimens.models import Subject, WithdrawalLevel
+from lims.specimens.services import withdraw_consent
+from phenotype_link.redcap.sample import visit_dates
 from tests.conftest import bearer
 from tests.factories import make_subject, make_visit
 
@@ -32,12 +35,12 @@ TODAY = date(2026, 12, 1)
 
 @pytest.fixture
 def sample_subjects(session: Session) -> None:
-    """The subjects and visits the sample export names (demo study codes)."""
-    for code in ("NA2-0001", "EU1-0002", "NA1-0003", "NA2-0004"):
-        subject = make_subject(session, study_code=code)
-        make_visit(session, subject, 1, date(2023, 3, 14))
-        if code == "EU1-0002":
-            make_visit(session, subject, 2, date(2024, 3, 14))
+    """The subjects and visits the sample export names (demo study codes), on its dates."""
+    subjects: dict[str, Subject] = {}
+    for (code, number), on in sorted(visit_dates().items()):
+        if code not in subjects:
+            subjects[code] = make_subject(session, study_code=code)
+        make_visit(session, subjects[code], number, on)
 
 
 def count(session: Session, model: type) -> int:
@@ -86,7 +89,7 @@ def test_a_changed_value_in_a_reimport_is_an_audited_change_with_before_and_afte
     session: Session, tech: Actor
 ) -> None:
     import_redcap(session, tech, data=RAW, today=TODAY)
-    edited = RAW.replace(b",2022-11-30,1,200,", b",2022-11-30,1,250,")
+    edited = RAW.replace(b",2021-11-17,1,200,", b",2021-11-17,1,250,")
     assert edited != RAW
     result = import_redcap(session, tech, data=edited, today=TODAY)
 
@@ -103,7 +106,7 @@ def test_a_changed_value_in_a_reimport_is_an_audited_change_with_before_and_afte
 def test_one_bad_cell_writes_nothing_and_names_row_record_event_and_field(
     session: Session, tech: Actor
 ) -> None:
-    bad = RAW.replace(b",2022-11-30,1,200,", b",2099-11-30,1,200,")
+    bad = RAW.replace(b",2021-11-17,1,200,", b",2099-11-17,1,200,")
     with pytest.raises(InvalidInput) as refused:
         import_redcap(session, tech, data=bad, today=TODAY)
 
@@ -174,3 +177,86 @@ def test_every_instrument_of_the_sample_becomes_rows(session: Session, tech: Act
 def test_a_reviewer_may_read_but_not_import(session: Session, reviewer: Actor) -> None:
     with pytest.raises(Forbidden):
         import_redcap(session, reviewer, data=RAW, today=TODAY)
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_a_visit_date_that_is_not_the_lims_visits_date_is_refused_naming_row_and_field(
+    session: Session, tech: Actor
+) -> None:
+    moved = RAW.replace(
+        b"NA2-0001,visit_1_arm_1,,,na2,2022-04-01,", b"NA2-0001,visit_1_arm_1,,,na2,2022-04-02,"
+    )
+    with pytest.raises(InvalidInput) as refused:
+        import_redcap(session, tech, data=moved, today=TODAY)
+
+    [problem] = refused.value.errors
+    assert (problem["row"], problem["field"]) == (2, "visit_date")
+    assert "record NA2-0001, event visit_1_arm_1" in problem["message"]
+    assert "'2022-04-02' is not the date of visit 1 in the LIMS (2022-04-01)" in problem["message"]
+    assert count(session, Diagnosis) == 0
+
+
+def withdraw(session: Session, tech: Actor, code: str, level: WithdrawalLevel) -> None:
+    when = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+    withdraw_consent(
+        session, tech, study_code=code, withdrawn_at=when, reason="letter", level=level
+    )
+
+
+@pytest.mark.usefixtures("sample_subjects")
+@pytest.mark.parametrize(
+    "level", [WithdrawalLevel.NO_FURTHER_ACCESS, WithdrawalLevel.NO_FURTHER_USE]
+)
+def test_a_subject_withdrawn_from_further_access_gets_no_new_phenotype(
+    session: Session, tech: Actor, level: WithdrawalLevel
+) -> None:
+    withdraw(session, tech, "EU1-0002", level)
+    with pytest.raises(InvalidInput) as refused:
+        import_redcap(session, tech, data=RAW, dry_run=True, today=TODAY)
+
+    [problem] = refused.value.errors
+    assert (problem["row"], problem["field"]) == (5, "record_id")  # EU1-0002's first row
+    assert f"EU1-0002 has withdrawn consent ({level.label})" in problem["message"]
+    assert count(session, Diagnosis) == 0
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_a_subject_who_wants_no_further_contact_still_gets_new_phenotype(
+    session: Session, tech: Actor
+) -> None:
+    withdraw(session, tech, "EU1-0002", WithdrawalLevel.NO_FURTHER_CONTACT)
+    import_redcap(session, tech, data=RAW, today=TODAY)
+
+    visits = {d.visit.subject.study_code for d in session.scalars(select(Diagnosis))}
+    assert "EU1-0002" in visits
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_after_a_withdrawal_an_unchanged_reimport_passes_and_a_changed_one_is_refused(
+    session: Session, tech: Actor
+) -> None:
+    first = import_redcap(session, tech, data=RAW, today=TODAY)
+    withdraw(session, tech, "NA2-0001", WithdrawalLevel.NO_FURTHER_USE)
+    again = import_redcap(session, tech, data=RAW, today=TODAY)
+    edited = RAW.replace(b",2021-11-17,1,200,", b",2021-11-17,1,250,")
+    with pytest.raises(InvalidInput, match="1 problems found"):
+        import_redcap(session, tech, data=edited, today=TODAY)
+
+    assert (again.created, again.changed, again.unchanged) == (0, 0, first.created)
+    assert session.scalars(select(Treatment.dose_units)).first() == 200
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_a_reimport_with_one_changed_value_updates_only_that_column(
+    session: Session, tech: Actor
+) -> None:
+    import_redcap(session, tech, data=RAW, today=TODAY)
+    columns = (Treatment.id, Treatment.product, Treatment.given_on, Treatment.dose_units)
+    before = session.execute(select(*columns).order_by(Treatment.id)).all()
+    edited = RAW.replace(b",2021-11-17,1,200,", b",2021-11-17,1,250,")
+    import_redcap(session, tech, data=edited, today=TODAY)
+
+    after = session.execute(select(*columns).order_by(Treatment.id)).all()
+    assert [a for a, b in zip(after, before, strict=True) if a != b] == [
+        (before[0][0], before[0][1], before[0][2], 250)
+    ]

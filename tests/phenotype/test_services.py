@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -10,13 +10,15 @@ from sqlalchemy.orm import Session
 
 from lims.actors import Actor
 from lims.audit.models import AuditEvent
-from lims.errors import Forbidden, InvalidInput
+from lims.errors import Conflict, Forbidden, InvalidInput
 from lims.phenotype.models import BodyRegion, ScaleAdministration, distribution
 from lims.phenotype.services import (
     aliquot_phenotype,
     record_visit_phenotype,
     subject_timeline,
 )
+from lims.specimens.models import WithdrawalLevel
+from lims.specimens.services import withdraw_consent
 from tests.factories import make_aliquot, make_specimen, make_subject, make_visit
 from tests.phenotype.factories import jrs, phenotype, toxin
 
@@ -151,3 +153,38 @@ def test_an_aliquot_summary_gives_days_since_the_last_toxin_before_collection(
     assert (summary.diagnoses, summary.body_regions, summary.scale_totals) == (
         ["blepharospasm"], ["eyes"], {"jrs": 3.0},
     )  # fmt: skip
+
+
+def test_recording_by_hand_follows_the_same_consent_rule_as_the_import(
+    session: Session, tech: Actor
+) -> None:
+    code = make_visit(session).subject.study_code
+    given = phenotype(scales=(jrs(3, 2),))
+    record_visit_phenotype(session, tech, study_code=code, visit_number=1, phenotype=given)
+    withdraw_consent(
+        session, tech, study_code=code, withdrawn_at=datetime(2026, 11, 2, tzinfo=UTC),
+        reason="letter", level=WithdrawalLevel.NO_FURTHER_ACCESS,
+    )  # fmt: skip
+
+    again = record_visit_phenotype(session, tech, study_code=code, visit_number=1, phenotype=given)
+    with pytest.raises(Conflict, match=f"{code} has withdrawn consent .no further access."):
+        record_visit_phenotype(
+            session, tech, study_code=code, visit_number=1, phenotype=phenotype(scales=(jrs(4, 2),))
+        )
+    assert {c.kind for c in again} == {"unchanged"}
+    assert session.scalars(select(ScaleAdministration.total_score)).one() == 5
+
+
+def test_a_row_the_session_already_holds_shows_a_recorded_change(
+    session: Session, tech: Actor
+) -> None:
+    code = make_visit(session).subject.study_code
+    given = phenotype(scales=(jrs(3, 2),))
+    record_visit_phenotype(session, tech, study_code=code, visit_number=1, phenotype=given)
+    held = session.scalars(select(ScaleAdministration)).one()
+    assert held.total_score == 5
+
+    changed = phenotype(scales=(jrs(4, 2),))
+    record_visit_phenotype(session, tech, study_code=code, visit_number=1, phenotype=changed)
+
+    assert held.total_score == 6

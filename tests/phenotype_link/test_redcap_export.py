@@ -64,9 +64,9 @@ def test_the_raw_sample_imports_longitudinal_repeating_and_checkbox_data() -> No
     spread = find(parsed, "EU1-0002", "diagnosis", visit_number=2)
     assert second.values["btx_dose_units"] == Decimal(220)
     assert second.values["btx_muscles"] == ("2", "3", "8")
-    assert second.visit_date == date(2023, 3, 14)
+    assert second.visit_date == date(2022, 4, 1)
     assert spread.values["dx_regions"] == ("1", "3")
-    assert spread.event == "visit_2_arm_1" and spread.visit_date == date(2023, 6, 20)
+    assert spread.event == "visit_2_arm_1" and spread.visit_date == date(2022, 4, 22)
     assert find(parsed, "NA2-0001", "visit").data_access_group == "na2"
     assert parsed.is_label_export is False
 
@@ -191,15 +191,15 @@ def test_a_missing_scale_item_leaves_the_score_unscored_with_a_flag_not_zero() -
 def test_a_bom_and_a_newline_inside_a_quoted_cell_are_read_as_redcap_writes_them() -> None:
     text = (
         "\ufeffrecord_id,redcap_event_name,voice_breaks,voice_comment\n"
-        'NA1-0003,visit_1_arm_1,4,"strained\nvoice, worse when tired"\n'
+        'NA2-0013,visit_1_arm_1,4,"strained\nvoice, worse when tired"\n'
     )
 
-    voice = find(parse(text), "NA1-0003", "voice_speech")
+    voice = find(parse(text), "NA2-0013", "voice_speech")
     assert voice.values == {"voice_breaks": 4, "voice_comment": "strained\nvoice, worse when tired"}
 
 
 def test_a_classic_project_without_events_is_visit_1() -> None:
-    text = "record_id,visit_date,dx_type\nNA1-0003,2022-01-04,2\n"
+    text = "record_id,visit_date,dx_type\nNA2-0013,2022-01-04,2\n"
 
     assert {r.visit_number for r in parse(text).records} == {1}
 
@@ -253,7 +253,7 @@ def test_a_file_without_a_header_is_refused() -> None:
 
 def test_a_row_with_more_or_fewer_cells_than_the_header_is_refused() -> None:
     # A line break in an unquoted cell shifts every later column (redcap.md 4.2).
-    text = "record_id,redcap_event_name,voice_breaks\nNA1-0003,visit_1_arm_1\n"
+    text = "record_id,redcap_event_name,voice_breaks\nNA2-0013,visit_1_arm_1\n"
 
     [problem] = problems(text)
     assert (problem.row, problem.reason) == (2, "has 2 cells where the header has 3")
@@ -308,7 +308,7 @@ def test_a_repeating_instruments_row_without_an_instance_is_refused() -> None:
 def test_survey_columns_are_read_past_not_refused() -> None:
     text = (
         "record_id,redcap_event_name,redcap_survey_identifier,voice_speech_timestamp,voice_breaks\n"
-        "NA1-0003,visit_1_arm_1,,2023-01-05 10:12:00,4\n"
+        "NA2-0013,visit_1_arm_1,,2023-01-05 10:12:00,4\n"
     )
 
-    assert find(parse(text), "NA1-0003", "voice_speech").values == {"voice_breaks": 4}
+    assert find(parse(text), "NA2-0013", "voice_speech").values == {"voice_breaks": 4}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,11 @@ from lims import create_app
 from lims.actors import Role
 from lims.cli import alembic_config
 from lims.db import make_engine
+from phenotype_link.redcap.sample import visit_dates
 from tests.factories import make_subject, make_user, make_visit
 from tests.ui.conftest import Bench, signed_in_page
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "redcap" / "sample-export-raw.csv"
-# The subjects and visits the sample names (demo study codes; EU1-0002 has two visits).
-VISITS = {"NA2-0001": 1, "EU1-0002": 2, "NA1-0003": 1, "NA2-0004": 1}
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +32,11 @@ def sample_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as session:
         make_user(session, "tech", Role.TECHNICIAN)
-        for code, visits in VISITS.items():
-            subject = make_subject(session, study_code=code)
-            for n in range(1, visits + 1):
-                make_visit(session, subject, n, date(2022 + n, 3, 14))
+        subjects = {}  # the subjects and visits the sample names, on its dates
+        for (code, number), on in sorted(visit_dates().items()):
+            if code not in subjects:
+                subjects[code] = make_subject(session, study_code=code)
+            make_visit(session, subjects[code], number, on)
     engine.dispose()
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "ui-tests-only"})
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Literal
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import BindParameter, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from lims import audit
@@ -33,7 +33,8 @@ from lims.phenotype.models import (
     Treatment,
     TreatmentKind,
 )
-from lims.specimens.models import Dystonia, Visit
+from lims.specimens.models import Dystonia, WithdrawalLevel
+from lims.specimens.services import withdrawal_levels
 from phenotype_link.scales import Score, ScoringError, UnknownScale, get_scale
 
 
@@ -164,58 +165,107 @@ def _treatment_values(t: TreatmentIn) -> dict[str, Any]:
     }
 
 
-def _current(row: Row, values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in values}
-
-
-@dataclass
-class _Existing:
-    """A visit's rows by natural key, read once."""
-
-    diagnoses: dict[Dystonia, Diagnosis] = field(default_factory=dict)
-    scales: dict[tuple[str, int], ScaleAdministration] = field(default_factory=dict)
-    treatments: dict[tuple[TreatmentKind, int], Treatment] = field(default_factory=dict)
-    findings: dict[tuple[FindingKind, str], DiagnosticFinding] = field(default_factory=dict)
-
-
-def existing_rows(session: Session, visit_ids: Sequence[int]) -> dict[int, _Existing]:
-    """Every phenotype row of these visits, by visit and natural key (four queries in all)."""
-    out = {visit_id: _Existing() for visit_id in visit_ids}
-    for d in session.scalars(select(Diagnosis).where(Diagnosis.visit_id.in_(visit_ids))):
-        out[d.visit_id].diagnoses[d.dystonia] = d
-    stmt = select(ScaleAdministration).where(ScaleAdministration.visit_id.in_(visit_ids))
-    for s in session.scalars(stmt):
-        out[s.visit_id].scales[(s.scale_id, s.repeat_instance)] = s
-    for t in session.scalars(select(Treatment).where(Treatment.visit_id.in_(visit_ids))):
-        out[t.visit_id].treatments[(t.kind, t.repeat_instance)] = t
-    stmt_f = select(DiagnosticFinding).where(DiagnosticFinding.visit_id.in_(visit_ids))
-    for f in session.scalars(stmt_f):
-        out[f.visit_id].findings[(f.kind, f.item)] = f
-    return out
-
-
-def _write(
-    model: type[Row], row: Row | None, key: dict[str, Any], values: dict[str, Any], label: str
-) -> Change:
-    if row is None:
-        return Change("created", model, values, label=label, insert={**key, **values})
-    before = _current(row, values)
-    if before == values:
-        return Change("unchanged", model, values, label=label, row_id=row.id)
-    for name, value in values.items():
-        setattr(row, name, value)
-    changed = [n for n in values if before[n] != values[n]]
-    after = {n: values[n] for n in changed}
-    return Change("changed", model, after, {n: before[n] for n in changed}, label, row.id)
-
-
-# The natural key of each kind of row: what a change is matched back to its new id by.
+# The columns each kind of row is compared and written by, besides its natural key (KEYS).
+VALUES: dict[type[Row], tuple[str, ...]] = {
+    Diagnosis: ("subtype", "body_regions", "age_at_onset_years"),
+    ScaleAdministration: (
+        "scale_version", "answers", "total_score", "subscale_scores", "imported_total", "flags",
+        "rater",
+    ),
+    Treatment: ("product", "given_on", "dose_units", "muscles", "dbs_targets"),
+    DiagnosticFinding: ("value",),
+}  # fmt: skip
+# The natural key of each kind of row: what a stored row and a new value are matched on.
 KEYS: dict[type[Row], tuple[str, ...]] = {
     Diagnosis: ("visit_id", "dystonia"),
     ScaleAdministration: ("visit_id", "scale_id", "repeat_instance"),
     Treatment: ("visit_id", "kind", "repeat_instance"),
     DiagnosticFinding: ("visit_id", "kind", "item"),
 }
+IN_LIST_SIZE = 2000  # ids per IN list, as the specimen import reads: under every bound limit
+
+
+@dataclass
+class Existing:
+    """A visit's stored rows by natural key, each a compact row (id and value columns)."""
+
+    diagnoses: dict[Dystonia, Any] = field(default_factory=dict)
+    scales: dict[tuple[str, int], Any] = field(default_factory=dict)
+    treatments: dict[tuple[TreatmentKind, int], Any] = field(default_factory=dict)
+    findings: dict[tuple[FindingKind, str], Any] = field(default_factory=dict)
+
+
+def existing_rows(session: Session, visit_ids: Sequence[int]) -> dict[int, Existing]:
+    """Every phenotype row of these visits, by visit and natural key: plain tuples of the id and
+    the compared columns, read per table and per 2,000 visits. Not ORM objects: building 184,000
+    of them to compare was most of a re-import's time (cProfile, 2026-12-01)."""
+    out = {visit_id: Existing() for visit_id in visit_ids}
+    ids = sorted(out)
+    for model, where in (
+        (Diagnosis, "diagnoses"), (ScaleAdministration, "scales"), (Treatment, "treatments"),
+        (DiagnosticFinding, "findings"),
+    ):  # fmt: skip
+        table = _table(model)
+        key = KEYS[model][1:]
+        columns = [table.c.id, table.c.visit_id, *(table.c[n] for n in key + VALUES[model])]
+        for start in range(0, len(ids), IN_LIST_SIZE):
+            stmt = select(*columns).where(
+                table.c.visit_id.in_(_inline(ids[start : start + IN_LIST_SIZE]))
+            )
+            for row in session.execute(stmt).all():
+                found = row[2] if len(key) == 1 else tuple(row[2 : 2 + len(key)])
+                getattr(out[row.visit_id], where)[found] = row
+    return out
+
+
+def _inline(ids: Sequence[int]) -> BindParameter[Any]:
+    """A list of ids written into the SQL text rather than bound one by one: psycopg parses a
+    query's 2,000 placeholders in Python, 1.6 s of a 2,000-subject re-import (cProfile). Only
+    for integers read from our own tables, never for text from a file."""
+    return bindparam("ids", list(ids), expanding=True, literal_execute=True)
+
+
+def _table(model: type[Row]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _write(
+    model: type[Row], row: Any, key: dict[str, Any], values: dict[str, Any], label: str
+) -> Change:
+    """What writing `values` over a stored row (or none) would change; nothing is written."""
+    if row is None:
+        return Change("created", model, values, label=label, insert={**key, **values})
+    changed = [n for n, value in values.items() if getattr(row, n) != value]
+    if not changed:
+        return Change("unchanged", model, values, label=label, row_id=row.id)
+    before = {n: getattr(row, n) for n in changed}
+    return Change("changed", model, {n: values[n] for n in changed}, before, label, row.id)
+
+
+def write_changes(session: Session, changes: Sequence[Change]) -> None:
+    """Insert the new rows and update the changed values, a few executemany statements per
+    table (no commit): the unit of work is not used, an import's 184,000 rows would cost more
+    in ORM objects than in the statements."""
+    insert_created(session, changes)
+    by_model: dict[tuple[type[Row], tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
+    for c in changes:
+        if c.kind == "changed":  # only the changed columns: an update per set of columns
+            by_model[(c.model, tuple(c.after))].append({"_id": c.row_id, **c.after})
+    for (model, names), params in by_model.items():
+        table = _table(model)
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({n: bindparam(n, type_=table.c[n].type) for n in names})
+        )
+        session.execute(stmt, params)
+    for c in changes:  # a copy the session already holds would be stale (no expiry on commit)
+        if c.kind == "changed" and (held := session.identity_map.get(
+            session.identity_key(c.model, c.row_id)
+        )) is not None:  # fmt: skip
+            session.expire(held)
 
 
 def insert_created(session: Session, changes: Sequence[Change]) -> None:
@@ -233,8 +283,7 @@ def insert_created(session: Session, changes: Sequence[Change]) -> None:
             by_model[change.model].append(change)
     now = utcnow()
     for model, made in by_model.items():
-        table = model.__table__
-        assert isinstance(table, Table)
+        table = _table(model)
         before = session.scalar(select(func.max(table.c.id))) or 0
         session.execute(insert(table), [{"created_at": now, **c.insert} for c in made])  # type: ignore[dict-item]
         names = KEYS[model]
@@ -251,15 +300,14 @@ def _stored(value: Any) -> Any:
 
 
 def apply_visit(
-    visit: Visit, phenotype: VisitPhenotype, existing: _Existing
+    visit_id: int, name: str, phenotype: VisitPhenotype, existing: Existing
 ) -> tuple[list[Change], list[FieldError]]:
-    """One visit's changes (existing rows changed in the session, new rows left for
-    insert_created; no commit), or its problems."""
+    """One visit's changes against its stored rows (write_changes writes them), or its
+    problems. `name` is the visit as previews say it ("NA1-0007 V2")."""
     problems: list[FieldError] = []
     changes: list[Change] = []
-    name = f"{visit.subject.study_code} V{visit.visit_number}"
     for d in phenotype.diagnoses:
-        key: dict[str, Any] = {"visit_id": visit.id, "dystonia": d.dystonia}
+        key: dict[str, Any] = {"visit_id": visit_id, "dystonia": d.dystonia}
         label = f"{name} diagnosis {d.dystonia.value}"
         row_d = existing.diagnoses.get(d.dystonia)
         changes.append(_write(Diagnosis, row_d, key, _diagnosis_values(d), label))
@@ -269,7 +317,7 @@ def apply_visit(
         problems += [{"field": s.scale_id, "message": f"{where}: {p}"} for p in scale_problems]
         if not scale_problems:
             key = {
-                "visit_id": visit.id,
+                "visit_id": visit_id,
                 "scale_id": s.scale_id,
                 "repeat_instance": s.repeat_instance,
             }
@@ -277,16 +325,38 @@ def apply_visit(
             label = f"{where} #{s.repeat_instance}"
             changes.append(_write(ScaleAdministration, row_s, key, values, label))
     for t in phenotype.treatments:
-        key = {"visit_id": visit.id, "kind": t.kind, "repeat_instance": t.repeat_instance}
+        key = {"visit_id": visit_id, "kind": t.kind, "repeat_instance": t.repeat_instance}
         label = f"{name} {t.kind.value} #{t.repeat_instance}"
         row_t = existing.treatments.get((t.kind, t.repeat_instance))
         changes.append(_write(Treatment, row_t, key, _treatment_values(t), label))
     for f in phenotype.findings:
-        key = {"visit_id": visit.id, "kind": f.kind, "item": f.item}
+        key = {"visit_id": visit_id, "kind": f.kind, "item": f.item}
         label = f"{name} {f.kind.value} {f.item}"
         row_f = existing.findings.get((f.kind, f.item))
         changes.append(_write(DiagnosticFinding, row_f, key, {"value": f.value}, label))
     return changes, problems
+
+
+# What a withdrawal means for new phenotype (privacy.md §5; docs/user/phenotype-import.md,
+# "Consent"), for the import and for recording by hand alike. New or changed phenotype is new
+# data taken in about the subject, so it stops where new visits and tubes stop (BenchWork.USE):
+# from "no further access", and "no further use" beyond it. "No further contact" stops only
+# contact: what the site still records is taken in (UK Biobank, NIHR BioResource). A row stored
+# exactly as the file gives it is nothing new, so re-importing an unchanged export still passes.
+NEW_PHENOTYPE_STOPPED_FROM = WithdrawalLevel.NO_FURTHER_ACCESS
+
+
+def consent_refusals(session: Session, subjects: Mapping[int, str]) -> dict[int, str]:
+    """Why consent refuses new phenotype, by subject id, for those of `subjects` (id -> study
+    code) it refuses; two queries for any number of subjects."""
+    refused = {}
+    for subject_id, level in withdrawal_levels(session, subjects).items():
+        if level.rank >= NEW_PHENOTYPE_STOPPED_FROM.rank:
+            refused[subject_id] = (
+                f"{subjects[subject_id]} has withdrawn consent ({level.label}): no new "
+                "phenotype is taken in for them"
+            )
+    return refused
 
 
 def audit_events(changes: Sequence[Change], **context: Any) -> Iterator[audit.Event]:

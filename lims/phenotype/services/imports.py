@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -23,19 +24,21 @@ from lims.audit.models import Action
 from lims.errors import FieldError, InvalidInput
 from lims.phenotype.models import BodyRegion, FindingKind, PhenotypeImport, TreatmentKind
 from lims.phenotype.services._common import (
+    IN_LIST_SIZE,
     Change,
     DiagnosisIn,
     FindingIn,
     ScaleIn,
     TreatmentIn,
     VisitPhenotype,
+    _inline,
     apply_visit,
     audit_events,
+    consent_refusals,
     existing_rows,
-    insert_created,
+    write_changes,
 )
 from lims.specimens.models import Dystonia, Subject, Visit
-from lims.specimens.services import locked
 from phenotype_link.catalog import lims_instruments
 from phenotype_link.instruments import Instrument
 from phenotype_link.redcap import (
@@ -46,6 +49,7 @@ from phenotype_link.redcap import (
     load_mapping,
     parse_export,
 )
+from phenotype_link.redcap.export import VISIT_DATE, VISIT_INSTRUMENT
 from phenotype_link.scales import get_scale
 
 # dx_type codes of the LIMS dictionary (phenotype_link/instruments/definitions/diagnosis.toml).
@@ -101,7 +105,7 @@ def _day(value: Any) -> date | None:
 
 
 def _into(
-    out: dict[str, list[Any]], rec: InstrumentRecord, instrument: Instrument, subject: Subject
+    out: dict[str, list[Any]], rec: InstrumentRecord, instrument: Instrument, primary: Dystonia
 ) -> None:
     """Turn one instrument record into the phenotype values it holds."""
     v, n = rec.values, rec.repeat_instance
@@ -111,7 +115,7 @@ def _into(
         total = _decimal(v.get(f"{instrument.scale_id}_total"))
         out["scales"].append(ScaleIn(instrument.scale_id, answers, total, None, n, rec.score))
     elif rec.instrument == "diagnosis":
-        dystonia = DYSTONIA_CODES.get(str(v.get("dx_type")), subject.primary_diagnosis)
+        dystonia = DYSTONIA_CODES.get(str(v.get("dx_type")), primary)
         regions = tuple(REGION_CODES[c] for c in v.get("dx_regions", ()) if c in REGION_CODES)  # type: ignore[union-attr]
         subtype = (
             _label(instrument, "dx_subtype", v["dx_subtype"]).split(": ")[-1]
@@ -181,6 +185,12 @@ def _problem(p: ExportProblem) -> FieldError:
     return {"row": p.row, "field": p.field, "message": str(p)}  # "Row 4, record …, event …, …"
 
 
+def _where(rec: InstrumentRecord, field_name: str, text: str) -> FieldError:
+    """A problem of one record, named as the parser names its own."""
+    message = f"Row {rec.row}, record {rec.record}, event {rec.event or '(none)'}, {field_name}: "
+    return {"row": rec.row, "field": field_name, "message": message + text}
+
+
 def _parse(
     session: Session, text: str, mapping_text: str | None, today: date
 ) -> list[InstrumentRecord]:
@@ -199,6 +209,89 @@ def _parse(
             f"{len(problems)} problems found; nothing was imported", errors=problems
         ) from None
     return list(parsed.records)
+
+
+@dataclass(frozen=True)
+class _Visit:
+    id: int
+    subject_id: int
+    visit_on: date
+    primary_diagnosis: Dystonia
+
+
+def _lock_visits(session: Session, codes: Sequence[str]) -> dict[tuple[str, int], _Visit]:
+    """Lock the file's subjects and read their visits, as compact rows, by (study code, visit
+    number). The subjects are locked in id order, as every specimen service locks them, so a
+    withdrawal or a new visit waits for the import, or the import for them."""
+    ids: list[int] = []
+    for start in range(0, len(codes), IN_LIST_SIZE):
+        chunk = codes[start : start + IN_LIST_SIZE]
+        ids += session.scalars(select(Subject.id).where(Subject.study_code.in_(chunk)))
+    ids.sort()  # one order across the chunks too: two imports never lock crosswise
+    found: dict[tuple[str, int], _Visit] = {}
+    for start in range(0, len(ids), IN_LIST_SIZE):
+        chunk_ids = _inline(ids[start : start + IN_LIST_SIZE])
+        locking = select(Subject.id).where(Subject.id.in_(chunk_ids)).order_by(Subject.id)
+        session.execute(locking.with_for_update()).all()
+        stmt = (
+            select(Subject.study_code, Visit.visit_number, Visit.id, Subject.id,
+                   Visit.visit_on, Subject.primary_diagnosis)
+            .join(Visit.subject)
+            .where(Subject.id.in_(chunk_ids))
+        )  # fmt: skip
+        for code, number, visit_id, subject_id, visit_on, primary in session.execute(stmt):
+            found[(code, number)] = _Visit(visit_id, subject_id, visit_on, primary)
+    return found
+
+
+def _check_dates(rec: InstrumentRecord, visit: _Visit) -> FieldError | None:
+    """The REDCap visit date must be the LIMS visit's date, to the day (no tolerance): both are
+    calendar days at the site, and the days since the last toxin injection at collection and
+    the de-identified days since the first visit are counted from the LIMS date. A day off is
+    a typing slip or an event mapped to the wrong visit; either way one of them must change."""
+    given = rec.values.get(VISIT_DATE) if rec.instrument == VISIT_INSTRUMENT else None
+    if not isinstance(given, date) or given == visit.visit_on:
+        return None
+    return _where(rec, VISIT_DATE, (
+        f"{given.isoformat()!r} is not the date of visit {rec.visit_number} in the LIMS "
+        f"({visit.visit_on.isoformat()}); correct the date in REDCap or the visit in the LIMS"
+    ))  # fmt: skip
+
+
+def _changes(
+    session: Session, records: list[InstrumentRecord], visits: dict[tuple[str, int], _Visit]
+) -> tuple[list[Change], list[FieldError]]:
+    """Every change the records make to the stored rows, and every problem: a visit the LIMS
+    lacks, a visit date that disagrees, a scale that cannot be scored, consent that refuses."""
+    instruments = {i.name: i for i in lims_instruments()}
+    grouped: dict[tuple[str, int], dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    first_row: dict[int, InstrumentRecord] = {}  # subject id -> its first record in the file
+    problems: list[FieldError] = []
+    for rec in records:
+        key = (rec.record, rec.visit_number)
+        if (visit := visits.get(key)) is None:
+            why = f"{rec.record} has no visit {rec.visit_number} in the LIMS; register it first"
+            problems.append(_where(rec, "redcap_event_name", why))
+            continue
+        first_row.setdefault(visit.subject_id, rec)
+        if (wrong := _check_dates(rec, visit)) is not None:
+            problems.append(wrong)
+        _into(grouped[key], rec, instruments[rec.instrument], visit.primary_diagnosis)
+    existing = existing_rows(session, [visits[k].id for k in grouped])
+    changes: list[Change] = []
+    news: set[int] = set()  # subjects with something new or changed
+    for key, values in grouped.items():
+        visit = visits[key]
+        phenotype = VisitPhenotype(**{k: tuple(v) for k, v in values.items()})
+        label = f"{key[0]} V{key[1]}"
+        made, visit_problems = apply_visit(visit.id, label, phenotype, existing[visit.id])
+        changes += made
+        problems += visit_problems
+        if any(c.kind != "unchanged" for c in made):
+            news.add(visit.subject_id)
+    refused = consent_refusals(session, {s: first_row[s].record for s in news})
+    problems += [_where(first_row[s], "record_id", why) for s, why in sorted(refused.items())]
+    return changes, problems
 
 
 def import_redcap(
@@ -221,37 +314,8 @@ def import_redcap(
             "The export is not UTF-8 text (REDCap writes UTF-8)", field="file"
         ) from None
     records = _parse(session, text, mapping, today)
-    codes = sorted({r.record for r in records})
-    # The subjects first, in id order, as every specimen service locks them.
-    subjects = {
-        s.study_code: s
-        for s in session.scalars(
-            locked(select(Subject).where(Subject.study_code.in_(codes)).order_by(Subject.id))
-        )
-    }
-    visits = {
-        (v.subject.study_code, v.visit_number): v
-        for v in session.scalars(select(Visit).join(Subject).where(Subject.study_code.in_(codes)))
-    }
-    instruments = {i.name: i for i in lims_instruments()}
-    grouped: dict[tuple[str, int], dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-    problems: list[FieldError] = []
-    for rec in records:
-        key = (rec.record, rec.visit_number)
-        if key not in visits:
-            problems.append({"row": rec.row, "field": "redcap_event_name", "message":
-                f"Row {rec.row}, record {rec.record}, event {rec.event}: {rec.record} has no "
-                f"visit {rec.visit_number} in the LIMS; register the visit first"})  # fmt: skip
-            continue
-        _into(grouped[key], rec, instruments[rec.instrument], subjects[rec.record])
-    existing = existing_rows(session, [visits[k].id for k in grouped])
-    changes: list[Change] = []
-    for key, values in grouped.items():
-        visit = visits[key]
-        phenotype = VisitPhenotype(**{k: tuple(v) for k, v in values.items()})
-        made, visit_problems = apply_visit(visit, phenotype, existing[visit.id])
-        changes += made
-        problems += visit_problems
+    visits = _lock_visits(session, sorted({r.record for r in records}))
+    changes, problems = _changes(session, records, visits)
     if problems:
         raise InvalidInput(f"{len(problems)} problems found; nothing was imported", errors=problems)
     counts = {k: sum(c.kind == k for c in changes) for k in ("created", "changed", "unchanged")}
@@ -260,9 +324,9 @@ def import_redcap(
         digest, dry_run, counts["created"], counts["changed"], counts["unchanged"], shown
     )
     if dry_run:
-        session.rollback()  # the preview wrote into the session only; nothing stays
+        session.rollback()  # nothing was written; this lets go of the subjects' locks
         return result
-    insert_created(session, changes)
+    write_changes(session, changes)
     row = PhenotypeImport(sha256=digest, filename=filename, created_count=counts["created"],
                           changed_count=counts["changed"], unchanged_count=counts["unchanged"],
                           imported_by=actor.username)  # fmt: skip

@@ -6,7 +6,14 @@ from __future__ import annotations
 from lims.shipments.services._common import is_shipment_code, shipment_code
 from lims.shipments.services.accessioning import accession_from_manifest
 from lims.shipments.services.delivery import confirm_delivery
-from lims.shipments.services.dispatch import Dispatch, pack_box, ship_shipment
+from lims.shipments.services.dispatch import (
+    Dispatch,
+    pack_box,
+    pack_box_step,
+    ship_shipment,
+    ship_step,
+    unpack_tube_step,
+)
 from lims.shipments.services.manifests import (
     ShipmentFile,
     build_manifest,
@@ -25,7 +32,12 @@ from lims.shipments.services.receiving import (
     record_arrival,
 )
 from lims.shipments.services.settling import accept_unexpected, write_off_missing
-from lims.shipments.services.setup import create_address, create_shipment, list_addresses
+from lims.shipments.services.setup import (
+    create_address,
+    create_shipment,
+    create_shipment_step,
+    list_addresses,
+)
 
 __all__ = [
     "Dispatch",
@@ -39,6 +51,7 @@ __all__ = [
     "confirm_delivery",
     "create_address",
     "create_shipment",
+    "create_shipment_step",
     "find_shipment",
     "get_shipment",
     "import_manifest",
@@ -47,12 +60,15 @@ __all__ = [
     "list_shipments",
     "manifest_csv",
     "pack_box",
+    "pack_box_step",
     "receive_scan",
     "receive_scans",
     "reconciliation",
     "record_arrival",
     "ship_shipment",
+    "ship_step",
     "shipment_code",
     "shipment_file",
+    "unpack_tube_step",
     "write_off_missing",
 ]

@@ -43,6 +43,20 @@ def pack_box(
 ) -> ShipmentBox:
     """Pack the next box: the scanned tubes, in scan order (A1, A2, ...); tubes not yet in the
     shipment join it, under the same rules as at creation."""
+    box = pack_box_step(session, actor, shipment_id=shipment_id, barcodes=barcodes, label=label)
+    session.commit()
+    return box
+
+
+def pack_box_step(
+    session: Session,
+    actor: Actor,
+    *,
+    shipment_id: int,
+    barcodes: Sequence[str],
+    label: str | None = None,
+) -> ShipmentBox:
+    """pack_box without its commit (see create_shipment_step). The caller commits."""
     actor.require(Role.TECHNICIAN)
     shipment = lock_shipment(session, shipment_id)
     require_status(shipment, T.PLANNED, T.PACKING, doing="packed")
@@ -86,8 +100,33 @@ def pack_box(
         label=box.label,
         barcodes=codes,
     )
-    session.commit()
     return box
+
+
+def unpack_tube_step(
+    session: Session, actor: Actor, *, shipment_id: int, barcode: str, reason: str
+) -> None:
+    """Take a tube out of a shipment not yet shipped (its subject withdrew, it broke); its place
+    in the shipping box stays empty. The caller commits: a request lets a tube go with it."""
+    actor.require(Role.TECHNICIAN)
+    shipment = lock_shipment(session, shipment_id)
+    require_status(shipment, T.PLANNED, T.PACKING, doing="unpacked")
+    item = next((i for i in shipment.items if i.barcode == barcode), None)
+    if item is None:
+        raise Conflict(f"{barcode} is not in shipment {shipment.code}", field="barcode")
+    box = item.box.number if item.box else None
+    shipment.items.remove(item)
+    session.delete(item)
+    audit.record(
+        session,
+        actor,
+        Action.SHIPMENT_TUBE_UNPACKED,
+        shipment,
+        reason=reason,
+        barcode=barcode,
+        box=box,
+        position=item.position,
+    )
 
 
 def _barcodes(shipment: Shipment) -> set[str]:
@@ -116,6 +155,35 @@ def ship_shipment(
 ) -> Dispatch:
     """Hand the packed shipment to the courier: every tube goes in transit and leaves its box
     position (the item keeps where it was)."""
+    dispatch = ship_step(
+        session,
+        actor,
+        shipment_id=shipment_id,
+        courier=courier,
+        tracking_number=tracking_number,
+        shipped_at=shipped_at,
+        dry_ice_kg=dry_ice_kg,
+        logger_id=logger_id,
+        arrives_on=arrives_on,
+    )
+    session.commit()
+    return dispatch
+
+
+def ship_step(
+    session: Session,
+    actor: Actor,
+    *,
+    shipment_id: int,
+    courier: str,
+    tracking_number: str,
+    shipped_at: datetime,
+    dry_ice_kg: float | None = None,
+    logger_id: str | None = None,
+    arrives_on: date | None = None,
+) -> Dispatch:
+    """ship_shipment without its commit: the consent check, the tubes in transit, the audit;
+    a request ships its shipment and moves itself in one transaction. The caller commits."""
     actor.require(Role.TECHNICIAN)
     shipment = lock_shipment(session, shipment_id)
     require_status(shipment, T.PACKING, doing="shipped")
@@ -185,5 +253,4 @@ def ship_shipment(
         warnings=warnings,
         tubes=len(shipment.items),
     )
-    session.commit()
     return Dispatch(shipment, warnings)

@@ -105,6 +105,31 @@ def create_shipment(
     barcodes: Sequence[str] = (),
 ) -> Shipment:
     """Start a shipment, with the tubes scanned so far (more are added while packing)."""
+    shipment = create_shipment_step(
+        session,
+        actor,
+        from_address_id=from_address_id,
+        to_address_id=to_address_id,
+        purpose=purpose,
+        modifiers=modifiers,
+        barcodes=barcodes,
+    )
+    session.commit()
+    return shipment
+
+
+def create_shipment_step(
+    session: Session,
+    actor: Actor,
+    *,
+    from_address_id: int,
+    to_address_id: int,
+    purpose: DuoTerm | None = None,
+    modifiers: Sequence[DuoTerm] = (),
+    barcodes: Sequence[str] = (),
+) -> Shipment:
+    """create_shipment without its commit, for a feature above that makes a shipment as one step
+    of its own transaction (a request's pick list, lims/requests). The caller commits."""
     actor.require(Role.TECHNICIAN)
     source = get_one(session, ShippingAddress, from_address_id, label="Address")
     destination = get_one(session, ShippingAddress, to_address_id, label="Address")
@@ -146,5 +171,4 @@ def create_shipment(
         purpose=purpose,
         barcodes=[item.barcode for item in shipment.items],
     )
-    session.commit()
     return shipment

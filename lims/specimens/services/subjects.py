@@ -41,12 +41,17 @@ def register_subject(
     sex: Sex,
     primary_diagnosis: Dystonia,
     ninds_guid: str | None = None,
+    birth_year: int | None = None,
 ) -> Subject:
     """Enrol a participant under a study code (no names, record numbers or birth dates)."""
     actor.require(Role.TECHNICIAN)
     code = study_code.strip().upper()
     if problem := study_code_problem(code):
         raise InvalidInput(problem, field="study_code")
+    if birth_year is not None and not 1900 <= birth_year <= 2100:
+        raise InvalidInput(
+            f"Birth year {birth_year} is not between 1900 and 2100", field="birth_year"
+        )
     if session.scalar(select(Subject).where(Subject.study_code == code)):
         raise Conflict(f"Subject {code} is already registered", field="study_code")
     site = find_site(session, site_code)
@@ -58,6 +63,7 @@ def register_subject(
         sex=sex,
         primary_diagnosis=primary_diagnosis,
         ninds_guid=ninds_guid or None,
+        birth_year=birth_year,
     )
     session.add(subject)
     audit.record(
@@ -70,6 +76,7 @@ def register_subject(
         sex=sex,
         primary_diagnosis=primary_diagnosis,
         ninds_guid=subject.ninds_guid,
+        birth_year=birth_year,
     )
     session.commit()
     return subject

@@ -1,0 +1,402 @@
+"""The web under load (issue 20): app servers on PostgreSQL, and a load client of our own on the
+same machine, mixing the bench's work: scans into boxes, aliquot lookups, box pages, finds and
+aliquot list pages. Every answer must be a success: one error fails the run.
+
+    python -m bench.load                       # demo size: saturation, then paced, then profile
+    python -m bench.load --subjects 600        # ten times the demo
+    python -m bench.load --seconds 10 --rate 100 --server werkzeug
+
+(a) saturation: --clients clients (50) send with no pause for --seconds (60): requests/s and
+    p50/p95/p99; (b) paced: --rate requests/s (200) offered by 20 clients that keep a schedule;
+    latency counts from the scheduled moment, so a stalled server cannot hide its queue
+    (coordinated omission). (c) profile: each kind of request in-process, with the queries it
+    runs, their time, and the time in templates, to show where a request's milliseconds go.
+
+The server is gunicorn with deploy/gunicorn.conf.py (pip install -e '.[deploy]'), or
+`flask run --with-threads` with --server werkzeug (what the test uses: no extra dependency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lims import demo  # noqa: E402
+from lims.actors import Actor  # noqa: E402
+from lims.auth.models import User  # noqa: E402
+from lims.cli import alembic_config  # noqa: E402
+from lims.db import make_engine  # noqa: E402
+from lims.specimens.models import Aliquot, AliquotStatus  # noqa: E402
+from lims.storage.models import Box, Placement  # noqa: E402
+from lims.storage.services import create_box, move_aliquot  # noqa: E402
+
+# The share of each kind of request, as a bench's day looks: mostly lookups and box pages.
+MIX = {"lookup": 40, "box page": 25, "find": 15, "list page": 10, "scan": 10}
+SECRET = "load-bench-only"
+USERNAME, PASSWORD = "tech", demo.DEMO_PASSWORD
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """What the clients work on: barcodes to look up, boxes to open, and per client a tube of
+    its own with two boxes of its own to scan it into, so no two clients race (0 errors)."""
+
+    barcodes: list[str]
+    box_ids: list[int]
+    own: list[tuple[str, int, int]]  # (tube, box A, box B) per client
+
+
+def prepare(url: str, *, subjects: int, clients: int) -> Fixture:
+    """Migrate, load the demo at the size asked, and set up each client's tube and boxes."""
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    with Session(engine, expire_on_commit=False) as session:
+        demo.load(session, subjects=subjects)
+        tech = Actor.of(session.scalars(select(User).where(User.username == USERNAME)).one())
+        stored = select(Aliquot.barcode).join(Placement, Placement.aliquot_id == Aliquot.id)
+        stored = stored.where(Aliquot.status == AliquotStatus.STORED).order_by(Aliquot.id)
+        barcodes = list(session.scalars(stored))
+        box_ids = list(session.scalars(select(Box.id).order_by(Box.id)))
+        if len(barcodes) < clients + 1:
+            raise SystemExit(f"only {len(barcodes)} stored tubes; use more --subjects")
+        own = []
+        for n, tube in enumerate(barcodes[-clients:]):
+            a, b = (
+                create_box(session, tech, name=f"Load {n}{s}", n_rows=9, n_cols=9) for s in "ab"
+            )
+            move_aliquot(session, tech, barcode=tube, box_id=a.id)
+            own.append((tube, a.id, b.id))
+    engine.dispose()
+    return Fixture(barcodes[:-clients], box_ids, own)
+
+
+@contextmanager
+def app_server(url: str, *, server: str, workers: int, port: int) -> Iterator[str]:
+    """gunicorn (deploy/gunicorn.conf.py) or werkzeug in a process of its own, until done."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET,
+        "LIMS_SECURE_COOKIES": "0",
+        "LIMS_BIND": f"127.0.0.1:{port}",
+        "LIMS_WORKERS": str(workers),
+        "LIMS_ACCESS_LOG": "/dev/null",
+        "LIMS_LOG_LEVEL": "warning",
+        # Fifty clients sign in from one address at once; a lab does not.
+        "LIMS_LOGIN_MAX_FAILURES_PER_ADDRESS": "100000",
+    }
+    if server == "gunicorn":
+        cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy/gunicorn.conf.py")]
+        cmd.append("lims:create_app()")
+    else:
+        cmd = [sys.executable, "-m", "flask", "--app", "lims", "run", "--port", str(port)]
+        cmd.append("--with-threads")
+    process = subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        _wait_until_up(port, process)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def _wait_until_up(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app server exited with {process.returncode}")
+        try:
+            status, _, _ = _http(f"127.0.0.1:{port}", "GET", "/login")
+            if status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the app server did not start within 60 s")
+
+
+def _http(
+    host: str,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One request on a connection of its own (gunicorn's sync workers close it anyway)."""
+    conn = http.client.HTTPConnection(host, timeout=60)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+@dataclass
+class Client:
+    """One bench: signed in with a cookie (pages) and a token (the API)."""
+
+    host: str
+    fixture: Fixture
+    own: tuple[str, int, int]
+    rng: random.Random
+    cookie: str = ""
+    token: str = ""
+    in_box_a: bool = True
+
+    def sign_in(self) -> None:
+        status, headers, page = _http(self.host, "GET", "/login")
+        match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+        assert status == 200 and match, status
+        form = {"username": USERNAME, "password": PASSWORD, "csrf_token": match.group(1).decode()}
+        status, headers, _ = _http(
+            self.host,
+            "POST",
+            "/login",
+            urllib.parse.urlencode(form).encode(),
+            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": _cookie(headers)},
+        )
+        assert status == 302, f"sign-in answered {status}"
+        self.cookie = _cookie(headers)
+        login = json.dumps({"username": USERNAME, "password": PASSWORD}).encode()
+        status, _, body = _http(
+            self.host, "POST", "/api/v1/tokens", login, {"Content-Type": "application/json"}
+        )
+        assert status == 201, f"token answered {status}"
+        self.token = json.loads(body)["token"]
+
+    def request(self, kind: str) -> tuple[str, str, bytes | None, dict[str, str]]:
+        """(method, path, body, headers) of one request of this kind."""
+        page = {"Cookie": self.cookie}
+        api = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        barcode = self.rng.choice(self.fixture.barcodes)
+        if kind == "lookup":
+            return "GET", f"/api/v1/aliquots/{barcode}", None, api
+        if kind == "box page":
+            return "GET", f"/storage/boxes/{self.rng.choice(self.fixture.box_ids)}", None, page
+        if kind == "find":
+            return "GET", f"/find?q={barcode}", None, page
+        if kind == "list page":
+            return "GET", f"/aliquots?page={self.rng.randint(1, 5)}", None, page
+        tube, box_a, box_b = self.own
+        self.in_box_a = not self.in_box_a
+        body = json.dumps({"box_id": box_a if self.in_box_a else box_b}).encode()
+        return "POST", f"/api/v1/aliquots/{tube}/move", body, api
+
+
+def _cookie(headers: dict[str, str]) -> str:
+    return headers.get("Set-Cookie", "").split(";", 1)[0]
+
+
+@dataclass
+class Results:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, kind: str, seconds: float, status: int) -> None:
+        with self.lock:
+            self.latencies[kind].append(seconds)
+            if status >= 400:
+                self.errors[f"{kind} {status}"] += 1
+
+    def all(self) -> list[float]:
+        return [s for values in self.latencies.values() for s in values]
+
+
+def _kinds(rng: random.Random) -> Callable[[], str]:
+    names, weights = list(MIX), list(MIX.values())
+    return lambda: rng.choices(names, weights)[0]
+
+
+def drive(
+    host: str, fixture: Fixture, *, clients: int, seconds: float, rate: float | None, seed: int = 1
+) -> tuple[Results, float]:
+    """Run the clients for `seconds`: flat out (rate None) or together offering `rate` req/s."""
+    benches = [
+        Client(host, fixture, fixture.own[n % len(fixture.own)], random.Random(seed + n))
+        for n in range(clients)
+    ]
+    for bench in benches:
+        bench.sign_in()
+    results = Results()
+    start = time.monotonic() + 0.5
+    stop = start + seconds
+
+    def run(n: int, bench: Client) -> None:
+        pick = _kinds(bench.rng)
+        interval = clients / rate if rate else 0.0
+        due = start + (n * interval / clients if rate else 0.0)
+        while True:
+            if rate:
+                time.sleep(max(0.0, due - time.monotonic()))
+            began = due if rate else time.monotonic()
+            if began >= stop:
+                return
+            if rate and time.monotonic() >= stop:  # behind at the end: what was due, unsent
+                results.errors["not sent in time (server behind)"] += int((stop - due) / interval)
+                return
+            kind = pick()
+            method, path, body, headers = bench.request(kind)
+            try:
+                status, _, _ = _http(host, method, path, body, headers)
+            except OSError as err:
+                status = 599
+                results.errors[f"{kind} {type(err).__name__}"] += 1
+            results.add(kind, time.monotonic() - began, status)
+            due += interval
+
+    threads = [
+        threading.Thread(target=run, args=(n, b), daemon=True) for n, b in enumerate(benches)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, seconds
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000 if ordered else 0.0
+
+
+def report(title: str, results: Results, seconds: float) -> str:
+    every = results.all()
+    lines = [
+        f"{title}: {len(every)} requests in {seconds:g} s = {len(every) / seconds:.0f} req/s, "
+        f"p50 {percentile(every, 50):.1f} ms, p95 {percentile(every, 95):.1f} ms, "
+        f"p99 {percentile(every, 99):.1f} ms, errors {sum(results.errors.values())}"
+        + (f" {dict(results.errors)}" if results.errors else "")
+    ]
+    for kind, values in sorted(results.latencies.items()):
+        lines.append(
+            f"  {kind:10} n={len(values):6}  p50 {percentile(values, 50):6.1f} ms  "
+            f"p95 {percentile(values, 95):6.1f} ms  p99 {percentile(values, 99):6.1f} ms"
+        )
+    return "\n".join(lines)
+
+
+def profile(url: str, fixture: Fixture, *, repeat: int = 50) -> str:
+    """Each kind of request in-process: total, SQL (count and time), template, the rest."""
+    from flask import before_render_template, template_rendered
+
+    from lims import create_app
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "TESTING": True})
+    engine = app.extensions["lims_engine"]
+    clock: dict[str, float] = Counter()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(*_args: object) -> None:
+        clock["queries"] += 1
+        clock["sql_started"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(*_args: object) -> None:
+        clock["sql"] += time.perf_counter() - clock["sql_started"]
+
+    def _render_began(*_args: object, **_kw: object) -> None:
+        clock["tpl_started"] = time.perf_counter()
+
+    def _render_ended(*_args: object, **_kw: object) -> None:
+        clock["template"] += time.perf_counter() - clock["tpl_started"]
+
+    before_render_template.connect(_render_began, app)
+    template_rendered.connect(_render_ended, app)
+    web = app.test_client()
+    page = web.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    web.post("/login", data={"username": USERNAME, "password": PASSWORD, "csrf_token": token[1]})
+    bearer = web.post("/api/v1/tokens", json={"username": USERNAME, "password": PASSWORD})
+    bench = Client("", fixture, fixture.own[0], random.Random(7), token=bearer.get_json()["token"])
+    lines = [f"{'request':10} {'total ms':>9} {'queries':>8} {'SQL ms':>7} {'template ms':>12}"]
+    for kind in MIX:
+        totals: list[float] = []
+        clock.clear()
+        for _ in range(repeat):
+            method, path, body, headers = bench.request(kind)
+            headers.pop("Cookie", None)  # the test client keeps the session cookie itself
+            began = time.perf_counter()
+            answer = web.open(path, method=method, data=body, headers=headers)
+            totals.append(time.perf_counter() - began)
+            assert answer.status_code < 400, (path, answer.status_code)
+        lines.append(
+            f"{kind:10} {statistics.median(totals) * 1000:9.1f} {clock['queries'] / repeat:8.1f} "
+            f"{clock['sql'] / repeat * 1000:7.1f} {clock['template'] / repeat * 1000:12.1f}"
+        )
+    engine.dispose()
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subjects", type=int, default=demo.SUBJECTS)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8731)
+    parser.add_argument("--database-url", help="an empty PostgreSQL database (else a throwaway)")
+    parser.add_argument("--profile-only", action="store_true", help="skip (a) and (b)")
+    args = parser.parse_args(argv)
+    # A plain kill (timeout, CI) must still stop the app server and the throwaway cluster.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    from bench._common import header
+    from tests.databases import postgres_factory
+
+    stop: Callable[[], None] = lambda: None  # noqa: E731
+    url = args.database_url
+    if url is None:
+        make, stop = postgres_factory()
+        url = make("lims_load")
+    try:
+        fixture = prepare(url, subjects=args.subjects, clients=args.clients)
+        header(
+            f"PostgreSQL, demo with {args.subjects} subjects, {len(fixture.barcodes)} "
+            f"stored tubes to look up, {args.server} with {args.workers} workers"
+        )
+        if not args.profile_only:
+            with app_server(url, server=args.server, workers=args.workers, port=args.port) as host:
+                results, seconds = drive(
+                    host, fixture, clients=args.clients, seconds=args.seconds, rate=None
+                )
+                print(report(f"(a) saturation, {args.clients} clients", results, seconds))
+                results, seconds = drive(
+                    host, fixture, clients=20, seconds=args.seconds, rate=args.rate
+                )
+                print(report(f"(b) offered {args.rate:g} req/s, 20 clients", results, seconds))
+        print("(c) profile, in-process, medians of 50 of each:")
+        print(profile(url, fixture))
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    main()
