@@ -51,7 +51,7 @@ from lims.specimens.services import (
 from lims.specimens.services.common import IssuedCodes, barcode_problem, issued_codes
 from lims.specimens.services.import_checks import TUBE_COLUMNS, Row
 from lims.specimens.services.imports import HashingReader, read_rows
-from lims.specimens.services.tubes import pre_analytics_problems
+from lims.specimens.services.tubes import in_utc, pre_analytics_problems, processing_site
 
 REQUIRED = (
     "study_code",
@@ -73,7 +73,7 @@ class _Seen:
     subjects: dict[str, Subject | None] = field(default_factory=dict)
     visits: dict[tuple[str, int], Visit] = field(default_factory=dict)
     tubes: dict[str, Specimen] = field(default_factory=dict)
-    new_tubes: set[str] = field(default_factory=set)
+    new_tubes: dict[str, Row] = field(default_factory=dict)  # the row each was first named on
     new_visits: int = 0
     aliquots: dict[str, tuple[int, Aliquot]] = field(default_factory=dict)
     problems: list[FieldError] = field(default_factory=list)
@@ -165,17 +165,15 @@ def _tube(session: Session, actor: Actor, seen: _Seen, row: Row, visit: Visit) -
         seen.tubes[code] = tube
     if tube.visit is not visit:
         seen.problem(row, "tube_barcode", f"{code} belongs to {tube.visit.label}")
-    elif code in seen.new_tubes:
+    elif (first := seen.new_tubes.get(code)) is not None:
+        # Against the first row as written: the tube holds its times in UTC, the sheet local.
         for name in TUBE_COLUMNS:
-            value, held = row.values[name], getattr(tube, _ATTRIBUTE.get(name, name))
-            if value is not None and value != held:
+            value, held = row.values[name], first.values[name]
+            if value is not None and held is not None and value != held:
                 seen.problem(row, name, f"differs from an earlier row of tube {code} ({held})")
     elif row.values["tube_type"] not in (None, tube.tube_type):
         seen.problem(row, "tube_type", f"{code} is {tube.tube_type.value} in the LIMS")
     return tube
-
-
-_ATTRIBUTE = {"tube_volume_ml": "volume_ml"}
 
 
 def _new_tube(
@@ -194,7 +192,12 @@ def _new_tube(
         if values[name] is None
     ]
     pre = PreAnalytics(**{name: values[name] for name in PRE_COLUMNS}) if not problems else None
-    problems += pre_analytics_problems(pre) if pre is not None else []
+    lab = processing_site(session, actor)
+    if pre is not None:  # the sheet's wall-clock times, on the clocks the service reads them on
+        collection = visit.subject.site.time_zone
+        processing = lab.time_zone if lab is not None else collection
+        pre, wall_clock = in_utc(pre, collection_zone=collection, processing_zone=processing)
+        problems += wall_clock or pre_analytics_problems(pre)
     for name, message in problems:
         seen.problem(row, name, message)
     if pre is None or problems:
@@ -206,6 +209,7 @@ def _new_tube(
         tube_type=values["tube_type"],
         volume_ml=values["tube_volume_ml"],
         sprec_code=sprec.tube_code(pre, values["tube_type"]),
+        processing_site_id=lab.id if lab is not None else None,
         **pre.as_columns(),
     )
     session.add(tube)
@@ -214,7 +218,7 @@ def _new_tube(
         barcode=code, visit=visit.label, tube_type=tube.tube_type, sprec_code=tube.sprec_code,
         sprec_version=sprec.SPREC_VERSION, import_sha256=seen.sha256,
     )  # fmt: skip
-    seen.new_tubes.add(code)
+    seen.new_tubes[code] = row
     return tube
 
 

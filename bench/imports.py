@@ -141,7 +141,8 @@ def collection_log(count: int, seed: int = SEED) -> CollectionLog:
     while len(rows) < count:
         code = subjects[used][0]
         used += 1
-        first = date(2023, 1, 9) + timedelta(days=rng.randrange(0, 700))
+        # Every draw in the past (the import refuses a future one): 4 yearly visits at most.
+        first = date(2021, 1, 11) + timedelta(days=rng.randrange(0, 700))
         for number in range(1, rng.randint(1, 4) + 1):
             day = first + timedelta(days=365 * (number - 1) + rng.randrange(-20, 21))
             drawn = datetime(day.year, day.month, day.day, 9, tzinfo=UTC)

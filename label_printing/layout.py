@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from label_printing.content import BoxLabel, Label, VialLabel, check_label, text_lines
 from label_printing.errors import InvalidLabel, LabelDoesNotFit
 from label_printing.marks import PlacedMark, mark_height, mark_width, place_mark
-from label_printing.stocks import LabelStock
+from label_printing.stocks import STOCKS, LabelStock
 from label_printing.symbols import Symbol, code128, datamatrix
 from label_printing.text import Box, PlacedLine, fit_text
 
@@ -125,7 +125,8 @@ def _place_symbols(
         raise LabelDoesNotFit(
             barcode,
             f"Code 128 needs {bars_span / stock.dpi:.3f} in with its 10X quiet zones at "
-            f"{x_bar} dots per module; stock {stock.id} is {stock.label_width_in} in wide",
+            f"{x_bar} dots per module; stock {stock.id} is {stock.label_width_in} in wide; "
+            + _stocks_that_fit(bars_symbol.columns, stock),
         )
     quiet, side = MATRIX_QUIET_MODULES * xm, matrix_symbol.columns * xm
     edge = max(margin, quiet)  # the DataMatrix's distance from the label's edges
@@ -150,6 +151,19 @@ def _place_symbols(
         PlacedSymbol(bars_symbol, bars_x, margin, x_bar, bar_height),
         PlacedSymbol(matrix_symbol, width - edge - side, top + (bottom - top - side) // 2, xm, xm),
     )
+
+
+def _stocks_that_fit(bar_columns: int, refused: LabelStock) -> str:
+    """Where a code too wide for a stock still prints: the stocks of the same purpose whose
+    width takes its Code 128 (a long code is not squeezed into fractional-dot modules)."""
+    fits = [
+        s.id
+        for s in STOCKS.values()
+        if s.purpose == refused.purpose
+        and (bar_columns + 2 * CODE128_QUIET_MODULES) * s.bar_module_dots
+        <= int(s.label_width_in * s.dpi + 1e-9)  # the width lay_out gives the bars
+    ]
+    return f"print it on {' or '.join(fits)}" if fits else "no stock is wide enough"
 
 
 def _dots(inches: float, stock: LabelStock) -> int:

@@ -14,6 +14,14 @@ stocks.py); and 2 + 5 + 1 digits would leave 100,000 serials, shared by primary 
 aliquots, under the 250,000 aliquots the inventory is sized for. One digit leaves 10
 installations of 1,000,000 tubes each. The codes issued before installations had numbers (a
 7-digit serial, all below 1,000,000) are exactly installation 0's: an existing database is 0.
+
+Wide codes (#18/#20): from serial 1,000,000 on, an installation issues 10 digits, its number, an
+8-digit serial and the Damm digit: 100,000,000 tubes per installation. Every code issued before
+keeps its 8 digits; the two forms are told apart by their length (an even length either way, so
+Code 128 stays in set C). A 10-digit code needs 1.1 in of Code 128 at 3 dots per module: it
+prints on the 1.28 in stocks, and the 1 in 300 dpi roll refuses it, naming the stocks that fit
+(label_printing/layout.py). A 10-digit code whose serial is below 1,000,000 is never issued (that
+serial has an 8-digit code) and is refused, so a typo cannot turn a wide code into a narrow one.
 """
 
 from __future__ import annotations
@@ -38,10 +46,14 @@ _DAMM = (
 
 INSTALLATION_DIGITS = 1  # 10 installations (see above)
 INSTALLATIONS = range(10**INSTALLATION_DIGITS)
-ALIQUOT_SERIAL_DIGITS = 6  # 1,000,000 tubes per installation; the inventory is sized for 250,000
+ALIQUOT_SERIAL_DIGITS = 6  # serials below 1,000,000: the 8-digit codes
+WIDE_SERIAL_DIGITS = 8  # serials from 1,000,000 on: the 10-digit codes (see above)
+WIDE_FROM = 10**ALIQUOT_SERIAL_DIGITS
 BOX_PREFIX = "B"
 BOX_SERIAL_DIGITS = 6
 ALIQUOT_BARCODE_LENGTH = INSTALLATION_DIGITS + ALIQUOT_SERIAL_DIGITS + 1
+WIDE_BARCODE_LENGTH = INSTALLATION_DIGITS + WIDE_SERIAL_DIGITS + 1
+ISSUED_LENGTHS = (ALIQUOT_BARCODE_LENGTH, WIDE_BARCODE_LENGTH)
 BOX_BARCODE_LENGTH = len(BOX_PREFIX) + BOX_SERIAL_DIGITS + 1
 
 # Pre-printed tube barcodes (e.g. 2D-coded FluidX or Micronic tubes) are taken as they are.
@@ -60,12 +72,14 @@ def is_valid_damm(digits: str) -> bool:
 
 
 def aliquot_barcode(serial: int, *, installation: int) -> str:
-    """The tube code an installation issues for a serial: number, serial, Damm digit."""
+    """The tube code an installation issues for a serial: number, serial, Damm digit; 8 digits
+    below serial 1,000,000 and 10 digits from there on."""
     if installation not in INSTALLATIONS:
         raise ValueError(f"installation {installation} is not one of 0-{INSTALLATIONS[-1]}")
-    serial_part = f"{serial:0{ALIQUOT_SERIAL_DIGITS}d}"
-    if len(serial_part) > ALIQUOT_SERIAL_DIGITS:
-        raise ValueError(f"aliquot serial {serial} exceeds {ALIQUOT_SERIAL_DIGITS} digits")
+    width = ALIQUOT_SERIAL_DIGITS if serial < WIDE_FROM else WIDE_SERIAL_DIGITS
+    serial_part = f"{serial:0{width}d}"
+    if len(serial_part) > WIDE_SERIAL_DIGITS:
+        raise ValueError(f"aliquot serial {serial} exceeds {WIDE_SERIAL_DIGITS} digits")
     body = f"{installation:0{INSTALLATION_DIGITS}d}{serial_part}"
     return body + damm_digit(body)
 
@@ -90,9 +104,9 @@ def box_barcode(serial: int) -> str:
 
 
 def is_issued_aliquot_barcode(code: str) -> bool:
-    """True when the code has the issued shape (8 digits) of some installation of this LIMS;
-    its check digit may still be wrong."""
-    return len(code) == ALIQUOT_BARCODE_LENGTH and code.isdigit()
+    """True when the code has the issued shape (8 or 10 digits) of some installation of this
+    LIMS; its check digit may still be wrong (check_problem says)."""
+    return len(code) in ISSUED_LENGTHS and code.isdigit()
 
 
 def is_box_barcode(code: str) -> bool:
@@ -109,6 +123,8 @@ def check_problem(code: str) -> str | None:
         digits = code.removeprefix(BOX_PREFIX)
         if not is_valid_damm(digits):
             return f"{code} has a wrong check digit; rescan or retype it"
+        if len(code) == WIDE_BARCODE_LENGTH and serial_of(code) < WIDE_FROM:
+            return f"{code} is not a tube code: a 10-digit code has a serial of 1,000,000 or more"
         return None
     if not PREPRINTED_PATTERN.match(code):
         return f"'{shown(code)}' is not a barcode: use 4-32 capital letters, digits or '-'"

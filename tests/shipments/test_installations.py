@@ -29,6 +29,7 @@ from lims.specimens import barcodes
 from lims.specimens.duo import DuoTerm
 from lims.specimens.models import Aliquot, AliquotStatus
 from lims.specimens.services import installation_number, set_installation
+from lims.specimens.services.common import ALIQUOT_COUNTER, issue_serials, next_serial
 from tests.conftest import DatabaseMaker
 from tests.factories import SYSTEM, make_subject, make_user
 from tests.races import race_database
@@ -122,6 +123,22 @@ def test_two_installations_exchange_manifests_both_ways_and_accession_every_tube
     # Each keeps issuing its own codes: none can be one it received.
     (made,) = consented_tubes(berlin.session, berlin.tech, 1)
     assert barcodes.installation_of(made.barcode) == 2 and made.barcode not in rochester.tubes
+
+
+def test_tubes_issued_across_serial_1000000_travel_by_manifest_with_8_and_10_digit_codes(
+    rochester: Installation, berlin: Installation
+) -> None:
+    session = rochester.session
+    issue_serials(session, ALIQUOT_COUNTER, 999_998 - next_serial(session))
+    made = consented_tubes(session, rochester.tech, 2)  # its primary tube takes 999,998
+    rochester.tubes, rochester.subject = [t.barcode for t in made], made[0].subject.study_code
+    assert [len(c) for c in rochester.tubes] == [8, 10]
+
+    in_berlin = _receive(berlin, _send(rochester, BERLIN), rochester)
+
+    assert [a.barcode for a in in_berlin] == sorted(rochester.tubes)
+    assert [barcodes.serial_of(c) for c in rochester.tubes] == [999_999, 1_000_000]
+    assert {barcodes.installation_of(c) for c in rochester.tubes} == {1}
 
 
 def test_a_manifest_naming_a_code_with_the_receivers_number_that_it_never_issued_is_refused(
