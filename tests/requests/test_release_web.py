@@ -45,9 +45,12 @@ def test_the_investigator_sees_the_data_set_and_downloads_it_from_the_release_pa
     sign_in(client, "investigator")
     req = shipped.request
 
+    request_page = client.get(f"/requests/{req.code}")
     page = client.get(f"/requests/{req.code}/release")
     data = client.get(f"/requests/{req.code}/data-set.csv")
 
+    assert f'href="/requests/{req.code}/release"'.encode() in request_page.data
+    assert b"/pick-lists/" not in request_page.data  # picking is the technicians' page
     assert page.status_code == 200 and b"De-identified data set" in page.data
     assert f"/requests/{req.code}/data-dictionary.json".encode() in page.data
     assert shipped.tubes[0].barcode.encode() in page.data

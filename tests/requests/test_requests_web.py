@@ -192,6 +192,12 @@ PAGE_ROUTES: dict[tuple[str, str], dict[str, object] | None] = {
     ("POST", "/requests/{code}/decision"): {"decision": "approved", "note": "x"},
     ("POST", "/requests/{code}/withdraw"): {"note": "x"},
     ("POST", "/requests/{code}/close"): {},
+    # release (lims/requests/views/release.py)
+    ("GET", "/requests/{code}/release"): None,
+    ("POST", "/requests/{code}/delivery"): {},
+    ("GET", "/requests/{code}/data-set.csv"): None,
+    ("GET", "/requests/{code}/data-dictionary.csv"): None,
+    ("GET", "/requests/{code}/data-dictionary.json"): None,
 }
 
 

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from lims.db import get_session, utcnow
-from lims.errors import LimsError
+from lims.errors import Forbidden, LimsError, NotFound
 from lims.requests.services import release as services
 from lims.shipments.schemas import DeliveryIn
 from lims.web import current_actor, flash_problem
@@ -32,6 +32,8 @@ def request_delivery(code: str) -> ResponseReturnValue:
         req = services.confirm_request_delivery(
             get_session(), current_actor(), request_id=code, **form
         )
+    except (NotFound, Forbidden):
+        raise  # another's request reads as a missing one: its page, not a flash
     except LimsError as err:
         flash_problem(err)
     else:
