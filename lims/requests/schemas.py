@@ -56,7 +56,7 @@ class RequestIn(Schema):
     aliquots_per_visit = fields.Integer(load_default=1, validate=validate.Range(min=1, max=20))
     allow_last_aliquot = fields.Boolean(load_default=False)
     phenotype_fields = fields.List(
-        fields.String(validate=FIELD_NAME), load_default=list, validate=validate.Length(max=60)
+        fields.String(validate=FIELD_NAME), load_default=list, validate=validate.Length(max=400)
     )
     purpose = fields.Enum(
         DuoTerm,

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 from lims.actors import Actor
 from lims.auth.models import Site
 from lims.auth.services import create_site
-from lims.phenotype.models import BodyRegion, FindingKind
+from lims.phenotype.models import BodyRegion, FindingKind, TreatmentKind
 from lims.phenotype.services import (
     DiagnosisIn,
     FindingIn,
     ScaleIn,
+    TreatmentIn,
     VisitPhenotype,
     record_visit_phenotype,
 )
@@ -45,7 +46,7 @@ from tests.specimens.factories import give_consent, make_consent_form
 from tests.storage.factories import stored
 
 FIELDS = ["twstrs2_total", "twstrs_severity", "fh_dystonia", "dx_subtype", "dx_onset_age"]
-ASKED = [*FIELDS, "voice_comment", "rater_name"]  # free text, and a field nobody offers
+FIELDS += ["weeks_since_toxin", "gen_result_thap1", "gen_result_other"]
 CRITERIA: dict[str, Any] = {
     "purpose": {"term": "DS", "modifiers": ["NCU"]},
     "specimen_types": ["serum"],
@@ -67,7 +68,16 @@ class Shipped:
     subjects: list[Subject]
 
 
-def _tube(session: Session, tech: Actor, subject: Subject, number: int, on: date) -> Aliquot:
+def _tube(
+    session: Session,
+    tech: Actor,
+    subject: Subject,
+    number: int,
+    on: date,
+    *,
+    toxin: tuple[TreatmentIn, ...] = (),
+    genetic: tuple[FindingIn, ...] = (),
+) -> Aliquot:
     make_visit(session, subject, number, visit_on=on)
     specimen = accession_specimen(
         session,
@@ -90,7 +100,8 @@ def _tube(session: Session, tech: Actor, subject: Subject, number: int, on: date
                 DiagnosisIn(subject.primary_diagnosis, (BodyRegion.NECK,), "torticollis", 47),
             ),
             scales=(ScaleIn("twstrs2", {}, Decimal(30 + number), rater="Dr. Jane Rater"),),
-            findings=(FindingIn(FindingKind.FAMILY_HISTORY, "fh_dystonia", "Yes"),),
+            findings=(FindingIn(FindingKind.FAMILY_HISTORY, "fh_dystonia", "Yes"), *genetic),
+            treatments=toxin,
         ),
     )
     return stored(session, tech, box=make_box(session), specimen=specimen)
@@ -118,9 +129,19 @@ def cohort(session: Session, tech: Actor) -> tuple[list[Aliquot], list[Subject]]
     for subject in (first, second):
         give_consent(session, subject, form, date(2026, 1, 5))
     set_ninds_guid(session, SYSTEM, study_code=first.study_code, ninds_guid=GUID)
+    # Injections are reported at the visit after them: the first subject's second visit reports
+    # one 14 days before the first visit and one 45 days before the second (6 whole weeks).
+    toxin = tuple(
+        TreatmentIn(TreatmentKind.BOTULINUM_TOXIN, "onabotulinumtoxinA", on, repeat_instance=n)
+        for n, on in ((1, date(2025, 12, 29)), (2, date(2026, 2, 1)))
+    )
+    genetic = (
+        FindingIn(FindingKind.GENETIC_TEST, "THAP1 (DYT6)", "No variant found"),
+        FindingIn(FindingKind.GENETIC_TEST, "test #2", "Uncertain significance"),
+    )
     tubes = [
-        _tube(session, tech, first, 1, date(2026, 1, 12)),
-        _tube(session, tech, first, 2, date(2026, 3, 18)),
+        _tube(session, tech, first, 1, date(2026, 1, 12), genetic=genetic),
+        _tube(session, tech, first, 2, date(2026, 3, 18), toxin=toxin),
         _tube(session, tech, second, 1, date(2026, 2, 2)),
     ]
     return tubes, [first, second]
@@ -135,7 +156,7 @@ def shipped_request(
     tech: Actor,
     files_dir: Path,
     tubes: list[Aliquot] | None = None,
-    fields: list[str] = ASKED,
+    fields: list[str] = FIELDS,
 ) -> Shipped:
     """A request approved, reserved, picked, packed and shipped through the services."""
     subjects: list[Subject] = []

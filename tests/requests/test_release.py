@@ -49,6 +49,7 @@ CELL = {
     "code": re.compile(r"^[a-z_0-9A-Z]{1,20}$"),
     "codes separated by ;": re.compile(r"^[a-z_]+(;[a-z_]+)*$"),
     "integer (days)": re.compile(r"^\d{1,5}$"),
+    "integer": re.compile(r"^\d{1,4}$"),
     "age in whole years": re.compile(r"^(\d{1,2}|90\+)$"),
     "whole years": re.compile(r"^(\d{1,2}|90\+)$"),
     "number": re.compile(r"^\d{1,4}(\.\d+)?$"),
@@ -97,10 +98,23 @@ def test_the_data_set_has_one_row_per_shipped_aliquot_with_the_asked_fields(
     assert [r["twstrs2_total"] for r in rows] == ["31", "32", "31"]
     assert rows[0]["fh_dystonia"] == "1" and rows[0]["dx_subtype"] == "11"
     assert rows[0]["dx_onset_age"] == "47" and rows[0]["twstrs_severity"] == ""
-    assert found.withheld == {
-        "voice_comment": "free text is never released",
-        "rater_name": "not a field the data set offers",
-    }
+    assert [r["weeks_since_toxin"] for r in rows] == ["2", "6", ""]
+    assert [r["gen_result_thap1"] for r in rows] == ["6", "", ""]  # 6 = No variant found
+    assert [r["gen_result_other"] for r in rows] == ["3", "", ""]  # a test without a gene
+    assert found.withheld == {}
+
+
+def test_the_dictionary_describes_toxin_weeks_and_genetic_results_as_coded_values(
+    session: Session, investigator: Actor, shipped: Shipped
+) -> None:
+    found = data_set(session, investigator, request_id=shipped.request.code)
+    entries = {e.column: e for e in found.release.dictionary}
+
+    assert entries["weeks_since_toxin"].type == "integer"
+    assert entries["weeks_since_toxin"].values.startswith("weeks;")
+    assert entries["gen_result_thap1"].type == "code"
+    assert "6 = No variant found" in entries["gen_result_thap1"].values
+    assert "gen_variant" not in entries
 
 
 def test_no_cell_holds_a_study_code_guid_date_site_or_free_text(
@@ -169,7 +183,7 @@ def test_each_download_is_audited_with_who_which_request_and_the_files_hash(
     }
     dictionary = json.loads(file.content)
     assert [c["column"] for c in dictionary["columns"]][:2] == ["subject", "barcode"]
-    assert "voice_comment" in dictionary["withheld"]
+    assert dictionary["withheld"] == {}
 
 
 def test_no_data_set_exists_before_the_request_has_shipped(

@@ -281,3 +281,30 @@ def test_a_technician_may_read_requests_but_not_decide_them(
         headers=token,
     )
     assert (refused.status_code, refused.mimetype) == (403, PROBLEM)
+
+
+def test_a_phenotype_field_the_data_set_does_not_offer_is_refused_at_draft_and_edit(
+    client: FlaskClient, session: Session, investigator: Actor
+) -> None:
+    mine = bearer(client, "investigator")
+    body = {"criteria": CRITERIA, "quantity_ul": 200, "purpose": "DUO:0000007"}
+    asked = ["twstrs_total", "weeks_since_toxin", "rater_name"]
+
+    created = client.post(
+        "/api/v1/requests", json=body | {"phenotype_fields": asked}, headers=mine
+    )
+    draft = draft_request(session, investigator)
+    edited = client.patch(
+        f"/api/v1/requests/{draft.code}",
+        json={"phenotype_fields": ["gen_result_tor1a", "voice_comment"]},
+        headers=mine,
+    )
+
+    assert (created.status_code, created.mimetype) == (422, PROBLEM)
+    [error] = created.get_json()["errors"]
+    assert error["field"] == "phenotype_fields" and "rater_name" in error["message"]
+    assert "twstrs_total" not in error["message"]
+    assert edited.status_code == 422
+    assert "voice_comment: free text is never released" in edited.get_json()["detail"]
+    session.refresh(draft)
+    assert draft.phenotype_fields == "twstrs_severity body_regions"

@@ -61,7 +61,7 @@ def test_an_investigator_drafts_attaches_and_submits_through_the_pages(
             "age.max": "60",
             "quantity_ul": "250",
             "aliquots_per_visit": "1",
-            "phenotype_fields": "twstrs_severity body_regions",
+            "phenotype_fields": ["twstrs_severity", "weeks_since_toxin"],
             "purpose.term": "DS",
             "purpose.modifiers": ["NCU", "NPUNCU"],
         },
@@ -105,6 +105,31 @@ def test_criteria_the_engine_refuses_are_shown_again_beside_their_input(
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'id="e-age.min"' in page and 'value="Typed title"' in page
+
+
+def test_the_form_offers_phenotype_fields_as_boxes_by_scale_and_refuses_an_unknown_one(
+    client: FlaskClient, session: Session, investigator: Actor
+) -> None:
+    draft = draft_request(session, investigator, phenotype_fields=["vhi_f1", "gen_result_gnal"])
+    sign_in(client, "investigator")
+    token = csrf_token(client, "/requests/new")
+
+    form = client.get(f"/requests/{draft.code}/edit").get_data(as_text=True)
+    refused = client.post(
+        "/requests/",
+        data={"csrf_token": token, "quantity_ul": "5", "specimen_types": "serum",
+              "purpose.term": "DS", "phenotype_fields": ["twstrs_total", "no_such_field"]},
+    )  # fmt: skip
+
+    assert form.count('name="phenotype_fields"') > 150
+    assert 'value="vhi_f1" checked' in form and 'value="gen_result_gnal" checked' in form
+    assert 'value="twstrs_total" >' in form  # not asked: not ticked
+    assert "<details open>" in form and "(1 ticked)" in form  # the VHI items, opened
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "no_such_field" in page, page
+    assert 'id="e-phenotype_fields"' in page
+    assert 'value="twstrs_total" checked' in page
 
 
 def test_the_edit_form_shows_the_stored_criteria_in_their_inputs(

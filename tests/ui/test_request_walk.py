@@ -109,7 +109,8 @@ def test_an_investigator_goes_from_feasibility_to_the_data_set(lab: Lab, browser
     page.check('input[name="specimen_types"][value="serum"]')
     page.fill("#quantity_ul", "200")
     page.check('input[name="allow_last_aliquot"]')
-    page.fill("#phenotype_fields", "twstrs2_total fh_dystonia dx_subtype")
+    for name in ("twstrs2_total", "fh_dystonia", "dx_subtype"):
+        page.check(f'input[name="phenotype_fields"][value="{name}"]')
     _submit(page, 'button:has-text("Save draft")')
     code = page.inner_text("h1 code")
     page.set_input_files('input[name="file"]', str(lab.protocol))

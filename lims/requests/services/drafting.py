@@ -17,6 +17,7 @@ from lims.audit.models import Action
 from lims.errors import Conflict, FieldError, Forbidden, InvalidInput
 from lims.requests.criteria import duo_term, parse_criteria
 from lims.requests.models import EDITABLE_STATES, RequestState, SpecimenRequest
+from lims.requests.services.release_fields import unknown_fields
 from lims.requests.services.workflow import find_request, move_state, new_request_code
 from lims.specimens.duo import PERMISSIONS, DuoTerm
 
@@ -108,6 +109,11 @@ def _fill(req: SpecimenRequest, **values: Any) -> None:
         _set_criteria(req, criteria=criteria, purpose=purpose, modifiers=modifiers)
     for name, value in values.items():
         if name == "phenotype_fields":
+            if unknown := unknown_fields(value):
+                shown = "; ".join(f"{n}: {why}" for n, why in unknown.items())
+                raise InvalidInput(
+                    f"The data set cannot have {shown}", field="phenotype_fields"
+                )
             req.phenotype_fields = " ".join(dict.fromkeys(value))
         elif name in {"title", "aims"}:
             setattr(req, name, value.strip())

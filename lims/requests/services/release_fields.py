@@ -5,8 +5,9 @@ made in release.py; phenotype_link.deidentify turns them into cells."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
@@ -14,8 +15,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lims.phenotype.models import BodyRegion, Diagnosis, DiagnosticFinding, ScaleAdministration
-from lims.specimens.models import Dystonia, Sex, SpecimenType
+from lims.phenotype.models import (
+    BodyRegion,
+    Diagnosis,
+    DiagnosticFinding,
+    FindingKind,
+    ScaleAdministration,
+    Treatment,
+    TreatmentKind,
+)
+from lims.specimens.models import Dystonia, Sex, SpecimenType, Visit
 from phenotype_link.catalog import lims_instruments
 from phenotype_link.deidentify import ReleaseColumn, ReleaseInput, release_columns
 from phenotype_link.instruments import Choice, Field, Instrument
@@ -52,6 +61,8 @@ class VisitData:
     diagnoses: list[Diagnosis]
     scales: dict[str, ScaleAdministration]  # by scale id; the first administration
     findings: dict[str, str]  # by item ("voice_severity_vas"), the value as stored
+    weeks_since_toxin: int | None = None  # from the last injection on or before the visit
+    genetic: dict[str, str] = field(default_factory=dict)  # by gene key ("tor1a"), result label
 
 
 Reader = Callable[[VisitData], ReleaseInput]
@@ -158,7 +169,45 @@ def offered_fields() -> dict[str, tuple[ReleaseColumn, Reader]]:
     for name in FINDINGS:
         spec = next(f for i in instruments.values() if (f := i.field(name)) is not None)
         out[name] = (columns[name], _finding(spec))
+    out["weeks_since_toxin"] = (TOXIN_WEEKS, lambda visit: visit.weeks_since_toxin)
+    out |= _genetic_fields(instruments["genetic_test"])
     return out
+
+
+TOXIN_WEEKS = ReleaseColumn(
+    "weeks_since_toxin",
+    "Whole weeks from the last botulinum toxin injection on or before the visit to the visit "
+    "(blank: none recorded)",
+    "integer",
+    unit="weeks",
+)
+
+
+def _genetic_fields(inst: Instrument) -> dict[str, tuple[ReleaseColumn, Reader]]:
+    """One coded column per gene on the genetic test form: the result class the site reported
+    (never the variant, which is free text). A panel or exome without a gene counts as Other."""
+    result = _field(inst, "gen_result")
+    out: dict[str, tuple[ReleaseColumn, Reader]] = {}
+    for gene in _field(inst, "gen_gene").choices:
+        key = _gene_key(gene.label)
+        label = f"Genetic test result, {gene.label} (ACMG/AMP class as the site reported it)"
+        column = ReleaseColumn(f"gen_result_{key}", label, "code", result.choices)
+        out[column.name] = (column, _genetic(key, result))
+    return out
+
+
+def _gene_key(label: str) -> str:
+    """ "TOR1A (DYT1)", "TOR1A" -> "tor1a"; "test #2" (no gene reported) -> "other"."""
+    key = label.split(" (")[0].strip().lower()
+    return key if key.isalnum() else "other"
+
+
+def _genetic(key: str, result: Field) -> Reader:
+    def read(visit: VisitData) -> ReleaseInput:
+        value = visit.genetic.get(key)
+        return None if value is None else result.codes_by_label.get(value.lower(), "UNK")
+
+    return read
 
 
 def _field(instrument: Instrument, name: str) -> Field:
@@ -186,6 +235,52 @@ def _scale_fields(
     return out
 
 
+@dataclass(frozen=True)
+class FieldGroup:
+    """Offered fields as the request form shows them: a scale's totals and subscales first,
+    its items apart (a scale may have a hundred)."""
+
+    label: str
+    first: tuple[ReleaseColumn, ...]
+    items: tuple[ReleaseColumn, ...] = ()
+
+
+@cache
+def field_groups() -> tuple[FieldGroup, ...]:
+    offered = {name: column for name, (column, _) in offered_fields().items()}
+    groups: list[FieldGroup] = []
+    for inst in lims_instruments():
+        if inst.scale_id is None:
+            continue
+        names = list(_scale_fields(inst, offered))
+        first = [f"{inst.scale_id}_total"] + [
+            f"{inst.scale_id}_{sub}" for sub, _ in SCALES[inst.scale_id].subscale_names
+        ]
+        first = [n for n in dict.fromkeys(first) if n in names]
+        groups.append(
+            FieldGroup(
+                inst.label,
+                tuple(offered[n] for n in first),
+                tuple(offered[n] for n in names if n not in first),
+            )
+        )
+    genes = tuple(c for n, c in offered.items() if n.startswith("gen_result_"))
+    groups += [
+        FieldGroup("Diagnosis", (offered["dx_subtype"], offered["dx_onset_age"])),
+        FieldGroup("Voice and family history findings", tuple(offered[n] for n in FINDINGS)),
+        FieldGroup("Treatment and genetic tests", (offered["weeks_since_toxin"], *genes)),
+    ]
+    return tuple(groups)
+
+
+def unknown_fields(names: Sequence[str]) -> dict[str, str]:
+    """The names a request may not ask for, and why (the release columns every row has are
+    accepted: asking for them changes nothing)."""
+    always = {c.name for c in FIXED} | {"country", "visit_day", "subject"}
+    offered = offered_fields()
+    return {n: why_not(n) for n in names if n not in offered and n not in always}
+
+
 @cache
 def free_text_fields() -> frozenset[str]:
     return frozenset(c.name for c in release_columns(lims_instruments()) if c.kind == "text")
@@ -207,6 +302,40 @@ def visit_data(session: Session, visit_ids: list[int]) -> dict[int, VisitData]:
     for s in session.scalars(stmt.order_by(ScaleAdministration.repeat_instance)):
         scales[s.visit_id].setdefault(s.scale_id, s)
     stmt_f = select(DiagnosticFinding).where(DiagnosticFinding.visit_id.in_(visit_ids))
-    for f in session.scalars(stmt_f):
-        findings[f.visit_id][f.item] = f.value
-    return {v: VisitData(diagnoses[v], scales[v], findings[v]) for v in visit_ids}
+    genetic: dict[int, dict[str, str]] = defaultdict(dict)
+    for f in session.scalars(stmt_f.order_by(DiagnosticFinding.id)):
+        if f.kind == FindingKind.GENETIC_TEST:
+            genetic[f.visit_id].setdefault(_gene_key(f.item), f.value)  # the first reported
+        else:
+            findings[f.visit_id][f.item] = f.value
+    weeks = _weeks_since_toxin(session, visit_ids)
+    return {
+        v: VisitData(diagnoses[v], scales[v], findings[v], weeks.get(v), genetic[v])
+        for v in visit_ids
+    }
+
+
+def _weeks_since_toxin(session: Session, visit_ids: list[int]) -> dict[int, int]:
+    """Whole weeks from each visit's subject's last toxin injection on or before the visit day.
+    An injection is reported at the visit after it, so every visit of the subject is read."""
+    visits = session.execute(
+        select(Visit.id, Visit.subject_id, Visit.visit_on).where(Visit.id.in_(visit_ids))
+    ).all()
+    injected: dict[int, list[date]] = defaultdict(list)
+    stmt = (
+        select(Visit.subject_id, Treatment.given_on)
+        .join(Visit, Treatment.visit_id == Visit.id)
+        .where(
+            Visit.subject_id.in_({v.subject_id for v in visits}),
+            Treatment.kind == TreatmentKind.BOTULINUM_TOXIN,
+            Treatment.given_on.is_not(None),
+        )
+    )
+    for subject_id, given_on in session.execute(stmt):
+        injected[subject_id].append(given_on)
+    out: dict[int, int] = {}
+    for visit_id, subject_id, visit_on in visits:
+        before = [d for d in injected[subject_id] if d <= visit_on]
+        if before:
+            out[visit_id] = (visit_on - max(before)).days // 7
+    return out

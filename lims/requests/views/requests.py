@@ -33,6 +33,7 @@ from lims.requests.schemas import (
     ReviewIn,
 )
 from lims.requests.services import AttachmentKind
+from lims.requests.services.release_fields import field_groups
 from lims.requests.services.workflow import DECISIONS
 from lims.web import NAV, PAGE_ROLES, current_actor, flash_problem
 
@@ -92,12 +93,20 @@ def _form(
             )
             if req.allow_last_aliquot:
                 typed["allow_last_aliquot"] = "true"
-    return {"req": req, "form": typed, "errors": errors or {}, "choices": criteria_choices()}
+    return {
+        "req": req,
+        "form": typed,
+        "errors": errors or {},
+        "choices": criteria_choices(),
+        "field_groups": field_groups(),
+        "asked": {n for v in typed.getlist("phenotype_fields") for n in v.split()},
+    }
 
 
 def _submitted() -> dict[str, Any]:
     """The form as the services take it: the request's fields and the criteria document."""
-    own = {k: request.form[k] for k in OWN_FIELDS if k in request.form}
+    own: dict[str, Any] = {k: request.form[k] for k in OWN_FIELDS if k in request.form}
+    own["phenotype_fields"] = request.form.getlist("phenotype_fields")  # one box a field
     body: dict[str, Any] = RequestIn().load(own)
     body["criteria"] = criteria_from_form(request.form)
     return body
