@@ -290,9 +290,7 @@ def test_a_phenotype_field_the_data_set_does_not_offer_is_refused_at_draft_and_e
     body = {"criteria": CRITERIA, "quantity_ul": 200, "purpose": "DUO:0000007"}
     asked = ["twstrs_total", "weeks_since_toxin", "rater_name"]
 
-    created = client.post(
-        "/api/v1/requests", json=body | {"phenotype_fields": asked}, headers=mine
-    )
+    created = client.post("/api/v1/requests", json=body | {"phenotype_fields": asked}, headers=mine)
     draft = draft_request(session, investigator)
     edited = client.patch(
         f"/api/v1/requests/{draft.code}",

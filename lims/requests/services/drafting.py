@@ -111,9 +111,7 @@ def _fill(req: SpecimenRequest, **values: Any) -> None:
         if name == "phenotype_fields":
             if unknown := unknown_fields(value):
                 shown = "; ".join(f"{n}: {why}" for n, why in unknown.items())
-                raise InvalidInput(
-                    f"The data set cannot have {shown}", field="phenotype_fields"
-                )
+                raise InvalidInput(f"The data set cannot have {shown}", field="phenotype_fields")
             req.phenotype_fields = " ".join(dict.fromkeys(value))
         elif name in {"title", "aims"}:
             setattr(req, name, value.strip())

@@ -332,7 +332,8 @@ def _weeks_since_toxin(session: Session, visit_ids: list[int]) -> dict[int, int]
         )
     )
     for subject_id, given_on in session.execute(stmt):
-        injected[subject_id].append(given_on)
+        if given_on is not None:  # the query leaves none out; the type does not know
+            injected[subject_id].append(given_on)
     out: dict[int, int] = {}
     for visit_id, subject_id, visit_on in visits:
         before = [d for d in injected[subject_id] if d <= visit_on]
