@@ -30,6 +30,7 @@ from tests.ui.conftest import Bench, signed_in_page
 
 # Set LIMS_SCREENSHOTS=docs/user/img to refresh the pictures in docs/user/requests-walkthrough.md.
 SCREENSHOTS = os.environ.get("LIMS_SCREENSHOTS")
+FIELDS_SHOT = "request-fields.png"  # docs/user/requests.md
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,12 @@ def test_an_investigator_goes_from_feasibility_to_the_data_set(lab: Lab, browser
     page.check('input[name="specimen_types"][value="serum"]')
     page.fill("#quantity_ul", "200")
     page.check('input[name="allow_last_aliquot"]')
-    for name in ("twstrs2_total", "fh_dystonia", "dx_subtype"):
+    for name in ("twstrs2_total", "fh_dystonia", "dx_subtype", "weeks_since_toxin"):
         page.check(f'input[name="phenotype_fields"][value="{name}"]')
+    page.click("#phenotype_fields details summary >> nth=3")  # the TWSTRS items, by hand
+    page.check('input[name="phenotype_fields"][value="twstrs_sev_a1"]')
+    if SCREENSHOTS:
+        page.locator("#phenotype_fields").screenshot(path=str(Path(SCREENSHOTS) / FIELDS_SHOT))
     _submit(page, 'button:has-text("Save draft")')
     code = page.inner_text("h1 code")
     page.set_input_files('input[name="file"]', str(lab.protocol))
@@ -139,17 +144,17 @@ def test_an_investigator_goes_from_feasibility_to_the_data_set(lab: Lab, browser
 
     # Fulfilment: the technician reserves the pick list, picks by scanning, packs and ships.
     page = _as(browser, lab, "tech")
-    page.goto(f"{url}/requests/{code}/pick-list")
+    page.goto(f"{url}/pick-lists/{code}")
     _shot(page, "walkthrough-pick-list.png")
     _submit(page, 'button:has-text("Reserve these")')
-    page.goto(f"{url}/requests/{code}/pick")
+    page.goto(f"{url}/pick-lists/{code}/pick")
     for barcode in lab.tubes:
         page.fill("#code", barcode)
         with page.expect_navigation():
             page.press("#code", "Enter")
     assert "3 of 3" in page.inner_text("#pick-progress")
     _shot(page, "walkthrough-pick.png")
-    page.goto(f"{url}/requests/{code}/pick-list")
+    page.goto(f"{url}/pick-lists/{code}")
     page.select_option('select[name="to_address_id"]', label=_institution(page))
     _submit(page, 'button:has-text("Pack the picked tubes")')
     page.fill('input[name="courier"]', "FedEx")
