@@ -167,5 +167,5 @@ def _findings(
         vas = max(0, min(100, round(level * 100 + rng.uniform(-8, 8))))
         found.append(FindingIn(FindingKind.VOICE_RATING, "voice_severity_vas", str(vas)))
     if family == "Yes":
-        found.append(FindingIn(FindingKind.GENETIC_TEST, "THAP1", "negative"))
+        found.append(FindingIn(FindingKind.GENETIC_TEST, "THAP1", "No variant found"))
     return tuple(found)

@@ -109,7 +109,14 @@ def load(session: Session) -> str:
         aims="Find serum markers that follow TWSTRS severity across visits.",
         criteria=SERUM_CD,
         quantity_ul=200.0,
-        phenotype_fields=["twstrs_total", "twstrs_severity", "dx_subtype", "dx_onset_age"],
+        phenotype_fields=[
+            "twstrs_total",
+            "twstrs_severity",
+            "dx_subtype",
+            "dx_onset_age",
+            "weeks_since_toxin",
+            "gen_result_thap1",
+        ],
     )
     change_state(session, reviewer, request=released.code, to=RequestState.UNDER_REVIEW)
     add_review(session, reviewer, request=released.code, comment="Sound design.", vote=Vote.APPROVE)

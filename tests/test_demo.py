@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import date
 
@@ -81,6 +83,9 @@ def test_the_demo_has_shipments_a_request_under_review_and_one_released_with_its
     assert {i.aliquot.status.value for i in released.items} == {"released"}
     data = download_data_set(session, investigator, request_id=released.code, kind="data")
     assert len(data.content.decode().splitlines()) == len(released.items) + 1
+    rows = list(csv.DictReader(io.StringIO(data.content.decode())))
+    assert {r["gen_result_thap1"] for r in rows} <= {"", "6"}  # coded, never UNK
+    assert any(r["weeks_since_toxin"] for r in rows), "the demo's data set shows toxin weeks"
     # The investigator's feasibility question finds the collection it was answered from.
     counts = count_matches(session, parse_criteria(demo_requests.SERUM_CD), on=date(2026, 12, 1))
     assert counts.subjects > 0
