@@ -56,7 +56,13 @@ class RequestIn(Schema):
     aliquots_per_visit = fields.Integer(load_default=1, validate=validate.Range(min=1, max=20))
     allow_last_aliquot = fields.Boolean(load_default=False)
     phenotype_fields = fields.List(
-        fields.String(validate=FIELD_NAME), load_default=list, validate=validate.Length(max=400)
+        fields.String(validate=FIELD_NAME),
+        load_default=list,
+        validate=validate.Length(max=400),
+        metadata={
+            "description": "release column names the data set offers (docs/user/requests.md); "
+            "any other name is refused"
+        },
     )
     purpose = fields.Enum(
         DuoTerm,

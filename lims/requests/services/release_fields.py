@@ -154,9 +154,9 @@ FINDINGS += ("voice_nasolaryngoscopy", "fh_dystonia", "fh_other_movement_disorde
 @cache
 def offered_fields() -> dict[str, tuple[ReleaseColumn, Reader]]:
     """The phenotype fields a request may ask for in its data set, by release column name:
-    every rating-scale item, subscale and total, age at onset, subtype, and the voice and
-    family-history findings. Free text is never offered; dates are not (every row has the
-    visit day)."""
+    every rating-scale item, subscale and total, age at onset, subtype, the voice and
+    family-history findings, weeks since the last toxin injection, and the genetic result class
+    per gene. Free text is never offered; dates are not (every row has the visit day)."""
     instruments = {i.name: i for i in lims_instruments()}
     columns = {c.name: c for c in release_columns(instruments.values())}
     out: dict[str, tuple[ReleaseColumn, Reader]] = {}
