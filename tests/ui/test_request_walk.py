@@ -138,17 +138,17 @@ def test_an_investigator_goes_from_feasibility_to_the_data_set(lab: Lab, browser
 
     # Fulfilment: the technician reserves the pick list, picks by scanning, packs and ships.
     page = _as(browser, lab, "tech")
-    page.goto(f"{url}/requests/{code}/pick-list")
+    page.goto(f"{url}/pick-lists/{code}")
     _shot(page, "walkthrough-pick-list.png")
     _submit(page, 'button:has-text("Reserve these")')
-    page.goto(f"{url}/requests/{code}/pick")
+    page.goto(f"{url}/pick-lists/{code}/pick")
     for barcode in lab.tubes:
         page.fill("#code", barcode)
         with page.expect_navigation():
             page.press("#code", "Enter")
     assert "3 of 3" in page.inner_text("#pick-progress")
     _shot(page, "walkthrough-pick.png")
-    page.goto(f"{url}/requests/{code}/pick-list")
+    page.goto(f"{url}/pick-lists/{code}")
     page.select_option('select[name="to_address_id"]', label=_institution(page))
     _submit(page, 'button:has-text("Pack the picked tubes")')
     page.fill('input[name="courier"]', "FedEx")
