@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection
 
 import config as lims_config
 from lims.db import Base, make_engine
@@ -32,9 +33,29 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
     return False
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
+    # SQLite rebuilds a table to alter it (batch mode), and DROP TABLE of a table other rows point
+    # at fails while foreign keys are enforced. SQLite's own procedure for altering tables
+    # (https://sqlite.org/lang_altertable.html#otheralter): foreign keys off, outside any
+    # transaction, then PRAGMA foreign_key_check before they go back on.
+    sqlite = connection.dialect.name == "sqlite" and not connection.in_transaction()
+    if sqlite:
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+    try:
+        _migrate(connection)
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.commit()
+            if broken:
+                raise RuntimeError(f"the migration left rows pointing nowhere: {broken[:5]}")
+    finally:
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+
+def _migrate(connection: Connection) -> None:
     context.configure(
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
         target_metadata=target_metadata,
         render_as_batch=True,  # ALTER TABLE on SQLite
         compare_type=True,
