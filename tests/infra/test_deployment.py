@@ -40,7 +40,7 @@ from lims.storage.services import create_freezer
 from tests.conftest import bearer
 from tests.databases import ThrowawayCluster
 from tests.factories import DEMO_PASSWORD
-from tests.infra.topology import SECRET_KEY, AppServer, Nginx, free_port
+from tests.infra.topology import SECRET_KEY, SHARED_SETTINGS, AppServer, Nginx, free_port
 from tests.replicas import Standby, primary_and_standby
 
 DB, OWNER, RUNTIME = "lims", "lims_owner", "lims_app"
@@ -110,12 +110,15 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
         _log_every_statement(primary)
         standby.catch_up()
         logs = tmp_path_factory.mktemp("deployment")
+        shared = (
+            f"postgresql+psycopg://{RUNTIME}@/{DB}?host={primary.sock}",
+            f"postgresql+psycopg://{RUNTIME}@/{DB}?host={standby.sock}",
+            SECRET_KEY,
+            "1",  # nginx sets X-Forwarded-For
+        )
         env = {
-            "DATABASE_URL": f"postgresql+psycopg://{RUNTIME}@/{DB}?host={primary.sock}",
-            "DATABASE_REPLICA_URL": f"postgresql+psycopg://{RUNTIME}@/{DB}?host={standby.sock}",
-            "SECRET_KEY": SECRET_KEY,
+            **dict(zip(SHARED_SETTINGS, shared, strict=True)),
             "LIMS_SECURE_COOKIES": "0",  # plain http on loopback
-            "LIMS_PROXY_HOPS": "1",  # nginx sets X-Forwarded-For
             "LIMS_WORKERS": "1",  # enough to show the topology; each worker costs a start-up
             "LIMS_LOG_LEVEL": "warning",
         }

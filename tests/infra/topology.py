@@ -23,6 +23,9 @@ from tests.conftest import REQUIRE_ALL
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 SECRET_KEY = "shared-by-every-app-server"
+# What every app server of one deployment is given alike (/etc/lims/lims.env for
+# deploy/lims@.service, the app servers of deploy/compose.yaml); each adds its own LIMS_BIND.
+SHARED_SETTINGS = ("DATABASE_URL", "DATABASE_REPLICA_URL", "SECRET_KEY", "LIMS_PROXY_HOPS")
 
 
 def free_port() -> int:
