@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -119,7 +120,7 @@ pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    log_format upstreams '$request_method $request_uri $status "$upstream_addr" $request_time';
+    log_format upstreams '$msec $request_time $status $request_method "$upstream_addr"';
     access_log {dir}/access.log upstreams;
     client_body_temp_path {dir}/body;
     proxy_temp_path {dir}/proxy;
@@ -129,6 +130,16 @@ http {{
     include {dir}/lims.conf;
 }}
 """
+
+
+@dataclass(frozen=True)
+class Passed:
+    """One request as nginx logged it: when it began (wall clock), its answer, and the ports of
+    the app servers it was passed to, in order (two when the first failed)."""
+
+    began: float
+    status: int
+    upstreams: tuple[int, ...]
 
 
 class Nginx:
@@ -158,8 +169,17 @@ class Nginx:
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def access_log(self) -> list[str]:
-        return (self.dir / "access.log").read_text().splitlines()
+    def access_log(self) -> list[Passed]:
+        entries = []
+        for line in (self.dir / "access.log").read_text().splitlines():
+            done, took, status, _method, upstreams = line.split(" ", 4)
+            addresses = upstreams.strip('"').split(", ") if upstreams != '"-"' else []  # static
+            servers = tuple(int(a.rsplit(":", 1)[1]) for a in addresses)
+            entries.append(Passed(float(done) - float(took), int(status), servers))
+        return entries
+
+    def error_log(self) -> str:
+        return (self.dir / "error.log").read_text()
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)  # nginx's fast shutdown
