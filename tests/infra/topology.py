@@ -85,10 +85,21 @@ class AppServer:
         return f"http://127.0.0.1:{self.port}"
 
     def kill(self) -> None:
-        """SIGKILL to the master and every worker: no graceful shutdown, no request finished."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        """SIGKILL to the master and every worker: no graceful shutdown, no request finished.
+        Returns once the port refuses connections: a worker may outlive its master by a few
+        milliseconds, holding the listening socket, and what it accepts then is lost too."""
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            except ConnectionRefusedError:
+                return
+            time.sleep(0.01)
+        raise RuntimeError(f"port {self.port} still accepts connections after SIGKILL")
 
 
 def _swap(text: str, old: str, new: str) -> str:
