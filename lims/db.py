@@ -313,20 +313,24 @@ def _note_commit(_session: Session) -> None:
         g.lims_committed = True
 
 
-def _replica_factory() -> Callable[[], Session] | None:
+def _replica_factory(*, any_method: bool = False) -> Callable[[], Session] | None:
     """The standby's session factory if this request may read from it, else None (decided once
     per request: the standby only moves forward, so a later session there sees at least as much).
+    any_method=True lets a request that writes read from it too (replica_session below).
     """
-    if "lims_replica" not in g:
-        g.lims_replica = _choose_replica()
-    factory: Callable[[], Session] | None = g.lims_replica
+    key = "lims_replica_any" if any_method else "lims_replica"
+    if key not in g:
+        setattr(g, key, _choose_replica(any_method=any_method))
+    factory: Callable[[], Session] | None = getattr(g, key)
     return factory
 
 
-def _choose_replica() -> Callable[[], Session] | None:
+def _choose_replica(*, any_method: bool) -> Callable[[], Session] | None:
     extensions = current_app.extensions
     factory = extensions.get("lims_replica_factory")
-    if factory is None or not has_request_context() or request.method not in READ_METHODS:
+    if factory is None or not has_request_context():
+        return None
+    if request.method not in READ_METHODS and not any_method:
         return None
     if time.monotonic() < extensions["lims_replica_down_until"]:
         return None
@@ -345,6 +349,18 @@ def _choose_replica() -> Callable[[], Session] | None:
     if WAL_MARK in cookie:  # the standby has it now, and replay only goes forward
         cookie.pop(WAL_MARK)
     return cast(Callable[[], Session], factory)
+
+
+def replica_session() -> Session | None:
+    """A session on the hot standby for the read-only part of a request that also writes, or
+    None when no standby is configured, it is down, or it has not replayed this user's writes.
+
+    Feasibility is a POST (it logs the question and may lock an investigator out, on the
+    primary), but its counting query is the heaviest read the LIMS runs: that query is what a
+    replica is for. The caller closes the session.
+    """
+    factory = _replica_factory(any_method=True)
+    return factory() if factory is not None else None
 
 
 def new_session(*, read_only: bool = False) -> Session:

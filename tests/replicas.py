@@ -18,8 +18,9 @@ from tests.databases import PostgresUnavailable, ThrowawayCluster
 class Standby:
     """A hot standby of `primary`, streaming from it over its Unix socket."""
 
-    def __init__(self, primary: ThrowawayCluster) -> None:
-        self.primary = primary
+    def __init__(self, primary: ThrowawayCluster, settings: dict[str, str] | None = None) -> None:
+        self.primary, self.settings = primary, settings or {}
+        self.log = primary.root / "standby.log"
         self.data, self.sock = primary.root / "standby", primary.root / "standby-sock"
         self.sock.mkdir()
         if primary.prefix:
@@ -36,10 +37,11 @@ class Standby:
 
     def start(self) -> None:
         options = f"-k {self.sock} -c listen_addresses='' -c fsync=off -c hot_standby=on"
+        options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self.primary._run(
             [
                 *(self.primary.pg_ctl, "-D", str(self.data), "-o", options, "-w", "-t", "60"),
-                *("-l", str(self.primary.root / "standby.log"), "start"),
+                *("-l", str(self.log), "start"),
             ]
         )
 
@@ -77,8 +79,9 @@ class Standby:
             time.sleep(0.02)
 
 
-def primary_and_standby() -> tuple[ThrowawayCluster, Standby]:
-    """A fresh primary and its standby, or a skip (a failure under LIMS_REQUIRE_ALL=1)."""
+def primary_and_standby(**settings: str) -> tuple[ThrowawayCluster, Standby]:
+    """A fresh primary and its standby (started with these settings), or a skip (a failure
+    under LIMS_REQUIRE_ALL=1)."""
     try:
         primary = ThrowawayCluster()
     except PostgresUnavailable as err:
@@ -87,7 +90,7 @@ def primary_and_standby() -> tuple[ThrowawayCluster, Standby]:
             pytest.fail(reason + " (LIMS_REQUIRE_ALL=1)")
         pytest.skip(reason)
     try:
-        return primary, Standby(primary)
+        return primary, Standby(primary, settings)
     except PostgresUnavailable as err:
         primary.stop()
         pytest.fail(f"could not make a hot standby: {err}")

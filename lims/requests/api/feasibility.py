@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 from flask.typing import ResponseReturnValue
 
-from lims.db import get_session, utcnow
+from lims.db import get_session, replica_session, utcnow
 from lims.requests.feasibility_schemas import FeasibilityIn, FeasibilityOut, LockoutOut, UnlockIn
 from lims.requests.services import feasibility as services
 from lims.web import current_actor, documented, dump, json_body, token_required
@@ -24,9 +24,15 @@ bp = Blueprint("requests_feasibility_api", __name__, url_prefix="/api/v1")
 def feasibility() -> ResponseReturnValue:
     body = FeasibilityIn().load(json_body())
     settings = services.FeasibilitySettings.from_config(current_app.config)
-    answer = services.check_feasibility(
-        get_session(), current_actor(), criteria=body["criteria"], settings=settings, now=utcnow()
-    )
+    counting = replica_session()  # the count reads the standby when there is one
+    try:
+        answer = services.check_feasibility(
+            get_session(), current_actor(), criteria=body["criteria"], settings=settings,
+            now=utcnow(), counting=counting,
+        )  # fmt: skip
+    finally:
+        if counting is not None:
+            counting.close()
     return dump(FeasibilityOut(), answer)
 
 

@@ -88,8 +88,13 @@ def check_feasibility(
     criteria: Mapping[str, Any],
     settings: FeasibilitySettings,
     now: datetime,
+    counting: Session | None = None,
 ) -> FeasibilityAnswer:
-    """Count what matches the criteria, today, protected for investigators; logged and audited."""
+    """Count what matches the criteria, today, protected for investigators; logged and audited.
+
+    `counting`, when given, runs the counting query only (a hot standby's session, which the
+    caller closes); the checks, the log and the audit stay on `session`, the primary.
+    """
     actor.require(Role.INVESTIGATOR, Role.TECHNICIAN, Role.REVIEWER)
     parsed = parse_criteria(criteria)
     document = parsed.document()
@@ -98,7 +103,7 @@ def check_feasibility(
     if not is_exact:
         _require_unlocked(session, actor)
         _require_under_rate_limit(session, actor, settings, now)
-    counts = count_matches(session, parsed, on=now.date())
+    counts = count_matches(session if counting is None else counting, parsed, on=now.date())
     refusal = None if is_exact else _lockout(session, actor, settings, digest, counts, now)
     logged = FeasibilityQuery(
         user_id=actor.user_id, criteria_hash=digest, true_subjects=counts.subjects, created_at=now

@@ -12,7 +12,7 @@ from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
 from lims.actors import Role
-from lims.db import get_session, utcnow
+from lims.db import get_session, replica_session, utcnow
 from lims.errors import InvalidInput, LimsError
 from lims.requests.criteria import criteria_choices, criteria_from_form, form_errors
 from lims.requests.services import feasibility as services
@@ -30,6 +30,7 @@ def feasibility() -> ResponseReturnValue:
 @login_required
 def feasibility_check() -> ResponseReturnValue:
     settings = services.FeasibilitySettings.from_config(current_app.config)
+    counting = replica_session()  # the count reads the standby when there is one
     try:
         answer = services.check_feasibility(
             get_session(),
@@ -37,11 +38,15 @@ def feasibility_check() -> ResponseReturnValue:
             criteria=criteria_from_form(request.form),
             settings=settings,
             now=utcnow(),
+            counting=counting,
         )
     except LimsError as err:
         flash_problem(err)
         errors = form_errors(err) if isinstance(err, InvalidInput) else {}
         return _page(request.form, errors=errors), err.status, _retry_after(err)
+    finally:
+        if counting is not None:
+            counting.close()
     return _page(request.form, answer=answer)
 
 
