@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lims import audit
 from lims.actors import STAFF, Actor, Role
@@ -138,9 +138,12 @@ def find_box(session: Session, actor: Actor, barcode: str) -> Box:
 
 
 def get_box(session: Session, actor: Actor, box_id: int) -> Box:
-    """A box by id, for staff."""
+    """A box by id, for staff, with its rack and freezer (its page names them)."""
     actor.require(*STAFF)
-    return get_one(session, Box, box_id)
+    box = session.get(Box, box_id, options=[joinedload(Box.rack).joinedload(Rack.freezer)])
+    if box is None:
+        raise NotFound(f"Box {box_id} does not exist")
+    return box
 
 
 def get_freezer(session: Session, actor: Actor, freezer_id: int) -> Freezer:
