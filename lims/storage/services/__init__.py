@@ -64,6 +64,7 @@ from lims.storage.services.placing import (
 )
 from lims.storage.services.setup import (
     BoxFill,
+    FreezerChoice,
     FreezerFill,
     RackChoice,
     capacity_report,
@@ -71,6 +72,7 @@ from lims.storage.services.setup import (
     create_freezer,
     create_rack,
     find_box,
+    freezer_choices,
     get_box,
     get_freezer,
     list_boxes,
@@ -90,6 +92,7 @@ __all__ = [
     "BoxFill",
     "BoxGrid",
     "Disposal",
+    "FreezerChoice",
     "FreezerFill",
     "GridCell",
     "InventoryRow",
@@ -117,6 +120,7 @@ __all__ = [
     "find_box",
     "find_boxes",
     "find_located",
+    "freezer_choices",
     "get_box",
     "get_freezer",
     "import_placements",

@@ -62,7 +62,7 @@ def aliquots() -> ResponseReturnValue:
         found=found,
         args=args,
         given=given,
-        freezers=services.list_freezers(session, actor),
+        freezers=services.freezer_choices(session, actor),
         types=list(SpecimenType),
         statuses=list(AliquotStatus),
     )
