@@ -263,10 +263,8 @@ def drive(
             if began >= stop:
                 return
             if rate and time.monotonic() >= stop:  # behind at the end: what was due, unsent
-                # (none when the last one was due within an interval of the end: a loaded
-                # machine woke this thread late, which is no error of the server's)
-                if missed := int((stop - due) / interval):
-                    results.errors["not sent in time (server behind)"] += missed
+                if unsent := int((stop - due) / interval):
+                    results.errors["not sent in time (server behind)"] += unsent
                 return
             kind = pick()
             method, path, body, headers = bench.request(kind)
