@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import event, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,6 +202,11 @@ class Client:
             return "GET", f"/find?q={barcode}", None, page
         if kind == "list page":
             return "GET", f"/aliquots?page={self.rng.randint(1, 5)}", None, page
+        # Profiled, not in the load mix: the aliquot's own page and the list's JSON.
+        if kind == "aliquot page":
+            return "GET", f"/aliquots/{barcode}", None, page
+        if kind == "list API":
+            return "GET", "/api/v1/aliquots", None, api
         tube, box_a, box_b = self.own
         self.in_box_a = not self.in_box_a
         body = json.dumps({"box_id": box_a if self.in_box_a else box_b}).encode()
@@ -302,8 +307,40 @@ def report(title: str, results: Results, seconds: float) -> str:
     return "\n".join(lines)
 
 
-def profile(url: str, fixture: Fixture, *, repeat: int = 50) -> str:
-    """Each kind of request in-process: total, SQL (count and time), template, the rest."""
+# Profiled in-process: the load mix, plus the aliquot page and the list's JSON (hot paths too).
+PROFILED = [*MIX, "aliquot page", "list API"]
+
+
+def _backend_cpu(engine: Engine) -> Callable[[], float]:
+    """Seconds of CPU used so far by the database's other backends (the app's pool), read from
+    /proc: the cluster is local. SQLite runs in this process, so there it is always 0."""
+    if engine.dialect.name != "postgresql":
+        return lambda: 0.0
+    watcher = engine.connect()
+    own = watcher.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def used() -> float:
+        pids = watcher.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> %s",
+            (own,),
+        ).scalars()
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        watcher.rollback()
+        return total / ticks
+
+    return used
+
+
+def profile(url: str, fixture: Fixture, *, repeat: int = 50, cprofile: str | None = None) -> str:
+    """Each kind of request in-process: total and CPU, SQL (count and time), template, and the
+    database backend's CPU; with `cprofile`, cProfile's top functions for that kind."""
     from flask import before_render_template, template_rendered
 
     from lims import create_app
@@ -336,23 +373,61 @@ def profile(url: str, fixture: Fixture, *, repeat: int = 50) -> str:
     web.post("/login", data={"username": USERNAME, "password": PASSWORD, "csrf_token": token[1]})
     bearer = web.post("/api/v1/tokens", json={"username": USERNAME, "password": PASSWORD})
     bench = Client("", fixture, fixture.own[0], random.Random(7), token=bearer.get_json()["token"])
-    lines = [f"{'request':10} {'total ms':>9} {'queries':>8} {'SQL ms':>7} {'template ms':>12}"]
-    for kind in MIX:
+    backend_cpu = _backend_cpu(engine)
+    lines = [
+        f"load average {os.getloadavg()[0]:.1f} at the start",
+        f"{'request':12} {'total ms':>9} {'CPU ms':>7} {'queries':>8} {'SQL ms':>7} "
+        f"{'template ms':>12} {'db CPU ms':>10}",
+    ]
+
+    def send(kind: str) -> float:
+        method, path, body, headers = bench.request(kind)
+        headers.pop("Cookie", None)  # the test client keeps the session cookie itself
+        began = time.process_time()
+        answer = web.open(path, method=method, data=body, headers=headers)
+        assert answer.status_code < 400, (path, answer.status_code)
+        return time.process_time() - began
+
+    for kind in PROFILED:
+        send(kind)  # warm-up: the template's compilation, the statement caches
         totals: list[float] = []
+        cpus: list[float] = []
         clock.clear()
+        db_began = backend_cpu()
         for _ in range(repeat):
-            method, path, body, headers = bench.request(kind)
-            headers.pop("Cookie", None)  # the test client keeps the session cookie itself
             began = time.perf_counter()
-            answer = web.open(path, method=method, data=body, headers=headers)
+            cpus.append(send(kind))
             totals.append(time.perf_counter() - began)
-            assert answer.status_code < 400, (path, answer.status_code)
+        db_cpu = backend_cpu() - db_began
         lines.append(
-            f"{kind:10} {statistics.median(totals) * 1000:9.1f} {clock['queries'] / repeat:8.1f} "
-            f"{clock['sql'] / repeat * 1000:7.1f} {clock['template'] / repeat * 1000:12.1f}"
+            f"{kind:12} {statistics.median(totals) * 1000:9.1f} "
+            f"{statistics.median(cpus) * 1000:7.1f} {clock['queries'] / repeat:8.1f} "
+            f"{clock['sql'] / repeat * 1000:7.1f} {clock['template'] / repeat * 1000:12.1f} "
+            f"{db_cpu / repeat * 1000:10.2f}"
         )
+    lines.append(f"load average {os.getloadavg()[0]:.1f} at the end")
+    if cprofile:
+        lines.append(_cprofiled(lambda: send(cprofile), repeat))
     engine.dispose()
     return "\n".join(lines)
+
+
+def _cprofiled(call: Callable[[], object], repeat: int) -> str:
+    """cProfile of `repeat` calls: the functions with the most own time, and cumulative."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile(time.process_time)  # CPU, not waiting for the database
+    profiler.enable()
+    for _ in range(repeat):
+        call()
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(40)
+    return out.getvalue()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -366,6 +441,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8731)
     parser.add_argument("--database-url", help="an empty PostgreSQL database (else a throwaway)")
     parser.add_argument("--profile-only", action="store_true", help="skip (a) and (b)")
+    parser.add_argument("--cprofile", choices=PROFILED, help="(c) also prints cProfile's top")
     args = parser.parse_args(argv)
     # A plain kill (timeout, CI) must still stop the app server and the throwaway cluster.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -394,7 +470,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 print(report(f"(b) offered {args.rate:g} req/s, 20 clients", results, seconds))
         print("(c) profile, in-process, medians of 50 of each:")
-        print(profile(url, fixture))
+        print(profile(url, fixture, cprofile=args.cprofile))
     finally:
         stop()
 

@@ -319,19 +319,31 @@ def may_open(endpoint: str) -> bool:
     """Whether the signed-in user may open a page: the one rule behind the navigation and every
     link to a page some roles may not use (a link that answers 403 is not shown). As in
     Actor.require, admins may open every page."""
-    if not current_user.is_authenticated:
+    return _may_open(_signed_in_role(), endpoint)
+
+
+def _signed_in_role() -> Role | None:
+    # current_user is a proxy that looks the user up on every attribute read; every page asks
+    # this once per navigation entry, so it is read once here (docs/benchmarks.md).
+    user = current_user._get_current_object()
+    return user.role if user.is_authenticated else None
+
+
+def _may_open(role: Role | None, endpoint: str) -> bool:
+    if role is None:
         return False
     roles = PAGE_ROLES.get(endpoint) or next((r for e, _, r in NAV if e == endpoint), ())
-    return current_user.role is Role.ADMIN or not roles or current_user.role in roles
+    return role is Role.ADMIN or not roles or role in roles
 
 
 def nav_links() -> list[tuple[str, str]]:
     """The navigation entries the signed-in user's role may use."""
+    role = _signed_in_role()
     entries = sorted(NAV, key=lambda entry: _NAV_ORDER.get(entry[0], len(_NAV_ORDER)))
     return [
         (endpoint, label)
         for endpoint, label, _ in entries
-        if endpoint in current_app.view_functions and may_open(endpoint)
+        if endpoint in current_app.view_functions and _may_open(role, endpoint)
     ]
 
 

@@ -26,11 +26,14 @@ from phenotype_link.redcap import dictionary_csv
 bp = Blueprint("phenotype_api", __name__, url_prefix="/api/v1")
 
 
+_SUMMARY_OUT = PhenotypeSummaryOut()  # built once: every aliquot lookup dumps one
+
+
 def aliquot_summary(aliquot: Aliquot) -> dict[str, Any]:
     """The phenotype summary GET /api/v1/aliquots/{barcode} carries; create_app hands it to
     storage, which sits beside phenotype and may not import it."""
     summary = services.aliquot_phenotype(get_session(), current_actor(), aliquot)
-    return dump(PhenotypeSummaryOut(), summary)
+    return dump(_SUMMARY_OUT, summary)
 
 
 @bp.get("/subjects/<study_code>/phenotype")

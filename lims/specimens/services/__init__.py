@@ -5,6 +5,8 @@ split into modules by use-case group stays an inner detail.
 """
 
 from lims.specimens.services.common import (
+    aliquot_origin,
+    checked_code,
     consent_refusal,
     find_aliquot,
     find_specimen,
@@ -71,7 +73,9 @@ __all__ = [
     "SubjectImportResult",
     "SubjectRow",
     "accession_specimen",
+    "aliquot_origin",
     "aliquot_specimen",
+    "checked_code",
     "consent_events",
     "consent_permits",
     "consent_refusal",

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, joinedload, object_session
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from lims.actors import STAFF, Actor
 from lims.errors import Conflict, InvalidInput, NotFound, plural
@@ -136,6 +137,19 @@ def checked_code(barcode: str, field: str = "barcode") -> str:
     return code
 
 
+def aliquot_origin() -> tuple[LoaderOption, ...]:
+    """Loader options naming where an aliquot comes from: its tube, visit, subject and site
+    joined into the aliquot's own query, and its parent's barcode. Every page and answer about a
+    tube names them; lazily they were four or five more round trips (docs/benchmarks.md)."""
+    return (
+        joinedload(Aliquot.specimen, innerjoin=True)
+        .joinedload(Specimen.visit, innerjoin=True)
+        .joinedload(Visit.subject, innerjoin=True)
+        .joinedload(Subject.site, innerjoin=True),
+        joinedload(Aliquot.parent).load_only(Aliquot.barcode),
+    )
+
+
 def find_aliquot(
     session: Session, actor: Actor, barcode: str, *, for_update: bool = False
 ) -> Aliquot:
@@ -146,15 +160,12 @@ def find_aliquot(
     """
     actor.require(*STAFF)
     code = checked_code(barcode)
-    stmt = select(Aliquot).where(Aliquot.barcode == code)
-    if not for_update:  # a read names the subject and visit: one query instead of four
-        stmt = stmt.options(
-            joinedload(Aliquot.specimen, innerjoin=True)
-            .joinedload(Specimen.visit, innerjoin=True)
-            .joinedload(Visit.subject, innerjoin=True)
-            .joinedload(Subject.site, innerjoin=True)
-        )
-    aliquot = session.scalar(locked(stmt) if for_update else stmt)
+    stmt = select(Aliquot).where(Aliquot.barcode == code).options(*aliquot_origin())
+    if for_update:
+        # Only the aliquot's row is locked (FOR UPDATE OF aliquots): the tube, visit and
+        # subject come along unlocked, as their lazy loads did, so the lock order holds.
+        stmt = stmt.with_for_update(of=Aliquot).execution_options(populate_existing=True)
+    aliquot = session.scalar(stmt)
     if aliquot is None:
         raise NotFound(f"No aliquot has barcode {code}", field="barcode")
     return aliquot

@@ -4,9 +4,10 @@ for the audit trail (the find box and the trail page read these, lims/find.py)."
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from lims.actors import STAFF, Actor
@@ -24,26 +25,40 @@ def find_records(session: Session, actor: Actor, code: str) -> list[Named]:
     Staff only, as every page they lead to; an investigator sees none of these records.
     """
     actor.require(*STAFF)
+    # Aliquots, tubes and subjects in one statement (UNION ALL): the find box is a bench's
+    # every scan, and three round trips were most of it (docs/benchmarks.md). The aliquots'
+    # select comes first, so the union's columns carry its types (the enums).
+    rows: Sequence[Any] = session.execute(
+        union_all(
+            select(
+                literal("aliquot"),
+                Aliquot.id,
+                Aliquot.barcode,
+                Aliquot.specimen_type,
+                Aliquot.status,
+            ).where(Aliquot.barcode == code),
+            select(
+                literal("specimen"), Specimen.id, Specimen.barcode, Specimen.specimen_type, null()
+            ).where(Specimen.barcode == code),
+            select(literal("subject"), Subject.id, Subject.study_code, null(), null()).where(
+                or_(Subject.study_code == code, Subject.ninds_guid == code)
+            ),
+        )
+    ).all()
+    by_kind = {
+        kind: [r for r in rows if r[0] == kind] for kind in ("subject", "specimen", "aliquot")
+    }
     found: list[Named] = []
-    subjects = select(Subject.id, Subject.study_code).where(
-        or_(Subject.study_code == code, Subject.ninds_guid == code)
-    )
-    for subject_id, study_code in session.execute(subjects):
+    for _, subject_id, study_code, _, _ in by_kind["subject"]:
         detail = "subject" if study_code == code else f"subject with NINDS GUID {code}"
         found.append(Named("subject", subject_id, study_code, detail, {"study_code": study_code}))
     if match := VISIT_CODE.match(code):
         found += _visits(session, match["subject"], int(match["number"]))
-    tubes = select(Specimen.id, Specimen.barcode, Specimen.specimen_type).where(
-        Specimen.barcode == code
-    )
-    for tube_id, barcode, kind in session.execute(tubes):
+    for _, tube_id, barcode, kind, _ in by_kind["specimen"]:
         found.append(
             Named("specimen", tube_id, barcode, f"{kind.value} tube", {"barcode": barcode})
         )
-    aliquots = select(Aliquot.id, Aliquot.barcode, Aliquot.specimen_type, Aliquot.status).where(
-        Aliquot.barcode == code
-    )
-    for aliquot_id, barcode, kind, status in session.execute(aliquots):
+    for _, aliquot_id, barcode, kind, status in by_kind["aliquot"]:
         detail = f"{kind.value} aliquot, {status.value.replace('_', ' ')}"
         found.append(Named("aliquot", aliquot_id, barcode, detail, {"barcode": barcode}))
     return found

@@ -25,6 +25,7 @@ from lims.storage.schemas import (
     DisposeManyIn,
     ImportResultOut,
     InventoryQueryIn,
+    LocationOut,
     MoveAliquotIn,
     PlacementImportIn,
     PlacementOut,
@@ -40,10 +41,19 @@ from lims.storage.schemas import (
 )
 from lims.web import current_actor, documented, dump, json_body, token_required
 
+# The hot outputs' schemas are built once: building one per request copied every field, a
+# measurable share of a lookup's CPU (docs/benchmarks.md). A schema's dump keeps no state.
+_STORED_OUT = StoredAliquotOut()
+# The lookup adds the location itself, from the placement its one query loaded.
+_LOOKUP_OUT = AliquotWithPhenotypeOut(exclude=("location",))
+_LOCATION_OUT = LocationOut()
+_PLACEMENT_OUT = PlacementOut()
+_PAGE_OUT = AliquotPageOut()
+
 
 def _aliquot(barcode: str) -> ResponseReturnValue:
     """The aliquot as it stands after a step (read fresh, after the service's commit)."""
-    return dump(StoredAliquotOut(), find_aliquot(get_session(), current_actor(), barcode))
+    return dump(_STORED_OUT, find_aliquot(get_session(), current_actor(), barcode))
 
 
 @token_required
@@ -53,8 +63,10 @@ def _aliquot(barcode: str) -> ResponseReturnValue:
     response=AliquotWithPhenotypeOut,
 )
 def get_aliquot(barcode: str) -> ResponseReturnValue:
-    aliquot = find_aliquot(get_session(), current_actor(), barcode)
-    return dump(AliquotWithPhenotypeOut(), aliquot)
+    aliquot, location = services.find_located(get_session(), current_actor(), barcode)
+    found = dump(_LOOKUP_OUT, aliquot)
+    found["location"] = dump(_LOCATION_OUT, location) if location else None
+    return found
 
 
 @token_required
@@ -71,7 +83,7 @@ def list_aliquots() -> ResponseReturnValue:
         get_session(), current_actor(), filters=services.AliquotFilter(**args), **paging
     )
     return dump(
-        AliquotPageOut(),
+        _PAGE_OUT,
         {
             "items": found.rows,
             "total": found.total,
@@ -116,7 +128,7 @@ def custody(barcode: str) -> ResponseReturnValue:
 def store_in_box(box_id: int) -> ResponseReturnValue:
     body = StoreIn().load(json_body())
     placement = services.store_aliquot(get_session(), current_actor(), box_id=box_id, **body)
-    return dump(PlacementOut(), placement), 201
+    return dump(_PLACEMENT_OUT, placement), 201
 
 
 @token_required
@@ -134,7 +146,7 @@ def move_aliquot(barcode: str) -> ResponseReturnValue:
     placement = services.move_aliquot(
         session, actor, barcode=barcode, box_id=box_id or 0, position=body["position"]
     )
-    return dump(PlacementOut(), placement)
+    return dump(_PLACEMENT_OUT, placement)
 
 
 def _put_back_args(body: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ finding tubes, and the placement import. Import them from here."""
 
 from __future__ import annotations
 
+from lims.storage.services._common import placement_of
 from lims.storage.services.bulk import check_in_many, check_out_many, use_many
 from lims.storage.services.disposal import (
     Disposal,
@@ -51,6 +52,8 @@ from lims.storage.services.overview import StorageOverview, storage_overview
 from lims.storage.services.placing import (
     MOVABLE,
     ScanResult,
+    find_located,
+    location_from,
     location_of,
     move_aliquot,
     move_box,
@@ -61,6 +64,7 @@ from lims.storage.services.placing import (
 )
 from lims.storage.services.setup import (
     BoxFill,
+    FreezerChoice,
     FreezerFill,
     RackChoice,
     capacity_report,
@@ -68,6 +72,7 @@ from lims.storage.services.setup import (
     create_freezer,
     create_rack,
     find_box,
+    freezer_choices,
     get_box,
     get_freezer,
     list_boxes,
@@ -87,6 +92,7 @@ __all__ = [
     "BoxFill",
     "BoxGrid",
     "Disposal",
+    "FreezerChoice",
     "FreezerFill",
     "GridCell",
     "InventoryRow",
@@ -113,6 +119,8 @@ __all__ = [
     "export_inventory",
     "find_box",
     "find_boxes",
+    "find_located",
+    "freezer_choices",
     "get_box",
     "get_freezer",
     "import_placements",
@@ -122,12 +130,14 @@ __all__ = [
     "list_boxes",
     "list_freezers",
     "list_racks",
+    "location_from",
     "location_of",
     "mark_found",
     "mark_missing",
     "move_aliquot",
     "move_box",
     "next_free_position",
+    "placement_of",
     "quarantine",
     "read_placement_csv",
     "resolve_box",

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lims import audit
 from lims.actors import Actor
@@ -15,7 +16,7 @@ from lims.errors import Conflict, FieldError, InvalidInput, LimsError, NotFound,
 from lims.specimens import sprec
 from lims.specimens.barcodes import normalise
 from lims.specimens.models import Aliquot, AliquotStatus
-from lims.specimens.services import find_aliquot, lock_aliquots, locked
+from lims.specimens.services import find_aliquot, lock_aliquots
 from lims.storage.models import Box, Placement, Rack, position_name
 
 
@@ -27,7 +28,16 @@ def lock_box(session: Session, box_id: int) -> Box:
     there BEGIN IMMEDIATE serialises writers, and the unique constraint on the position still
     holds (see flush_placement).
     """
-    box = session.scalars(locked(select(Box).where(Box.id == box_id))).first()
+    # Its rack and freezer come along unlocked (FOR UPDATE OF boxes): the audit event names
+    # them, and lazily they were two more round trips per scan.
+    stmt = (
+        select(Box)
+        .where(Box.id == box_id)
+        .options(joinedload(Box.rack).joinedload(Rack.freezer))
+        .with_for_update(of=Box)
+        .execution_options(populate_existing=True)
+    )
+    box = session.scalars(stmt).first()
     if box is None:
         raise NotFound(f"Box {box_id} does not exist", field="box")
     return box
@@ -47,7 +57,12 @@ def placement_of(session: Session, aliquot: Aliquot) -> Placement | None:
         .where(Placement.aliquot_id == aliquot.id)
         .options(joinedload(Placement.box).joinedload(Box.rack).joinedload(Rack.freezer))
     )
-    return session.scalar(stmt)
+    placement = session.scalar(stmt)
+    if placement is not None:
+        # Its aliquot is the one at hand: without this, an answer naming the placement's tube
+        # after the commit read the aliquot again (one more round trip per scan).
+        set_committed_value(placement, "aliquot", aliquot)
+    return placement
 
 
 def where(placement: Placement | None) -> dict[str, Any]:
@@ -126,11 +141,15 @@ def record_change(
     before_status: AliquotStatus,
     before_place: dict[str, Any],
     reason: str | None = None,
+    placed: Placement | None = None,
     **extra: Any,
 ) -> None:
     """One custody event: status and location before and after, and why; and the tube's SPREC
-    when where it is kept (or its freeze-thaw count) changed it."""
-    placement = placement_of(session, aliquot)
+    when where it is kept (or its freeze-thaw count) changed it.
+
+    placed: the tube's placement as the service left it, when it has one at hand (saves reading
+    it again); otherwise it is read."""
+    placement = placed if placed is not None else placement_of(session, aliquot)
     after_place = where(placement)
     code_before = aliquot.sprec_code
     sprec_change = restamp_sprec(aliquot, placement)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from lims.actors import STAFF, Actor
@@ -19,7 +19,7 @@ from lims.audit.services import Named, events_for
 from lims.auth import timezones
 from lims.auth.models import Site
 from lims.specimens import barcodes
-from lims.specimens.consent_models import WithdrawalLevel
+from lims.specimens.consent_models import ConsentEvent, ConsentEventKind
 from lims.specimens.models import (
     Aliquot,
     AliquotStatus,
@@ -28,8 +28,9 @@ from lims.specimens.models import (
     SpecimenType,
     Subject,
     Visit,
+    WithdrawalLevel,
 )
-from lims.specimens.services import find_aliquot, withdrawal_levels
+from lims.specimens.services import find_aliquot
 from lims.storage.models import ROW_LETTERS, Box, Freezer, Placement, Rack, position_name
 from lims.storage.services.setup import get_box
 
@@ -102,8 +103,16 @@ class BoxGrid:
 
 
 def box_grid(session: Session, actor: Actor, box_id: int) -> BoxGrid:
-    """A box's positions with what sits in each, in one query (a 10x10 box renders fast)."""
+    """A box's positions with what sits in each, in one query (a 10x10 box renders fast).
+
+    Each subject's withdrawals come in the same query (an outer join on its withdrawal events),
+    where withdrawal_levels would take two more; the rule is the same: the strongest level
+    recorded, and a subject withdrawn before levels were recorded counts as "no further use".
+    """
     box = get_box(session, actor, box_id)
+    withdrew = and_(
+        ConsentEvent.subject_id == Subject.id, ConsentEvent.kind == ConsentEventKind.WITHDREW
+    )
     stmt = (
         select(
             Placement.row,
@@ -112,22 +121,28 @@ def box_grid(session: Session, actor: Actor, box_id: int) -> BoxGrid:
             Aliquot.specimen_type,
             Aliquot.status,
             Subject.enrolment_status,
-            Subject.id,
+            ConsentEvent.withdrawal_level,
         )
         .join(Aliquot, Placement.aliquot_id == Aliquot.id)
         .join(Specimen, Aliquot.specimen_id == Specimen.id)
         .join(Visit, Specimen.visit_id == Visit.id)
         .join(Subject, Visit.subject_id == Subject.id)
+        .outerjoin(ConsentEvent, withdrew)
         .where(Placement.box_id == box.id)
     )
     cells: list[list[GridCell | None]] = [[None] * box.n_cols for _ in range(box.n_rows)]
-    placed = session.execute(stmt).all()
-    levels = withdrawal_levels(session, (r[6] for r in placed))
-    for row, col, code, kind, status, enrolment, subject_id in placed:
+    for row, col, code, kind, status, enrolment, level in session.execute(stmt):
         withdrawn = enrolment is EnrolmentStatus.CONSENT_WITHDRAWN
-        level = levels.get(subject_id)
-        cells[row][col] = GridCell(row, col, code, kind, status, withdrawn, level)
+        if withdrawn:
+            level = WithdrawalLevel.NO_FURTHER_USE
+        held = cells[row][col]  # a subject who withdrew twice gives a row per withdrawal
+        if held is None or _stronger(level, than=held.withdrawal):
+            cells[row][col] = GridCell(row, col, code, kind, status, withdrawn, level)
     return BoxGrid(box, cells)
+
+
+def _stronger(level: WithdrawalLevel | None, *, than: WithdrawalLevel | None) -> bool:
+    return level is not None and (than is None or level.rank > than.rank)
 
 
 @dataclass(frozen=True)

@@ -396,7 +396,12 @@ def actions_allowed(aliquot: Aliquot) -> list[TubeAction]:
     """The steps the status map and the subject's consent allow for this tube now: the same
     rule the services apply (consent_refusal), so a step offered is not then refused."""
     allowed = ALIQUOT_TRANSITIONS[aliquot.status]
-    stopped = {w for w in BenchWork if consent_refusal(aliquot.subject, aliquot.barcode, work=w)}
+    subject = aliquot.subject
+    stopped: set[BenchWork] = set()
+    # A subject with no withdrawal recorded (most of them; the aliquot page reads this anyway)
+    # has no bench work stopped; only the others ask the consent rule, a query per kind of work.
+    if subject.withdrawal_level is not None:
+        stopped = {w for w in BenchWork if consent_refusal(subject, aliquot.barcode, work=w)}
     return [
         a
         for a in TUBE_ACTIONS

@@ -62,7 +62,7 @@ def aliquots() -> ResponseReturnValue:
         found=found,
         args=args,
         given=given,
-        freezers=services.list_freezers(session, actor),
+        freezers=services.freezer_choices(session, actor),
         types=list(SpecimenType),
         statuses=list(AliquotStatus),
     )
@@ -82,7 +82,10 @@ def export() -> ResponseReturnValue:
 def aliquot(barcode: str) -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
     found, events = services.custody(session, actor, barcode)
-    location = services.location_of(found)
+    # Held for the whole view: the session keeps rows only while something refers to them, and
+    # the grid below then finds the box (loaded with the placement) without reading it again.
+    placement = services.placement_of(session, found)
+    location = services.location_from(placement)
     grid = services.box_grid(session, actor, location["box_id"]) if location else None
     actions = services.actions_allowed(found)
     disposing = actor.role in (Role.ADMIN, Role.TECHNICIAN) and any(
