@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from lims import demo_scale
 from lims.audit.models import Action, AuditEvent
 from lims.audit.services import verify_chain
+from lims.demo_scale_phenotype import ScalePool
 from lims.demo_scale_rows import Batch, Shelves, subject_rows
+from lims.demo_scale_shipments import Post
 from lims.phenotype.models import Diagnosis
 from lims.specimens.consent_models import ConsentEvent
 from lims.specimens.models import Aliquot, AliquotStatus, Specimen, SpecimenType, Subject, Visit
@@ -89,8 +91,9 @@ def _rows_for_seed(seed: int) -> Batch:
     batch, sites = Batch(ids, 1), {"NA1": (1, "UTC"), "NA2": (2, "UTC"), "EU1": (3, "UTC")}
     forms = ((1, date(2020, 6, 1), [(1, "genetic")]), (2, date(2022, 9, 1), [(2, "genetic")]))
     shelves, rng = Shelves(ids, 1, sites), random.Random(seed)
+    pool, post = ScalePool(seed), Post(ids, 1, {"NA1": 1, "NA2": 2, "EU1": 3}, 4)
     for number in range(1, 20):
-        subject_rows(batch, rng, number, sites, forms, shelves)
+        subject_rows(batch, rng, number, sites, forms, shelves, pool=pool, post=post)
     return batch
 
 

@@ -1,0 +1,135 @@
+"""The generated demo's investigator requests (lims/demo_scale.py), made through the requests
+services after the bulk rows are committed, as the access committee and the bench would make
+them: so each state, reservation and shipment is one the application reached itself, with its
+own audit events.
+
+About one request per 2,500 subjects (at least three): in turn released (approved, picked,
+shipped in an outbound shipment, delivered, its aliquots distributed and its data set ready),
+under review, submitted, released, rejected, approved and waiting to be picked. The questions
+rotate through a few a consortium gets; the first is issue #19's (serum of cervical dystonia,
+two or more visits, TWSTRS at least 20, no toxin within 12 weeks of the draw).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lims.actors import Actor
+from lims.auth.models import User
+from lims.demo_requests import DNA_LD, PROTOCOL, SERUM_CD, _files_dir
+from lims.requests.models import RequestState, SpecimenRequest, Vote
+from lims.requests.services import (
+    AttachmentKind,
+    add_review,
+    attach_file,
+    change_state,
+    create_draft,
+    decide_request,
+    submit_request,
+)
+from lims.requests.services.fulfilment import confirm_pick, propose_pick_list, reserve_pick_list
+from lims.requests.services.outbound import destinations, pack_request_shipment, ship_request
+from lims.requests.services.release import confirm_request_delivery
+from lims.specimens.duo import DuoTerm
+
+SUBJECTS_PER_REQUEST = 2_500
+OUTCOMES = ("released", "under_review", "submitted", "released", "rejected", "approved")
+RELEASED_TUBES = 24  # a quarter of a 10x10 box per request: quick to pick by scan
+# The issue #19 question, as bench/feasibility.py asks it.
+EXAMPLE: dict[str, Any] = {
+    "purpose": {"term": "HMB", "modifiers": ["GSO", "NCU"]},
+    "diagnoses": ["cervical"],
+    "specimen_types": ["serum"],
+    "min_visits": 2,
+    "scores": [{"scale": "twstrs", "min": 20}],
+    "toxin_weeks": {"min": 12},
+}
+BSP_JRS: dict[str, Any] = {
+    "purpose": {"term": "DS", "modifiers": ["NCU"]},
+    "diagnoses": ["blepharospasm"],
+    "specimen_types": ["serum"],
+    "scores": [{"scale": "jrs", "min": 4}],
+}
+QUESTIONS: tuple[tuple[str, Mapping[str, Any], DuoTerm, tuple[str, ...]], ...] = (
+    ("Serum biomarkers of cervical dystonia progression", EXAMPLE, DuoTerm.HMB,
+     ("twstrs_total", "twstrs_severity", "weeks_since_toxin")),
+    ("DNA of laryngeal dystonia for a candidate-gene study", DNA_LD, DuoTerm.DS, ()),
+    ("Serum inflammation markers in blepharospasm", BSP_JRS, DuoTerm.DS, ("jrs_total",)),
+    ("Serum of cervical dystonia across sites", SERUM_CD, DuoTerm.DS, ("dx_subtype",)),
+)  # fmt: skip
+
+
+def _actor(session: Session, username: str) -> Actor:
+    return Actor.of(session.scalars(select(User).where(User.username == username)).one())
+
+
+def make(session: Session, *, subjects: int, seed: int) -> dict[str, int]:
+    """Make the requests for a demo of `subjects` subjects; returns what was made."""
+    people = {n: _actor(session, n) for n in ("investigator", "reviewer", "admin", "tech")}
+    rng = random.Random(seed)
+    made = {"specimen requests": 0, "released aliquots": 0}
+    for n in range(max(3, subjects // SUBJECTS_PER_REQUEST)):
+        outcome = OUTCOMES[n % len(OUTCOMES)]
+        title, criteria, purpose, fields = QUESTIONS[n % len(QUESTIONS)]
+        code = _submitted(session, people["investigator"], title, criteria, purpose, fields)
+        made["specimen requests"] += 1
+        if outcome == "submitted":
+            continue
+        change_state(session, people["reviewer"], request=code, to=RequestState.UNDER_REVIEW)
+        if outcome == "under_review":
+            continue
+        vote = Vote.REJECT if outcome == "rejected" else Vote.APPROVE
+        add_review(session, people["reviewer"], request=code, comment="Reviewed.", vote=vote)
+        decision = RequestState.REJECTED if outcome == "rejected" else RequestState.APPROVED
+        decide_request(session, people["admin"], request=code, decision=decision,
+                       note="Decided by the access committee")  # fmt: skip
+        if outcome == "released":
+            made["released aliquots"] += _fulfil(session, people["tech"], code, rng)
+    return made
+
+
+def _submitted(
+    session: Session,
+    investigator: Actor,
+    title: str,
+    criteria: Mapping[str, Any],
+    purpose: DuoTerm,
+    fields: tuple[str, ...],
+) -> str:
+    files_dir, max_bytes = _files_dir()
+    req = create_draft(
+        session, investigator, title=title, aims=f"{title}: a study of the consortium's cohort.",
+        criteria=criteria, quantity_ul=20.0, phenotype_fields=fields, purpose=purpose,
+        purpose_modifiers=[DuoTerm[m] for m in criteria["purpose"]["modifiers"]],
+    )  # fmt: skip
+    attach_file(
+        session, investigator, request=req.code, kind=AttachmentKind.PROTOCOL,
+        filename="protocol.pdf", data=PROTOCOL, files_dir=files_dir, max_bytes=max_bytes,
+    )  # fmt: skip
+    return submit_request(session, investigator, request=req.code).code
+
+
+def _fulfil(session: Session, tech: Actor, code: str, rng: random.Random) -> int:
+    """Reserve tubes of the pick list, pick them by scan, pack, ship and deliver them."""
+    proposal = propose_pick_list(session, tech, request=code)
+    lines = proposal.lines
+    ids = [line.aliquot_id for line in rng.sample(lines, min(RELEASED_TUBES, len(lines)))]
+    if not ids:  # a demo too small to hold a match: the request stays approved
+        return 0
+    reserve_pick_list(session, tech, request=code, aliquot_ids=ids)
+    req = session.scalars(select(SpecimenRequest).where(SpecimenRequest.code == code)).one()
+    now = datetime.now(UTC)
+    for item in list(req.items):
+        confirm_pick(session, tech, request=code, barcode=item.aliquot.barcode, picked_at=now)
+    institution = next(a for a in destinations(session, tech) if a.site_id is None)
+    pack_request_shipment(session, tech, request=code, to_address_id=institution.id)
+    ship_request(session, tech, request=code, courier="World Courier",
+                 tracking_number=f"WC-{code}", shipped_at=now, dry_ice_kg=6.0)  # fmt: skip
+    confirm_request_delivery(session, tech, request_id=code, delivered_at=now + timedelta(days=1))
+    return len(ids)
