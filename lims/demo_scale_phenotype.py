@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from lims.demo_phenotype import ITEM_WORDS, REGIONAL_SCALES, REGIONS, SCALES_FOR, TOXIN
-from lims.phenotype.models import FindingKind, TreatmentKind
+from lims.phenotype.models import BodyRegion, FindingKind, TreatmentKind
 from lims.specimens.models import Dystonia
 from phenotype_link.scales import SCALES
 
@@ -83,7 +83,9 @@ class ScalePool:
         self.seed = seed
         self.sets: dict[tuple[str, tuple[str, ...], int], list[Scored]] = {}
 
-    def pick(self, rng: random.Random, scale_id: str, regions: tuple[str, ...], level: float) -> Scored:
+    def pick(
+        self, rng: random.Random, scale_id: str, regions: tuple[str, ...], level: float
+    ) -> Scored:
         key = (scale_id, regions, round(level * LEVEL_STEPS))
         found = self.sets.get(key)
         if found is None:
@@ -95,8 +97,7 @@ class ScalePool:
         regions (as lims/demo_phenotype.py does)."""
         rng = random.Random(f"{self.seed} {scale_id} {' '.join(regions)} {step}")
         scale, level = SCALES[scale_id], step / LEVEL_STEPS
-        # BodyRegion is a StrEnum: its plain values find ITEM_WORDS' keys.
-        words = [w for r in regions for w in ITEM_WORDS.get(r, ())]  # type: ignore[call-overload]
+        words = [w for r in regions for w in ITEM_WORDS.get(BodyRegion(r), ())]
         out = []
         for _ in range(VARIANTS):
             answers: dict[str, Decimal | None] = {}
