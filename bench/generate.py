@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text
 
 from bench._common import Databases, header, peak_rss_mib, session_factory
-from lims import demo_scale
+from lims import demo_scale, demo_scale_requests
 from lims.audit.services import verify_chain
 from lims.bulk_copy import table_of
 
@@ -34,6 +34,15 @@ def backend_cpu_s(pid: int | None) -> float:
         return 0.0
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _since(start: float, cpu0: float, server0: float, pid: int | None) -> tuple[float, ...]:
+    """Wall, this process's CPU and the backend's CPU seconds since the marks."""
+    return (
+        time.perf_counter() - start,
+        time.process_time() - cpu0,
+        backend_cpu_s(pid) - server0,
+    )
 
 
 def main() -> None:
@@ -51,9 +60,14 @@ def main() -> None:
                 pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
             load_before = os.getloadavg()[0]
             cpu0, server0, start = time.process_time(), backend_cpu_s(pid), time.perf_counter()
-            done = demo_scale.generate(session, subjects=args.subjects, seed=SEED)
-            wall = time.perf_counter() - start
-            cpu, server = time.process_time() - cpu0, backend_cpu_s(pid) - server0
+            done = demo_scale.generate(session, subjects=args.subjects, seed=SEED, requests=False)
+            phases = [("bulk rows", *_since(start, cpu0, server0, pid))]
+            cpu0, server0, start = time.process_time(), backend_cpu_s(pid), time.perf_counter()
+            for name, n in demo_scale_requests.make(
+                session, subjects=args.subjects, seed=SEED
+            ).items():
+                done.add(name, n)
+            phases.append(("requests (services)", *_since(start, cpu0, server0, pid)))
             load_after = os.getloadavg()[0]
             counts = {
                 table_of(m).name: session.scalar(text(f'SELECT count(*) FROM "{table_of(m).name}"'))
@@ -63,7 +77,10 @@ def main() -> None:
             intact = verify_chain(session).is_intact
             verified = time.perf_counter() - verify_start
         engine.dispose()
-    print(f"wall {wall:.0f} s; this process CPU {cpu:.0f} s; PostgreSQL backend CPU {server:.0f} s")
+    for phase, wall, cpu, server in phases:
+        print(
+            f"{phase}: wall {wall:.1f} s; this process CPU {cpu:.1f} s; backend CPU {server:.1f} s"
+        )
     print(f"load average (1 min) {load_before:.1f} before, {load_after:.1f} after")
     print(f"peak RSS {peak_rss_mib():.0f} MiB; audit chain intact: {intact} ({verified:.0f} s)")
     print(f"generated: {done.summary()}")
