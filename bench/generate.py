@@ -45,11 +45,11 @@ def _since(start: float, cpu0: float, server0: float, pid: int | None) -> tuple[
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subjects", type=int, default=5_000)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="postgresql")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     header(f"demo generate, {args.subjects:,} subjects, {args.db}")
     with Databases() as databases:
         url = databases.fresh(args.db, "bench_generate")

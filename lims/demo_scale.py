@@ -27,7 +27,7 @@ from lims.actors import Actor, Role
 from lims.audit.models import Action
 from lims.auth.models import Site, User
 from lims.auth.services import create_site, create_user
-from lims.bulk_copy import Row, next_ids, settle_sequences, write_rows
+from lims.bulk_copy import Row, analyze, next_ids, settle_sequences, write_rows
 from lims.demo_scale_phenotype import (
     FINDING_COLUMNS,
     SCALE_COLUMNS,
@@ -121,6 +121,7 @@ def generate(
     _counters(session, {"aliquot": serials["aliquot"], "box": shelves.next_serial,
                         "shipment": post.next_serial})  # fmt: skip
     settle_sequences(session, MODELS)
+    analyze(session, MODELS)
     session.commit()
     if requests:
         made = demo_scale_requests.make(session, subjects=subjects, seed=seed)
