@@ -18,16 +18,19 @@ its feasibility count takes 0.6 s there.
 from __future__ import annotations
 
 import random
+import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor
 from lims.auth.models import User
-from lims.demo_requests import DNA_LD, PROTOCOL, SERUM_CD, _files_dir
+from lims.demo_requests import DNA_LD, PROTOCOL, SERUM_CD
 from lims.requests.models import RequestState, SpecimenRequest, Vote
 from lims.requests.services import (
     AttachmentKind,
@@ -91,6 +94,15 @@ PLAN: tuple[tuple[str, Question], ...] = (
     ("rejected", PROGRESSION),
     ("approved", INFLAMMATION),
 )
+
+
+def _files_dir() -> tuple[Path, int]:
+    """Where the protocols go: the application's request files, or a temporary directory when
+    no application runs (bench/generate.py, the tests)."""
+    if has_app_context():
+        config = current_app.config
+        return Path(config["REQUEST_FILES_DIR"]), int(config["REQUEST_FILE_MAX_BYTES"])
+    return Path(tempfile.mkdtemp(prefix="lims-demo-request-files-")), 2**20
 
 
 def _actor(session: Session, username: str) -> Actor:
