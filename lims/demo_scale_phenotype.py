@@ -25,7 +25,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from lims.demo_phenotype import ITEM_WORDS, REGIONAL_SCALES, REGIONS, SCALES_FOR, TOXIN
 from lims.phenotype.models import BodyRegion, FindingKind, TreatmentKind
@@ -55,6 +55,16 @@ ORAL_SHARE = {D.LIMB: 0.4, D.CRANIOFACIAL: 0.3}  # others 0.15
 DBS_SHARE = {D.CERVICAL: 0.01, D.LIMB: 0.02}
 DBS_DEVICE, DBS_TARGETS = "Medtronic Percept PC", ["GPi left", "GPi right"]
 RATER = "demo clinician"
+
+
+class Rows(Protocol):
+    """Where a batch keeps its phenotype rows (lims/demo_scale_rows.Batch)."""
+
+    scales: list[tuple[Any, ...]]
+    treatments: list[tuple[Any, ...]]
+    findings: list[tuple[Any, ...]]
+
+    def new_id(self, table: str) -> int: ...
 
 
 def _number(value: Decimal | None) -> int | float | None:
@@ -153,7 +163,13 @@ def course(rng: random.Random, dystonia: Dystonia, days: list[date]) -> Course:
 
 
 def visit_rows(
-    rows: Any, rng: random.Random, pool: ScalePool, c: Course, visit_id: int, day: date, first: bool
+    rows: Rows,
+    rng: random.Random,
+    pool: ScalePool,
+    c: Course,
+    visit_id: int,
+    day: date,
+    first: bool,
 ) -> None:
     """One visit's scales, treatments and findings, appended to the batch `rows`."""
     c.level = min(0.95, max(0.05, c.level + rng.uniform(-0.06, 0.1)))
@@ -177,7 +193,7 @@ def visit_rows(
 
 
 def _treatments(
-    rows: Any, rng: random.Random, c: Course, visit_id: int, day: date, at: datetime
+    rows: Rows, rng: random.Random, c: Course, visit_id: int, day: date, at: datetime
 ) -> None:
     since = c.previous or day - timedelta(days=130)
     sessions = [d for d in c.toxin if since < d <= day]
@@ -200,7 +216,7 @@ def _treatments(
 
 
 def _findings(
-    rows: Any, rng: random.Random, c: Course, visit_id: int, at: datetime, first: bool
+    rows: Rows, rng: random.Random, c: Course, visit_id: int, at: datetime, first: bool
 ) -> None:
     """Family history at each visit, a voice rating for laryngeal dystonia, and a THAP1 test at
     the first visit of a subject with a family history (worded as the REDCap form's choices)."""
