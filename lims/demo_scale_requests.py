@@ -12,7 +12,10 @@ TWSTRS at least 20, no toxin within 12 weeks of the draw) is the one under revie
 Why issue #19's question is not among the released: its pick list (`min_visits` with more
 criteria) is planned by PostgreSQL as a nested loop that re-sorts every match for every match,
 42 s at 5,000 subjects and quadratic beyond (lims/requests/criteria, reported for issue #20);
-its feasibility count takes 0.6 s there.
+its feasibility count takes 0.6 s there. A broad question (all serum of cervical dystonia)
+fails at 50,000 subjects: the pick list counts stored tubes per visit with one IN list of every
+matching visit, over PostgreSQL's 65,535 parameters (lims/requests/services/fulfilment.py
+_stored_per_visit, reported); so the released questions are narrow, as a study's are.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from lims.actors import Actor
 from lims.auth.models import User
-from lims.demo_requests import DNA_LD, PROTOCOL, SERUM_CD
+from lims.demo_requests import PROTOCOL
 from lims.requests.models import RequestState, SpecimenRequest, Vote
 from lims.requests.services import (
     AttachmentKind,
@@ -57,6 +60,23 @@ EXAMPLE: dict[str, Any] = {
     "scores": [{"scale": "twstrs", "min": 20}],
     "toxin_weeks": {"min": 12},
 }
+# The released questions are narrow, as a study's are: a site, a severity, tubes never thawed.
+SEVERE_CD: dict[str, Any] = {
+    "purpose": {"term": "DS", "modifiers": ["NCU"]},
+    "diagnoses": ["cervical"],
+    "specimen_types": ["serum"],
+    "scores": [{"scale": "twstrs", "min": 40}],
+    "sites": ["NA2"],
+    "max_freeze_thaw": 0,
+}
+LD_DNA: dict[str, Any] = {
+    "purpose": {"term": "DS", "modifiers": ["NCU"]},
+    "diagnoses": ["laryngeal"],
+    "specimen_types": ["dna"],
+    "scores": [{"scale": "vhi", "min": 50}],
+    "sites": ["EU1"],
+    "max_freeze_thaw": 0,
+}
 BSP_JRS: dict[str, Any] = {
     "purpose": {"term": "DS", "modifiers": ["NCU"]},
     "diagnoses": ["blepharospasm"],
@@ -70,9 +90,9 @@ PROGRESSION: Question = (
 )  # fmt: skip
 CANDIDATE_GENES: Question = (
     "DNA of laryngeal dystonia for a candidate-gene study",
-    DNA_LD,
+    LD_DNA,
     DuoTerm.DS,
-    (),
+    ("vhi_total",),
 )
 INFLAMMATION: Question = (
     "Serum inflammation markers in blepharospasm",
@@ -80,14 +100,14 @@ INFLAMMATION: Question = (
     DuoTerm.DS,
     ("jrs_total",),
 )
-ACROSS_SITES: Question = (
-    "Serum of cervical dystonia across sites",
-    SERUM_CD,
+SEVERE: Question = (
+    "Serum of severe cervical dystonia",
+    SEVERE_CD,
     DuoTerm.DS,
-    ("dx_subtype",),
+    ("twstrs_total", "dx_subtype"),
 )
 PLAN: tuple[tuple[str, Question], ...] = (
-    ("released", ACROSS_SITES),
+    ("released", SEVERE),
     ("under_review", PROGRESSION),
     ("submitted", INFLAMMATION),
     ("released", CANDIDATE_GENES),
