@@ -16,13 +16,14 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
 
 from bench._common import Databases, header, peak_rss_mib, session_factory
-from lims import demo_scale, demo_scale_requests
+from lims import demo_scale
 from lims.audit.services import verify_chain
 from lims.bulk_copy import table_of
 
@@ -45,6 +46,15 @@ def _since(start: float, cpu0: float, server0: float, pid: int | None) -> tuple[
     )
 
 
+def _print(phase: tuple[Any, ...]) -> None:
+    name, wall, cpu, server = phase
+    print(
+        f"{name}: wall {wall:.1f} s; this process CPU {cpu:.1f} s; backend CPU {server:.1f} s; "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subjects", type=int, default=5_000)
@@ -60,14 +70,11 @@ def main(argv: list[str] | None = None) -> None:
                 pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
             load_before = os.getloadavg()[0]
             cpu0, server0, start = time.process_time(), backend_cpu_s(pid), time.perf_counter()
-            done = demo_scale.generate(session, subjects=args.subjects, seed=SEED, requests=False)
-            phases = [("bulk rows", *_since(start, cpu0, server0, pid))]
-            cpu0, server0, start = time.process_time(), backend_cpu_s(pid), time.perf_counter()
-            for name, n in demo_scale_requests.make(
-                session, subjects=args.subjects, seed=SEED
-            ).items():
-                done.add(name, n)
-            phases.append(("requests (services)", *_since(start, cpu0, server0, pid)))
+            done = demo_scale.generate(session, subjects=args.subjects, seed=SEED)
+            phases = [("demo generate", *_since(start, cpu0, server0, pid))]
+            _print(phases[-1])
+            print(f"of which the requests (services, after the first batch): "
+                  f"{done.requests_seconds:.1f} s", flush=True)  # fmt: skip
             load_after = os.getloadavg()[0]
             counts = {
                 table_of(m).name: session.scalar(text(f'SELECT count(*) FROM "{table_of(m).name}"'))
@@ -77,10 +84,6 @@ def main(argv: list[str] | None = None) -> None:
             intact = verify_chain(session).is_intact
             verified = time.perf_counter() - verify_start
         engine.dispose()
-    for phase, wall, cpu, server in phases:
-        print(
-            f"{phase}: wall {wall:.1f} s; this process CPU {cpu:.1f} s; backend CPU {server:.1f} s"
-        )
     print(f"load average (1 min) {load_before:.1f} before, {load_after:.1f} after")
     print(f"peak RSS {peak_rss_mib():.0f} MiB; audit chain intact: {intact} ({verified:.0f} s)")
     print(f"generated: {done.summary()}")

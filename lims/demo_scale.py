@@ -14,6 +14,7 @@ docs/user/demo-at-scale.md.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -68,6 +69,7 @@ class NotEmpty(Exception):
 @dataclass
 class Generated:
     counts: dict[str, int] = field(default_factory=dict)
+    requests_seconds: float = 0.0
 
     def add(self, name: str, n: int) -> None:
         self.counts[name] = self.counts.get(name, 0) + n
@@ -87,19 +89,19 @@ def generate(
     requests: bool = True,
 ) -> Generated:
     """Write `subjects` subjects with their consent, visits, phenotype, tubes and aliquots,
-    the aliquots placed in boxes and the DNA stocks shipped to the biorepository, then make
-    the investigators' requests; `progress(n)` after each batch of n subjects."""
+    the aliquots placed in boxes and the DNA stocks shipped to the biorepository, and make
+    the investigators' requests once the first batch is in; `progress(n)` after each batch.
+
+    The requests come early, while the collection is young (as they do): through the services,
+    their pick lists run the criteria engine, whose plan at 50,000 subjects took minutes per
+    request (docs/user/demo-at-scale.md), and 0.1 s at 500."""
     if not force and session.scalar(select(func.count(Subject.id))):
         raise NotEmpty("the database already holds subjects; use --force to add to them")
     admin = _staff(session)
     forms = _forms(session, admin)
     sites = {code: (site_id, zone) for code, site_id, zone in _sites(session)}
     start = next_ids(session, MODELS)
-    serials = {
-        name: session.scalar(select(BarcodeCounter.next_value).where(BarcodeCounter.name == name))
-        or 1
-        for name in COUNTERS
-    }
+    serials = {name: _counter(session, name) for name in COUNTERS}
     installation = installation_number(session)
     rng = random.Random(seed)
     shelves = Shelves(
@@ -116,18 +118,39 @@ def generate(
         for number in range(low, high):
             subject_rows(batch, rng, number, sites, forms, shelves, pool=pool, post=post)
         _write(session, admin, batch, shelves, post, done)
-        serials["aliquot"] = batch.next_serial
+        serials |= {"aliquot": batch.next_serial, "box": shelves.next_serial,
+                    "shipment": post.next_serial}  # fmt: skip
+        early = requests and low == first_number
+        if early or high == first_number + subjects:
+            _settle(session, serials)
+        if early:
+            _requests(session, subjects=subjects, seed=seed, done=done)
+            # The services took ids and a shipment code: go on after them.
+            start.update(next_ids(session, MODELS))
+            post.next_serial = _counter(session, "shipment")
         progress(high - low)
-    _counters(session, {"aliquot": serials["aliquot"], "box": shelves.next_serial,
-                        "shipment": post.next_serial})  # fmt: skip
+    return done
+
+
+def _settle(session: Session, serials: dict[str, int]) -> None:
+    """Counters, id sequences and planner statistics past what was written; then commit, so
+    the services (the requests, a bench) see the rows."""
+    _counters(session, serials)
     settle_sequences(session, MODELS)
     analyze(session, MODELS)
     session.commit()
-    if requests:
-        made = demo_scale_requests.make(session, subjects=subjects, seed=seed)
-        for name, n in made.items():
-            done.add(name, n)
-    return done
+
+
+def _counter(session: Session, name: str) -> int:
+    stmt = select(BarcodeCounter.next_value).where(BarcodeCounter.name == name)
+    return session.scalar(stmt) or 1
+
+
+def _requests(session: Session, *, subjects: int, seed: int, done: Generated) -> None:
+    started = time.perf_counter()
+    for name, n in demo_scale_requests.make(session, subjects=subjects, seed=seed).items():
+        done.add(name, n)
+    done.requests_seconds = time.perf_counter() - started
 
 
 def _staff(session: Session) -> Actor:

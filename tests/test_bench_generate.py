@@ -13,5 +13,5 @@ def test_the_generate_benchmark_reports_each_phase_and_the_rows(
     generate.main(["--subjects", "3", "--db", "sqlite"])
 
     out = capsys.readouterr().out
-    assert "bulk rows: wall" in out and "requests (services): wall" in out
+    assert "demo generate: wall" in out and "of which the requests" in out
     assert "audit chain intact: True" in out and "scale_administrations" in out

@@ -50,7 +50,7 @@ from phenotype_link.scales import get_scale
 from tests.conftest import DatabaseMaker, sign_in
 from tests.factories import make_aliquots
 
-SUBJECTS = 30
+SUBJECTS, BATCH = 30, 15
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -62,7 +62,9 @@ def generated(request: pytest.FixtureRequest, databases: DatabaseMaker) -> Itera
     connection = engine.connect()
     outer = connection.begin()
     db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    demo_scale.generate(db, subjects=SUBJECTS, seed=3)
+    # Two batches: the requests come between them, so the second batch's ids and shipment codes
+    # must go on after the services'.
+    demo_scale.generate(db, subjects=SUBJECTS, seed=3, batch_subjects=BATCH)
     yield db
     db.close()
     outer.rollback()
@@ -189,6 +191,8 @@ def test_the_demo_has_requests_in_review_and_released_through_the_services(
     assert released and all(i.aliquot.status is AliquotStatus.RELEASED for i in released)
     outbound = session.scalars(select(Shipment).where(Shipment.direction == Direction.OUTBOUND))
     assert [s.status for s in outbound] == [ShipmentStatus.RECEIVED]
+    codes = session.scalars(select(Shipment.code)).all()
+    assert len(set(codes)) == len(codes) == _count(session, Shipment.id)
 
 
 def test_generated_aliquots_carry_issued_codes_and_the_counter_ends_past_them(
@@ -209,7 +213,7 @@ def test_the_generated_demo_audits_each_batch_and_its_chain_verifies(generated: 
     batches = generated.scalars(
         select(AuditEvent.after_json).where(AuditEvent.action == Action.DEMO_GENERATED)
     ).all()
-    assert len(batches) == 1 and '"scale_administrations":' in batches[0]
+    assert len(batches) == 2 and '"scale_administrations":' in batches[0]
     assert verify_chain(generated).is_intact
 
 
