@@ -120,7 +120,7 @@ def demo_load(seed: int) -> None:
 
 
 @demo_cli.command("generate")
-# About 8 primary tubes a subject, from the 1,000,000 codes an installation issues.
+# About 48 issued codes a subject (tubes and aliquots); 10-digit codes leave 100,000,000.
 @click.option("--subjects", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @click.option("--seed", default=20261201, show_default=True)
 @click.option("--force", is_flag=True, help="Add to a database that already holds subjects.")

@@ -1,7 +1,9 @@
 """The rows of the generated demo (lims/demo_scale.py), built as tuples in column order.
 
-Primary tubes get codes this installation issues; aliquots get pre-printed 2D tube codes
-(`prefilled_code`). Proportions, per subject: 2 to 6 yearly visits (4 on average); at each
+Primary tubes and aliquots get codes this installation issues, from its aliquot counter: 8
+digits below serial 1,000,000, 10 digits from there on (lims/specimens/barcodes.py). The
+phenotype rows come from lims/demo_scale_phenotype.py, the inbound shipments from
+lims/demo_scale_shipments.py. Proportions, per subject: 2 to 6 yearly visits (4 on average); at each
 visit a diagnosis and two primary tubes, an SST tube split into 6 serum aliquots of 500 µL and
 an EDTA tube giving a 200 µL DNA stock and 3 sub-aliquots of 50 µL (10 aliquots a visit, 40 a
 subject). Most aliquots sit in a box (stored or checked out); a few were just received, used
@@ -21,7 +23,10 @@ from lims.auth import timezones
 from lims.bulk_copy import Row
 from lims.demo import DIAGNOSIS_WEIGHTS, SITES
 from lims.demo_phenotype import REGIONS, SUBTYPES
-from lims.phenotype.models import Diagnosis
+from lims.demo_scale_phenotype import ScalePool, course, visit_rows
+from lims.demo_scale_shipments import Post
+from lims.phenotype.models import Diagnosis, DiagnosticFinding, ScaleAdministration, Treatment
+from lims.shipments.models import Shipment, ShipmentItem
 from lims.specimens import barcodes, sprec
 from lims.specimens.consent_models import ConsentAnswer, ConsentEvent
 from lims.specimens.models import (
@@ -40,8 +45,9 @@ from lims.specimens.services import PreAnalytics
 from lims.storage.models import Box, Freezer, Placement, Rack
 
 MODELS = (
-    Freezer, Rack, Box, Subject, ConsentEvent, ConsentAnswer, Visit, Diagnosis, Specimen,
-    Aliquot, Placement,
+    Freezer, Rack, Box, Subject, ConsentEvent, ConsentAnswer, Visit, Diagnosis,
+    ScaleAdministration, Treatment, DiagnosticFinding, Specimen, Aliquot, Placement, Shipment,
+    ShipmentItem,
 )  # fmt: skip
 VISIT_WEIGHTS = {2: 10, 3: 20, 4: 40, 5: 20, 6: 10}  # 4.0 visits a subject on average
 SERUM_ALIQUOTS, DNA_SUBS = 6, 3
@@ -126,6 +132,9 @@ class Batch:
     consent_answers: list[Row] = field(default_factory=list)
     visits: list[Row] = field(default_factory=list)
     diagnoses: list[Row] = field(default_factory=list)
+    scales: list[Row] = field(default_factory=list)
+    treatments: list[Row] = field(default_factory=list)
+    findings: list[Row] = field(default_factory=list)
     specimens: list[Row] = field(default_factory=list)
     aliquots: list[Row] = field(default_factory=list)
     placements: list[Row] = field(default_factory=list)
@@ -135,7 +144,7 @@ class Batch:
         return self.ids[table] - 1
 
     def barcode(self) -> str:
-        """A primary tube's code, issued by this installation."""
+        """A tube's code, issued by this installation."""
         self.next_serial += 1
         return barcodes.aliquot_barcode(self.next_serial - 1, installation=self.installation)
 
@@ -228,8 +237,12 @@ def subject_rows(
     sites: dict[str, tuple[int, str]],
     forms: tuple[Any, ...],
     shelves: Shelves,
+    *,
+    pool: ScalePool,
+    post: Post,
 ) -> None:
-    """One subject: enrolment, consent, visits with a diagnosis, tubes and placed aliquots."""
+    """One subject: enrolment, consent, visits with a diagnosis and phenotype, tubes and
+    placed aliquots, the DNA stocks on the month's shipment to the biorepository."""
     site = SITES[number % len(SITES)][0]
     site_id, zone = sites[site]
     diagnosis = rng.choices(list(DIAGNOSIS_WEIGHTS), list(DIAGNOSIS_WEIGHTS.values()))[0]
@@ -254,6 +267,7 @@ def subject_rows(
              "no_further_access", "withdrew by letter", withdrew_at)
         )  # fmt: skip
     onset = rng.randrange(18, 70)
+    phenotype = course(rng, diagnosis, days)
     for number_in_study, day in enumerate(days, start=1):
         visit_id = batch.new_id("visits")
         batch.visits.append((visit_id, subject_id, number_in_study, day))
@@ -262,9 +276,10 @@ def subject_rows(
              rng.choice(SUBTYPES[diagnosis]), sorted(r.value for r in REGIONS[diagnosis]),
              onset, _noon(day))
         )  # fmt: skip
+        visit_rows(batch, rng, pool, phenotype, visit_id, day, number_in_study == 1)
         morning = datetime(day.year, day.month, day.day, 8) + timedelta(minutes=rng.randrange(300))
         drawn = timezones.to_utc(morning, zone)
-        _tubes(batch, rng, site, visit_id, drawn, shelves)
+        _tubes(batch, rng, site, visit_id, drawn, shelves, post)
 
 
 def _noon(day: date) -> datetime:
@@ -289,7 +304,13 @@ def _consent(
 
 
 def _tubes(
-    batch: Batch, rng: random.Random, site: str, visit_id: int, drawn: datetime, shelves: Shelves
+    batch: Batch,
+    rng: random.Random,
+    site: str,
+    visit_id: int,
+    drawn: datetime,
+    shelves: Shelves,
+    post: Post,
 ) -> None:
     """An SST tube into serum aliquots, an EDTA tube into a DNA stock and its subs."""
     ids = {}
@@ -310,16 +331,10 @@ def _tubes(
     # The stock holds 50 µL of its 200 once its three 50 µL sub-aliquots are drawn.
     stock = _aliquot(batch, rng, site, ids[TubeType.PED], SpecimenType.DNA, 50, 200, made, shelves,
                      quality=quality)  # fmt: skip
+    post.send(site, made, stock, batch.aliquots[-1][1], SpecimenType.DNA.value, 200)
     for _ in range(DNA_SUBS):
         _aliquot(batch, rng, site, ids[TubeType.PED], SpecimenType.DNA, 50, 50, made, shelves,
                  quality=quality, parent=stock)  # fmt: skip
-
-
-def prefilled_code(aliquot_id: int) -> str:
-    """An aliquot tube's pre-printed 2D code. Biobanks of this size aliquot into pre-barcoded
-    tubes (FluidX, Micronic), and an installation issues at most 1,000,000 codes of its own
-    (lims/specimens/barcodes.py), fewer than 2,000,000 aliquots and their tubes need."""
-    return f"FX{aliquot_id:08d}"
 
 
 def _value(v: Any) -> Any:
@@ -343,7 +358,7 @@ def _aliquot(
     status = rng.choices(_STATUSES, _WEIGHTS)[0]
     aliquot_id = batch.new_id("aliquots")
     batch.aliquots.append(
-        (aliquot_id, prefilled_code(aliquot_id), False, tube_id, parent, kind.value,
+        (aliquot_id, batch.barcode(), True, tube_id, parent, kind.value,
          0 if status is AliquotStatus.CONSUMED else volume_ul, drawn_ul, quality[0], quality[1],
          status.value, rng.choice((0, 0, 0, 1, 1, 2)),
          "on_dry_ice" if status is AliquotStatus.CHECKED_OUT else None,
