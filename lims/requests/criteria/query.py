@@ -140,8 +140,14 @@ class Counts:
 
 def count_matches(session: Session, criteria: Criteria, *, on: date) -> Counts:
     """Subjects, visits and aliquots matching, per diagnosis: one query, counted in SQL."""
+    rows = session.execute(count_statement(criteria, on=on)).all()
+    return Counts(tuple(DiagnosisCounts(Dystonia(d), s, v, a) for d, s, v, a in rows))
+
+
+def count_statement(criteria: Criteria, *, on: date) -> Select[Any]:
+    """The query count_matches runs (bench/feasibility.py --explain shows its plan)."""
     m = aliquot_matches(criteria, on=on).subquery("matches")
-    stmt = (
+    return (
         select(
             m.c.diagnosis,
             func.count(distinct(m.c.subject_id)),
@@ -151,8 +157,6 @@ def count_matches(session: Session, criteria: Criteria, *, on: date) -> Counts:
         .group_by(m.c.diagnosis)
         .order_by(m.c.diagnosis)
     )
-    rows = session.execute(stmt).all()
-    return Counts(tuple(DiagnosisCounts(Dystonia(d), s, v, a) for d, s, v, a in rows))
 
 
 def _core(criteria: Criteria, on: date) -> Select[Any]:
