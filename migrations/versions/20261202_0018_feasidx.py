@@ -1,0 +1,34 @@
+"""feasibility: aliquots (specimen_id) covers status, type, volume and thaws on PostgreSQL
+
+A feasibility count reads the stored aliquots of 35,000 eligible visits out of 2,000,000; with
+these columns in the index PostgreSQL answers from the index alone (bench/feasibility.py). The
+covering index replaces the plain one on specimen_id, which it serves as well. SQLite has no
+INCLUDE: there the index stays as it was.
+
+Revision ID: 0018_feasidx
+Revises: 0017_criteria
+Create Date: 2026-12-02 01:25:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0018_feasidx"
+down_revision: str | None = "0017_criteria"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+COVERED = ["status", "specimen_type", "volume_ul", "freeze_thaw_count"]
+
+
+def upgrade() -> None:
+    op.drop_index("ix_aliquots_specimen_id", table_name="aliquots")
+    op.create_index(
+        "ix_aliquots_specimen_id", "aliquots", ["specimen_id"], postgresql_include=COVERED
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_aliquots_specimen_id", table_name="aliquots")
+    op.create_index("ix_aliquots_specimen_id", "aliquots", ["specimen_id"])
