@@ -1,6 +1,14 @@
 """Feasibility with phenotype criteria at consortium size, against one hand-written SQL query.
 
 Run: .venv/bin/python bench/feasibility.py [--subjects N] [--repeat R] [--db sqlite|postgresql|both]
+         [--keep-db DIR | --url URL] [--load-only] [--explain]
+
+Loading 2,000,000 aliquots takes minutes, so PostgreSQL's database can be kept: --keep-db DIR
+keeps a private cluster in DIR (initdb on first use) and the loaded database in it, --url uses
+a database of an existing server; either loads on the first run and reuses on the next ones with
+the same --subjects (migrating it to the newest revision first). --load-only stops after loading,
+--explain prints EXPLAIN (ANALYZE, BUFFERS) of both queries. The exact commands for the issue's
+figure are in docs/benchmarks.md.
 
 N subjects (default 5,000; the issue's size is 50,000: 200,000 visits, 2,000,000 aliquots), each
 with 4 yearly visits, per visit one SST tube split into 8 serum and 2 plasma aliquots (10), a
@@ -15,8 +23,9 @@ TWSTRS total of at least 20 at the visit of collection and no toxin injection wi
 before it, for genetic and non-commercial health research (HMB + GSO + NCU), consent as of today.
 
 Three figures per database, each the median of --repeat runs after one warm-up, in one process,
-as wall time and as the database's CPU time (the PostgreSQL backend's, read from /proc; for
-SQLite this process's), which is what a query costs on an unloaded core:
+as wall time and as the database's CPU time (the PostgreSQL backend's and its parallel
+workers', read from /proc; for SQLite this process's), which is what a query costs on an
+unloaded core, and for ours the client process's CPU time:
 - ours: count_matches (the criteria engine's one query, counted per diagnosis in SQL);
 - service: check_feasibility as an investigator (the count, the protection, the query log, the
   audit event, one commit);
@@ -301,16 +310,19 @@ def _proc_stat(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
-def timed(run: Callable[[], tuple[Any, float]], repeat: int) -> tuple[float, float, Any]:
-    """Median wall ms and median database CPU ms of `repeat` runs after one warm-up."""
+def timed(run: Callable[[], tuple[Any, float]], repeat: int) -> tuple[float, float, float, Any]:
+    """Median wall ms, median database CPU ms and median CPU ms of this (client) process, of
+    `repeat` runs after one warm-up."""
     result, _ = run()  # warm-up: caches, plans
-    walls, cpus = [], []
+    walls, cpus, clients = [], [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, client = time.perf_counter(), time.process_time()
         result, cpu = run()
         walls.append(time.perf_counter() - start)
+        clients.append(time.process_time() - client)
         cpus.append(cpu)
-    return statistics.median(walls) * 1000, statistics.median(cpus) * 1000, result
+    ms = [statistics.median(values) * 1000 for values in (walls, cpus, clients)]
+    return ms[0], ms[1], ms[2], result
 
 
 class KeptCluster:
@@ -532,12 +544,12 @@ def bench(url: str, dialect: str, args: argparse.Namespace, table: Table) -> Non
             rows = [tuple(r) for r in conn.execute(sql, {"on": ON})]
             return rows, server_cpu_s(conn) - before
 
-    base_ms, base_cpu, expected = timed(hand, args.repeat)
-    ours_ms, ours_cpu, got = timed(ours, args.repeat)
-    service_ms, _cpu, _ = timed(service, args.repeat)
+    base_ms, base_cpu, _client, expected = timed(hand, args.repeat)
+    ours_ms, ours_cpu, ours_client, got = timed(ours, args.repeat)
+    service_ms, service_cpu, _client, _ = timed(service, args.repeat)
     same = "same" if got == expected else f"DIFFERENT: {got} vs {expected}"
-    table.row(dialect, size, ours_ms, ours_cpu, service_ms, base_ms, base_cpu,
-              ours_cpu / max(base_cpu, 1), same)  # fmt: skip
+    table.row(dialect, size, ours_ms, ours_cpu, ours_client, service_ms, service_cpu, base_ms,
+              base_cpu, ours_cpu / max(base_cpu, 1), same)  # fmt: skip
     engine.dispose()
 
 
@@ -575,9 +587,9 @@ def main() -> None:
     with Databases() as databases:
         kept = KeptCluster(args.keep_db) if args.keep_db else None
         try:
-            table = Table([("db", 10), ("size", 58), ("ours ms", 8), ("CPU", 7),
-                           ("service", 8), ("hand ms", 8), ("CPU", 7), ("CPU ratio", 9),
-                           ("count", 6)])  # fmt: skip
+            table = Table([("db", 10), ("size", 58), ("ours ms", 8), ("db CPU", 7),
+                           ("client", 7), ("service", 8), ("db CPU", 7), ("hand ms", 8),
+                           ("db CPU", 7), ("CPU ratio", 9), ("count", 6)])  # fmt: skip
             versions = [f"SQLite {sqlite3.sqlite_version}"]
             for dialect in DIALECTS if args.db == "both" else (args.db,):
                 url = database(databases, kept, dialect, args)
