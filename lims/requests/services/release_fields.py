@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lims.actors import Actor
 from lims.phenotype.models import (
     BodyRegion,
     Diagnosis,
@@ -24,6 +25,7 @@ from lims.phenotype.models import (
     Treatment,
     TreatmentKind,
 )
+from lims.requests.services.workflow import find_request
 from lims.specimens.models import Dystonia, Sex, SpecimenType, Visit
 from phenotype_link.catalog import lims_instruments
 from phenotype_link.deidentify import ReleaseColumn, ReleaseInput, release_columns
@@ -271,6 +273,33 @@ def field_groups() -> tuple[FieldGroup, ...]:
         FieldGroup("Treatment and genetic tests", (offered["weeks_since_toxin"], *genes)),
     ]
     return tuple(groups)
+
+
+@dataclass(frozen=True)
+class OfferedField:
+    """A phenotype field a request's data set offers, in the request form's group."""
+
+    column: ReleaseColumn
+    group: str
+    is_requested: bool
+
+
+@dataclass(frozen=True)
+class RequestFields:
+    code: str
+    fields: list[OfferedField]
+
+
+def request_fields(session: Session, actor: Actor, *, request_id: str) -> RequestFields:
+    """The phenotype fields a request may ask for, in the form's order, and which it asks for."""
+    req = find_request(session, actor, request_id)
+    asked = set(req.phenotype_fields.split())
+    offered = [
+        OfferedField(column, group.label, column.name in asked)
+        for group in field_groups()
+        for column in (*group.first, *group.items)
+    ]
+    return RequestFields(req.code, offered)
 
 
 def unknown_fields(names: Sequence[str]) -> dict[str, str]:
