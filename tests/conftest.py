@@ -16,12 +16,18 @@ from sqlalchemy.orm import Session
 
 from lims import create_app
 from lims.actors import Actor, Role
+from lims.auth.services import signing_in
 from lims.cli import alembic_config
 from lims.db import make_engine
 from tests.databases import PostgresUnavailable, postgres_factory
 from tests.factories import DEMO_PASSWORD, make_user
 
 REQUIRE_ALL = os.environ.get("LIMS_REQUIRE_ALL") == "1"
+
+# The suite hashes thousands of passwords (every user fixture, every sign-in): scrypt at n = 2**10
+# costs 3 ms where the production cost (n = 2**15) costs 100 ms, and the code path is the same.
+# test_services checks that the production setting is the full cost.
+signing_in.PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
 
 
 class DatabaseMaker:
