@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from alembic import command
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, given, settings
@@ -27,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from lims import create_app, demo
 from lims.actors import Actor
-from lims.cli import alembic_config
 from tests.conftest import DatabaseMaker, bearer
 from tests.factories import make_aliquot
 
@@ -50,8 +48,7 @@ SKIPPED = {
 
 @pytest.fixture(scope="module")
 def contract_app(databases: DatabaseMaker) -> Iterator[Flask]:
-    url = databases.url("postgresql", "lims_contract")
-    command.upgrade(alembic_config(url), "head")
+    url = databases.migrated("postgresql", "lims_contract")
     app = create_app(
         {"TESTING": True, "SECRET_KEY": "test-only", "DATABASE_URL": url, "PRINTER_TIMEOUT_S": 0.2}
     )

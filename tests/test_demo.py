@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from alembic import command
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
@@ -21,7 +20,6 @@ from lims.actors import Actor
 from lims.audit.services import events_for, verify_chain
 from lims.auth import timezones
 from lims.auth.models import Site, User
-from lims.cli import alembic_config
 from lims.db import make_engine
 from lims.labels.services import print_labels
 from lims.shipments.models import ShipmentItem
@@ -40,8 +38,7 @@ def demo_engine(request: pytest.FixtureRequest, databases: DatabaseMaker) -> Eng
     """A database holding the demo, loaded at its first use in the run."""
     dialect: str = request.param
     if dialect not in _loaded:
-        url = databases.url(dialect, "lims_demo_loaded")
-        command.upgrade(alembic_config(url), "head")
+        url = databases.migrated(dialect, "lims_demo_loaded")
         engine = make_engine(url)
         with Session(engine) as session:
             assert demo.load(session, seed=7, subjects=SUBJECTS) is not None
