@@ -1,6 +1,14 @@
 """Feasibility with phenotype criteria at consortium size, against one hand-written SQL query.
 
 Run: .venv/bin/python bench/feasibility.py [--subjects N] [--repeat R] [--db sqlite|postgresql|both]
+         [--keep-db DIR | --url URL] [--load-only] [--explain]
+
+Loading 2,000,000 aliquots takes minutes, so PostgreSQL's database can be kept: --keep-db DIR
+keeps a private cluster in DIR (initdb on first use) and the loaded database in it, --url uses
+a database of an existing server; either loads on the first run and reuses on the next ones with
+the same --subjects (migrating it to the newest revision first). --load-only stops after loading,
+--explain prints EXPLAIN (ANALYZE, BUFFERS) of both queries. The exact commands for the issue's
+figure are in docs/benchmarks.md.
 
 N subjects (default 5,000; the issue's size is 50,000: 200,000 visits, 2,000,000 aliquots), each
 with 4 yearly visits, per visit one SST tube split into 8 serum and 2 plasma aliquots (10), a
@@ -15,8 +23,9 @@ TWSTRS total of at least 20 at the visit of collection and no toxin injection wi
 before it, for genetic and non-commercial health research (HMB + GSO + NCU), consent as of today.
 
 Three figures per database, each the median of --repeat runs after one warm-up, in one process,
-as wall time and as the database's CPU time (the PostgreSQL backend's, read from /proc; for
-SQLite this process's), which is what a query costs on an unloaded core:
+as wall time and as the database's CPU time (the PostgreSQL backend's and its parallel
+workers', read from /proc; for SQLite this process's), which is what a query costs on an
+unloaded core, and for ours the client process's CPU time:
 - ours: count_matches (the criteria engine's one query, counted per diagnosis in SQL);
 - service: check_feasibility as an investigator (the count, the protection, the query log, the
   audit event, one commit);
@@ -27,9 +36,13 @@ SQLite this process's), which is what a query costs on an unloaded core:
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
+import shutil
+import sqlite3
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -39,17 +52,23 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, select, text
+import psycopg
+from alembic import command
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.orm import Session
 
 from bench._common import DIALECTS, Databases, Table, header, session_factory, staff
 from lims.actors import Actor, Role
-from lims.auth.models import Site
+from lims.auth.models import Site, User
 from lims.auth.services import create_user
+from lims.cli import alembic_config
+from lims.db import make_engine
 from lims.demo import CONSENT_V1, DIAGNOSIS_WEIGHTS
-from lims.requests.criteria import count_matches, parse_criteria
+from lims.requests.criteria import Criteria, count_matches, count_statement, parse_criteria
 from lims.requests.services.feasibility import FeasibilitySettings, check_feasibility
 from lims.specimens.consent_models import ConsentStatement
 from lims.specimens.services import create_consent_document
+from tests.databases import PostgresUnavailable, pg_command
 
 VISITS, SERUM, PLASMA = 4, 8, 2
 BOX = 81
@@ -244,8 +263,8 @@ def load(engine: Engine, rows: dict[str, list[tuple[Any, ...]]]) -> None:
         raw.commit()
     finally:
         raw.close()
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
             for table in TABLES:  # the app inserts after us: move each id sequence past our ids
                 conn.execute(
                     text(
@@ -253,9 +272,7 @@ def load(engine: Engine, rows: dict[str, list[tuple[Any, ...]]]) -> None:
                         f"(SELECT max(id) FROM {table}))"
                     )
                 )
-            conn.execute(text("ANALYZE"))
-        else:
-            conn.execute(text("ANALYZE"))
+    _vacuum(engine.url.render_as_string(hide_password=False))
 
 
 def _sqlite(value: Any) -> Any:
@@ -272,38 +289,126 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 def server_cpu_s(conn: Any) -> float:
-    """CPU seconds the database has spent on this connection so far: the PostgreSQL backend's
-    (from /proc, the cluster is local) or, for SQLite, this process's own."""
+    """CPU seconds the database has spent for this connection so far: the PostgreSQL backend's
+    (from /proc, the cluster is local) plus that of the postmaster's finished children, which
+    holds the parallel workers a query started; for SQLite, this process's own. A remote
+    server (--url on another host) shows as NaN."""
     if conn.dialect.name != "postgresql":
         return time.process_time()
     pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    try:
+        backend = _proc_stat(pid)
+        postmaster = _proc_stat(int(backend[1]))
+    except OSError:
+        return math.nan
+    ticks = int(backend[11]) + int(backend[12]) + int(postmaster[13]) + int(postmaster[14])
+    return ticks / os.sysconf("SC_CLK_TCK")  # utime + stime, cutime + cstime
 
 
-def timed(run: Callable[[], tuple[Any, float]], repeat: int) -> tuple[float, float, Any]:
-    """Median wall ms and median database CPU ms of `repeat` runs after one warm-up."""
+def _proc_stat(pid: int) -> list[str]:
+    """/proc/PID/stat from the state on (field 3 is [0]): the name may hold spaces."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def timed(run: Callable[[], tuple[Any, float]], repeat: int) -> tuple[float, float, float, Any]:
+    """Median wall ms, median database CPU ms and median CPU ms of this (client) process, of
+    `repeat` runs after one warm-up."""
     result, _ = run()  # warm-up: caches, plans
-    walls, cpus = [], []
+    walls, cpus, clients = [], [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, client = time.perf_counter(), time.process_time()
         result, cpu = run()
         walls.append(time.perf_counter() - start)
+        clients.append(time.process_time() - client)
         cpus.append(cpu)
-    return statistics.median(walls) * 1000, statistics.median(cpus) * 1000, result
+    ms = [statistics.median(values) * 1000 for values in (walls, cpus, clients)]
+    return ms[0], ms[1], ms[2], result
 
 
-def bench(databases: Databases, dialect: str, args: argparse.Namespace, table: Table) -> None:
-    if reason := databases.unavailable(dialect):
-        print(f"# {dialect}: skipped ({reason})")
-        return
-    url = databases.fresh(dialect, "bench_feasibility")
-    engine, make_session = session_factory(url)
-    with make_session() as session:
+class KeptCluster:
+    """A PostgreSQL cluster whose data directory outlives the run (--keep-db DIR): created with
+    initdb on first use, started for the run if it is not running, stopped after if we started
+    it. The loaded database stays, so the 2,000,000 aliquots are loaded once and timed many
+    times. Same settings as the tests' throwaway cluster, plus shared_buffers of 1 GB: a
+    production server gives PostgreSQL a quarter of its memory, and the default 128 MB holds
+    less than the aliquots table."""
+
+    OPTIONS = (
+        "-c listen_addresses='' -c fsync=off -c synchronous_commit=off "
+        "-c full_page_writes=off -c max_connections=50 -c shared_buffers=1GB"
+    )
+
+    def __init__(self, directory: Path) -> None:
+        self.root = directory.resolve()
+        self.data, self.sock = self.root / "data", self.root / "sock"
+        self.is_root = os.geteuid() == 0
+        if not (self.data / "PG_VERSION").exists():
+            self.sock.mkdir(parents=True, exist_ok=True)
+            if self.is_root:  # PostgreSQL refuses to run as root (tests/databases.py)
+                for path in (self.root, self.sock):
+                    shutil.chown(path, "postgres")
+                self.root.chmod(0o755)
+            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                      "-E", "UTF8", "--no-sync")  # fmt: skip
+        self.started = self._pg_ctl("status", check=False) != 0
+        if self.started:
+            self._pg_ctl("-o", f"-k {self.sock} {self.OPTIONS}", "-w", "-t", "120",
+                         "-l", str(self.root / "log"), "start")  # fmt: skip
+
+    def _run(self, program: str, *args: str, check: bool = True) -> int:
+        done = subprocess.run([*pg_command(program), *args], capture_output=True, text=True)
+        if check and done.returncode != 0:
+            raise PostgresUnavailable(f"{program} failed: {done.stderr.strip()[-500:]}")
+        return done.returncode
+
+    def _pg_ctl(self, *args: str, check: bool = True) -> int:
+        return self._run("pg_ctl", "-D", str(self.data), *args, check=check)
+
+    def url(self, dbname: str) -> str:
+        return f"postgresql+psycopg://postgres@/{dbname}?host={self.sock}"
+
+    def create_database(self, dbname: str) -> str:
+        with psycopg.connect(host=str(self.sock), user="postgres", dbname="postgres",
+                             autocommit=True) as conn:  # fmt: skip
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+        return self.url(dbname)
+
+    def has_database(self, dbname: str) -> bool:
+        with psycopg.connect(host=str(self.sock), user="postgres", dbname="postgres") as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
+            return found.fetchone() is not None
+
+    def stop(self) -> None:
+        if self.started:
+            self._pg_ctl("-m", "fast", "stop", check=False)
+
+
+def loaded_subjects(url: str) -> int | None:
+    """Subjects in a database at some revision, or None when it has no schema yet."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return int(conn.scalar(text("SELECT count(*) FROM subjects")) or 0)
+    finally:
+        engine.dispose()
+
+
+def prepare(url: str, args: argparse.Namespace, *, reuse: bool) -> str:
+    """Load the bench data into `url` (migrated to head), or reuse what an earlier run loaded
+    there: then migrate it to head, and ANALYZE when a revision was applied."""
+    if reuse:
+        before = _revision(url)
+        command.upgrade(alembic_config(url), "head")
+        if _revision(url) != before:
+            _vacuum(url)
+        return "reused"
+    with make_session_for(url) as session:
         staff(session)
-        made = create_user(session, Actor.system("bench"), username="inv",
-                           password="benchmark-only", role=Role.INVESTIGATOR)  # fmt: skip
-        investigator = Actor.of(made)
+        create_user(session, Actor.system("bench"), username="inv",
+                    password="benchmark-only", role=Role.INVESTIGATOR)  # fmt: skip
         form = create_consent_document(
             session, Actor.system("bench"), name="Bench consent", version="1",
             effective_on=date(2020, 1, 1), irb_reference="IRB-BENCH", statements=CONSENT_V1,
@@ -317,16 +422,103 @@ def bench(databases: Databases, dialect: str, args: argparse.Namespace, table: T
         sites = list(session.scalars(select(Site.id).order_by(Site.id)))
     started = time.perf_counter()
     rows = generate(args.subjects, sites, statements, seed=20261201)
+    engine = make_engine(url)
     load(engine, rows)
-    loaded = time.perf_counter() - started
-    size = ", ".join(f"{len(rows[t]):,} {t}" for t in ("subjects", "visits", "aliquots"))
-    print(f"# {dialect}: {size}; generated and loaded in {loaded:.0f} s", flush=True)
+    engine.dispose()
     del rows
+    return f"generated and loaded in {time.perf_counter() - started:.0f} s"
+
+
+def make_session_for(url: str) -> Session:
+    _engine, make_session = session_factory(url)
+    return make_session()
+
+
+def _revision(url: str) -> str | None:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = conn.scalar(text("SELECT version_num FROM alembic_version"))
+    engine.dispose()
+    return str(found) if found is not None else None
+
+
+def _vacuum(url: str) -> None:
+    """VACUUM ANALYZE: fresh statistics, and the visibility map that lets an index-only scan
+    skip the table. Autovacuum would get there on its own, during the timing."""
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    engine.dispose()
+
+
+def database(
+    databases: Databases, kept: KeptCluster | None, dialect: str, args: argparse.Namespace
+) -> str | None:
+    """The URL of a loaded database: fresh and throwaway by default; with --keep-db or --url,
+    the one an earlier run loaded, else loaded now and kept."""
+    name = f"bench_feasibility_{args.subjects}"
+    if dialect == "postgresql" and (kept is not None or args.url):
+        if kept is None:
+            url = str(args.url)
+        else:
+            if not kept.has_database(name):
+                kept.create_database(name)
+            url = kept.url(name)
+        found = loaded_subjects(url)
+        if kept is not None and found != args.subjects:  # absent, or a load cut short
+            url, found = kept.create_database(name), None
+        elif found not in (None, 0, args.subjects):
+            sys.exit(f"{url} holds {found:,} subjects, not {args.subjects:,}: give an "
+                     "empty database or the same --subjects")  # fmt: skip
+        if found != args.subjects:
+            command.upgrade(alembic_config(url), "head")
+        outcome = prepare(url, args, reuse=found == args.subjects)
+    else:
+        if reason := databases.unavailable(dialect):
+            print(f"# {dialect}: skipped ({reason})")
+            return None
+        url = databases.fresh(dialect, "bench_feasibility")
+        outcome = prepare(url, args, reuse=False)
+    print(f"# {dialect}: {_size(url)}; {outcome}", flush=True)
+    return url
+
+
+def _server_version(url: str) -> str:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = str(conn.scalar(text("SHOW server_version")))
+    engine.dispose()
+    return found
+
+
+def _size(url: str) -> str:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = [
+            f"{conn.scalar(text(f'SELECT count(*) FROM {t}')):,} {t}"
+            for t in ("subjects", "visits", "aliquots")
+        ]
+    engine.dispose()
+    return ", ".join(found)
+
+
+def bench(url: str, dialect: str, args: argparse.Namespace, table: Table) -> None:
+    engine, make_session = session_factory(url)
+    size = _size(url)
+    with make_session() as session:
+        user = session.scalars(select(User).where(User.username == "inv")).one()
+        investigator = Actor.of(user)
     criteria = parse_criteria(CRITERIA)
     settings = FeasibilitySettings(
         secret=b"bench-secret-" * 4, rate_limit=10**6, lockout_limit=10**6
     )
     sql = text(HAND_WRITTEN.format(days=DAYS[dialect]))
+    if args.explain and dialect == "postgresql":
+        explain(engine, criteria, sql)
 
     def ours() -> tuple[Any, float]:
         with make_session() as session:
@@ -352,13 +544,27 @@ def bench(databases: Databases, dialect: str, args: argparse.Namespace, table: T
             rows = [tuple(r) for r in conn.execute(sql, {"on": ON})]
             return rows, server_cpu_s(conn) - before
 
-    base_ms, base_cpu, expected = timed(hand, args.repeat)
-    ours_ms, ours_cpu, got = timed(ours, args.repeat)
-    service_ms, _cpu, _ = timed(service, args.repeat)
+    base_ms, base_cpu, _client, expected = timed(hand, args.repeat)
+    ours_ms, ours_cpu, ours_client, got = timed(ours, args.repeat)
+    service_ms, service_cpu, _client, _ = timed(service, args.repeat)
     same = "same" if got == expected else f"DIFFERENT: {got} vs {expected}"
-    table.row(dialect, size, ours_ms, ours_cpu, service_ms, base_ms, base_cpu,
-              ours_cpu / max(base_cpu, 1), same)  # fmt: skip
+    table.row(dialect, size, ours_ms, ours_cpu, ours_client, service_ms, service_cpu, base_ms,
+              base_cpu, ours_cpu / max(base_cpu, 1), same)  # fmt: skip
     engine.dispose()
+
+
+def explain(engine: Engine, criteria: Criteria, hand_written: Any) -> None:
+    """Print EXPLAIN (ANALYZE, BUFFERS) of our query and of the hand-written one."""
+    with engine.connect() as conn:
+        ours, hand = (
+            stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+            for stmt in (count_statement(criteria, on=ON), hand_written.bindparams(on=ON))
+        )
+        for name, compiled in (("ours", ours), ("hand-written", hand)):
+            sql, params = str(compiled), compiled.params
+            plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+            print(f"# EXPLAIN (ANALYZE, BUFFERS), {name}:")
+            print("\n".join(f"#   {line}" for (line,) in plan), flush=True)
 
 
 def main() -> None:
@@ -366,14 +572,35 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=5_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--db", choices=(*DIALECTS, "both"), default="both")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--keep-db", type=Path, metavar="DIR",
+                      help="keep the PostgreSQL cluster and its loaded database in DIR and reuse "
+                      "them on the next run with the same --subjects")  # fmt: skip
+    where.add_argument("--url", help="an existing PostgreSQL database to load into (empty) or "
+                      "reuse (loaded by an earlier run with the same --subjects)")  # fmt: skip
+    parser.add_argument("--load-only", action="store_true", help="load (or check) and stop")
+    parser.add_argument(
+        "--explain", action="store_true", help="print both plans (EXPLAIN ANALYZE, BUFFERS)"
+    )
     args = parser.parse_args()
     header(f"feasibility, {args.subjects:,} subjects, median of {args.repeat}")
     with Databases() as databases:
-        table = Table([("db", 10), ("size", 58), ("ours ms", 8), ("CPU", 7), ("service", 8),
-                       ("hand ms", 8), ("CPU", 7), ("CPU ratio", 9), ("count", 6)])  # fmt: skip
-        for dialect in DIALECTS if args.db == "both" else (args.db,):
-            bench(databases, dialect, args, table)
-        print(f"# {databases.versions()}; load average {os.getloadavg()[0]:.1f}")
+        kept = KeptCluster(args.keep_db) if args.keep_db else None
+        try:
+            table = Table([("db", 10), ("size", 58), ("ours ms", 8), ("db CPU", 7),
+                           ("client", 7), ("service", 8), ("db CPU", 7), ("hand ms", 8),
+                           ("db CPU", 7), ("CPU ratio", 9), ("count", 6)])  # fmt: skip
+            versions = [f"SQLite {sqlite3.sqlite_version}"]
+            for dialect in DIALECTS if args.db == "both" else (args.db,):
+                url = database(databases, kept, dialect, args)
+                if url is not None and dialect == "postgresql":
+                    versions.append(f"PostgreSQL {_server_version(url)}")
+                if url is not None and not args.load_only:
+                    bench(url, dialect, args, table)
+            print(f"# {', '.join(versions)}; load average {os.getloadavg()[0]:.1f}")
+        finally:
+            if kept is not None:
+                kept.stop()
 
 
 if __name__ == "__main__":

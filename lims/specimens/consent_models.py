@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims.db import Base, str_enum, utcnow
@@ -105,7 +105,17 @@ class ConsentAnswer(Base):
     """A participant's yes or no to one statement, at one consent event."""
 
     __tablename__ = "consent_answers"
-    __table_args__ = (UniqueConstraint("event_id", "statement_id"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "statement_id"),
+        # A purpose's consent test reads the answers to two or three statements across every
+        # subject: from this index alone on PostgreSQL, not a pass over all answers (issue 19,
+        # bench/feasibility.py). SQLite has no INCLUDE: there it indexes statement_id only.
+        Index(
+            "ix_consent_answers_statement_id",
+            "statement_id",
+            postgresql_include=["event_id", "answer"],
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("consent_events.id"), index=True)

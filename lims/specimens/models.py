@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -409,12 +409,20 @@ class Aliquot(Base):
         CheckConstraint("dilution_factor IS NULL OR dilution_factor > 1", name="dilution_above_1"),
         CheckConstraint("freeze_thaw_count >= 0", name="freeze_thaw_non_negative"),
         CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+        # Covering on PostgreSQL: a feasibility count reads the aliquots of eligible visits from
+        # the index alone, never the table (issue 19, bench/feasibility.py). SQLite has no
+        # INCLUDE and keeps the plain index.
+        Index(
+            "ix_aliquots_specimen_id",
+            "specimen_id",
+            postgresql_include=["status", "specimen_type", "volume_ul", "freeze_thaw_count"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     barcode: Mapped[str] = mapped_column(String(32), unique=True)
     is_issued_barcode: Mapped[bool] = mapped_column(default=True)
-    specimen_id: Mapped[int] = mapped_column(ForeignKey("specimens.id"), index=True)
+    specimen_id: Mapped[int] = mapped_column(ForeignKey("specimens.id"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("aliquots.id"), index=True)
     specimen_type: Mapped[SpecimenType] = mapped_column(str_enum(SpecimenType, 16), index=True)
     volume_ul: Mapped[int]  # what remains in the tube: use and sub-aliquots take from it

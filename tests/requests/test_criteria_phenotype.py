@@ -9,7 +9,12 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from lims.phenotype.models import BodyRegion
-from lims.phenotype.services import ScaleIn, VisitPhenotype, record_visit_phenotype
+from lims.phenotype.services import (
+    ScaleIn,
+    VisitPhenotype,
+    last_toxin_injections,
+    record_visit_phenotype,
+)
 from lims.requests.criteria import Criteria, aliquot_matches, parse_criteria
 from lims.specimens.consent_models import ConsentDocument
 from lims.specimens.models import Aliquot, Dystonia, Sex
@@ -123,6 +128,40 @@ def test_weeks_since_the_last_toxin_injection_are_counted_to_the_visit(session: 
         tubes["12 weeks"],
     }
     assert matched(session, ask(toxin_weeks={"min": 12.1})) == {tubes["never"], tubes["after"]}
+
+
+def test_the_toxin_rule_in_sql_agrees_with_the_last_injection_python_reads(
+    session: Session,
+) -> None:
+    # The release's weeks_since_toxin and an aliquot's phenotype summary read the last injection
+    # in Python (last_toxin_injections); the criteria state the rule in SQL. Same cohort, same
+    # answer, including an injection reported at the next visit.
+    form, box = make_consent_form(session), a_box(session)
+    visits = []
+    for injected in [(), (-3,), (-11, -40), (-12,), (-13,), (4,), (-84, -83)]:
+        at = visit(session, subject(session, form), on=DRAWN_ON)
+        phenotype(session, at, toxin_on=tuple(DRAWN_ON + timedelta(weeks=w) for w in injected))
+        visits.append(at)
+    later = subject(session, form)
+    first, second = visit(session, later, 1, DRAWN_ON), visit(session, later, 2, date(2024, 6, 3))
+    phenotype(session, second, toxin_on=(DRAWN_ON - timedelta(days=20),))  # reported late
+    visits += [first, second]
+    for at in visits:
+        stored(session, at, box)
+    last = last_toxin_injections(session, {v.id: (v.subject_id, v.visit_on) for v in visits})
+    days = {v.id: (v.visit_on - last[v.id]).days if v.id in last else None for v in visits}
+
+    for weeks in ({"min": 12}, {"max": 10}, {"min": 3, "max": 12}, {"min": 2.5}):
+        low, high = weeks.get("min"), weeks.get("max")
+        expected = {
+            v
+            for v, d in days.items()
+            if (d is None and high is None)
+            or (d is not None and (low is None or d >= low * 7) and (high is None or d <= high * 7))
+        }
+        rows = session.execute(aliquot_matches(ask(toxin_weeks=weeks), on=ASKED_ON))
+        assert {row.visit_id for row in rows} == expected, weeks
+    assert days[first.id] == 20 and days[visits[0].id] is None
 
 
 def test_age_sex_and_site_describe_the_subject_at_collection(session: Session) -> None:

@@ -42,6 +42,34 @@ def test_counts_come_per_diagnosis_with_subjects_visits_and_aliquots(session: Se
     assert (counts.subjects, counts.visits, counts.aliquots) == (2, 3, 6)
 
 
+def test_counts_per_visit_agree_with_the_rows_of_the_one_query(session: Session) -> None:
+    # count_matches counts per visit first (bench/feasibility.py): it must count what
+    # aliquot_matches returns, the visits-per-subject rule included.
+    form, box = make_consent_form(session), a_box(session)
+    twice = subject(session, form, diagnosis=D.CERVICAL)
+    stored(session, visit(session, twice, 1), box, count=2)
+    stored(session, visit(session, twice, 2, date(2025, 3, 1)), box)
+    once = subject(session, form, diagnosis=D.CERVICAL)  # its second visit has plasma only
+    stored(session, visit(session, once, 1), box, count=3)
+    plasma = SpecimenType.PLASMA
+    stored(session, visit(session, once, 2, date(2025, 3, 1)), box, specimen_type=plasma)
+    eyes = subject(session, form, diagnosis=D.BLEPHAROSPASM)
+    stored(session, visit(session, eyes, 1), box)
+    stored(session, visit(session, eyes, 2, date(2025, 3, 1)), box, count=2)
+    asked = ask(specimen_types=["serum"], min_visits=2)
+
+    rows = session.execute(aliquot_matches(asked, on=ASKED_ON)).all()
+    counts = count_matches(session, asked, on=ASKED_ON)
+
+    by_rows = sorted(
+        (dx, len({r.subject_id for r in mine}), len({r.visit_id for r in mine}), len(mine))
+        for dx in {r.diagnosis for r in rows}
+        for mine in [[r for r in rows if r.diagnosis == dx]]
+    )
+    got = [(c.diagnosis, c.subjects, c.visits, c.aliquots) for c in counts.by_diagnosis]
+    assert got == by_rows == [(D.BLEPHAROSPASM, 1, 2, 3), (D.CERVICAL, 1, 2, 3)]
+
+
 def test_a_row_names_its_subject_visit_diagnosis_and_place_in_the_freezer(
     session: Session,
 ) -> None:

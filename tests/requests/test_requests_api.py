@@ -19,6 +19,7 @@ from lims.actors import Actor
 from lims.audit.services import events_for
 from lims.requests.models import RequestState
 from lims.requests.services import AttachmentKind, attach_file
+from lims.requests.services.release_fields import offered_fields
 from tests.conftest import bearer
 from tests.requests.workflow_factories import (
     CRITERIA,
@@ -220,6 +221,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/api/v1/requests/{code}/close", {}),
     ("POST", "/api/v1/requests/{code}/attachments", _pdf_json()),
     ("GET", "/api/v1/requests/{code}/attachments/{attachment}", None),
+    ("GET", "/api/v1/requests/{code}/phenotype-fields", None),
 ]
 
 
@@ -306,3 +308,27 @@ def test_a_phenotype_field_the_data_set_does_not_offer_is_refused_at_draft_and_e
     assert "voice_comment: free text is never released" in edited.get_json()["detail"]
     session.refresh(draft)
     assert draft.phenotype_fields == "twstrs_severity body_regions"
+
+
+def test_a_request_lists_the_fields_its_data_set_offers_and_marks_those_it_asks_for(
+    client: FlaskClient, session: Session, investigator: Actor
+) -> None:
+    draft = draft_request(
+        session, investigator, phenotype_fields=["twstrs_total", "weeks_since_toxin"]
+    )
+
+    response = client.get(
+        f"/api/v1/requests/{draft.code}/phenotype-fields", headers=bearer(client, "investigator")
+    )
+
+    assert (response.status_code, response.mimetype) == (200, "application/json")
+    body = response.get_json()
+    by_name = {f["name"]: f for f in body["fields"]}
+    assert body["code"] == draft.code
+    assert set(by_name) == set(offered_fields())  # every offered field, in the form's groups
+    assert sorted(n for n, f in by_name.items() if f["requested"]) == [
+        "twstrs_total", "weeks_since_toxin",
+    ]  # fmt: skip
+    assert by_name["weeks_since_toxin"]["unit"] == "weeks"
+    assert by_name["gen_result_tor1a"]["codes"]["1"].lower().startswith("pathogenic")
+    assert not any(f["kind"] == "text" for f in body["fields"])

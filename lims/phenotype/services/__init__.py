@@ -20,6 +20,7 @@ from lims.phenotype.services.reading import (
     TubeEntry,
     VisitEntry,
     aliquot_phenotype,
+    last_toxin_injections,
     subject_timeline,
 )
 from lims.phenotype.services.recording import record_visit_phenotype
@@ -39,6 +40,7 @@ __all__ = [
     "VisitPhenotype",
     "aliquot_phenotype",
     "import_redcap",
+    "last_toxin_injections",
     "record_visit_phenotype",
     "subject_timeline",
 ]

@@ -4,6 +4,7 @@ the summary an aliquot carries of its visit."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
@@ -96,6 +97,7 @@ def _tubes(visit: Visit) -> list[TubeEntry]:
 
 
 T = TypeVar("T", Diagnosis, ScaleAdministration, Treatment, DiagnosticFinding)
+K = TypeVar("K")
 
 
 def _by_visit(session: Session, model: type[T], visit_ids: list[int]) -> dict[int, list[T]]:
@@ -206,17 +208,8 @@ def aliquot_phenotype(session: Session, actor: Actor, aliquot: Aliquot) -> Pheno
     regions = sorted({r for d in diagnoses for r in d.body_regions})
     # The collection day on the collecting site's calendar, as the clinic dated the injection.
     collected_on = specimen.collected_at.astimezone(ZoneInfo(specimen.collection_zone)).date()
-    last_toxin = session.scalar(
-        select(Treatment.given_on)
-        .join(Visit, Treatment.visit_id == Visit.id)
-        .where(
-            Visit.subject_id == specimen.visit.subject_id,
-            Treatment.kind == TreatmentKind.BOTULINUM_TOXIN,
-            Treatment.given_on <= collected_on,
-        )
-        .order_by(Treatment.given_on.desc())
-        .limit(1)
-    )
+    asked = {specimen.id: (specimen.visit.subject_id, collected_on)}
+    last_toxin = last_toxin_injections(session, asked).get(specimen.id)
     return PhenotypeSummary(
         diagnoses=[d.dystonia.value for d in diagnoses],
         body_regions=regions,
@@ -227,3 +220,31 @@ def aliquot_phenotype(session: Session, actor: Actor, aliquot: Aliquot) -> Pheno
         },
         days_since_botulinum_toxin=(collected_on - last_toxin).days if last_toxin else None,
     )
+
+
+def last_toxin_injections(session: Session, days: Mapping[K, tuple[int, date]]) -> dict[K, date]:
+    """The day of each subject's last botulinum toxin injection on or before a day: `days`
+    maps a key to (subject id, day); keys without an injection by then are left out. An
+    injection is reported at the visit after it, so every visit of the subject is read.
+
+    The criteria engine states the same rule in SQL (lims/requests/criteria/query.py,
+    _toxin_conditions); tests/requests/test_criteria_phenotype.py checks that they agree."""
+    subjects = {subject_id for subject_id, _ in days.values()}
+    injected: dict[int, list[date]] = defaultdict(list)
+    stmt = (
+        select(Visit.subject_id, Treatment.given_on)
+        .join(Visit, Treatment.visit_id == Visit.id)
+        .where(
+            Visit.subject_id.in_(subjects),
+            Treatment.kind == TreatmentKind.BOTULINUM_TOXIN,
+            Treatment.given_on.is_not(None),
+        )
+    )
+    for subject_id, given_on in session.execute(stmt):
+        if given_on is not None:  # the query leaves none out; the type does not know
+            injected[subject_id].append(given_on)
+    found: dict[K, date] = {}
+    for key, (subject_id, day) in days.items():
+        if before := [d for d in injected[subject_id] if d <= day]:
+            found[key] = max(before)
+    return found

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
+from marshmallow import fields
 
 from lims.actors import Actor
 from lims.db import get_session
@@ -34,10 +35,33 @@ from lims.requests.schemas import (
     ReviewOut,
 )
 from lims.requests.services import AttachmentKind
-from lims.web import current_actor, documented, dump, json_body, token_required
+from lims.requests.services.release_fields import request_fields
+from lims.web import Schema, current_actor, documented, dump, json_body, token_required
 
 bp = Blueprint("requests_requests_api", __name__, url_prefix="/api/v1")
 S = RequestState
+
+
+class OfferedFieldOut(Schema):
+    """A phenotype field the request's data set offers: its column, and whether it is asked."""
+
+    name = fields.Function(lambda f: f.column.name, metadata={"type": "string"})
+    label = fields.Function(lambda f: f.column.label, metadata={"type": "string"})
+    kind = fields.Function(lambda f: f.column.kind, metadata={"type": "string"})
+    unit = fields.Function(
+        lambda f: f.column.unit or None, metadata={"type": "string", "nullable": True}
+    )
+    codes = fields.Function(
+        lambda f: {c.code: c.label for c in f.column.choices},
+        metadata={"type": "object", "description": "a coded field's codes and their meanings"},
+    )
+    group = fields.String(metadata={"description": "the request form's group"})
+    requested = fields.Boolean(attribute="is_requested")
+
+
+class OfferedFieldsOut(Schema):
+    code = fields.String()
+    fields_ = fields.List(fields.Nested(OfferedFieldOut), attribute="fields", data_key="fields")
 
 
 def request_document(actor: Actor, req: SpecimenRequest) -> dict[str, Any]:
@@ -240,3 +264,15 @@ def mark_read() -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
     marked = services.mark_read(session, actor, **body)
     return {"marked": marked, "unread": services.unread_count(session, actor)}
+
+
+@bp.get("/requests/<code>/phenotype-fields")
+@token_required
+@documented(
+    summary="The phenotype fields the request's data set offers (names for phenotype_fields), "
+    "in the request form's groups, each marked requested or not",
+    response=OfferedFieldsOut,
+)
+def phenotype_fields(code: str) -> ResponseReturnValue:
+    offered = request_fields(get_session(), current_actor(), request_id=code)
+    return dump(OfferedFieldsOut(), offered)

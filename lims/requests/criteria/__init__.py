@@ -29,6 +29,7 @@ from lims.requests.criteria.query import (
     DiagnosisCounts,
     aliquot_matches,
     count_matches,
+    count_statement,
 )
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "ScoreRange",
     "aliquot_matches",
     "count_matches",
+    "count_statement",
     "criteria_choices",
     "criteria_from_form",
     "duo_term",

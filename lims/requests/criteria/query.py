@@ -140,19 +140,39 @@ class Counts:
 
 def count_matches(session: Session, criteria: Criteria, *, on: date) -> Counts:
     """Subjects, visits and aliquots matching, per diagnosis: one query, counted in SQL."""
-    m = aliquot_matches(criteria, on=on).subquery("matches")
-    stmt = (
-        select(
-            m.c.diagnosis,
-            func.count(distinct(m.c.subject_id)),
-            func.count(distinct(m.c.visit_id)),
-            func.count(),
-        )
-        .group_by(m.c.diagnosis)
-        .order_by(m.c.diagnosis)
+    rows = session.execute(count_statement(criteria, on=on)).all()
+    # int(): PostgreSQL sums a bigint count as numeric, which the driver gives as a Decimal
+    return Counts(tuple(DiagnosisCounts(Dystonia(d), s, v, int(a)) for d, s, v, a in rows))
+
+
+def count_statement(criteria: Criteria, *, on: date) -> Select[Any]:
+    """The query count_matches runs: the rows of aliquot_matches, counted.
+
+    The same matching aliquots (_core) and the same visits-per-subject rule, counted per visit
+    first: 35,000 visit rows to count and rank instead of 250,000 aliquot rows, and no aliquot
+    column beyond what the covering index on aliquots (specimen_id) holds, so PostgreSQL reads
+    the index alone (bench/feasibility.py). A subject's visits are counted over its rows with a
+    window rather than a second pass over the matches.
+    """
+    core = _core(criteria, on).subquery("matching")
+    per_visit = (
+        select(core.c.subject_id, core.c.visit_id, core.c.diagnosis, func.count().label("n"))
+        .group_by(core.c.visit_id, core.c.subject_id, core.c.diagnosis)
+        .subquery("per_visit")
     )
-    rows = session.execute(stmt).all()
-    return Counts(tuple(DiagnosisCounts(Dystonia(d), s, v, a) for d, s, v, a in rows))
+    visits_of_subject = func.count().over(partition_by=per_visit.c.subject_id)
+    counted = select(*per_visit.c, visits_of_subject.label("visits_of_subject")).subquery("counted")
+    return (
+        select(
+            counted.c.diagnosis,
+            func.count(distinct(counted.c.subject_id)),
+            func.count(),
+            func.sum(counted.c.n),
+        )
+        .where(counted.c.visits_of_subject >= criteria.min_visits)
+        .group_by(counted.c.diagnosis)
+        .order_by(counted.c.diagnosis)
+    )
 
 
 def _core(criteria: Criteria, on: date) -> Select[Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
@@ -15,15 +14,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lims.actors import Actor
 from lims.phenotype.models import (
     BodyRegion,
     Diagnosis,
     DiagnosticFinding,
     FindingKind,
     ScaleAdministration,
-    Treatment,
-    TreatmentKind,
 )
+from lims.phenotype.services import last_toxin_injections
+from lims.requests.services.workflow import find_request
 from lims.specimens.models import Dystonia, Sex, SpecimenType, Visit
 from phenotype_link.catalog import lims_instruments
 from phenotype_link.deidentify import ReleaseColumn, ReleaseInput, release_columns
@@ -273,6 +273,33 @@ def field_groups() -> tuple[FieldGroup, ...]:
     return tuple(groups)
 
 
+@dataclass(frozen=True)
+class OfferedField:
+    """A phenotype field a request's data set offers, in the request form's group."""
+
+    column: ReleaseColumn
+    group: str
+    is_requested: bool
+
+
+@dataclass(frozen=True)
+class RequestFields:
+    code: str
+    fields: list[OfferedField]
+
+
+def request_fields(session: Session, actor: Actor, *, request_id: str) -> RequestFields:
+    """The phenotype fields a request may ask for, in the form's order, and which it asks for."""
+    req = find_request(session, actor, request_id)
+    asked = set(req.phenotype_fields.split())
+    offered = [
+        OfferedField(column, group.label, column.name in asked)
+        for group in field_groups()
+        for column in (*group.first, *group.items)
+    ]
+    return RequestFields(req.code, offered)
+
+
 def unknown_fields(names: Sequence[str]) -> dict[str, str]:
     """The names a request may not ask for, and why (the release columns every row has are
     accepted: asking for them changes nothing)."""
@@ -316,27 +343,10 @@ def visit_data(session: Session, visit_ids: list[int]) -> dict[int, VisitData]:
 
 
 def _weeks_since_toxin(session: Session, visit_ids: list[int]) -> dict[int, int]:
-    """Whole weeks from each visit's subject's last toxin injection on or before the visit day.
-    An injection is reported at the visit after it, so every visit of the subject is read."""
+    """Whole weeks from each visit's subject's last toxin injection on or before the visit day."""
     visits = session.execute(
         select(Visit.id, Visit.subject_id, Visit.visit_on).where(Visit.id.in_(visit_ids))
     ).all()
-    injected: dict[int, list[date]] = defaultdict(list)
-    stmt = (
-        select(Visit.subject_id, Treatment.given_on)
-        .join(Visit, Treatment.visit_id == Visit.id)
-        .where(
-            Visit.subject_id.in_({v.subject_id for v in visits}),
-            Treatment.kind == TreatmentKind.BOTULINUM_TOXIN,
-            Treatment.given_on.is_not(None),
-        )
-    )
-    for subject_id, given_on in session.execute(stmt):
-        if given_on is not None:  # the query leaves none out; the type does not know
-            injected[subject_id].append(given_on)
-    out: dict[int, int] = {}
-    for visit_id, subject_id, visit_on in visits:
-        before = [d for d in injected[subject_id] if d <= visit_on]
-        if before:
-            out[visit_id] = (visit_on - max(before)).days // 7
-    return out
+    on = {visit_id: visit_on for visit_id, _, visit_on in visits}
+    last = last_toxin_injections(session, {v.id: (v.subject_id, v.visit_on) for v in visits})
+    return {visit_id: (on[visit_id] - given_on).days // 7 for visit_id, given_on in last.items()}
