@@ -1,5 +1,7 @@
-"""Writing many rows fast, for the generated demo (lims/demo_scale.py): COPY on PostgreSQL,
-one executemany per batch on SQLite. Rows are tuples in the order of the columns named.
+"""Writing many rows fast: COPY on PostgreSQL, one executemany per batch on SQLite. Rows are
+tuples in the order of the columns named. The generated demo (lims/demo_scale.py), the phenotype
+import and the audit trail's batches (audit.record_many) write through it; a shared module, so it
+imports no feature.
 
 No services, no ORM objects: the caller has checked what it writes, and records the audit
 events itself (audit.record_many). Python-side column defaults (`default=utcnow`) do not run
@@ -61,6 +63,31 @@ def next_ids(session: Session, models: Sequence[type[Base]]) -> dict[str, int]:
         name = table_of(model).name
         found[name] = int(session.scalar(text(f'SELECT coalesce(max(id), 0) + 1 FROM "{name}"')))
     return found
+
+
+def reserve_ids(session: Session, model: type[Base], count: int) -> list[int]:
+    """`count` ids for new rows of the model's table, taken before the rows are written, so a
+    batch knows its ids without reading them back (the phenotype import names each new row in
+    its audit event).
+
+    PostgreSQL hands them out from the table's sequence, which no other transaction can take
+    again. SQLite has no sequence: there the ids follow the highest one, which is safe because
+    a writing transaction holds SQLite's write lock from its BEGIN IMMEDIATE (lims/db.py).
+    """
+    if count <= 0:
+        return []
+    name = table_of(model).name
+    if session.get_bind().dialect.name == "postgresql":
+        taken = session.scalars(
+            text(
+                f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) "
+                "FROM generate_series(1, :count)"
+            ),
+            {"count": count},
+        )
+        return list(taken)
+    first = int(session.scalar(text(f'SELECT coalesce(max(id), 0) + 1 FROM "{name}"')))
+    return list(range(first, first + count))
 
 
 def settle_sequences(session: Session, models: Sequence[type[Base]]) -> None:

@@ -17,11 +17,12 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Literal
 
-from sqlalchemy import BindParameter, Table, bindparam, func, insert, select, update
+from sqlalchemy import BindParameter, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from lims import audit
 from lims.audit.models import Action
+from lims.bulk_copy import reserve_ids, write_rows
 from lims.db import utcnow
 from lims.errors import FieldError
 from lims.phenotype.models import (
@@ -269,13 +270,13 @@ def write_changes(session: Session, changes: Sequence[Change]) -> None:
 
 
 def insert_created(session: Session, changes: Sequence[Change]) -> None:
-    """Insert every new row, one executemany per table, and give each change its row's id.
+    """Insert every new row, one COPY per table on PostgreSQL (an executemany on SQLite), and
+    give each change its row's id.
 
-    Core inserts, not ORM objects: building and flushing an entity per row cost more than the
-    inserts. Not INSERT ... RETURNING either: SQLAlchemy sends that as 1,000-row statements
-    that psycopg 3 re-parses in Python, a third of a 4,000-event import on PostgreSQL (cProfile,
-    2026-12-01), as lims/specimens/services/import_writes.py found for aliquots. The new ids are
-    read back by natural key among the ids above the highest one before the insert.
+    The ids are taken first (bulk_copy.reserve_ids), so nothing is read back. COPY, not Core
+    executemany: psycopg sends an executemany as one Bind/Execute per row, which the server
+    plans and runs one by one; COPY streams the rows. At 184,000 rows COPY took the insert from
+    (client / server CPU) 6.5 / 4.3 s to ... (bench/phenotype_import.py, 2026-12-02).
     """
     by_model: dict[type[Row], list[Change]] = defaultdict(list)
     for change in changes:
@@ -283,15 +284,15 @@ def insert_created(session: Session, changes: Sequence[Change]) -> None:
             by_model[change.model].append(change)
     now = utcnow()
     for model, made in by_model.items():
-        table = _table(model)
-        before = session.scalar(select(func.max(table.c.id))) or 0
-        session.execute(insert(table), [{"created_at": now, **c.insert} for c in made])  # type: ignore[dict-item]
-        names = KEYS[model]
-        new = select(table.c.id, *(table.c[n] for n in names)).where(table.c.id > before)
-        ids = {tuple(_stored(v) for v in row[1:]): row[0] for row in session.execute(new)}
-        for change in made:
-            assert change.insert is not None
-            change.row_id = ids[tuple(_stored(change.insert[n]) for n in names)]
+        names = (*KEYS[model], *VALUES[model])
+        ids = reserve_ids(session, model, len(made))
+        rows = []
+        for change, row_id in zip(made, ids, strict=True):
+            change.row_id = row_id
+            given = change.insert
+            assert given is not None
+            rows.append((row_id, now, *[_stored(given.get(n)) for n in names]))
+        write_rows(session, model, ("id", "created_at", *names), rows)
 
 
 def _stored(value: Any) -> Any:
