@@ -49,11 +49,18 @@ def _copy(session: Session, table: Table, columns: Sequence[str], rows: list[Row
     raw = session.connection().connection.driver_connection
     assert raw is not None
     quoted = ", ".join(f'"{name}"' for name in columns)
+    dumps = json.dumps
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+        write = copy.write_row
+        if not as_json:
+            for row in rows:
+                write(row)
+            return
         for row in rows:
-            if as_json:
-                row = tuple(json.dumps(v) if i in as_json else v for i, v in enumerate(row))
-            copy.write_row(row)
+            cells = list(row)
+            for i in as_json:
+                cells[i] = dumps(cells[i])
+            write(cells)
 
 
 def next_ids(session: Session, models: Sequence[type[Base]]) -> dict[str, int]:

@@ -14,7 +14,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from enum import Enum
 from typing import Any, Literal
 
 from sqlalchemy import BindParameter, Table, bindparam, select, update
@@ -50,7 +49,7 @@ class DiagnosisIn:
 @dataclass(frozen=True)
 class ScaleIn:
     scale_id: str
-    answers: Mapping[str, Decimal | None]
+    answers: Mapping[str, int | Decimal | None]  # whole numbers may come as ints
     imported_total: Decimal | None = None
     rater: str | None = None
     repeat_instance: int = 1
@@ -103,10 +102,10 @@ class Change:
     insert: dict[str, Any] | None = None  # a new row's columns
 
 
-def _number(value: Decimal | None) -> int | float | None:
+def _number(value: int | Decimal | None) -> int | float | None:
     """A Decimal as JSON holds it: an int when whole, else a float (UDRS half points)."""
-    if value is None:
-        return None
+    if value is None or isinstance(value, int):  # an import's answers are mostly ints
+        return value
     return int(value) if value == value.to_integral_value() else float(value)
 
 
@@ -289,15 +288,9 @@ def insert_created(session: Session, changes: Sequence[Change]) -> None:
         rows = []
         for change, row_id in zip(made, ids, strict=True):
             change.row_id = row_id
-            given = change.insert
-            assert given is not None
-            rows.append((row_id, now, *[_stored(given.get(n)) for n in names]))
+            # Enum keys go as they are: a StrEnum is the text both databases store.
+            rows.append((row_id, now, *map(change.insert.get, names)))  # type: ignore[union-attr]
         write_rows(session, model, ("id", "created_at", *names), rows)
-
-
-def _stored(value: Any) -> Any:
-    """A key value as the database gives it back (an enum as its text)."""
-    return value.value if isinstance(value, Enum) else value
 
 
 def apply_visit(
