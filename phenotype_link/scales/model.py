@@ -8,10 +8,11 @@ scale is a new file under definitions/ (docs/dev/adding-a-rating-scale.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
+from operator import itemgetter
 from typing import Literal
 
 MissingKind = Literal["complete", "mean"]
@@ -224,6 +225,19 @@ class Scale:
         scores 80,000 administrations."""
         return {part: self._compile(self._terms_of(part)) for part in (None, *self.subscales)}
 
+    @cached_property
+    def _whole_groups(
+        self,
+    ) -> list[tuple[Callable[[Mapping[str, object]], tuple[object, ...]], frozenset[int]]]:
+        """The items grouped by the whole numbers they allow: (a getter of their answers, those
+        numbers). Empty when an item allows a half point: then items are checked one by one."""
+        groups: dict[frozenset[int], list[str]] = {}
+        for item in self.items:
+            if any(v != v.to_integral_value() for v in item.values):
+                return []
+            groups.setdefault(frozenset(int(v) for v in item.values), []).append(item.id)
+        return [(_getter(ids), allowed) for allowed, ids in groups.items()]
+
     @staticmethod
     def _compile(terms: list[Term]) -> _Compiled:
         """A part's items, and its terms as (items, weight; None for a weight of 1)."""
@@ -234,6 +248,15 @@ class Scale:
         self, answers: Mapping[str, object]
     ) -> tuple[list[ItemProblem], dict[str, int | Decimal]]:
         known = self._known
+        groups = self._whole_groups
+        if groups and len(answers) == len(known) and answers.keys() <= known.keys():
+            # Every item answered: check whole-number answers a group of items at a time, in C.
+            for group, allowed in groups:
+                given = group(answers)
+                if not (allowed.issuperset(given) and _INT.issuperset(map(type, given))):
+                    break  # a Decimal, a bool or a value out of range: item by item below
+            else:
+                return [], dict(answers)  # type: ignore[arg-type]
         problems = []
         if not answers.keys() <= known.keys():
             problems = [
@@ -323,6 +346,17 @@ class Scale:
         elif Decimal(imported) != total:
             flags.append(f"imported total {imported} differs from computed {total}")
         return flags
+
+
+_INT = frozenset({int})  # bool is an int too, but never an answer: its type is not int
+
+
+def _getter(keys: list[str]) -> Callable[[Mapping[str, object]], tuple[object, ...]]:
+    """The values of these keys, as a tuple, in C (KeyError when one is absent)."""
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda mapping: (mapping[key],)
+    return itemgetter(*keys)
 
 
 def _product(numbers: Iterable[int | Decimal]) -> Decimal:
