@@ -187,7 +187,7 @@ def _read_header(ctx: _Context, header: list[str]) -> bool:
             ctx.by_instrument.setdefault(col.instrument.name, []).append(col)
             if col.role == "status":
                 ctx.status_at[col.instrument.name] = col.index
-    ctx.plans = {name: _plan(cols) for name, cols in ctx.by_instrument.items()}
+    ctx.plans = {name: _plan(cols, ctx.memos) for name, cols in ctx.by_instrument.items()}
     ctx.problems += [
         ExportProblem(1, "", "", h.header or f"column {h.column}", h.header, h.reason)
         for h in header_problems
@@ -320,6 +320,8 @@ class _Plan:
 
     columns: tuple[Column, ...]
     is_box: tuple[bool, ...]
+    memos: tuple[dict[str, Value] | None, ...]  # a value column's cell text -> its value
+    names: tuple[str, ...]  # each column as values are keyed: its field's name
     cells: Callable[[Sequence[str]], tuple[str, ...]]
     values: Callable[[Sequence[str]], tuple[str, ...]]
     boxes: Callable[[Sequence[str]], tuple[str, ...]]
@@ -328,12 +330,22 @@ class _Plan:
         return any(self.values(row)) or not _EMPTY_BOX.issuperset(self.boxes(row))
 
 
-def _plan(columns: Sequence[Column]) -> _Plan:
+def _plan(columns: Sequence[Column], memos: dict[str, dict[str, Value]]) -> _Plan:
     is_box = tuple(c.role in ("checkbox", "checkbox_missing", "status") for c in columns)
     values = [c.index for c, box in zip(columns, is_box, strict=True) if not box]
     boxes = [c.index for c, box in zip(columns, is_box, strict=True) if box]
+    kept = tuple(
+        memos.setdefault(c.field.name, {}) if c.role == "value" and c.field else None
+        for c in columns
+    )
     return _Plan(
-        tuple(columns), is_box, _cells([c.index for c in columns]), _cells(values), _cells(boxes)
+        tuple(columns),
+        is_box,
+        kept,
+        tuple(c.name for c in columns),
+        _cells([c.index for c in columns]),
+        _cells(values),
+        _cells(boxes),
     )
 
 
@@ -354,10 +366,17 @@ def _parse_instrument(
     refused: set[str] = set()
     status = None
     width = len(row)
-    memos = ctx.memos
-    for col, box, text in zip(plan.columns, plan.is_box, plan.cells(row), strict=True):
+    cells = zip(plan.columns, plan.is_box, plan.memos, plan.names, plan.cells(row), strict=True)
+    for col, box, memo, name, text in cells:
         if not text or (box and text in UNTICKED):
             continue  # blank, or a box left unticked
+        # A file repeats few distinct values per field (scale answers 0-4, codes, visit dates):
+        # each cell text is parsed once per file and looked up after, a third of the parse
+        # (2026-12-02). Only values are kept; missing codes and errors are not.
+        if memo is not None and (known := memo.get(text, _UNSEEN)) is not _UNSEEN:
+            values[name] = known  # type: ignore[assignment]
+            continue
+        cell = text
         text = text.strip()
         try:
             if col.role == "status":
@@ -366,16 +385,6 @@ def _parse_instrument(
                 continue
             elif col.role == "value":
                 f = col.field
-                # A file repeats few distinct values per field (scale answers 0-4, codes, visit
-                # dates): each is parsed once per file and looked up after, a third of the
-                # parse (2026-12-02). Only values are kept; missing codes and errors are not.
-                memo = memos.get(f.name)
-                if memo is None:
-                    memo = memos[f.name] = {}
-                elif (known := memo.get(text, _UNSEEN)) is not _UNSEEN:
-                    values[f.name] = known  # type: ignore[assignment]
-                    continue
-                cell = text
                 if ctx.mapping is not None and f.choices:
                     text = ctx.mapping.our_code(f.name, text)
                 # A choice wins over a Missing Data Code of the same label ("Unknown"). Most
@@ -384,7 +393,9 @@ def _parse_instrument(
                 if code is not None and not (text in f.codes or text.lower() in f.codes_by_label):
                     missing[f.name] = code
                     continue
-                values[f.name] = memo[cell] = parse_value(f, text, today=ctx.today)
+                values[f.name] = parse_value(f, text, today=ctx.today)
+                if memo is not None:
+                    memo[cell] = values[f.name]
             elif col.role == "checkbox":
                 choice = col.field.choice(col.code)
                 if is_checked(text, choice.label if choice else ""):
