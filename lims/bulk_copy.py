@@ -79,7 +79,8 @@ def reserve_ids(session: Session, model: type[Base], count: int) -> list[int]:
 
     PostgreSQL hands them out from the table's sequence, which no other transaction can take
     again. SQLite has no sequence: there the ids follow the highest one, which is safe because
-    a writing transaction holds SQLite's write lock from its BEGIN IMMEDIATE (lims/db.py).
+    a writing transaction holds SQLite's write lock from its BEGIN IMMEDIATE (lims/db.py), as
+    long as the caller writes them before it adds any other row to that table.
     """
     if count <= 0:
         return []
