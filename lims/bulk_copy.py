@@ -21,6 +21,8 @@ from sqlalchemy.types import JSON
 from lims.db import Base
 
 Row = tuple[Any, ...]
+# What json.dumps gives an empty list or dict, without calling an encoder.
+_EMPTY_JSON: dict[type, str] = {list: "[]", dict: "{}"}
 
 
 def table_of(model: type[Base]) -> Table:
@@ -59,7 +61,11 @@ def _copy(session: Session, table: Table, columns: Sequence[str], rows: list[Row
         for row in rows:
             cells = list(row)
             for i in as_json:
-                cells[i] = dumps(cells[i])
+                # Most JSON cells of a phenotype import are [] or {} (no flags, no subscales):
+                # their text needs no encoder, half of the import's 330,000 (2026-12-02).
+                value = cells[i]
+                empty = not value and type(value) in _EMPTY_JSON
+                cells[i] = _EMPTY_JSON[type(value)] if empty else dumps(value)
             write(cells)
 
 

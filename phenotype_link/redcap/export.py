@@ -125,6 +125,7 @@ class _Context:
     record_header: str = "record_id"
     shapes: dict[str, tuple[tuple[Field, ...], tuple[str, ...]]] = field(default_factory=dict)
     memos: dict[str, dict[str, Value]] = field(default_factory=dict)  # field -> cell -> value
+    visits: dict[str, int | None] = field(default_factory=dict)  # event -> visit number
 
 
 def parse_export(
@@ -253,8 +254,10 @@ def _parse_row(ctx: _Context, number: int, row: Sequence[str]) -> list[_Parsed]:
     out: list[_Parsed] = []
     plans = ctx.plans
     for inst in [repeat] if repeat is not None else ctx.instruments:
-        if (plan := plans.get(inst.name)) is None or not plan.is_filled(row):
+        if (plan := plans.get(inst.name)) is None:
             continue
+        if not any(plan.values(row)) and _EMPTY_BOX.issuperset(plan.boxes(row)):
+            continue  # not filled in this row: every value blank, every box unticked
         if (made := _parse_instrument(ctx, problem, row, inst, plan)) is not None:
             values, missing, status, score = made
             out.append((number, record, event, visit, inst.name, instance, values, missing,
@@ -272,7 +275,9 @@ def _where(
         return None
     if record not in ctx.known_subjects:
         problem(ctx.record_header, record, "is not a study code the LIMS knows")
-    if (visit := visit_number(event, ctx.mapping)) is None:
+    if (visit := ctx.visits.get(event, 0)) == 0:  # read once per event name and file
+        visit = ctx.visits[event] = visit_number(event, ctx.mapping)
+    if visit is None:
         problem("redcap_event_name", event, "names no visit: use visit_<n>_... or map it")
     repeat_text = system.get("repeat_instrument", "")
     instance_text = system.get("repeat_instance", "")
@@ -325,9 +330,6 @@ class _Plan:
     cells: Callable[[Sequence[str]], tuple[str, ...]]
     values: Callable[[Sequence[str]], tuple[str, ...]]
     boxes: Callable[[Sequence[str]], tuple[str, ...]]
-
-    def is_filled(self, row: Sequence[str]) -> bool:
-        return any(self.values(row)) or not _EMPTY_BOX.issuperset(self.boxes(row))
 
 
 def _plan(columns: Sequence[Column], memos: dict[str, dict[str, Value]]) -> _Plan:

@@ -358,7 +358,8 @@ def audit_events(changes: Sequence[Change], **context: Any) -> Iterator[audit.Ev
     for c in changes:
         if c.kind == "created":
             obj = audit.ref(c.model, c.row_id)
-            yield audit.Event(Action.PHENOTYPE_RECORDED, obj, after={**c.after, **context})
+            after = {**c.after, **context} if context else c.after  # no copy per import row
+            yield audit.Event(Action.PHENOTYPE_RECORDED, obj, after=after)
         elif c.kind == "changed":
             obj = audit.ref(c.model, c.row_id)
             yield audit.Event(Action.PHENOTYPE_CHANGED, obj, after=c.after, before=c.before)
