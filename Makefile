@@ -33,8 +33,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# One pytest worker per core, at most 4 (each starts its own PostgreSQL cluster); TEST_WORKERS=0
+# runs in this process.
+TEST_WORKERS ?= auto
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadscope
 
 # Every benchmark at the sizes docs/benchmarks.md reports (about an hour on 2 shared cores).
 bench: install

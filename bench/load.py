@@ -258,7 +258,8 @@ def drive(
             if began >= stop:
                 return
             if rate and time.monotonic() >= stop:  # behind at the end: what was due, unsent
-                results.errors["not sent in time (server behind)"] += int((stop - due) / interval)
+                if unsent := int((stop - due) / interval):
+                    results.errors["not sent in time (server behind)"] += unsent
                 return
             kind = pick()
             method, path, body, headers = bench.request(kind)

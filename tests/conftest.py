@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from lims import create_app
 from lims.actors import Actor, Role
+from lims.auth.services import signing_in
 from lims.cli import alembic_config
 from lims.db import make_engine
 from tests.databases import PostgresUnavailable, postgres_factory
@@ -23,13 +25,22 @@ from tests.factories import DEMO_PASSWORD, make_user
 
 REQUIRE_ALL = os.environ.get("LIMS_REQUIRE_ALL") == "1"
 
+# The suite hashes thousands of passwords (every user fixture, every sign-in): scrypt at n = 2**10
+# costs 3 ms where the production cost (n = 2**15) costs 100 ms, and the code path is the same.
+# test_services checks that the production setting is the full cost.
+signing_in.PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
+
+
+_TEMPLATE = "lims_template"
+
 
 class DatabaseMaker:
     """Makes empty databases by name, per dialect; PostgreSQL starts at most once per run."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
-        self._pg: Callable[[str], str] | None = None
+        self._pg: Callable[[str, str | None], str] | None = None
+        self._migrated: set[str] = set()
         self._pg_error: str | None = None
         self._cleanup: list[Callable[[], None]] = []
 
@@ -47,7 +58,22 @@ class DatabaseMaker:
             if REQUIRE_ALL:
                 pytest.fail(reason + " (LIMS_REQUIRE_ALL=1)")
             pytest.skip(reason)
-        return self._pg(name)
+        return self._pg(name, None)
+
+    def migrated(self, dialect: str, name: str) -> str:
+        """An empty database at the head revision: a copy of one migrated at the first call.
+
+        Migrating costs about 2 s of CPU; copying a file, or CREATE DATABASE ... TEMPLATE on
+        PostgreSQL, a fraction of that. tests/test_migrations.py runs the migrations themselves.
+        """
+        if dialect not in self._migrated:
+            command.upgrade(alembic_config(self.url(dialect, _TEMPLATE)), "head")
+            self._migrated.add(dialect)
+        if dialect == "sqlite":
+            shutil.copyfile(self.tmp / f"{_TEMPLATE}.sqlite3", self.tmp / f"{name}.sqlite3")
+            return self.url(dialect, name)
+        assert self._pg is not None
+        return self._pg(name, _TEMPLATE)
 
     def close(self) -> None:
         for stop in self._cleanup:
@@ -69,9 +95,7 @@ def engine(request: pytest.FixtureRequest, databases: DatabaseMaker) -> Engine:
     """A database migrated to head with Alembic, built once per run for each dialect."""
     dialect: str = request.param
     if dialect not in _engines:
-        url = databases.url(dialect, "lims_test")
-        command.upgrade(alembic_config(url), "head")
-        _engines[dialect] = make_engine(url)
+        _engines[dialect] = make_engine(databases.migrated(dialect, "lims_test"))
     return _engines[dialect]
 
 

@@ -99,12 +99,14 @@ class ThrowawayCluster:
     def url(self, dbname: str) -> str:
         return f"postgresql+psycopg://postgres@/{dbname}?host={self.sock}"
 
-    def create_database(self, dbname: str) -> str:
+    def create_database(self, dbname: str, template: str | None = None) -> str:
         with psycopg.connect(
             host=str(self.sock), user="postgres", dbname="postgres", autocommit=True
         ) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            conn.execute(f'CREATE DATABASE "{dbname}"')
+            conn.execute(
+                f'CREATE DATABASE "{dbname}"' + (f' TEMPLATE "{template}"' if template else "")
+            )
         return self.url(dbname)
 
     def stop(self) -> None:
@@ -116,15 +118,17 @@ class ThrowawayCluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def postgres_factory() -> tuple[Callable[[str], str], Callable[[], None]]:
+def postgres_factory() -> tuple[Callable[[str, str | None], str], Callable[[], None]]:
     """A function that makes a fresh database by name and returns its URL, and a cleanup."""
     if url := os.environ.get("TEST_DATABASE_URL"):
         base = url.replace("postgresql+psycopg://", "postgresql://")
 
-        def make(dbname: str) -> str:
+        def make(dbname: str, template: str | None = None) -> str:
             with psycopg.connect(base, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-                conn.execute(f'CREATE DATABASE "{dbname}"')
+                conn.execute(
+                    f'CREATE DATABASE "{dbname}"' + (f' TEMPLATE "{template}"' if template else "")
+                )
             head, _, tail = url.rpartition("/")
             query = tail.partition("?")[2]
             return f"{head}/{dbname}" + (f"?{query}" if query else "")

@@ -8,11 +8,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from alembic import command
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from lims.cli import alembic_config
 from lims.db import make_engine
 from lims.errors import Conflict, LimsError
 from tests.conftest import DatabaseMaker
@@ -22,8 +20,7 @@ BENCHES = 20
 
 def race_database(databases: DatabaseMaker, dialect: str, name: str) -> Engine:
     """A database of its own, migrated to head, with a connection for every bench at once."""
-    url = databases.url(dialect, name)
-    command.upgrade(alembic_config(url), "head")
+    url = databases.migrated(dialect, name)
     return make_engine(url, pool_size=BENCHES + 1, max_overflow=0)
 
 

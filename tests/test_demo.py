@@ -1,35 +1,75 @@
+"""The demo, loaded once per database for this module (it takes seconds): every test reads it in
+a transaction rolled back after, as the `session` fixture does."""
+
 from __future__ import annotations
 
 import csv
 import io
 import re
+from collections.abc import Iterator
 from datetime import date
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from lims import demo, demo_requests
+from lims import create_app, demo, demo_requests
 from lims.actors import Actor
 from lims.audit.services import events_for, verify_chain
+from lims.auth import timezones
 from lims.auth.models import Site, User
+from lims.db import make_engine
 from lims.labels.services import print_labels
 from lims.shipments.models import ShipmentItem
 from lims.specimens.consent_models import WithdrawalLevel
-from lims.specimens.models import Aliquot, AliquotStatus, Subject
+from lims.specimens.models import Aliquot, AliquotStatus, Specimen, Subject
 from lims.storage.models import Box, Placement
 from tests.barcode_reading import decode, rasterise
-from tests.conftest import sign_in
+from tests.conftest import DatabaseMaker, sign_in
+
+SUBJECTS = 12
+_loaded: dict[str, Engine] = {}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def demo_engine(request: pytest.FixtureRequest, databases: DatabaseMaker) -> Engine:
+    """A database holding the demo, loaded at its first use in the run."""
+    dialect: str = request.param
+    if dialect not in _loaded:
+        url = databases.migrated(dialect, "lims_demo_loaded")
+        engine = make_engine(url)
+        with Session(engine) as session:
+            assert demo.load(session, seed=7, subjects=SUBJECTS) is not None
+        _loaded[dialect] = engine
+    return _loaded[dialect]
+
+
+@pytest.fixture
+def session(demo_engine: Engine) -> Iterator[Session]:
+    connection = demo_engine.connect()
+    outer = connection.begin()
+    db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    yield db
+    db.close()
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def app(session: Session) -> Flask:
+    return create_app(
+        {"TESTING": True, "SECRET_KEY": "test-only", "SESSION_FACTORY": lambda: session}
+    )
 
 
 def test_the_demo_loads_once_and_its_labels_print_and_scan(session: Session) -> None:
-    summary = demo.load(session, seed=7, subjects=6)
-    assert summary is not None and "6 subjects" in summary
-    assert demo.load(session, seed=7, subjects=6) is None  # a second run loads nothing
+    assert demo.load(session, seed=7, subjects=SUBJECTS) is None  # a second run loads nothing
 
     usernames = set(session.scalars(select(User.username)))
     assert usernames == {"admin", "tech", "tech-eu", "investigator", "reviewer"}
-    assert session.scalar(select(func.count(Subject.id))) == 6
+    assert session.scalar(select(func.count(Subject.id))) == SUBJECTS
     aliquots = session.scalar(select(func.count(Aliquot.id))) or 0
     placed = session.scalar(select(func.count(Placement.id))) or 0
     # Every tube sits in a box, but those the demo's shipments took out of theirs.
@@ -58,8 +98,6 @@ def test_the_demo_has_shipments_a_request_under_review_and_one_released_with_its
     from lims.requests.services.release import download_data_set
     from lims.shipments.models import Direction, Shipment, ShipmentStatus
     from lims.shipments.services import reconciliation
-
-    demo.load(session, seed=7, subjects=12)
 
     shipments = list(session.scalars(select(Shipment).order_by(Shipment.id)))
     _delivered, outbound, waiting, received, for_request = shipments
@@ -96,8 +134,6 @@ def test_the_demos_delivered_outbound_shipment_released_its_tubes_to_the_investi
 ) -> None:
     from lims.shipments.models import Direction, Shipment, ShipmentStatus
 
-    demo.load(session, seed=7, subjects=12)
-
     delivered = session.scalars(select(Shipment).order_by(Shipment.id)).first()
     assert delivered is not None and delivered.direction is Direction.OUTBOUND
     assert delivered.status is ShipmentStatus.RECEIVED
@@ -113,7 +149,6 @@ def test_the_demos_delivered_outbound_shipment_released_its_tubes_to_the_investi
 def test_the_demo_shows_local_times_in_two_zones_and_every_withdrawal_level(
     client: FlaskClient, session: Session
 ) -> None:
-    demo.load(session, seed=7, subjects=9)
     zones = {site.code: site.time_zone for site in session.scalars(select(Site))}
     assert zones["NA1"] == "America/New_York" and zones["EU1"] == "Europe/Berlin"
     levels = {s.withdrawal_level for s in session.scalars(select(Subject))}
@@ -128,3 +163,22 @@ def test_the_demo_shows_local_times_in_two_zones_and_every_withdrawal_level(
         shown[code] = client.get(f"/subjects/{subject.study_code}").get_data(as_text=True)
     assert re.search(r"\d{2}:\d{2} E[SD]T", shown["NA1"])  # New York's clock
     assert re.search(r"\d{2}:\d{2} CES?T", shown["EU1"])  # Berlin's clock
+
+
+def test_the_demo_shows_local_times_at_a_north_american_and_a_european_site(
+    client: FlaskClient, session: Session
+) -> None:
+    shown: dict[str, str] = {}
+    for tube in session.scalars(select(Specimen).order_by(Specimen.id)):
+        site = tube.visit.subject.site.code
+        shown.setdefault(site, timezones.shown(tube.collected_at, tube.collection_zone))
+        if site == "EU1":  # processed by EU1's own technician, on Berlin's clock
+            assert tube.processing_zone == "Europe/Berlin"
+    assert shown["NA1"].endswith((" EST", " EDT")) and shown["EU1"].endswith((" CET", " CEST"))
+    sign_in(client, "tech-eu")
+    eu_tube = next(
+        t
+        for t in session.scalars(select(Specimen).order_by(Specimen.id))
+        if t.visit.subject.site.code == "EU1"
+    )
+    assert shown["EU1"] in client.get(f"/specimens/{eu_tube.barcode}").get_data(as_text=True)

@@ -5,7 +5,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from alembic import command
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -13,7 +12,6 @@ from lims import audit
 from lims.actors import Actor
 from lims.audit.models import Action, AuditEvent
 from lims.audit.services import chain_head, events_for, verify_chain
-from lims.cli import alembic_config
 from lims.db import make_engine
 from lims.specimens.models import BarcodeCounter
 from tests.conftest import DatabaseMaker
@@ -61,8 +59,7 @@ def test_a_batch_naming_an_undeclared_class_writes_nothing(session: Session, tec
 
 @pytest.fixture(scope="module")
 def pg_engine(databases: DatabaseMaker) -> Iterator[Engine]:
-    url = databases.url("postgresql", "lims_chain_lock")
-    command.upgrade(alembic_config(url), "head")
+    url = databases.migrated("postgresql", "lims_chain_lock")
     engine = make_engine(url)
     yield engine
     engine.dispose()

@@ -1,13 +1,23 @@
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
 
 from lims.actors import Actor, Role
 from lims.auth.models import User
-from lims.auth.services import authenticate, create_user, find_site, issue_token, user_for_token
+from lims.auth.services import (
+    authenticate,
+    create_user,
+    find_site,
+    issue_token,
+    signing_in,
+    user_for_token,
+)
 from lims.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, TooManyAttempts
 from tests.factories import make_site
 
@@ -17,6 +27,20 @@ def test_passwords_are_stored_only_as_scrypt_hashes(session: Session, tech: Acto
     assert user is not None
     assert user.password_hash.startswith("scrypt:")
     assert "biobank-demo" not in user.password_hash
+
+
+def test_outside_the_suite_passwords_are_hashed_at_scrypts_full_cost() -> None:
+    # The suite lowers the cost (tests/conftest.py); the module itself must not.
+    tree = ast.parse(Path(signing_in.__file__).read_text(encoding="utf-8"))
+    (method,) = (
+        node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id == "PASSWORD_HASH_METHOD"
+        and isinstance(node.value, ast.Constant)
+    )
+    assert generate_password_hash("long-enough-1", method=method).startswith("scrypt:32768:8:1$")
 
 
 def test_only_an_admin_creates_users(session: Session, tech: Actor, admin: Actor) -> None:

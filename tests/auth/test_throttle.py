@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alembic import command
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,7 +15,6 @@ from lims import create_app
 from lims.actors import Actor, Role
 from lims.audit.models import Action, AuditEvent
 from lims.auth.services import Throttle, authenticate, unlock_user
-from lims.cli import alembic_config
 from lims.db import make_engine
 from lims.errors import NotAuthenticated, TooManyAttempts
 from tests.conftest import DatabaseMaker, csrf_token
@@ -100,8 +98,7 @@ def test_an_admins_unlock_lifts_the_lock_from_every_address(
 def sign_ins(
     request: pytest.FixtureRequest, databases: DatabaseMaker
 ) -> Iterator[sessionmaker[Session]]:
-    url = databases.url(request.param, "lims_throttle_race")
-    command.upgrade(alembic_config(url), "head")
+    url = databases.migrated(request.param, "lims_throttle_race")
     engine: Engine = make_engine(url, pool_size=20) if request.param == "postgresql" else None
     engine = engine or make_engine(url)
     yield sessionmaker(bind=engine, expire_on_commit=False)

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from alembic import command
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
@@ -25,7 +24,6 @@ from lims import create_app
 from lims.actors import Actor, Role
 from lims.audit.models import Action, AuditEvent
 from lims.audit.services import verify_chain
-from lims.cli import alembic_config
 from lims.db import make_engine
 from lims.specimens.models import Aliquot
 from lims.storage.services import check_out, store_aliquot
@@ -44,8 +42,7 @@ class Server:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, databases: DatabaseMaker) -> Iterator[Server]:
-    url = databases.url(request.param, "lims_http_race")
-    command.upgrade(alembic_config(url), "head")
+    url = databases.migrated(request.param, "lims_http_race")
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as session:
         make_user(session, "tech", Role.TECHNICIAN)

@@ -6,14 +6,12 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from alembic import command
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lims.actors import Actor, Role
 from lims.audit.services import verify_chain
-from lims.cli import alembic_config
 from lims.db import make_engine
 from lims.errors import Conflict
 from lims.specimens.models import Dystonia, Sex, Subject
@@ -69,8 +67,7 @@ def test_a_duplicate_ninds_guid_is_a_409_naming_the_field(
 def benches(
     request: pytest.FixtureRequest, databases: DatabaseMaker
 ) -> Iterator[sessionmaker[Session]]:
-    url = databases.url(request.param, "lims_unique_race")
-    command.upgrade(alembic_config(url), "head")
+    url = databases.migrated(request.param, "lims_unique_race")
     engine: Engine = make_engine(url, pool_size=25, max_overflow=0)
     yield sessionmaker(bind=engine, expire_on_commit=False)
     engine.dispose()

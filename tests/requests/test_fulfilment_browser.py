@@ -8,26 +8,26 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from lims import create_app
 from lims.actors import Actor, Role
-from lims.cli import alembic_config
 from lims.db import make_engine
 from lims.requests.services import reserve_pick_list
+from tests.conftest import DatabaseMaker
 from tests.factories import make_box, make_user
 from tests.requests.fulfilment_factories import collection, request_to_fulfil
 from tests.ui.conftest import Bench, browser, signed_in_page  # noqa: F401 (fixture)
 
 
 @pytest.fixture(scope="module")
-def picking(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Bench, str, list[str]]]:
+def picking(
+    tmp_path_factory: pytest.TempPathFactory, databases: DatabaseMaker
+) -> Iterator[tuple[Bench, str, list[str]]]:
     """A live server whose request REQ-0001 has two tubes reserved; a third tube is not on it."""
     tmp = tmp_path_factory.mktemp("pick")
-    url = f"sqlite:///{tmp / 'lims.sqlite3'}"
-    command.upgrade(alembic_config(url), "head")
+    url = databases.migrated("sqlite", "ui_picking")
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as session:
         tech = Actor.of(make_user(session, "tech", Role.TECHNICIAN))

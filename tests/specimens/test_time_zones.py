@@ -10,9 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lims import demo
 from lims.actors import Actor, Role
-from lims.auth import timezones
 from lims.auth.services import create_site, create_user
 from lims.errors import InvalidInput
 from lims.labels.services import tube_label, vial_label
@@ -323,27 +321,3 @@ def test_a_naive_input_before_time_zones_still_reads_as_utc_at_a_utc_site(
         pre=PreAnalytics(collected_at=datetime(2026, 3, 5, 19, 30)),
     )
     assert _stored(session, tube).collected_at == datetime(2026, 3, 5, 19, 30, tzinfo=UTC)
-
-
-def test_the_demo_shows_local_times_at_a_north_american_and_a_european_site(
-    client: FlaskClient, session: Session
-) -> None:
-    demo.load(session, seed=7, subjects=6)
-    shown: dict[str, str] = {}
-    for tube in session.scalars(select(Specimen).order_by(Specimen.id)):
-        site = tube.visit.subject.site.code
-        shown.setdefault(site, timezones.shown(tube.collected_at, tube.collection_zone))
-        if site == "EU1":  # processed by EU1's own technician, on Berlin's clock
-            assert tube.processing_zone == "Europe/Berlin"
-    assert shown["NA1"].endswith((" EST", " EDT")) and shown["EU1"].endswith((" CET", " CEST"))
-    sign_in(client, "tech-eu")
-    eu_tube = next(
-        t
-        for t in session.scalars(select(Specimen).order_by(Specimen.id))
-        if t.visit.subject.site.code == "EU1"
-    )
-    assert shown_on_page(client, eu_tube.barcode, shown["EU1"])
-
-
-def shown_on_page(client: FlaskClient, barcode: str, text: str) -> bool:
-    return text in client.get(f"/specimens/{barcode}").get_data(as_text=True)

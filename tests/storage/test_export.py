@@ -15,7 +15,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from alembic import command
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
@@ -23,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from lims import create_app
 from lims.actors import Actor, Role
-from lims.cli import alembic_config
 from lims.storage.services import AliquotFilter, export_inventory
 from lims.storage.services.export import LINES_PER_CHUNK
 from tests.conftest import DatabaseMaker, bearer, sign_in
@@ -45,8 +43,7 @@ CONNECTIONS = (
 @pytest.fixture(scope="module")
 def real_app(databases: DatabaseMaker) -> Iterator[tuple[Flask, str]]:
     """The app as it runs in production: its own engine and pool on a database of its own."""
-    url = databases.url("postgresql", "lims_export_streams")
-    command.upgrade(alembic_config(url), "head")
+    url = databases.migrated("postgresql", "lims_export_streams")
     app = create_app({"TESTING": True, "SECRET_KEY": "test-only", "DATABASE_URL": url})
     with app.extensions["lims_session_factory"]() as setup:
         make_user(setup, "tech", Role.TECHNICIAN)

@@ -7,6 +7,7 @@ package). Missing, they are skipped with the reason; under CI (LIMS_REQUIRE_ALL=
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Iterator
@@ -15,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from lims import create_app
 from lims.actors import Role
-from lims.cli import alembic_config
 from lims.db import make_engine
+from tests.conftest import DatabaseMaker
 from tests.factories import DEMO_PASSWORD, make_aliquots, make_box, make_subject, make_user
 from tests.specimens.factories import make_consent_form
 
@@ -34,6 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
+_servers = itertools.count(1)
 REQUIRED = os.environ.get("LIMS_REQUIRE_ALL") == "1"
 
 
@@ -54,10 +55,8 @@ class Bench:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
-    path = tmp_path_factory.mktemp("ui") / "lims.sqlite3"
-    url = f"sqlite:///{path}"
-    command.upgrade(alembic_config(url), "head")
+def live_server(databases: DatabaseMaker) -> Iterator[Bench]:
+    url = databases.migrated("sqlite", f"ui_{next(_servers)}")
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as session:
         make_user(session, "tech", Role.TECHNICIAN)

@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from lims import create_app
 from lims.actors import Role
-from lims.cli import alembic_config
 from lims.db import make_engine
 from phenotype_link.redcap.sample import visit_dates
+from tests.conftest import DatabaseMaker
 from tests.factories import make_subject, make_user, make_visit
 from tests.ui.conftest import Bench, signed_in_page
 
@@ -24,11 +23,9 @@ SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "redcap" / "sample-expor
 
 
 @pytest.fixture(scope="module")
-def sample_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
+def sample_server(databases: DatabaseMaker) -> Iterator[Bench]:
     """A live server whose database holds the subjects and visits the sample names."""
-    path = tmp_path_factory.mktemp("ui-phenotype") / "lims.sqlite3"
-    url = f"sqlite:///{path}"
-    command.upgrade(alembic_config(url), "head")
+    url = databases.migrated("sqlite", "ui_phenotype")
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as session:
         make_user(session, "tech", Role.TECHNICIAN)

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from lims import create_app
 from lims.actors import Actor, Role
-from lims.cli import alembic_config
 from lims.db import make_engine
+from tests.conftest import DatabaseMaker
 from tests.factories import make_user
 from tests.requests.release_factories import cohort
 from tests.requests.workflow_factories import PDF
@@ -41,10 +40,9 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(tmp_path_factory: pytest.TempPathFactory, databases: DatabaseMaker) -> Iterator[Lab]:
     here = tmp_path_factory.mktemp("ui-request")
-    url = f"sqlite:///{here / 'lims.sqlite3'}"
-    command.upgrade(alembic_config(url), "head")
+    url = databases.migrated("sqlite", "ui_request_walk")
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as session:
         tech = Actor.of(make_user(session, "tech", Role.TECHNICIAN))

@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from lims import create_app
 from lims.actors import Actor, Role
-from lims.cli import alembic_config
 from lims.db import make_engine
+from tests.conftest import DatabaseMaker
 from tests.factories import make_user
 from tests.shipments.factories import consented_tubes, shipped
 from tests.ui.conftest import Bench, signed_in_page
@@ -36,10 +35,8 @@ class Arrival:
 
 
 @pytest.fixture(scope="module")
-def arrival(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Arrival]:
-    path = tmp_path_factory.mktemp("ui-ship") / "lims.sqlite3"
-    url = f"sqlite:///{path}"
-    command.upgrade(alembic_config(url), "head")
+def arrival(databases: DatabaseMaker) -> Iterator[Arrival]:
+    url = databases.migrated("sqlite", "ui_ship")
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as session:
         tech = Actor.of(make_user(session, "tech", Role.TECHNICIAN))

@@ -7,21 +7,18 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
 
 from lims import audit
 from lims.actors import Actor, Role
 from lims.audit.models import Action
 from lims.auth import timezones
 from lims.auth.models import ApiToken, SignInAttempt, Site, User
-from lims.auth.services.signing_in import Throttle, locked_usernames
+from lims.auth.services.signing_in import Throttle, hash_password, locked_usernames
 from lims.auth.services.tokens import revoke_all
 from lims.db import utcnow
 from lims.errors import Conflict, InvalidInput, NotFound
 
 MIN_PASSWORD_LENGTH = 10
-# scrypt, werkzeug's default: memory-hard, and no extra dependency.
-_HASH_METHOD = "scrypt"
 
 
 def create_site(
@@ -109,7 +106,7 @@ def create_user(
     site = find_site(session, site_code, field="site") if site_code else None
     user = User(
         username=username,
-        password_hash=generate_password_hash(password, method=_HASH_METHOD),
+        password_hash=hash_password(password),
         role=role,
         site=site,
     )
@@ -140,7 +137,7 @@ def set_password(session: Session, actor: Actor, *, username: str, password: str
     if user.id != actor.user_id:
         actor.require(Role.ADMIN)
     _check_password(password)
-    user.password_hash = generate_password_hash(password, method=_HASH_METHOD)
+    user.password_hash = hash_password(password)
     user.session_generation += 1
     audit.record(session, actor, Action.USER_PASSWORD_CHANGED, user)
     session.commit()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, func, select, text
@@ -23,8 +24,20 @@ from lims.auth.models import AttemptOutcome, SignInAttempt, User
 from lims.db import utcnow
 from lims.errors import NotAuthenticated, TooManyAttempts
 
-# Checked against when the username is unknown, so both paths take the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+# scrypt with werkzeug's default cost (n = 2**15, r = 8, p = 1: 32 MiB and about 0.1 s of CPU a
+# hash): memory-hard, and no extra dependency. The test suite lowers n (tests/conftest.py), since
+# it hashes thousands of passwords; a stored hash names its own cost, so checking follows it.
+PASSWORD_HASH_METHOD = "scrypt"
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=PASSWORD_HASH_METHOD)
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    """Checked against when the username is unknown, so both paths take the same time."""
+    return generate_password_hash("not-a-real-password", method=method)
 
 
 @dataclass(frozen=True)
@@ -68,7 +81,7 @@ def authenticate(
         session.commit()
         raise TooManyAttempts(refusal)
     user = session.scalar(select(User).where(User.username == username))
-    stored_hash = user.password_hash if user else _DUMMY_HASH
+    stored_hash = user.password_hash if user else _dummy_hash(PASSWORD_HASH_METHOD)
     # Committed as a failure before the (slow, ~0.1 s) password check, which runs outside any
     # transaction: concurrent attempts count this one without waiting for it and no lock is
     # held meanwhile, and a crash mid-check still counts against it.
