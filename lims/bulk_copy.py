@@ -14,11 +14,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy import Table, insert, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON
 
-from lims.db import Base
+from lims.db import Base, translate_refusal
 
 Row = tuple[Any, ...]
 # What json.dumps gives an empty list or dict, without calling an encoder.
@@ -51,8 +53,22 @@ def _copy(session: Session, table: Table, columns: Sequence[str], rows: list[Row
     raw = session.connection().connection.driver_connection
     assert raw is not None
     quoted = ", ".join(f'"{name}"' for name in columns)
+    statement = f'COPY "{table.name}" ({quoted}) FROM STDIN'
+    try:
+        _stream(raw, statement, rows, as_json)
+    except psycopg.Error as err:
+        # The engine's handler does not see the driver's own calls: a row the database refuses
+        # (a CHECK, a unique key a race took) answers as it would through an executemany.
+        wrapped = DBAPIError.instance(statement, None, err, psycopg.Error)
+        translate_refusal(wrapped)
+        raise wrapped from err
+
+
+def _stream(
+    raw: psycopg.Connection[Any], statement: str, rows: list[Row], as_json: list[int]
+) -> None:
     dumps = json.dumps
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
         write = copy.write_row
         if not as_json:
             for row in rows:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from lims.actors import Actor
 from lims.audit.models import AuditEvent
-from lims.errors import Forbidden, InvalidInput
+from lims.errors import Conflict, Forbidden, InvalidInput
 from lims.phenotype.models import (
     Diagnosis,
     DiagnosticFinding,
@@ -144,6 +144,19 @@ def test_an_import_leaves_the_cycle_collector_on_also_when_it_refuses_the_file(
     with pytest.raises(InvalidInput):
         import_redcap(session, tech, data=RAW.replace(b"2021-11-17", b"2099-11-17"), today=TODAY)
     assert gc.isenabled()
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_a_row_the_database_refuses_is_a_conflict_naming_the_rule_and_nothing_is_written(
+    session: Session, tech: Actor
+) -> None:
+    # A dose of 0 passes the dictionary's range (min 0) but not the treatments' CHECK (> 0):
+    # the COPY on PostgreSQL must answer as the executemany on SQLite does, with a 409.
+    zero_dose = RAW.replace(b",2021-11-17,1,200,", b",2021-11-17,1,0,")
+    with pytest.raises(Conflict, match="dose_positive"):
+        import_redcap(session, tech, data=zero_dose, today=TODAY)
+    session.rollback()
+    assert (count(session, Treatment), count(session, Diagnosis)) == (0, 0)
 
 
 def test_an_unknown_subject_is_refused_not_skipped(session: Session, tech: Actor) -> None:

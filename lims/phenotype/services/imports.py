@@ -302,8 +302,8 @@ def _without_cyclic_gc() -> Iterator[None]:
     """Pause Python's cycle collector while an import runs; reference counting still frees.
 
     An import makes millions of small objects that live until it ends, and each full collection
-    walks all of them again: a quarter of a 10,000-event import's CPU (2026-12-02). Nothing the
-    import makes holds a cycle that must be collected before it returns.
+    walks all of them again: a quarter of a 10,000-event import's CPU (2026-12-02). Cycles made
+    meanwhile (SQLAlchemy's, an error's traceback) are collected after it returns.
     """
     was_enabled = gc.isenabled()
     gc.disable()
