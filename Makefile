@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 HOST ?= 127.0.0.1
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install lint bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -39,12 +39,29 @@ TEST_WORKERS ?= auto
 test: lint
 	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadscope
 
-# Every benchmark at the sizes docs/benchmarks.md reports (about an hour on 2 shared cores).
+# Every benchmark at the sizes docs/benchmarks.md reports (hours on 2 cores; the consortium-scale
+# ones, bench/scale.py and bench/load.py, are run by hand as docs/benchmarks.md says).
 bench: install
 	$(BIN)/python bench/labels.py
 	$(BIN)/python bench/manifest.py
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/inventory.py
+	$(BIN)/python bench/audit_trail.py
+	$(BIN)/python bench/phenotype_import.py
+	$(BIN)/python bench/feasibility.py
+
+# Every benchmark once at a tiny size, on SQLite and PostgreSQL, so none rots: CI runs this after
+# the suite (.ci/run). The figures mean nothing at this size; a crash or a wrong count fails.
+# bench/scale.py and bench/load.py run inside the suite (tests/test_bench_scale.py,
+# tests/infra/test_load_bench.py).
+bench-smoke: install
+	$(BIN)/python bench/labels.py --count 5 --repeat 1
+	$(BIN)/python bench/manifest.py --count 20 --repeat 1
+	$(BIN)/python bench/imports.py --count 200 --strawman-count 20 --warm-up 20 --repeat 1
+	$(BIN)/python bench/inventory.py --count 500 --repeat 1 --deep-page 2 --strawman-export 100
+	$(BIN)/python bench/audit_trail.py --events 200 --repeat 1
+	$(BIN)/python bench/phenotype_import.py --subjects 20 --events 60
+	$(BIN)/python bench/feasibility.py --subjects 20 --repeat 1
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -93,6 +93,9 @@ class Databases:
                 self._pg_probe = self._make_pg("bench_probe")
             except (PostgresUnavailable, psycopg.Error) as err:
                 self.pg_error = " ".join(str(err).split()) or type(err).__name__
+                if os.environ.get("LIMS_REQUIRE_ALL") == "1":  # CI: `make bench-smoke`
+                    why = f"PostgreSQL unavailable (LIMS_REQUIRE_ALL=1): {self.pg_error}"
+                    raise SystemExit(why) from err
         return self.pg_error
 
     def fresh(self, dialect: str, name: str) -> str:

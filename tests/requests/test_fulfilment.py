@@ -18,6 +18,7 @@ from lims.requests.models import ItemStatus, RequestState, SpecimenRequest
 from lims.requests.services import (
     cancel_reservation,
     confirm_pick,
+    fulfilment,
     fulfilment_of,
     pack_request_shipment,
     pick_list_pdf,
@@ -96,6 +97,22 @@ def test_a_visits_last_stored_tube_stays_unless_the_request_allows_it(
     assert sorted(line.barcode for line in taken.lines) == sorted(
         t.barcode for tubes in found.tubes.values() for t in tubes
     )
+
+
+def test_the_last_tube_rule_holds_when_the_visits_are_counted_in_several_queries(
+    session: Session, staff: tuple[Actor, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A broad request at consortium scale matches more visits than PostgreSQL takes bound
+    # parameters in one statement (65,535), so stored tubes are counted a slice of visits at a
+    # time; one visit per query here.
+    monkeypatch.setattr(fulfilment, "_IDS_PER_QUERY", 1)
+    collection(session, [make_box(session)], [1, 2, 3])
+    keeping = _request(session, staff, tmp_path, aliquots_per_visit=2)
+
+    kept = propose_pick_list(session, staff[0], request=keeping.code)
+
+    assert len(kept.lines) == 1 + 2  # visit 1's only tube stays, 1 of visit 2's, 2 of visit 3's
+    assert (kept.visits, kept.short_visits, kept.kept_last) == (3, 2, 2)
 
 
 def test_a_tube_with_less_than_the_quantity_asked_is_not_proposed(

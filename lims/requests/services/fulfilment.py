@@ -160,15 +160,24 @@ def _stored_per_visit(session: Session, visits: Iterable[int]) -> dict[tuple[int
     """How many stored tubes each visit has of each type, matching or not: the last one of a
     type stays for the collection unless the request allows taking it."""
     ids = sorted(visits)
-    if not ids:
-        return {}
-    stmt = (
-        select(Specimen.visit_id, Aliquot.specimen_type, func.count())
-        .join(Specimen, Specimen.id == Aliquot.specimen_id)
-        .where(Specimen.visit_id.in_(ids), Aliquot.status == AliquotStatus.STORED)
-        .group_by(Specimen.visit_id, Aliquot.specimen_type)
-    )
-    return {(v, str(t)): n for v, t, n in session.execute(stmt)}
+    found: dict[tuple[int, str], int] = {}
+    # In slices: a bound parameter per id, and PostgreSQL takes at most 65,535 in one statement
+    # (a broad request at 50,000 subjects matched more visits than that).
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        stmt = (
+            select(Specimen.visit_id, Aliquot.specimen_type, func.count())
+            .join(Specimen, Specimen.id == Aliquot.specimen_id)
+            .where(
+                Specimen.visit_id.in_(ids[start : start + _IDS_PER_QUERY]),
+                Aliquot.status == AliquotStatus.STORED,
+            )
+            .group_by(Specimen.visit_id, Aliquot.specimen_type)
+        )
+        found.update({(v, str(t)): n for v, t, n in session.execute(stmt)})
+    return found
+
+
+_IDS_PER_QUERY = 10_000
 
 
 _NUMBER = re.compile(r"(\d+)")
