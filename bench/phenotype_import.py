@@ -4,6 +4,12 @@ transaction, bench/phenotype_baseline.py).
 
 Run: .venv/bin/python bench/phenotype_import.py [--subjects N] [--events N] [--baseline-events N]
                                     [--methods both|ours|competent] [--db sqlite|postgresql|both]
+                                    [--profile FILE]
+
+--profile FILE writes cProfile's statistics of our first import at full size (per database:
+FILE.postgresql, FILE.sqlite) for `python -m pstats`. Each row also shows the 1-minute load
+average when it finished: CPU seconds are comparable across runs, wall seconds only at the
+same load.
 
 The export is written by phenotype_link's REDCap writer in the raw layout REDCap uses: per event
 one row with the visit, the diagnosis, the GDRS and BFMDRS movement items and the family history,
@@ -18,6 +24,7 @@ by default: at 40,000 it takes over an hour), and ours again at that size beside
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import random
 import sys
@@ -45,7 +52,7 @@ from bench._common import (
 from bench.phenotype_baseline import competent_import
 from lims.audit.services import verify_chain
 from lims.phenotype.models import ScaleAdministration
-from lims.phenotype.services import import_redcap
+from lims.phenotype.services import ImportResult, import_redcap
 from lims.specimens.models import Dystonia, Visit
 from phenotype_link.catalog import lims_instruments
 from phenotype_link.redcap.writer import ExportRow, write_export
@@ -180,14 +187,26 @@ def _timed(session, work):  # type: ignore[no-untyped-def]
     return result, wall, cpu, _server_cpu(session) - server
 
 
-def run(dbs: Databases, dialect: str, case: Case, table: Table, mode: str) -> None:
+def run(
+    dbs: Databases, dialect: str, case: Case, table: Table, mode: str, profile: str | None = None
+) -> None:
     engine, make, tech = _prepare(dbs, dialect, f"pheno_{mode}", case.specs, case.visits)
     again = changed = ""
     with make() as session:
         if mode == "ours":
-            result, seconds, cpu, server = _timed(
-                session, lambda: import_redcap(session, tech, data=case.data, today=TODAY)
-            )
+            profiler = cProfile.Profile() if profile else None
+
+            def first() -> ImportResult:
+                if profiler is not None:
+                    profiler.enable()
+                try:
+                    return import_redcap(session, tech, data=case.data, today=TODAY)
+                finally:
+                    if profiler is not None:
+                        profiler.disable()
+                        profiler.dump_stats(f"{profile}.{dialect}")
+
+            result, seconds, cpu, server = _timed(session, first)
             created = result.created
             same, *t_same = _timed(
                 session, lambda: import_redcap(session, tech, data=case.data, today=TODAY)
@@ -198,8 +217,8 @@ def run(dbs: Databases, dialect: str, case: Case, table: Table, mode: str) -> No
             )
             assert (edit.created, edit.changed) == (0, case.changed), edit
             again, changed = (
-                "/".join(f"{t:.1f}" for t in t_same),
-                "/".join(f"{t:.1f}" for t in t_edit),
+                "/".join(f"{t:.2f}" for t in t_same),
+                "/".join(f"{t:.2f}" for t in t_edit),
             )
         else:
             created, seconds, cpu, server = _timed(
@@ -209,7 +228,8 @@ def run(dbs: Databases, dialect: str, case: Case, table: Table, mode: str) -> No
         assert verify_chain(session).is_intact
     engine.dispose()
     name = "import_redcap" if mode == "ours" else "competent: ORM, 1 transaction"
-    table.row(dialect, name, case.events, created, rows, seconds, cpu, server, again, changed)
+    load = f"{os.getloadavg()[0]:.1f}"
+    table.row(dialect, name, case.events, created, rows, seconds, cpu, server, again, changed, load)
 
 
 def main() -> None:
@@ -224,6 +244,7 @@ def main() -> None:
     )
     parser.add_argument("--methods", choices=("both", "ours", "competent"), default="both")
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--profile", help="write cProfile statistics of our full-size import")
     args = parser.parse_args()
     full = make_case(args.subjects, args.events)
     small_events = args.baseline_events or args.events
@@ -249,6 +270,7 @@ def main() -> None:
             ("server CPU s", 12),
             ("same again s", 18),
             ("1% changed s", 18),
+            ("load", 5),
         ]
     )
     plan = []
@@ -263,7 +285,7 @@ def main() -> None:
                 print(f"{dialect}: skipped ({why})")
                 continue
             for case, mode in plan:
-                run(dbs, dialect, case, table, mode)
+                run(dbs, dialect, case, table, mode, args.profile if case is full else None)
         print(f"# {dbs.versions()}")
 
 

@@ -140,7 +140,14 @@ def _translate_error(context: ExceptionContext) -> None:
     checked first and saw no clash) is a 409 naming the field, not a 500; a lock that could not be
     had in time, or a deadlock PostgreSQL broke, is a 503 asking to try again.
     """
-    err = context.sqlalchemy_exception
+    translate_refusal(context.sqlalchemy_exception)
+
+
+def translate_refusal(err: BaseException | None) -> None:
+    """Raise the LimsError a database refusal means (see _translate_error); return if none.
+
+    For what goes to the driver directly (COPY, lims/bulk_copy.py), which the engine's error
+    handler never sees."""
     if isinstance(err, IntegrityError) and _is_constraint(err):
         raise constraint_conflict(err) from err
     if isinstance(err, OperationalError | DBAPIError) and _is_busy(err):

@@ -32,11 +32,10 @@ BUILDS_ON: dict[str, set[str]] = {
     "requests": {"phenotype", "shipments"},  # issue 19
 }
 # Shared modules every feature may import; they import no feature themselves.
-SHARED = {"actors", "db", "errors", "web"}
+SHARED = {"actors", "bulk_copy", "db", "errors", "web"}
 # The application around the features: they may import any feature, and no feature imports them.
 APPLICATION = {
     "__init__",
-    "bulk_copy",
     "cli",
     "demo",
     "demo_phenotype",

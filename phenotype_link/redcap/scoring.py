@@ -27,9 +27,10 @@ def score_instrument(
     if instrument.scale_id is None:
         return None
     scale = get_scale(instrument.scale_id)
+    # The numbers as parsed (ints, or Decimals for half points): the scale checks and sums
+    # them as they are. Anything else (a bool, text) is not an answer: missing.
     answers = {
-        item.id: Decimal(v) if isinstance(v := values.get(item.id), int | Decimal) else None
-        for item in scale.items
+        i: v for i in scale.item_ids if type(v := values.get(i)) is int or type(v) is Decimal
     }
     total = values.get(f"{scale.id}_total")
     imported = Decimal(total) if isinstance(total, int | Decimal) else None

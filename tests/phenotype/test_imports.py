@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from lims.actors import Actor
 from lims.audit.models import AuditEvent
-from lims.errors import Forbidden, InvalidInput
+from lims.errors import Conflict, Forbidden, InvalidInput
 from lims.phenotype.models import (
     Diagnosis,
     DiagnosticFinding,
@@ -114,6 +115,48 @@ def test_one_bad_cell_writes_nothing_and_names_row_record_event_and_field(
     assert problem["row"] == 3 and problem["field"] == "btx_date"
     assert "record NA2-0001" in problem["message"] and "visit_1_arm_1" in problem["message"]
     assert (count(session, Treatment), count(session, ScaleAdministration)) == (0, 0)
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_each_new_row_is_written_under_the_id_its_audit_event_names(
+    session: Session, tech: Actor
+) -> None:
+    # The ids are taken before the rows go in (COPY on PostgreSQL, executemany on SQLite).
+    import_redcap(session, tech, data=RAW, today=TODAY)
+    recorded = select(AuditEvent).where(AuditEvent.action == "phenotype.recorded")
+    named = {(e.object_type, e.object_id): e.after for e in session.scalars(recorded)}
+
+    stored = {
+        (model.__audit_type__, str(row.id)): row
+        for model in (Diagnosis, ScaleAdministration, Treatment, DiagnosticFinding)
+        for row in session.scalars(select(model))
+    }
+    assert named.keys() == stored.keys()
+    scales = [(k, row) for k, row in stored.items() if isinstance(row, ScaleAdministration)]
+    assert all(named[k]["answers"] == row.answers for k, row in scales)  # type: ignore[index]
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_an_import_leaves_the_cycle_collector_on_also_when_it_refuses_the_file(
+    session: Session, tech: Actor
+) -> None:
+    import_redcap(session, tech, data=RAW, today=TODAY)
+    with pytest.raises(InvalidInput):
+        import_redcap(session, tech, data=RAW.replace(b"2021-11-17", b"2099-11-17"), today=TODAY)
+    assert gc.isenabled()
+
+
+@pytest.mark.usefixtures("sample_subjects")
+def test_a_row_the_database_refuses_is_a_conflict_naming_the_rule_and_nothing_is_written(
+    session: Session, tech: Actor
+) -> None:
+    # A dose of 0 passes the dictionary's range (min 0) but not the treatments' CHECK (> 0):
+    # the COPY on PostgreSQL must answer as the executemany on SQLite does, with a 409.
+    zero_dose = RAW.replace(b",2021-11-17,1,200,", b",2021-11-17,1,0,")
+    with pytest.raises(Conflict, match="dose_positive"):
+        import_redcap(session, tech, data=zero_dose, today=TODAY)
+    session.rollback()
+    assert (count(session, Treatment), count(session, Diagnosis)) == (0, 0)
 
 
 def test_an_unknown_subject_is_refused_not_skipped(session: Session, tech: Actor) -> None:

@@ -127,6 +127,28 @@ def test_one_bad_cell_names_its_row_record_event_field_and_value() -> None:
     )
 
 
+def test_a_value_read_before_and_a_bad_one_repeated_are_each_handled_in_every_row() -> None:
+    # Cell texts are parsed once per file and looked up after; problems are never looked up.
+    text = HEADER + (
+        "NA2-0001,visit_1_arm_1,,,2023-01-05,2,1,0,1,0,2,,,,,\n"
+        "NA2-0001,visit_2_arm_1,,,2023-01-05,2,UNK,0,1,0,2,,,,,\n"
+        "NA2-0001,visit_3_arm_1,,,2023-01-05,2,1,0,1,0,2,,,,,\n"
+        "NA2-0001,visit_1_arm_1,botulinum_toxin,1,,,,,,,,2022-12-01,1,-5,1,2\n"
+        "NA2-0001,visit_2_arm_1,botulinum_toxin,1,,,,,,,,2022-12-01,1,-5,1,2\n"
+    )
+    assert [(p.row, p.field) for p in problems(text)] == [
+        (5, "btx_dose_units"),
+        (6, "btx_dose_units"),
+    ]
+    parsed = parse(text.rsplit("NA2-0001,visit_1_arm_1,botulinum", 1)[0])
+    diagnoses = [r for r in parsed.records if r.instrument == "diagnosis"]
+    assert [(r.values.get("dx_type"), dict(r.missing)) for r in diagnoses] == [
+        ("1", {}),
+        (None, {"dx_type": "UNK"}),
+        ("1", {}),
+    ]
+
+
 def test_every_problem_of_the_file_is_reported_at_once() -> None:
     text = HEADER + (
         "XX-9999,visit_1_arm_1,,,2023-01-05,2,1,0,1,0,2,,,,,\n"  # unknown subject

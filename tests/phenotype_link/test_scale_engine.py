@@ -47,6 +47,16 @@ def test_a_float_or_text_answer_is_not_a_number() -> None:
     ]
 
 
+def test_whole_number_answers_score_alike_as_ints_and_decimals_and_a_bool_is_refused() -> None:
+    # A complete set of int answers is checked a group of items at a time (Scale._check).
+    scale = get_scale("gdrs")
+    as_ints = {item.id: 2 for item in scale.items}
+    assert scale.score(as_ints) == scale.score({k: D(v) for k, v in as_ints.items()})
+    with pytest.raises(ScoringError) as caught:
+        scale.score(as_ints | {scale.items[0].id: True})  # type: ignore[dict-item]
+    assert [p.reason for p in caught.value.problems] == ["True is not a number"]
+
+
 def test_a_missing_item_is_an_error_naming_the_rule_never_a_silent_zero() -> None:
     with pytest.raises(ScoringError) as caught:
         get_scale("jrs").score({"jrs_severity": D(3), "jrs_frequency": None})

@@ -7,9 +7,11 @@ audited change with before and after. A dry run answers what would happen and wr
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -110,8 +112,9 @@ def _into(
     """Turn one instrument record into the phenotype values it holds."""
     v, n = rec.values, rec.repeat_instance
     if instrument.scale_id is not None:
-        items = get_scale(instrument.scale_id).items
-        answers = {i.id: _decimal(v.get(i.id)) for i in items}  # blank or coded: missing
+        ids = get_scale(instrument.scale_id).item_ids
+        # blank or coded: missing (None); ints as they are, the scorer and JSON take them
+        answers = {i: a if type(a := v.get(i)) is int else _decimal(a) for i in ids}
         total = _decimal(v.get(f"{instrument.scale_id}_total"))
         out["scales"].append(ScaleIn(instrument.scale_id, answers, total, None, n, rec.score))
     elif rec.instrument == "diagnosis":
@@ -294,6 +297,23 @@ def _changes(
     return changes, problems
 
 
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cycle collector while an import runs; reference counting still frees.
+
+    An import makes millions of small objects that live until it ends, and each full collection
+    walks all of them again: a quarter of a 10,000-event import's CPU (2026-12-02). Cycles made
+    meanwhile (SQLAlchemy's, an error's traceback) are collected after it returns.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def import_redcap(
     session: Session,
     actor: Actor,
@@ -306,6 +326,20 @@ def import_redcap(
 ) -> ImportResult:
     """Import a REDCap export (raw or labels, optionally through a mapping file), all or nothing."""
     actor.require(Role.TECHNICIAN)  # reviewers read; the bench records
+    with _without_cyclic_gc():
+        return _import(session, actor, data, mapping, filename, dry_run=dry_run, today=today)
+
+
+def _import(
+    session: Session,
+    actor: Actor,
+    data: bytes,
+    mapping: str | None,
+    filename: str | None,
+    *,
+    dry_run: bool,
+    today: date,
+) -> ImportResult:
     digest = hashlib.sha256(data).hexdigest()
     try:
         text = data.decode("utf-8-sig")
