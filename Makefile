@@ -49,19 +49,23 @@ bench: install
 	$(BIN)/python bench/audit_trail.py
 	$(BIN)/python bench/phenotype_import.py
 	$(BIN)/python bench/feasibility.py
+	$(BIN)/python bench/audit_size.py
+	$(BIN)/python bench/generate.py
 
 # Every benchmark once at a tiny size, on SQLite and PostgreSQL, so none rots: CI runs this after
 # the suite (.ci/run). The figures mean nothing at this size; a crash or a wrong count fails.
-# bench/scale.py and bench/load.py run inside the suite (tests/test_bench_scale.py,
-# tests/infra/test_load_bench.py).
+# bench/scale.py, bench/load.py and bench/generate.py on SQLite also run inside the suite
+# (tests/test_bench_scale.py, tests/infra/test_load_bench.py, tests/test_bench_generate.py).
 bench-smoke: install
 	$(BIN)/python bench/labels.py --count 5 --repeat 1
 	$(BIN)/python bench/manifest.py --count 20 --repeat 1
 	$(BIN)/python bench/imports.py --count 200 --strawman-count 20 --warm-up 20 --repeat 1
 	$(BIN)/python bench/inventory.py --count 500 --repeat 1 --deep-page 2 --strawman-export 100
 	$(BIN)/python bench/audit_trail.py --events 200 --repeat 1
-	$(BIN)/python bench/phenotype_import.py --subjects 20 --events 60
+	$(BIN)/python bench/phenotype_import.py --subjects 20 --events 60 --baseline-events 60
 	$(BIN)/python bench/feasibility.py --subjects 20 --repeat 1
+	$(BIN)/python bench/audit_size.py --sizes 200,400 --repeat 1
+	$(BIN)/python bench/generate.py --subjects 3 --db postgresql
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
