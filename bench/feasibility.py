@@ -64,6 +64,7 @@ from lims.auth.services import create_user
 from lims.cli import alembic_config
 from lims.db import make_engine
 from lims.demo import CONSENT_V1, DIAGNOSIS_WEIGHTS
+from lims.demo_scale_requests import EXAMPLE
 from lims.requests.criteria import Criteria, count_matches, count_statement, parse_criteria
 from lims.requests.services.feasibility import FeasibilitySettings, check_feasibility
 from lims.specimens.consent_models import ConsentStatement
@@ -83,14 +84,7 @@ REGIONS = {
     "craniofacial": '["jaw_tongue", "lower_face"]',
     "limb": '["hand_right"]',
 }
-CRITERIA = {
-    "purpose": {"term": "HMB", "modifiers": ["GSO", "NCU"]},
-    "diagnoses": ["cervical"],
-    "specimen_types": ["serum"],
-    "min_visits": 2,
-    "scores": [{"scale": "twstrs", "min": 20}],
-    "toxin_weeks": {"min": 12},
-}
+CRITERIA = EXAMPLE  # the issue #19 question, as the generated demo asks it too
 HAND_WRITTEN = """
 WITH in_force AS (
   SELECT e.id, e.subject_id, row_number() OVER (

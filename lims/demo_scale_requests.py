@@ -51,7 +51,7 @@ from lims.specimens.duo import DuoTerm
 
 SUBJECTS_PER_REQUEST = 2_500
 RELEASED_TUBES = 24  # a quarter of a 10x10 box per request: quick to pick by scan
-# The issue #19 question, as bench/feasibility.py asks it.
+# The issue #19 question; bench/feasibility.py times it.
 EXAMPLE: dict[str, Any] = {
     "purpose": {"term": "HMB", "modifiers": ["GSO", "NCU"]},
     "diagnoses": ["cervical"],

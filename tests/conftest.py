@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -99,20 +100,22 @@ def engine(request: pytest.FixtureRequest, databases: DatabaseMaker) -> Engine:
     return _engines[dialect]
 
 
-@pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
+@contextmanager
+def rolled_back(engine: Engine) -> Iterator[Session]:
     """A session whose commits become savepoints of one outer transaction, rolled back after."""
     connection = engine.connect()
     outer = connection.begin()
     db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    yield db
-    db.close()
-    outer.rollback()
-    connection.close()
+    try:
+        yield db
+    finally:
+        db.close()
+        outer.rollback()
+        connection.close()
 
 
-@pytest.fixture
-def app(session: Session) -> Flask:
+def app_on(session: Session) -> Flask:
+    """The app for tests, every request on `session`."""
     return create_app(
         {
             "TESTING": True,
@@ -121,6 +124,17 @@ def app(session: Session) -> Flask:
             "LOGIN_MAX_FAILURES": 3,
         }
     )
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with rolled_back(engine) as db:
+        yield db
+
+
+@pytest.fixture
+def app(session: Session) -> Flask:
+    return app_on(session)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from lims import create_app, demo, demo_requests
+from lims import demo, demo_requests
 from lims.actors import Actor
 from lims.audit.services import events_for, verify_chain
 from lims.auth import timezones
@@ -27,7 +27,7 @@ from lims.specimens.consent_models import WithdrawalLevel
 from lims.specimens.models import Aliquot, AliquotStatus, Specimen, Subject
 from lims.storage.models import Box, Placement
 from tests.barcode_reading import decode, rasterise
-from tests.conftest import DatabaseMaker, sign_in
+from tests.conftest import DatabaseMaker, app_on, rolled_back, sign_in
 
 SUBJECTS = 12
 _loaded: dict[str, Engine] = {}
@@ -48,20 +48,13 @@ def demo_engine(request: pytest.FixtureRequest, databases: DatabaseMaker) -> Eng
 
 @pytest.fixture
 def session(demo_engine: Engine) -> Iterator[Session]:
-    connection = demo_engine.connect()
-    outer = connection.begin()
-    db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    yield db
-    db.close()
-    outer.rollback()
-    connection.close()
+    with rolled_back(demo_engine) as db:
+        yield db
 
 
 @pytest.fixture
 def app(session: Session) -> Flask:
-    return create_app(
-        {"TESTING": True, "SECRET_KEY": "test-only", "SESSION_FACTORY": lambda: session}
-    )
+    return app_on(session)
 
 
 def test_the_demo_loads_once_and_its_labels_print_and_scan(session: Session) -> None:
