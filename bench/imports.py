@@ -220,12 +220,18 @@ def main() -> None:
     parser.add_argument(
         "--strawman-count", type=int, default=2_000, help="rows the per-row strawman writes"
     )
+    parser.add_argument(
+        "--competent-count",
+        type=int,
+        help="rows the competent baseline imports (default: --count); compared in rows/s",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; median shown")
     parser.add_argument("--warm-up", type=int, default=500, help="rows of the untimed first run")
     parser.add_argument("--db", choices=[*DIALECTS, "both"], default="both")
     args = parser.parse_args()
     full = collection_log(args.count)
-    logs = {"ours": full, "competent": full, "strawman": collection_log(args.strawman_count)}
+    competent = collection_log(args.competent_count) if args.competent_count else full
+    logs = {"ours": full, "competent": competent, "strawman": collection_log(args.strawman_count)}
     warm = collection_log(args.warm_up)
     with Databases() as databases:
         header("aliquot CSV import (lims.specimens.services.import_aliquots)")
