@@ -19,6 +19,7 @@ from tests.factories import (
     make_aliquots,
     make_box,
     make_freezer,
+    make_rack,
     make_specimen,
     make_subject,
     make_visit,
@@ -109,6 +110,25 @@ def test_the_box_page_draws_every_position_with_type_status_and_links(
     assert f"J10 · {dna.barcode} · dna · stored" in page
     by_code = client.get(f"/storage/boxes/by-barcode/{box.barcode}")
     assert by_code.headers["Location"].endswith(f"/storage/boxes/{box.id}")
+
+
+def test_the_box_page_offers_the_racks_of_its_own_freezer_and_links_to_the_others(
+    client: FlaskClient, session: Session, tech: Actor
+) -> None:
+    here, there = make_freezer(session), make_freezer(session)
+    near, far = make_rack(session, here), make_rack(session, there)
+    box = make_box(session, rack=near)
+    sign_in(client, "tech")
+
+    page = client.get(f"/storage/boxes/{box.id}").get_data(as_text=True)
+
+    offered = set(re.findall(r'<option value="(\d+)"', page))
+    assert str(near.id) in offered and str(far.id) not in offered
+    assert 'href="/storage/move"' in page  # another freezer's racks: the move page
+    moved = client.post(
+        f"/storage/boxes/{box.id}/move", data={"rack_id": far.id, "csrf_token": csrf_token(client)}
+    )
+    assert moved.status_code == 303 and box.rack_id == far.id
 
 
 def test_the_aliquot_list_filters_and_pages(
