@@ -117,7 +117,9 @@ def _visit_rows(
         "collected_at": _time(drawn),
         "received_at": _time(drawn + timedelta(hours=2)),
         "pre_processing_temperature": "2-10C",
-        "processed_at": _time(drawn + timedelta(hours=rng.randrange(4, 48))),
+        # Within the working day or the next one: never at night, where a clock change makes
+        # a local time ambiguous or missing (the import refuses those, rightly; issue #15).
+        "processed_at": _time(drawn + timedelta(hours=rng.choice((4, 5, 6, 24, 26, 28)))),
         "storage_temperature_c": "-80",
     }
     dna = edta | {
