@@ -10,8 +10,10 @@ here, so every NOT NULL column must be given.
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -23,6 +25,25 @@ from sqlalchemy.types import JSON
 from lims.db import Base, translate_refusal
 
 Row = tuple[Any, ...]
+
+
+@contextmanager
+def without_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cycle collector while a bulk import runs; reference counting still frees.
+
+    An import makes millions of small objects that live until it ends, and each full collection
+    walks all of them again: a quarter of a 10,000-event phenotype import's CPU (2026-12-02).
+    Cycles made meanwhile (SQLAlchemy's, an error's traceback) are collected after it returns.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 # What json.dumps gives an empty list or dict, without calling an encoder.
 _EMPTY_JSON: dict[type, str] = {list: "[]", dict: "{}"}
 

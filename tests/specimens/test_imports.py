@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 from datetime import date
 
 import pytest
@@ -104,6 +105,7 @@ def test_a_file_with_one_bad_row_writes_nothing_and_names_row_and_field(
     (problem,) = err.value.errors
     assert problem["row"] == 4 and problem["field"] == "volume_ul"
     assert "-5 is outside 1 to 100000" in problem["message"]
+    assert gc.isenabled()  # the import pauses the cycle collector and turns it back on
 
 
 def test_every_kind_of_bad_row_is_reported_at_once(session: Session, tech: Actor) -> None:

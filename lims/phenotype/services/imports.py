@@ -7,11 +7,9 @@ audited change with before and after. A dry run answers what would happen and wr
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -23,6 +21,7 @@ from sqlalchemy.orm import Session
 from lims import audit
 from lims.actors import Actor, Role
 from lims.audit.models import Action
+from lims.bulk_copy import without_cyclic_gc
 from lims.errors import FieldError, InvalidInput
 from lims.phenotype.models import BodyRegion, FindingKind, PhenotypeImport, TreatmentKind
 from lims.phenotype.services._common import (
@@ -297,23 +296,6 @@ def _changes(
     return changes, problems
 
 
-@contextmanager
-def _without_cyclic_gc() -> Iterator[None]:
-    """Pause Python's cycle collector while an import runs; reference counting still frees.
-
-    An import makes millions of small objects that live until it ends, and each full collection
-    walks all of them again: a quarter of a 10,000-event import's CPU (2026-12-02). Cycles made
-    meanwhile (SQLAlchemy's, an error's traceback) are collected after it returns.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def import_redcap(
     session: Session,
     actor: Actor,
@@ -326,7 +308,7 @@ def import_redcap(
 ) -> ImportResult:
     """Import a REDCap export (raw or labels, optionally through a mapping file), all or nothing."""
     actor.require(Role.TECHNICIAN)  # reviewers read; the bench records
-    with _without_cyclic_gc():
+    with without_cyclic_gc():
         return _import(session, actor, data, mapping, filename, dry_run=dry_run, today=today)
 
 

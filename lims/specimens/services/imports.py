@@ -20,6 +20,7 @@ from typing import IO, Any
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor, Role
+from lims.bulk_copy import without_cyclic_gc
 from lims.db import utcnow
 from lims.errors import FieldError, InvalidInput, plural
 from lims.specimens import barcodes
@@ -331,6 +332,19 @@ def import_aliquots(
 ) -> ImportResult:
     """Import a CSV of aliquots: every row is checked first; any problem and nothing is written."""
     actor.require(Role.TECHNICIAN)
+    with without_cyclic_gc():  # a 100,000-row file makes millions of objects that live to the end
+        return _import_aliquots(session, actor, data, filename, max_rows, now, limits)
+
+
+def _import_aliquots(
+    session: Session,
+    actor: Actor,
+    data: bytes | IO[bytes],
+    filename: str,
+    max_rows: int,
+    now: datetime | None,
+    limits: Limits,
+) -> ImportResult:
     source = HashingReader(io.BytesIO(data) if isinstance(data, bytes) else data)
     rows, errors = read_rows(source, max_rows=max_rows)
     plan, problems = plan_import(
