@@ -53,6 +53,29 @@ def cpu_model() -> str:
     return next(names, "unknown")
 
 
+def _proc_stat(pid: int) -> list[str]:
+    """/proc/PID/stat from the state on (field 3 is [0]): the name may hold spaces. OSError if
+    the process is gone."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds a local process (a PostgreSQL backend) has used: utime + stime."""
+    fields = _proc_stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s(pid: int) -> float:
+    """CPU seconds of a process's finished children (the postmaster's: parallel workers):
+    cutime + cstime."""
+    fields = _proc_stat(pid)
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
+def parent_pid(pid: int) -> int:
+    return int(_proc_stat(pid)[1])
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 

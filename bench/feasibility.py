@@ -57,7 +57,17 @@ from alembic import command
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
-from bench._common import DIALECTS, Databases, Table, header, session_factory, staff
+from bench._common import (
+    DIALECTS,
+    Databases,
+    Table,
+    children_cpu_s,
+    header,
+    parent_pid,
+    process_cpu_s,
+    session_factory,
+    staff,
+)
 from lims.actors import Actor, Role
 from lims.auth.models import Site, User
 from lims.auth.services import create_user
@@ -291,17 +301,9 @@ def server_cpu_s(conn: Any) -> float:
         return time.process_time()
     pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
     try:
-        backend = _proc_stat(pid)
-        postmaster = _proc_stat(int(backend[1]))
+        return process_cpu_s(pid) + children_cpu_s(parent_pid(pid))
     except OSError:
         return math.nan
-    ticks = int(backend[11]) + int(backend[12]) + int(postmaster[13]) + int(postmaster[14])
-    return ticks / os.sysconf("SC_CLK_TCK")  # utime + stime, cutime + cstime
-
-
-def _proc_stat(pid: int) -> list[str]:
-    """/proc/PID/stat from the state on (field 3 is [0]): the name may hold spaces."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def timed(run: Callable[[], tuple[Any, float]], repeat: int) -> tuple[float, float, float, Any]:

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
 
-from bench._common import Databases, header, peak_rss_mib, session_factory
+from bench._common import Databases, header, peak_rss_mib, process_cpu_s, session_factory
 from lims import demo_scale
 from lims.audit.services import verify_chain
 from lims.bulk_copy import table_of
@@ -31,10 +31,7 @@ SEED = 20261201
 
 
 def backend_cpu_s(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0 if pid is None else process_cpu_s(pid)
 
 
 def _since(start: float, cpu0: float, server0: float, pid: int | None) -> tuple[float, ...]:

@@ -314,26 +314,26 @@ PROFILED = [*MIX, "aliquot page", "list API"]
 def _backend_cpu(engine: Engine) -> Callable[[], float]:
     """Seconds of CPU used so far by the database's other backends (the app's pool), read from
     /proc: the cluster is local. SQLite runs in this process, so there it is always 0."""
+    from bench._common import process_cpu_s
+
     if engine.dialect.name != "postgresql":
         return lambda: 0.0
     watcher = engine.connect()
     own = watcher.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-    ticks = os.sysconf("SC_CLK_TCK")
 
     def used() -> float:
         pids = watcher.exec_driver_sql(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> %s",
             (own,),
         ).scalars()
-        total = 0
+        total = 0.0
         for pid in pids:
             try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += process_cpu_s(pid)
             except OSError:  # ended meanwhile
                 continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
         watcher.rollback()
-        return total / ticks
+        return total
 
     return used
 

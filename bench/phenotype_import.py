@@ -45,6 +45,7 @@ from bench._common import (
     Table,
     header,
     make_subjects,
+    process_cpu_s,
     register_subjects,
     session_factory,
     staff,
@@ -173,9 +174,7 @@ def _server_cpu(session) -> float:  # type: ignore[no-untyped-def]
     loaded machine wall-clock time says little, the client's and the server's CPU say more."""
     if session.get_bind().dialect.name != "postgresql":
         return 0.0
-    pid = session.scalar(text("SELECT pg_backend_pid()"))
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return process_cpu_s(session.scalar(text("SELECT pg_backend_pid()")))
 
 
 def _timed(session, work):  # type: ignore[no-untyped-def]
