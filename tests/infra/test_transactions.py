@@ -7,19 +7,21 @@ the case where a dirty session would leak from one request into the next.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask import Blueprint, Flask, jsonify
 from flask.testing import FlaskClient
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from lims.auth.models import Site
-from lims.db import get_session
+from lims.db import close_keeping_statements, get_session, make_engine
 from lims.errors import Conflict, LimsError
 from lims.web import flash_problem
+from tests.conftest import DatabaseMaker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -148,3 +150,59 @@ def test_every_view_that_catches_a_lims_error_passes_it_through_the_boundary() -
                 offenders.append(f"{path.relative_to(ROOT)}:{handler.lineno}")
     assert _views_modules(), "no views modules found: the check would pass vacuously"
     assert offenders == []
+
+
+# How a request's session ends (lims/db.py close_keeping_statements): on PostgreSQL a transaction
+# that wrote nothing commits, so psycopg keeps the statements it prepared; any other rolls back.
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def own_engine(request: pytest.FixtureRequest, databases: DatabaseMaker) -> Iterator[Engine]:
+    """A database of this module's own: the sessions below commit for real."""
+    engine = make_engine(databases.migrated(request.param, "lims_session_ending"))
+    yield engine
+    engine.dispose()
+
+
+def _read_barcode(engine: Engine, close: Callable[[Session], None]) -> None:
+    session = Session(engine)
+    session.scalar(select(Site.id).where(Site.code == "NOPE"))
+    close(session)
+
+
+def _prepared(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        found = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in found]
+
+
+@pytest.mark.parametrize("own_engine", ["postgresql"], indirect=True)
+def test_a_read_only_transaction_keeps_its_prepared_statements_on_postgresql(
+    own_engine: Engine,
+) -> None:
+    own_engine.dispose()  # one pooled connection, fresh
+    for _ in range(7):  # psycopg prepares a statement on its 5th run on a connection
+        _read_barcode(own_engine, close_keeping_statements)
+    assert any("FROM sites" in statement for statement in _prepared(own_engine))
+    # What every read request did before: a rollback, and psycopg deallocated them all.
+    own_engine.dispose()
+    for _ in range(7):
+        _read_barcode(own_engine, lambda session: session.close())
+    assert not any("FROM sites" in statement for statement in _prepared(own_engine))
+
+
+def test_a_transaction_that_wrote_is_rolled_back_not_committed(own_engine: Engine) -> None:
+    session = Session(own_engine)
+    session.add(Site(code="HALF1", name="Written, never committed", country="US"))
+    session.flush()
+    close_keeping_statements(session)
+    with Session(own_engine) as check:
+        assert check.scalar(select(func.count()).where(Site.code == "HALF1")) == 0
+
+
+def test_a_failed_request_rolls_back_whatever_it_did(own_engine: Engine) -> None:
+    session = Session(own_engine)
+    session.execute(insert(Site).values(code="HALF2", name="Core insert", country="US"))
+    close_keeping_statements(session, failed=True)
+    with Session(own_engine) as check:
+        assert check.scalar(select(func.count()).where(Site.code == "HALF2")) == 0
