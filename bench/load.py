@@ -69,33 +69,60 @@ class Fixture:
     own: list[tuple[str, int, int]]  # (tube, box A, box B) per client
 
 
+# At most this many barcodes and boxes to draw from: a 2,000,000-aliquot database (--database-url
+# on `demo generate`'s set) is sampled, not read whole into the client.
+SAMPLE = 100_000
+
+
 def prepare(url: str, *, subjects: int, clients: int) -> Fixture:
-    """Migrate, load the demo at the size asked, and set up each client's tube and boxes."""
+    """Migrate, load the demo at the size asked (unless the database has one: `demo generate`'s
+    set), and set up each client's tube and boxes (kept for the next run)."""
     command.upgrade(alembic_config(url), "head")
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as session:
         demo.load(session, subjects=subjects)
         tech = Actor.of(session.scalars(select(User).where(User.username == USERNAME)).one())
+        own = _own_tubes(session, tech, clients)
+        theirs = {tube for tube, _, _ in own}
         stored = select(Aliquot.barcode).join(Placement, Placement.aliquot_id == Aliquot.id)
-        stored = stored.where(Aliquot.status == AliquotStatus.STORED).order_by(Aliquot.id)
-        barcodes = list(session.scalars(stored))
-        box_ids = list(session.scalars(select(Box.id).order_by(Box.id)))
-        if len(barcodes) < clients + 1:
-            raise SystemExit(f"only {len(barcodes)} stored tubes; use more --subjects")
-        own = []
-        for n, tube in enumerate(barcodes[-clients:]):
-            a, b = (
-                create_box(session, tech, name=f"Load {n}{s}", n_rows=9, n_cols=9) for s in "ab"
-            )
-            move_aliquot(session, tech, barcode=tube, box_id=a.id)
-            own.append((tube, a.id, b.id))
+        stored = stored.where(Aliquot.status == AliquotStatus.STORED)
+        barcodes = [b for b in session.scalars(stored.limit(SAMPLE)) if b not in theirs]
+        box_ids = list(session.scalars(select(Box.id).order_by(Box.id).limit(SAMPLE)))
     engine.dispose()
-    return Fixture(barcodes[:-clients], box_ids, own)
+    return Fixture(barcodes, box_ids, own)
+
+
+def _own_tubes(session: Session, tech: Actor, clients: int) -> list[tuple[str, int, int]]:
+    """Per client a stored tube and two boxes of its own ("Load <n>a", "Load <n>b"): made on the
+    first run, found again on the next."""
+    own = []
+    for n in range(clients):
+        names = (f"Load {n}a", f"Load {n}b")
+        boxes = {b.name: b for b in session.scalars(select(Box).where(Box.name.in_(names)))}
+        if len(boxes) == 2:
+            a, b = boxes[names[0]], boxes[names[1]]
+            in_box = select(Aliquot.barcode).join(Placement, Placement.aliquot_id == Aliquot.id)
+            tube = session.scalars(in_box.where(Placement.box_id.in_([a.id, b.id]))).first()
+            if tube is not None:
+                own.append((tube, a.id, b.id))
+                continue
+        a, b = (create_box(session, tech, name=name, n_rows=9, n_cols=9) for name in names)
+        spare = select(Aliquot.barcode).join(Placement, Placement.aliquot_id == Aliquot.id)
+        spare = spare.where(Aliquot.status == AliquotStatus.STORED).order_by(Aliquot.id.desc())
+        tube = session.scalars(spare.offset(n).limit(1)).first()
+        if tube is None:
+            raise SystemExit("too few stored tubes for the clients; use more --subjects")
+        move_aliquot(session, tech, barcode=tube, box_id=a.id)
+        own.append((tube, a.id, b.id))
+    return own
 
 
 @contextmanager
-def app_server(url: str, *, server: str, workers: int, port: int) -> Iterator[str]:
-    """gunicorn (deploy/gunicorn.conf.py) or werkzeug in a process of its own, until done."""
+def app_server(
+    url: str, *, server: str, workers: int, port: int, pids: list[int] | None = None
+) -> Iterator[str]:
+    """gunicorn (deploy/gunicorn.conf.py) or werkzeug in a process of its own, until done; its
+    process id goes into `pids` (for its CPU time)."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -117,6 +144,8 @@ def app_server(url: str, *, server: str, workers: int, port: int) -> Iterator[st
     process = subprocess.Popen(
         cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    if pids is not None:
+        pids.append(process.pid)
     try:
         _wait_until_up(port, process)
         yield f"127.0.0.1:{port}"
@@ -222,6 +251,8 @@ class Results:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # CPU seconds over the run: the load client, the app server, PostgreSQL (when metered).
+    cpu: tuple[float, float, float] | None = None
 
     def add(self, kind: str, seconds: float, status: int) -> None:
         with self.lock:
@@ -238,10 +269,21 @@ def _kinds(rng: random.Random) -> Callable[[], str]:
     return lambda: rng.choices(names, weights)[0]
 
 
+Meter = Callable[[], tuple[float, float, float]]
+
+
 def drive(
-    host: str, fixture: Fixture, *, clients: int, seconds: float, rate: float | None, seed: int = 1
+    host: str,
+    fixture: Fixture,
+    *,
+    clients: int,
+    seconds: float,
+    rate: float | None,
+    seed: int = 1,
+    meter: Meter | None = None,
 ) -> tuple[Results, float]:
-    """Run the clients for `seconds`: flat out (rate None) or together offering `rate` req/s."""
+    """Run the clients for `seconds`: flat out (rate None) or together offering `rate` req/s;
+    with a `meter`, the CPU each side used over the run goes into the results."""
     benches = [
         Client(host, fixture, fixture.own[n % len(fixture.own)], random.Random(seed + n))
         for n in range(clients)
@@ -279,11 +321,49 @@ def drive(
     threads = [
         threading.Thread(target=run, args=(n, b), daemon=True) for n, b in enumerate(benches)
     ]
+    began = meter() if meter else None
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    if meter and began:
+        ended = meter()
+        results.cpu = (ended[0] - began[0], ended[1] - began[1], ended[2] - began[2])
     return results, seconds
+
+
+def cpu_meter(url: str, server_pid: int) -> tuple[Meter, Callable[[], None]]:
+    """CPU seconds used so far by this process (the load client, all its threads), by the app
+    server (gunicorn's master and workers), and by the database's backends; and a cleanup."""
+    engine = make_engine(url)
+    backends = _backend_cpu(engine)
+
+    def used() -> tuple[float, float, float]:
+        return time.process_time(), _tree_cpu_s(server_pid), backends()
+
+    return used, engine.dispose
+
+
+def _tree_cpu_s(root: int) -> float:
+    """CPU seconds of a process and its live descendants, with the children they reaped."""
+    from bench._common import children_cpu_s, parent_pid, process_cpu_s
+
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children[parent_pid(int(entry.name))].append(int(entry.name))
+            except OSError:  # ended meanwhile
+                continue
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            total += process_cpu_s(pid) + children_cpu_s(pid)
+        except OSError:
+            continue
+        todo.extend(children[pid])
+    return total
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -299,6 +379,12 @@ def report(title: str, results: Results, seconds: float) -> str:
         f"p99 {percentile(every, 99):.1f} ms, errors {sum(results.errors.values())}"
         + (f" {dict(results.errors)}" if results.errors else "")
     ]
+    if results.cpu and every:
+        client, app, database = (seconds * 1000 / len(every) for seconds in results.cpu)
+        lines.append(
+            f"  CPU per request: client {client:.2f} ms, app server {app:.2f} ms, "
+            f"PostgreSQL {database:.2f} ms; load average {os.getloadavg()[0]:.1f}"
+        )
     for kind, values in sorted(results.latencies.items()):
         lines.append(
             f"  {kind:10} n={len(values):6}  p50 {percentile(values, 50):6.1f} ms  "
@@ -460,15 +546,26 @@ def main(argv: list[str] | None = None) -> None:
             f"stored tubes to look up, {args.server} with {args.workers} workers"
         )
         if not args.profile_only:
-            with app_server(url, server=args.server, workers=args.workers, port=args.port) as host:
+            pids: list[int] = []
+            server = app_server(
+                url, server=args.server, workers=args.workers, port=args.port, pids=pids
+            )
+            with server as host:
+                meter, done = cpu_meter(url, pids[0])
                 results, seconds = drive(
-                    host, fixture, clients=args.clients, seconds=args.seconds, rate=None
+                    host,
+                    fixture,
+                    clients=args.clients,
+                    seconds=args.seconds,
+                    rate=None,
+                    meter=meter,
                 )
                 print(report(f"(a) saturation, {args.clients} clients", results, seconds))
                 results, seconds = drive(
-                    host, fixture, clients=20, seconds=args.seconds, rate=args.rate
+                    host, fixture, clients=20, seconds=args.seconds, rate=args.rate, meter=meter
                 )
                 print(report(f"(b) offered {args.rate:g} req/s, 20 clients", results, seconds))
+                done()
         print("(c) profile, in-process, medians of 50 of each:")
         print(profile(url, fixture, cprofile=args.cprofile))
     finally:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -11,8 +13,9 @@ from sqlalchemy.orm import Session
 from lims.actors import Actor
 from lims.audit.models import AuditEvent
 from lims.errors import Conflict, Forbidden, InvalidInput
-from lims.phenotype.models import BodyRegion, ScaleAdministration, distribution
+from lims.phenotype.models import BodyRegion, Dystonia, ScaleAdministration, distribution
 from lims.phenotype.services import (
+    DiagnosisIn,
     aliquot_phenotype,
     record_visit_phenotype,
     subject_timeline,
@@ -153,6 +156,27 @@ def test_an_aliquot_summary_gives_days_since_the_last_toxin_before_collection(
     assert (summary.diagnoses, summary.body_regions, summary.scale_totals) == (
         ["blepharospasm"], ["eyes"], {"jrs": 3.0},
     )  # fmt: skip
+
+
+def test_an_aliquot_summary_joins_every_diagnosis_and_takes_an_imported_total_when_none_is_computed(
+    session: Session, tech: Actor
+) -> None:
+    visit = make_visit(session)
+    aliquot = make_aliquot(session, specimen=make_specimen(session, visit))
+    # A TWSTRS whose items were not exported: only the site's own total came.
+    twstrs = replace(jrs(0, 0), scale_id="twstrs", answers={}, imported_total=Decimal(31))
+    given = phenotype(BodyRegion.NECK, scales=(jrs(1, 1), twstrs), dystonia=Dystonia.CERVICAL)
+    blepharospasm = DiagnosisIn(Dystonia.BLEPHAROSPASM, (BodyRegion.EYES,), None, 50)
+    given = replace(given, diagnoses=(*given.diagnoses, blepharospasm))
+    record_visit_phenotype(
+        session, tech, study_code=visit.subject.study_code, visit_number=1, phenotype=given
+    )
+
+    summary = aliquot_phenotype(session, tech, aliquot)
+    assert sorted(summary.diagnoses) == ["blepharospasm", "cervical"]
+    assert summary.body_regions == ["eyes", "neck"]
+    assert summary.scale_totals == {"jrs": 2.0, "twstrs": 31.0}
+    assert summary.days_since_botulinum_toxin is None
 
 
 def test_recording_by_hand_follows_the_same_consent_rule_as_the_import(

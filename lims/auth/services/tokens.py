@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from lims import audit
@@ -42,12 +42,19 @@ def issue_token(
     return token, row
 
 
+# The user in the same query: every API request asks this, and a second round trip was a
+# measurable share of a lookup. Built once: building it and its cache key per request was a
+# tenth of the check's CPU (docs/benchmarks.md, issue #20).
+_BY_SHA256 = (
+    select(ApiToken)
+    .where(ApiToken.token_sha256 == bindparam("sha256"))
+    .options(joinedload(ApiToken.user, innerjoin=True))
+)
+
+
 def find_token(session: Session, token: str, *, now: datetime | None = None) -> ApiToken:
     """The usable token row of a bearer token of an active user, or NotAuthenticated."""
-    # The user in the same query: every API request asks this, and a second round trip was a
-    # measurable share of a lookup (docs/benchmarks.md, issue #20).
-    stmt = select(ApiToken).where(ApiToken.token_sha256 == _sha256(token))
-    row = session.scalar(stmt.options(joinedload(ApiToken.user, innerjoin=True)))
+    row = session.scalar(_BY_SHA256, {"sha256": _sha256(token)})
     if row is None or not row.is_usable(now or utcnow()):
         raise NotAuthenticated("The token is unknown, revoked or expired; get a new one")
     if not row.user.is_active:

@@ -7,10 +7,23 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import (
+    JSON,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from lims.actors import STAFF, Actor
@@ -19,6 +32,7 @@ from lims.phenotype.models import (
     Diagnosis,
     DiagnosticFinding,
     ScaleAdministration,
+    Score,
     Treatment,
     TreatmentKind,
     distribution,
@@ -184,40 +198,55 @@ class PhenotypeSummary:
     days_since_botulinum_toxin: int | None  # at collection; None: no injection before it
 
 
+def _visit_rows(kind: str, name: Any, regions: Any, total: Any, order: Any) -> Select[Any]:
+    return select(
+        literal(kind).label("kind"),
+        name.label("name"),
+        regions.label("regions"),
+        total.label("total"),
+        order.label("id"),
+    )
+
+
+# A visit's diagnoses and scale totals in one statement, built once: every aliquot lookup asks
+# it. Only the columns the summary shows: whole rows (the scales' answers and subscores as
+# JSON) were a third of a lookup's CPU, and two statements built per request a fifth
+# (docs/benchmarks.md, issue #20). A scale's total is the computed one, else the imported one.
+_VISIT_PHENOTYPE = union_all(
+    _visit_rows(
+        "diagnosis",
+        cast(Diagnosis.dystonia, String),
+        Diagnosis.body_regions,
+        type_coerce(null(), Score),
+        Diagnosis.id,
+    ).where(Diagnosis.visit_id == bindparam("visit_id")),
+    _visit_rows(
+        "scale",
+        ScaleAdministration.scale_id,
+        type_coerce(null(), JSON),
+        func.coalesce(ScaleAdministration.total_score, ScaleAdministration.imported_total),
+        ScaleAdministration.id,
+    ).where(ScaleAdministration.visit_id == bindparam("visit_id")),
+).order_by(literal_column("kind"), literal_column("id"))
+
+
 def aliquot_phenotype(session: Session, actor: Actor, aliquot: Aliquot) -> PhenotypeSummary:
     """The phenotype of the visit an aliquot was collected at, as of its collection day."""
     actor.require(*STAFF)
     specimen = aliquot.specimen
     visit_id = specimen.visit_id
-    # Only the columns the summary shows: every aliquot lookup asks this, and whole rows (the
-    # scales' answers and subscores as JSON) were a third of a lookup's CPU (issue #20).
-    diagnoses = session.execute(
-        select(Diagnosis.dystonia, Diagnosis.body_regions)
-        .where(Diagnosis.visit_id == visit_id)
-        .order_by(Diagnosis.id)
-    ).all()
-    scales = session.execute(
-        select(
-            ScaleAdministration.scale_id,
-            ScaleAdministration.total_score,
-            ScaleAdministration.imported_total,
-        )
-        .where(ScaleAdministration.visit_id == visit_id)
-        .order_by(ScaleAdministration.id)
-    ).all()
-    regions = sorted({r for d in diagnoses for r in d.body_regions})
+    rows = session.execute(_VISIT_PHENOTYPE, {"visit_id": visit_id}).all()
+    diagnoses = [row for row in rows if row.kind == "diagnosis"]
+    regions = sorted({r for d in diagnoses for r in d.regions})
     # The collection day on the collecting site's calendar, as the clinic dated the injection.
     collected_on = specimen.collected_at.astimezone(ZoneInfo(specimen.collection_zone)).date()
     asked = {specimen.id: (specimen.visit.subject_id, collected_on)}
     last_toxin = last_toxin_injections(session, asked).get(specimen.id)
     return PhenotypeSummary(
-        diagnoses=[d.dystonia.value for d in diagnoses],
+        diagnoses=[d.name for d in diagnoses],
         body_regions=regions,
         distribution=distribution({BodyRegion(r) for r in regions}) if regions else None,
-        scale_totals={
-            s.scale_id: s.total_score if s.total_score is not None else s.imported_total
-            for s in scales
-        },
+        scale_totals={row.name: row.total for row in rows if row.kind == "scale"},
         days_since_botulinum_toxin=(collected_on - last_toxin).days if last_toxin else None,
     )
 
