@@ -9,8 +9,11 @@ aliquot list pages. Every answer must be a success: one error fails the run.
 (a) saturation: --clients clients (50) send with no pause for --seconds (60): requests/s and
     p50/p95/p99; (b) paced: --rate requests/s (200) offered by 20 clients that keep a schedule;
     latency counts from the scheduled moment, so a stalled server cannot hide its queue
-    (coordinated omission). (c) profile: each kind of request in-process, with the queries it
-    runs, their time, and the time in templates, to show where a request's milliseconds go.
+    (coordinated omission). (d) the baseline: the same mix as hand-written SQL from as many
+    clients, no app in between. (c) profile: each kind of request in-process, with the queries
+    it runs, their time, and the time in templates, to show where a request's milliseconds go.
+    (a), (b) and (d) report the CPU each side spent per request: the load client, the app
+    server's processes and PostgreSQL's backends.
 
 The server is gunicorn with deploy/gunicorn.conf.py (pip install -e '.[deploy]'), or
 `flask run --with-threads` with --server werkzeug (what the test uses: no extra dependency).
@@ -321,6 +324,79 @@ def drive(
     threads = [
         threading.Thread(target=run, args=(n, b), daemon=True) for n, b in enumerate(benches)
     ]
+    _run_metered(threads, results, meter)
+    return results, seconds
+
+
+# The competent baseline: the same mix as hand-written SQL (bench/scale.py's, for the lookup and
+# the box page), each client on a psycopg connection of its own in autocommit, so its statements
+# are prepared once and never re-planned. No HTTP, no framework, no audit event for a scan: what
+# the database and the driver alone give on these cores, the ceiling the app works under.
+LIST_SQL = """
+SELECT a.id, a.barcode, a.specimen_type, a.status, a.volume_ul, s.study_code, v.visit_number
+FROM aliquots a
+JOIN specimens sp ON sp.id = a.specimen_id
+JOIN visits v ON v.id = sp.visit_id
+JOIN subjects s ON s.id = v.subject_id
+WHERE a.status <> 'disposed' ORDER BY a.id LIMIT 50 OFFSET %s"""
+SCAN_SQL = """
+UPDATE placements SET box_id = %s
+WHERE aliquot_id = (SELECT id FROM aliquots WHERE barcode = %s)"""
+
+
+def baseline(
+    url: str,
+    fixture: Fixture,
+    *,
+    clients: int,
+    seconds: float,
+    seed: int = 1,
+    meter: Meter | None = None,
+) -> tuple[Results, float]:
+    """The mix, flat out, as hand-written SQL from `clients` threads, one connection each."""
+    import psycopg
+
+    from bench.scale import BOX_SQL, GRID_SQL, LOOKUP_SQL
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    lookup, box, grid = (sql.format(p="%s") for sql in (LOOKUP_SQL, BOX_SQL, GRID_SQL))
+    results = Results()
+    # Connected before the meter reads PostgreSQL's backends, closed after.
+    connections = [psycopg.connect(dsn, autocommit=True) for _ in range(clients)]
+    start = time.monotonic() + 0.5
+    stop = start + seconds
+
+    def run(n: int) -> None:
+        rng = random.Random(seed + n)
+        pick = _kinds(rng)
+        tube, box_a, box_b = fixture.own[n % len(fixture.own)]
+        in_a = True
+        conn = connections[n]
+        time.sleep(max(0.0, start - time.monotonic()))
+        while (began := time.monotonic()) < stop:
+            kind = pick()
+            barcode = rng.choice(fixture.barcodes)
+            if kind in ("lookup", "find"):
+                conn.execute(lookup, (barcode,)).fetchall()
+            elif kind == "box page":
+                box_id = rng.choice(fixture.box_ids)
+                conn.execute(box, (box_id,)).fetchall()
+                conn.execute(grid, (box_id,)).fetchall()
+            elif kind == "list page":
+                conn.execute(LIST_SQL, (50 * rng.randint(0, 4),)).fetchall()
+            else:
+                in_a = not in_a
+                conn.execute(SCAN_SQL, (box_a if in_a else box_b, tube))
+            results.add(kind, time.monotonic() - began, 200)
+
+    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(clients)]
+    _run_metered(threads, results, meter)
+    for conn in connections:
+        conn.close()
+    return results, seconds
+
+
+def _run_metered(threads: list[threading.Thread], results: Results, meter: Meter | None) -> None:
     began = meter() if meter else None
     for thread in threads:
         thread.start()
@@ -329,7 +405,6 @@ def drive(
     if meter and began:
         ended = meter()
         results.cpu = (ended[0] - began[0], ended[1] - began[1], ended[2] - began[2])
-    return results, seconds
 
 
 def cpu_meter(url: str, server_pid: int) -> tuple[Meter, Callable[[], None]]:
@@ -566,6 +641,13 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 print(report(f"(b) offered {args.rate:g} req/s, 20 clients", results, seconds))
                 done()
+            meter, done = cpu_meter(url, pids[0])  # the app server has stopped: its share is 0
+            results, seconds = baseline(
+                url, fixture, clients=args.clients, seconds=args.seconds, meter=meter
+            )
+            done()
+            title = f"(d) baseline: the mix as hand-written SQL, {args.clients} clients, no app"
+            print(report(title, results, seconds))
         print("(c) profile, in-process, medians of 50 of each:")
         print(profile(url, fixture, cprofile=args.cprofile))
     finally:

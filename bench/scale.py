@@ -171,7 +171,9 @@ def _sql(url: str) -> Callable[[str, tuple[Any, ...]], list[Any]]:
         cursor.execute(sql.format(p=mark), params)
         rows = cursor.fetchall()
         cursor.close()
-        raw.rollback()
+        # It only read: COMMIT, not ROLLBACK, on which psycopg drops its prepared statements
+        # (a competent baseline does not re-plan every query; lims/db.py does the same).
+        raw.commit()
         return rows
 
     return run

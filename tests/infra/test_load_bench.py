@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 
-from bench.load import MIX, app_server, drive, prepare, profile
+from bench.load import MIX, app_server, baseline, cpu_meter, drive, prepare, profile
 from tests.conftest import DatabaseMaker
 
 
@@ -22,12 +22,19 @@ def test_the_load_client_runs_the_whole_mix_against_an_app_server_without_an_err
 ) -> None:
     url = databases.url("postgresql", "lims_load_bench")
     fixture = prepare(url, subjects=2, clients=2)
+    again = prepare(url, subjects=2, clients=2)  # a second run on the same data: same benches
 
-    with app_server(url, server="werkzeug", workers=1, port=_free_port()) as host:
-        flat_out, _ = drive(host, fixture, clients=2, seconds=2, rate=None)
+    pids: list[int] = []
+    with app_server(url, server="werkzeug", workers=1, port=_free_port(), pids=pids) as host:
+        meter, done = cpu_meter(url, pids[0])
+        flat_out, _ = drive(host, fixture, clients=2, seconds=2, rate=None, meter=meter)
         paced, _ = drive(host, fixture, clients=2, seconds=1, rate=10)
+        done()
+    by_hand, _ = baseline(url, fixture, clients=2, seconds=1)
     table = profile(url, fixture, repeat=1)
 
-    assert flat_out.errors == {} and paced.errors == {}
-    assert set(flat_out.latencies) | set(paced.latencies) == set(MIX)
+    assert again.own == fixture.own
+    assert flat_out.errors == {} and paced.errors == {} and by_hand.errors == {}
+    assert set(flat_out.latencies) | set(paced.latencies) == set(MIX) == set(by_hand.latencies)
+    assert flat_out.cpu is not None and all(seconds > 0 for seconds in flat_out.cpu)
     assert all(kind in table for kind in MIX)
