@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor, Role
@@ -50,12 +50,16 @@ def _own(actor: Actor) -> int:
     return actor.user_id
 
 
+# Built once: every page's header asks it (building a statement per request costs more than
+# running this one; docs/benchmarks.md, issue #20).
+_UNREAD = select(func.count()).where(
+    Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None)
+)
+
+
 def unread_count(session: Session, actor: Actor) -> int:
     """How many of the actor's notifications are unread (the header's badge)."""
-    stmt = select(func.count()).where(
-        Notification.user_id == _own(actor), Notification.read_at.is_(None)
-    )
-    return session.scalar(stmt) or 0
+    return session.scalar(_UNREAD, {"user_id": _own(actor)}) or 0
 
 
 @dataclass(frozen=True)
