@@ -420,8 +420,12 @@ def cpu_meter(url: str, server_pid: int) -> tuple[Meter, Callable[[], None]]:
 
 
 def _tree_cpu_s(root: int) -> float:
-    """CPU seconds of a process and its live descendants, with the children they reaped."""
+    """CPU seconds of a process and its live descendants, with the children they reaped; 0 for
+    no process (pid 0)."""
     from bench._common import children_cpu_s, parent_pid, process_cpu_s
+
+    if root <= 0:
+        return 0.0
 
     children: dict[int, list[int]] = defaultdict(list)
     for entry in Path("/proc").iterdir():
@@ -600,10 +604,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=8731)
-    parser.add_argument("--database-url", help="an empty PostgreSQL database (else a throwaway)")
-    parser.add_argument("--profile-only", action="store_true", help="skip (a) and (b)")
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL database: empty (the demo is loaded) or with data (demo generate's)",
+    )
+    parser.add_argument(
+        "--runs", default="abdc", help="which runs, in order: a, b, d (baseline), c (profile)"
+    )
+    parser.add_argument("--profile-only", action="store_true", help="the same as --runs c")
     parser.add_argument("--cprofile", choices=PROFILED, help="(c) also prints cProfile's top")
     args = parser.parse_args(argv)
+    runs = "c" if args.profile_only else args.runs
     # A plain kill (timeout, CI) must still stop the app server and the throwaway cluster.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     from bench._common import header
@@ -617,41 +628,54 @@ def main(argv: list[str] | None = None) -> None:
     try:
         fixture = prepare(url, subjects=args.subjects, clients=args.clients)
         header(
-            f"PostgreSQL, demo with {args.subjects} subjects, {len(fixture.barcodes)} "
-            f"stored tubes to look up, {args.server} with {args.workers} workers"
+            f"PostgreSQL, {_size(url)}, {len(fixture.barcodes):,} stored tubes to look up, "
+            f"{args.server} with {args.workers} workers"
         )
-        if not args.profile_only:
-            pids: list[int] = []
-            server = app_server(
-                url, server=args.server, workers=args.workers, port=args.port, pids=pids
-            )
-            with server as host:
-                meter, done = cpu_meter(url, pids[0])
-                results, seconds = drive(
-                    host,
-                    fixture,
-                    clients=args.clients,
-                    seconds=args.seconds,
-                    rate=None,
-                    meter=meter,
-                )
-                print(report(f"(a) saturation, {args.clients} clients", results, seconds))
-                results, seconds = drive(
-                    host, fixture, clients=20, seconds=args.seconds, rate=args.rate, meter=meter
-                )
-                print(report(f"(b) offered {args.rate:g} req/s, 20 clients", results, seconds))
-                done()
-            meter, done = cpu_meter(url, pids[0])  # the app server has stopped: its share is 0
+        if "a" in runs or "b" in runs:
+            _through_the_app(url, fixture, args, runs)
+        if "d" in runs:
+            meter, done = cpu_meter(url, 0)  # no app server: its share is 0
             results, seconds = baseline(
                 url, fixture, clients=args.clients, seconds=args.seconds, meter=meter
             )
             done()
             title = f"(d) baseline: the mix as hand-written SQL, {args.clients} clients, no app"
             print(report(title, results, seconds))
-        print("(c) profile, in-process, medians of 50 of each:")
-        print(profile(url, fixture, cprofile=args.cprofile))
+        if "c" in runs:
+            print("(c) profile, in-process, medians of 50 of each:")
+            print(profile(url, fixture, cprofile=args.cprofile))
     finally:
         stop()
+
+
+def _through_the_app(url: str, fixture: Fixture, args: argparse.Namespace, runs: str) -> None:
+    pids: list[int] = []
+    server = app_server(url, server=args.server, workers=args.workers, port=args.port, pids=pids)
+    with server as host:
+        meter, done = cpu_meter(url, pids[0])
+        if "a" in runs:
+            results, seconds = drive(
+                host, fixture, clients=args.clients, seconds=args.seconds, rate=None, meter=meter
+            )
+            print(report(f"(a) saturation, {args.clients} clients", results, seconds))
+        if "b" in runs:
+            results, seconds = drive(
+                host, fixture, clients=20, seconds=args.seconds, rate=args.rate, meter=meter
+            )
+            print(report(f"(b) offered {args.rate:g} req/s, 20 clients", results, seconds))
+        done()
+
+
+def _size(url: str) -> str:
+    """What the database holds: subjects and aliquots."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        subjects, aliquots = (
+            connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
+            for table in ("subjects", "aliquots")
+        )
+    engine.dispose()
+    return f"{subjects:,} subjects, {aliquots:,} aliquots"
 
 
 if __name__ == "__main__":
