@@ -13,7 +13,7 @@ from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
 from lims.actors import STAFF_AND_ADMIN, Role
-from lims.storage.views import aliquots, bench, grid, setup
+from lims.storage.views import aliquots, bench, grid, rows, setup
 from lims.web import NAV
 
 bp = Blueprint("storage", __name__)
@@ -53,6 +53,7 @@ ROUTES: list[tuple[str, str, Callable[..., ResponseReturnValue]]] = [
 for method, rule, view in ROUTES:
     bp.add_url_rule(rule, view_func=view, methods=[method])
 bp.add_app_template_global(grid.grid_cells, "grid_cells")  # templates/storage/_grid.html
+bp.add_app_template_global(rows.aliquot_rows, "aliquot_rows")  # storage/aliquots.html
 
 NAV.append(("storage.scan", "Scan into box", (Role.ADMIN, Role.TECHNICIAN)))
 NAV.append(("storage.index", "Storage", STAFF_AND_ADMIN))
