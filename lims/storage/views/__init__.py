@@ -53,6 +53,7 @@ ROUTES: list[tuple[str, str, Callable[..., ResponseReturnValue]]] = [
 for method, rule, view in ROUTES:
     bp.add_url_rule(rule, view_func=view, methods=[method])
 bp.add_app_template_global(grid.grid_cells, "grid_cells")  # templates/storage/_grid.html
+bp.add_app_template_global(grid.content_rows, "content_rows")  # storage/box.html
 bp.add_app_template_global(rows.aliquot_rows, "aliquot_rows")  # storage/aliquots.html
 
 NAV.append(("storage.scan", "Scan into box", (Role.ADMIN, Role.TECHNICIAN)))
