@@ -103,7 +103,8 @@ class Known:
 class NewTube:
     barcode: str
     visit: VisitKey
-    values: dict[str, Any]
+    values: dict[str, Any]  # the tube columns, times in UTC
+    pre: PreAnalytics  # the same, as the SPREC code reads them
 
 
 @dataclass
@@ -343,7 +344,7 @@ def _merge_tube(
         for name, message in wall_clock or pre_analytics_problems(pre):
             problems.add(first, name, message)
             ok = False
-    return NewTube(code, key, merged) if ok and key is not None else None
+    return NewTube(code, key, merged, pre) if ok and key is not None else None
 
 
 def _shown(value: Any) -> str:
