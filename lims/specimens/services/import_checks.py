@@ -14,7 +14,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ARRAY, any_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from lims.auth.models import Site
@@ -31,7 +31,7 @@ from lims.specimens.models import (
     Visit,
 )
 from lims.specimens.services.common import IssuedCodes, barcode_problem, issued_codes
-from lims.specimens.services.permits import BenchWork, consent_permits
+from lims.specimens.services.permits import BenchWork, consent_permits, withdrawal_levels
 from lims.specimens.services.plausibility import (
     DEFAULT_LIMITS,
     Limits,
@@ -121,10 +121,18 @@ class Plan:
     processing_site_id: int | None = None  # None: each tube's collecting site
 
 
-def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+def _among(session: Session, column: Any, values: Iterable[Any]) -> Iterator[Any]:
+    """WHERE clauses that together match `values`: on PostgreSQL one `= ANY(array)` with the
+    values as a single array parameter, elsewhere IN lists of IN_LIST_SIZE. An IN list binds
+    each value on its own, and psycopg parses a statement of 2,000 placeholders in Python every
+    time (it caches only short ones): 1 s of a 20,000-row import's 8 s of client CPU."""
     items = sorted(set(values))
+    if session.get_bind().dialect.name == "postgresql":
+        if items:
+            yield column == any_(bindparam("values", items, type_=ARRAY(column.type)))
+        return
     for start in range(0, len(items), IN_LIST_SIZE):
-        yield items[start : start + IN_LIST_SIZE]
+        yield column.in_(items[start : start + IN_LIST_SIZE])
 
 
 def _column(rows: list[Row], name: str) -> set[Any]:
@@ -134,41 +142,43 @@ def _column(rows: list[Row], name: str) -> set[Any]:
 def preload(session: Session, rows: list[Row]) -> Known:
     """Load every subject, visit, tube and aliquot the file mentions, a few queries in all."""
     subjects: dict[str, Subject] = {}
-    for chunk in _chunks(_column(rows, "study_code")):
-        subjects |= {
-            s.study_code: s
-            for s in session.scalars(select(Subject).where(Subject.study_code.in_(chunk)))
-        }
+    for where in _among(session, Subject.study_code, _column(rows, "study_code")):
+        subjects |= {s.study_code: s for s in session.scalars(select(Subject).where(where))}
     code_of = {s.id: code for code, s in subjects.items()}
     visits: dict[VisitKey, Visit] = {}
-    ids = sorted(code_of)
-    for start in range(0, len(ids), IN_LIST_SIZE):
-        chunk_ids = ids[start : start + IN_LIST_SIZE]
-        for visit in session.scalars(select(Visit).where(Visit.subject_id.in_(chunk_ids))):
+    for where in _among(session, Visit.subject_id, code_of):
+        for visit in session.scalars(select(Visit).where(where)):
             visits[(code_of[visit.subject_id], visit.visit_number)] = visit
     codes = _column(rows, "tube_barcode") | _column(rows, "aliquot_barcode")
     codes |= _column(rows, "parent_barcode")
-    # The same consent rule as the bench's other services (one light query per subject).
-    stopped = {
-        code: decision.reasons[0]
-        for code, subject in subjects.items()
-        if not (
-            decision := consent_permits(session, subject, on=date.max, purpose=BenchWork.USE)
-        ).permitted
-    }
     return Known(
         subjects,
         visits,
         _tubes(session, codes),
         _aliquots(session, codes),
         issued_codes(session),
-        stopped,
+        _stopped(session, subjects),
     )
+
+
+def _stopped(session: Session, subjects: dict[str, Subject]) -> dict[str, str]:
+    """Why the bench may not add to each subject it may not add to: the same consent rule as
+    the bench's other services, asked only for the subjects who ever withdrew (two queries find
+    them; a query per subject was a fifth of a 20,000-row import's time)."""
+    withdrawn = withdrawal_levels(session, (s.id for s in subjects.values()))
+    return {
+        code: decision.reasons[0]
+        for code, subject in subjects.items()
+        if subject.id in withdrawn
+        and not (
+            decision := consent_permits(session, subject, on=date.max, purpose=BenchWork.USE)
+        ).permitted
+    }
 
 
 def _tubes(session: Session, codes: set[str]) -> dict[str, KnownTube]:
     found: dict[str, KnownTube] = {}
-    for chunk in _chunks(codes):
+    for where in _among(session, Specimen.barcode, codes):
         stmt = (
             select(
                 Specimen.barcode,
@@ -179,7 +189,7 @@ def _tubes(session: Session, codes: set[str]) -> dict[str, KnownTube]:
             )
             .join(Visit, Specimen.visit_id == Visit.id)
             .join(Subject, Visit.subject_id == Subject.id)
-            .where(Specimen.barcode.in_(chunk))
+            .where(where)
         )
         for code, tube_id, study_code, visit_number, tube_type in session.execute(stmt):
             found[code] = KnownTube(tube_id, study_code, visit_number, tube_type)
@@ -188,11 +198,11 @@ def _tubes(session: Session, codes: set[str]) -> dict[str, KnownTube]:
 
 def _aliquots(session: Session, codes: set[str]) -> dict[str, KnownAliquot]:
     found: dict[str, KnownAliquot] = {}
-    for chunk in _chunks(codes):
+    for where in _among(session, Aliquot.barcode, codes):
         stmt = (
             select(Aliquot.barcode, Aliquot.id, Specimen.barcode, Aliquot.status)
             .join(Specimen, Aliquot.specimen_id == Specimen.id)
-            .where(Aliquot.barcode.in_(chunk))
+            .where(where)
         )
         for code, aliquot_id, tube_barcode, status in session.execute(stmt):
             found[code] = KnownAliquot(aliquot_id, tube_barcode, status)
@@ -486,14 +496,14 @@ def _known_volumes(
     drawn: their later use does not give it back)."""
     volumes: dict[int, float | None] = {}
     already: dict[int, int] = {}
-    for start in range(0, len(tube_ids), IN_LIST_SIZE):
-        chunk = tube_ids[start : start + IN_LIST_SIZE]
-        stmt = select(Specimen.id, Specimen.volume_ml).where(Specimen.id.in_(chunk))
+    for where in _among(session, Specimen.id, tube_ids):
+        stmt = select(Specimen.id, Specimen.volume_ml).where(where)
         volumes |= {tube_id: volume for tube_id, volume in session.execute(stmt)}
+    for where in _among(session, Aliquot.specimen_id, tube_ids):
         sums = (
             select(Aliquot.specimen_id, func.sum(Aliquot.drawn_ul))
             .where(
-                Aliquot.specimen_id.in_(chunk),
+                where,
                 Aliquot.parent_id.is_(None),
                 Aliquot.specimen_type != SpecimenType.DNA,
             )
