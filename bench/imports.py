@@ -4,7 +4,8 @@ Run: .venv/bin/python bench/imports.py [--count N] [--strawman-count N] [--repea
                                        [--db sqlite|postgresql|both] [--profile FILE]
 
 --profile FILE writes cProfile's statistics of our first timed import (per database:
-FILE.postgresql, FILE.sqlite) for `python -m pstats`; that run is then slower than the others.
+FILE.postgresql, FILE.sqlite) for `python -m pstats` (wall-clock: waiting for the database
+shows in psycopg's `wait`); that run is then slower than the others.
 
 The file is a synthetic consortium collection log in the import's own template columns: many
 subjects at three sites, 1 to 4 visits each, per visit an SST tube split into 3-5 serum aliquots
