@@ -126,6 +126,7 @@ def test_every_kind_of_bad_row_is_reported_at_once(session: Session, tech: Actor
         ),  # 8
         import_row(aliquot_barcode="AQ-008", specimen_type="urine", collected_at="yesterday"),  # 9
         import_row(aliquot_barcode="AQ-009", tube_type="PED"),  # 10: tube disagrees with row 2
+        import_row(aliquot_barcode="AQ-010", tube_barcode="T-0011", tube_volume_ml="nan"),  # 11
     ]
     with pytest.raises(InvalidInput) as err:
         import_aliquots(session, tech, data=csv_bytes(rows))
@@ -139,6 +140,7 @@ def test_every_kind_of_bad_row_is_reported_at_once(session: Session, tech: Actor
         (9, "specimen_type"),
         (9, "collected_at"),
         (10, "tube_type"),
+        (11, "tube_volume_ml"),
     }
     messages = {(e["row"], e["field"]): e["message"] for e in err.value.errors}
     assert messages[(3, "aliquot_barcode")] == "AQ-001 is also on row 2"

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ARRAY, any_, bindparam, func, select
@@ -61,6 +62,7 @@ TUBE_COLUMNS = (
     "is_fasting",
     "clotting_minutes",
 )
+_tube_columns = itemgetter(*TUBE_COLUMNS)
 IN_LIST_SIZE = 2000  # well under SQLite's and PostgreSQL's bound-parameter limits
 
 VisitKey = tuple[str, int]
@@ -317,18 +319,49 @@ def _check_known_tube(code: str, tube: KnownTube, group: list[Row], problems: Pr
             problems.add(row, "tube_type", f"{code} is {tube.tube_type.value} in the LIMS")
 
 
+_tube_columns = itemgetter(*TUBE_COLUMNS)
+
+
 def _merge_tube(
     code: str, group: list[Row], problems: Problems, zones: tuple[str, str]
 ) -> NewTube | None:
     """One new tube from its rows: each tube column from the rows that fill it, all agreeing."""
     first = group[0]
     key = _visit_key(first)
+    merged, ok = _merged_columns(code, key, group, problems)
+    for name in ("tube_type", "collected_at"):
+        if merged[name] is None:
+            problems.add(first, name, f"is required for new tube {code}")
+            ok = False
+    if not ok or key is None:
+        return None
+    pre = PreAnalytics(
+        **{k: merged[k] for k in TUBE_COLUMNS if k not in ("tube_type", "tube_volume_ml")}
+    )
+    pre, wall_clock = in_utc(pre, collection_zone=zones[0], processing_zone=zones[1])
+    merged |= pre.as_columns()
+    found = wall_clock or pre_analytics_problems(pre)
+    for name, message in found:
+        problems.add(first, name, message)
+    return None if found else NewTube(code, key, merged, pre)
+
+
+def _merged_columns(
+    code: str, key: VisitKey | None, group: list[Row], problems: Problems
+) -> tuple[dict[str, Any], bool]:
+    """The tube columns of a tube's rows, and whether the rows agree (each disagreement is
+    reported)."""
+    columns = _tube_columns(group[0].values)
+    # As a spreadsheet export writes them, every row repeats the same tube columns: then no
+    # column needs merging (the merge was a third of the checks' time, 100,000 rows, 2026-12-02).
+    if all(_tube_columns(r.values) == columns and _visit_key(r) == key for r in group):
+        return dict(zip(TUBE_COLUMNS, columns, strict=True)), key is not None
     merged: dict[str, Any] = dict.fromkeys(TUBE_COLUMNS)
     ok = key is not None
     for row in group:
         if _visit_key(row) != key:
             problems.add(
-                row, "tube_barcode", f"{code} is given for another visit on row {first.number}"
+                row, "tube_barcode", f"{code} is given for another visit on row {group[0].number}"
             )
             ok = False
         for name in TUBE_COLUMNS:
@@ -341,20 +374,7 @@ def _merge_tube(
                 earlier = _shown(merged[name])
                 problems.add(row, name, f"differs from an earlier row of tube {code} ({earlier})")
                 ok = False
-    for name in ("tube_type", "collected_at"):
-        if merged[name] is None:
-            problems.add(first, name, f"is required for new tube {code}")
-            ok = False
-    if ok:
-        pre = PreAnalytics(
-            **{k: merged[k] for k in TUBE_COLUMNS if k not in ("tube_type", "tube_volume_ml")}
-        )
-        pre, wall_clock = in_utc(pre, collection_zone=zones[0], processing_zone=zones[1])
-        merged |= pre.as_columns()
-        for name, message in wall_clock or pre_analytics_problems(pre):
-            problems.add(first, name, message)
-            ok = False
-    return NewTube(code, key, merged, pre) if ok and key is not None else None
+    return merged, ok
 
 
 def _shown(value: Any) -> str:

@@ -84,7 +84,8 @@ def _float(low: float, high: float, *, open_low: bool = False) -> Callable[[str]
             number = float(value)
         except ValueError:
             raise ValueError(f"{value!r} is not a number") from None
-        if number > high or number < low or (open_low and number == low):
+        # Written so that NaN fails too: "nan" reads as a float, and no comparison holds for it.
+        if not low <= number <= high or (open_low and number == low):
             exclusive = " (exclusive)" if open_low else ""
             raise ValueError(f"{number:g} is outside {low:g}{exclusive} to {high:g}")
         return number
