@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import gc
+import io
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor
 from lims.audit.models import Action, AuditEvent
 from lims.audit.services import events_for, verify_chain
-from lims.errors import Forbidden, InvalidInput
+from lims.db import utcnow
+from lims.errors import Conflict, Forbidden, InvalidInput
 from lims.specimens import barcodes
 from lims.specimens.models import Aliquot, Specimen, Visit
 from lims.specimens.services import (
@@ -21,6 +23,9 @@ from lims.specimens.services import (
     template_csv,
     withdraw_consent,
 )
+from lims.specimens.services.import_checks import plan_import
+from lims.specimens.services.import_writes import write_import
+from lims.specimens.services.imports import HashingReader, read_rows
 from tests.factories import make_aliquot, make_subject, make_visit
 from tests.specimens.factories import DRAWN, csv_bytes, import_row
 
@@ -146,6 +151,26 @@ def test_every_kind_of_bad_row_is_reported_at_once(session: Session, tech: Actor
     assert messages[(3, "aliquot_barcode")] == "AQ-001 is also on row 2"
     assert "check digit" in messages[(5, "aliquot_barcode")]
     assert "register the subject first" in messages[(6, "study_code")]
+
+
+def test_a_barcode_another_bench_takes_after_the_checks_is_a_conflict_and_nothing_is_written(
+    session: Session, tech: Actor
+) -> None:
+    # The rows go in by COPY on PostgreSQL, which the engine's error handler never sees: the
+    # unique key must still answer as the executemany on SQLite does, with a 409.
+    make_subject(session, study_code="SUBJ-0001")
+    rows, _ = read_rows(HashingReader(io.BytesIO(csv_bytes([import_row()]))))
+    plan, problems = plan_import(session, rows, now=utcnow())
+    assert problems == []
+    other = make_aliquot(session)  # another bench labels its tube AQ-0001 meanwhile
+    session.execute(update(Aliquot).where(Aliquot.id == other.id).values(barcode="AQ-0001"))
+
+    with pytest.raises(Conflict, match="Another aliquot already has this barcode"):
+        write_import(session, tech, plan, sha256="0" * 64, filename="race.csv")
+    session.rollback()
+
+    assert session.scalars(select(Aliquot.barcode)).all() == [other.barcode]
+    assert session.scalar(select(Specimen.id).where(Specimen.barcode == "T-0001")) is None
 
 
 def test_parents_must_be_from_the_same_tube_and_not_loop(session: Session, tech: Actor) -> None:
