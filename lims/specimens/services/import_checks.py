@@ -31,7 +31,7 @@ from lims.specimens.models import (
     TubeType,
     Visit,
 )
-from lims.specimens.services.common import IssuedCodes, barcode_problem, issued_codes
+from lims.specimens.services.common import IssuedCodes, barcode_problem, issued_codes, locked
 from lims.specimens.services.permits import BenchWork, consent_permits, withdrawal_levels
 from lims.specimens.services.plausibility import (
     DEFAULT_LIMITS,
@@ -144,8 +144,12 @@ def _column(rows: list[Row], name: str) -> set[Any]:
 def preload(session: Session, rows: list[Row]) -> Known:
     """Load every subject, visit, tube and aliquot the file mentions, a few queries in all."""
     subjects: dict[str, Subject] = {}
+    # Locked, as registering a visit or a tube locks its subject (common.py's lock order): a
+    # withdrawal then waits for the import, or the import sees it. One statement on
+    # PostgreSQL, in id order, so two imports never lock crosswise; SQLite ignores the lock.
     for where in _among(session, Subject.study_code, _column(rows, "study_code")):
-        subjects |= {s.study_code: s for s in session.scalars(select(Subject).where(where))}
+        found = session.scalars(locked(select(Subject).where(where).order_by(Subject.id)))
+        subjects |= {s.study_code: s for s in found}
     code_of = {s.id: code for code, s in subjects.items()}
     visits: dict[VisitKey, Visit] = {}
     for where in _among(session, Visit.subject_id, code_of):
