@@ -13,6 +13,7 @@ and read-back version took 31.2 s, its writes about half of it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -188,14 +189,15 @@ def _insert_aliquots(
 ) -> list[Row]:
     """Every aliquot in one write, level by level so parents come before their children."""
     written = [row for level in plan.levels for row in level]
-    rows = []
     ids = reserve_ids(session, AliquotModel, len(written))
-    for row, aliquot_id in zip(written, ids, strict=True):
-        values = row.values
-        code, parent = values["aliquot_barcode"], values["parent_barcode"]
-        plan.parent_ids[code] = aliquot_id  # children, on a later level, point here
-        rows.append(
-            (
+
+    def made() -> Iterator[tuple[Any, ...]]:
+        # Made as the COPY takes them: the server inserts what was sent meanwhile.
+        for row, aliquot_id in zip(written, ids, strict=True):
+            values = row.values
+            code, parent = values["aliquot_barcode"], values["parent_barcode"]
+            plan.parent_ids[code] = aliquot_id  # children, on a later level, point here
+            yield (
                 aliquot_id,
                 code,
                 barcodes.is_issued_aliquot_barcode(code),
@@ -211,18 +213,17 @@ def _insert_aliquots(
                 0,
                 now,
             )
-        )
-        after = {
-            "barcode": code,
-            "specimen": values["tube_barcode"],
-            "parent": parent,
-            "specimen_type": values["specimen_type"].value,
-            "volume_ul": values["volume_ul"],
-            "process": "import",
-            "import_sha256": sha256,
-        }
-        events.append(
-            audit.Event(Action.ALIQUOT_CREATED, audit.ref(AliquotModel, aliquot_id), after)
-        )
-    write_rows(session, AliquotModel, ALIQUOT_COLUMNS, rows)
+            after = {
+                "barcode": code,
+                "specimen": values["tube_barcode"],
+                "parent": parent,
+                "specimen_type": values["specimen_type"].value,
+                "volume_ul": values["volume_ul"],
+                "process": "import",
+                "import_sha256": sha256,
+            }
+            ref = audit.ref(AliquotModel, aliquot_id)
+            events.append(audit.Event(Action.ALIQUOT_CREATED, ref, after))
+
+    write_rows(session, AliquotModel, ALIQUOT_COLUMNS, made())
     return written
