@@ -173,6 +173,21 @@ def test_a_barcode_another_bench_takes_after_the_checks_is_a_conflict_and_nothin
     assert session.scalar(select(Specimen.id).where(Specimen.barcode == "T-0001")) is None
 
 
+def test_a_barcode_with_quotes_commas_and_backslashes_is_found_in_the_lims(
+    session: Session, tech: Actor
+) -> None:
+    # PostgreSQL looks the file's barcodes up as one array, sent as its text form.
+    make_subject(session, study_code="SUBJ-0001")
+    odd = 'AQ-"1",{2}\\3'
+    other = make_aliquot(session)
+    session.execute(update(Aliquot).where(Aliquot.id == other.id).values(barcode=odd))
+
+    with pytest.raises(InvalidInput) as err:
+        import_aliquots(session, tech, data=csv_bytes([import_row(aliquot_barcode=odd)]))
+
+    assert err.value.errors[0]["message"] == f"{odd} is already in use in the LIMS"
+
+
 def test_parents_must_be_from_the_same_tube_and_not_loop(session: Session, tech: Actor) -> None:
     make_subject(session, study_code="SUBJ-0001")
     rows = [

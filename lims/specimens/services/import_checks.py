@@ -15,7 +15,7 @@ from enum import Enum
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ARRAY, any_, bindparam, func, select
+from sqlalchemy import ARRAY, Text, any_, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from lims.auth.models import Site
@@ -131,10 +131,19 @@ def _among(session: Session, column: Any, values: Iterable[Any]) -> Iterator[Any
     items = sorted(set(values))
     if session.get_bind().dialect.name == "postgresql":
         if items:
-            yield column == any_(bindparam("values", items, type_=ARRAY(column.type)))
+            # Bound as the array's text: psycopg would dump a list value by value, in Python.
+            array = cast(bindparam("values", _array_text(items), type_=Text), ARRAY(column.type))
+            yield column == any_(array)
         return
     for start in range(0, len(items), IN_LIST_SIZE):
         yield column.in_(items[start : start + IN_LIST_SIZE])
+
+
+def _array_text(items: list[Any]) -> str:
+    """PostgreSQL's text form of an array: every element quoted, its quotes and backslashes
+    escaped (the parser refused NUL characters already)."""
+    quoted = (str(item).replace("\\", "\\\\").replace('"', '\\"') for item in items)
+    return "{" + ",".join(f'"{item}"' for item in quoted) + "}"
 
 
 def _column(rows: list[Row], name: str) -> set[Any]:
@@ -287,6 +296,8 @@ def _plan_tubes(
     for row in rows:
         if row.values["tube_barcode"] is not None:
             by_tube[row.values["tube_barcode"]].append(row)
+    # Each subject's site's clock, read once (through the ORM per tube: 0.2 s per 100,000 rows).
+    zone_of = {code: subject.site.time_zone for code, subject in known.subjects.items()}
     for code, group in by_tube.items():
         if (tube := known.tubes.get(code)) is not None:
             _check_known_tube(code, tube, group, problems)
@@ -297,15 +308,14 @@ def _plan_tubes(
         elif (problem := barcode_problem(code, issued=known.issued)) is not None:
             for row in group:
                 problems.add(row, "tube_barcode", problem)
-        elif new := _merge_tube(code, group, problems, _zones(group, known, lab_zone)):
+        elif new := _merge_tube(code, group, problems, _zones(group, zone_of, lab_zone)):
             plan.new_tubes[code] = new
 
 
-def _zones(group: list[Row], known: Known, lab_zone: str | None) -> tuple[str, str]:
+def _zones(group: list[Row], zone_of: dict[str, str], lab_zone: str | None) -> tuple[str, str]:
     """The clocks of a tube's collection and processing (UTC for an unknown subject, whose rows
     are refused anyway)."""
-    subject = known.subjects.get(group[0].values["study_code"])
-    collection = subject.site.time_zone if subject is not None else DEFAULT_ZONE
+    collection = zone_of.get(group[0].values["study_code"], DEFAULT_ZONE)
     return collection, lab_zone or collection
 
 
