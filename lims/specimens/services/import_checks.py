@@ -15,7 +15,7 @@ from enum import Enum
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ARRAY, Text, any_, bindparam, cast, func, select
+from sqlalchemy import ARRAY, any_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from lims.auth.models import Site
@@ -131,19 +131,12 @@ def _among(session: Session, column: Any, values: Iterable[Any]) -> Iterator[Any
     items = sorted(set(values))
     if session.get_bind().dialect.name == "postgresql":
         if items:
-            # Bound as the array's text: psycopg would dump a list value by value, in Python.
-            array = cast(bindparam("values", _array_text(items), type_=Text), ARRAY(column.type))
-            yield column == any_(array)
+            # A real array parameter. Not its text cast to an array: array_in is only stable,
+            # so a sequential scan would parse the whole array again for every row it reads.
+            yield column == any_(bindparam("values", items, type_=ARRAY(column.type)))
         return
     for start in range(0, len(items), IN_LIST_SIZE):
         yield column.in_(items[start : start + IN_LIST_SIZE])
-
-
-def _array_text(items: list[Any]) -> str:
-    """PostgreSQL's text form of an array: every element quoted, its quotes and backslashes
-    escaped (the parser refused NUL characters already)."""
-    quoted = (str(item).replace("\\", "\\\\").replace('"', '\\"') for item in items)
-    return "{" + ",".join(f'"{item}"' for item in quoted) + "}"
 
 
 def _column(rows: list[Row], name: str) -> set[Any]:
