@@ -1,7 +1,7 @@
 """Writing many rows fast: COPY on PostgreSQL, one executemany per batch on SQLite. Rows are
 tuples in the order of the columns named. The generated demo (lims/demo_scale.py), the phenotype
-import and the audit trail's batches (audit.record_many) write through it; a shared module, so it
-imports no feature.
+and aliquot imports and the audit trail's batches (audit.record_many) write through it; a shared
+module, so it imports no feature.
 
 No services, no ORM objects: the caller has checked what it writes, and records the audit
 events itself (audit.record_many). Python-side column defaults (`default=utcnow`) do not run

@@ -1,8 +1,8 @@
 """The checks of an aliquot import that need the database, with every lookup preloaded.
 
 At consortium size (50,000 rows) a SELECT per row would dominate; instead each kind of record the
-file names (subjects, visits, tubes, aliquots) is loaded once with IN lists, and the rows are
-checked against dictionaries.
+file names (subjects, visits, tubes, aliquots) is loaded once (one `= ANY(array)` on PostgreSQL,
+IN lists on SQLite), and the rows are checked against dictionaries.
 """
 
 from __future__ import annotations

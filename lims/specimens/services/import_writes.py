@@ -6,9 +6,11 @@ executemany on SQLite) under ids reserved beforehand (`bulk_copy.reserve_ids`), 
 read back: children know their parents' ids before any row is written, and every aliquot goes
 in one COPY, parents first (SQLite checks a foreign key row by row). Every new record still gets
 its own audit event, so an imported aliquot's chain of custody starts like any other;
-`audit.record_many` appends them after the batch event in one pass. Measured 2026-12-02 on the
-2-vCPU VM, 100,000 rows on PostgreSQL (bench/imports.py; docs/benchmarks.md): the executemany
-and read-back version took 31.2 s, its writes about half of it.
+`audit.record_many` appends them after the batch event in one pass. 100,000 rows on PostgreSQL
+(bench/imports.py, 2026-12-02, the shared 2-vCPU VM; docs/benchmarks.md): the executemany and
+read-back version used 16.8 s of client and 19.9 s of server CPU (52 s at a load average of
+4); this one 9.1 s and 7.3 s (22 s at a load average of 6), the audit trail's rows now the
+largest part of both.
 """
 
 from __future__ import annotations
