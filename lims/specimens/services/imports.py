@@ -302,6 +302,8 @@ _NEVER_REPEATED = frozenset({"aliquot_barcode"})
 
 
 class _NoCache(dict[str, Any]):
+    """The cache of a column whose cells never repeat: it remembers nothing."""
+
     def __setitem__(self, key: str, value: Any) -> None:
         pass
 
