@@ -1,7 +1,11 @@
 """Aliquot CSV import speed on SQLite and PostgreSQL, against a competent baseline and a strawman.
 
 Run: .venv/bin/python bench/imports.py [--count N] [--strawman-count N] [--repeat R]
-                                       [--db sqlite|postgresql|both]
+                                       [--db sqlite|postgresql|both] [--profile FILE]
+
+--profile FILE writes cProfile's statistics of our first timed import (per database:
+FILE.postgresql, FILE.sqlite) for `python -m pstats` (wall-clock: waiting for the database
+shows in psycopg's `wait`); that run is then slower than the others.
 
 The file is a synthetic consortium collection log in the import's own template columns: many
 subjects at three sites, 1 to 4 visits each, per visit an SST tube split into 3-5 serum aliquots
@@ -15,15 +19,18 @@ strawman (the per-record services, a commit per row) on a smaller file of the sa
 is compared in rows/s. Every run gets a fresh database in a fresh process; the runs of the three
 alternate, after one untimed warm-up run of each on a small file. The audit chain and the counts
 are checked after each run. "client CPU s" is the benchmark process's own CPU time (all of the
-work on SQLite, none of the server's on PostgreSQL): on a shared machine it moves less than the
-wall-clock seconds.
+work on SQLite, none of the server's on PostgreSQL), "server CPU s" the PostgreSQL backend's
+(read from /proc, so the cluster must run on this machine): on a shared machine both move less
+than the wall-clock seconds. "load" is the 1-minute load average when the last run ended.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import csv
 import io
+import os
 import random
 import statistics
 import sys
@@ -36,7 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from bench._common import (
@@ -47,6 +54,7 @@ from bench._common import (
     header,
     make_subjects,
     peak_rss_mib,
+    process_cpu_s,
     register_subjects,
     session_factory,
     spawn_pool,
@@ -170,7 +178,15 @@ def _count(session: Session, model: type[Any]) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def measure(mode: str, url: str, log_path: str, subjects: list[SubjectSpec]) -> dict[str, Any]:
+def _backend_pid(session: Session) -> int | None:
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return int(session.scalar(text("SELECT pg_backend_pid()")) or 0)
+
+
+def measure(
+    mode: str, url: str, log_path: str, subjects: list[SubjectSpec], profile: str | None = None
+) -> dict[str, Any]:
     """One import into a fresh database, in this (fresh) process; then the checks."""
     engine, sessions = session_factory(url)
     with sessions() as session:
@@ -180,14 +196,24 @@ def measure(mode: str, url: str, log_path: str, subjects: list[SubjectSpec]) -> 
         events_before = _count(session, AuditEvent)
         session.expunge_all()
         rss_before = peak_rss_mib()
+        # The import runs on the connection this transaction holds (one commit, at its end).
+        pid = _backend_pid(session)
+        server_start = process_cpu_s(pid) if pid else 0.0
+        profiler = cProfile.Profile() if profile else None
         start, cpu_start = time.perf_counter(), time.process_time()
+        if profiler is not None:
+            profiler.enable()
         if mode == "ours":
             import_aliquots(session, tech, data=data, filename=Path(log_path).name)
         elif mode == "competent":
             competent_import(session, tech, data=data, filename=Path(log_path).name)
         else:
             strawman_import(session, tech, data)
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)  # type: ignore[arg-type]
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        server = process_cpu_s(pid) - server_start if pid else 0.0
         rss_after = peak_rss_mib()
         session.expunge_all()
         found = {
@@ -201,6 +227,7 @@ def measure(mode: str, url: str, log_path: str, subjects: list[SubjectSpec]) -> 
     return found | {
         "seconds": seconds,
         "cpu": cpu,
+        "server_cpu": server,
         "peak_rss_mib": rss_after,
         "import_rss_mib": rss_after - rss_before,
         "chain": "intact" if report.is_intact else f"BROKEN at {report.first_broken_id}",
@@ -230,10 +257,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; median shown")
     parser.add_argument("--warm-up", type=int, default=500, help="rows of the untimed first run")
     parser.add_argument("--db", choices=[*DIALECTS, "both"], default="both")
+    parser.add_argument("--profile", help="write cProfile statistics of our first timed import")
+    parser.add_argument(
+        "--methods", choices=[*MODES, "all"], default="all", help="which methods to run"
+    )
     args = parser.parse_args()
+    modes = MODES if args.methods == "all" else (args.methods,)
     full = collection_log(args.count)
     competent = collection_log(args.competent_count) if args.competent_count else full
-    logs = {"ours": full, "competent": competent, "strawman": collection_log(args.strawman_count)}
+    sizes = {"ours": full.rows, "competent": competent.rows, "strawman": args.strawman_count}
+    logs = {
+        "ours": full,
+        "competent": competent,
+        "strawman": collection_log(args.strawman_count),
+    }
+    logs = {mode: logs[mode] for mode in modes if sizes[mode]}
     warm = collection_log(args.warm_up)
     with Databases() as databases:
         header("aliquot CSV import (lims.specimens.services.import_aliquots)")
@@ -253,26 +291,28 @@ def main() -> None:
                 f"{log.tubes:,} tubes"
             )
         print(
-            f"# fresh database and process per run; median of {args.repeat} runs, the three "
+            f"# fresh database and process per run; median of {args.repeat} runs, the "
             f"methods alternating, after an untimed {warm.rows}-row warm-up run of each"
         )
         print(f"# {databases.versions()}")
         table = Table(
             [("db", 10), ("method", 30), ("rows", 6), ("rows/s", 7), ("seconds", 7),
-             ("client CPU s", 12), ("peak RSS MiB", 12), ("import +MiB", 11),
-             ("audit events", 12), ("chain", 6), ("counts", 6), ("vs competent", 12),
-             ("vs strawman", 11)]
+             ("client CPU s", 12), ("server CPU s", 12), ("peak RSS MiB", 12),
+             ("import +MiB", 11), ("audit events", 12), ("chain", 6), ("counts", 6),
+             ("vs competent", 12), ("vs strawman", 11), ("load", 5)]
         )  # fmt: skip
         with spawn_pool() as pool:
             for dialect in dialects:
-                for mode in MODES:
+                for mode in logs:
                     url = databases.fresh(dialect, "bench_imports")
                     pool.apply(measure, (mode, url, str(paths[warm.rows]), warm.subjects))
-                runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
-                for _ in range(args.repeat):
+                runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in logs}
+                for repeat in range(args.repeat):
                     for mode, log in logs.items():
                         url = databases.fresh(dialect, "bench_imports")
-                        job = (mode, url, str(paths[log.rows]), log.subjects)
+                        profile = args.profile if mode == "ours" and repeat == 0 else None
+                        profile = f"{profile}.{dialect}" if profile else None
+                        job = (mode, url, str(paths[log.rows]), log.subjects, profile)
                         runs[mode].append(pool.apply(measure, job))
                 _show(table, dialect, logs, runs)
 
@@ -283,8 +323,9 @@ def _show(
     logs: dict[str, CollectionLog],
     runs: dict[str, list[dict[str, Any]]],
 ) -> None:
-    rate = {m: logs[m].rows / statistics.median(r["seconds"] for r in runs[m]) for m in MODES}
-    for mode in MODES:
+    rate = {m: logs[m].rows / statistics.median(r["seconds"] for r in runs[m]) for m in logs}
+    load = f"{os.getloadavg()[0]:.1f}"
+    for mode in logs:
         log, mode_runs = logs[mode], runs[mode]
         expected = {"rows": log.rows, "tubes": log.tubes, "visits": log.visits}
         expected["events"] = expected_events(mode, log)
@@ -298,14 +339,20 @@ def _show(
             rate[mode],
             statistics.median(r["seconds"] for r in mode_runs),
             statistics.median(r["cpu"] for r in mode_runs),
+            statistics.median(r["server_cpu"] for r in mode_runs),
             statistics.median(r["peak_rss_mib"] for r in mode_runs),
             statistics.median(r["import_rss_mib"] for r in mode_runs),
             mode_runs[0]["events"],
             "intact" if chains == {"intact"} else ",".join(sorted(chains)),
             "ok" if counts_ok else "WRONG",
-            f"{rate['ours'] / rate['competent']:.1f}x" if ours else "",
-            f"{rate['ours'] / rate['strawman']:.0f}x" if ours else "",
+            _ratio(rate, "competent", "{:.1f}x") if ours else "",
+            _ratio(rate, "strawman", "{:.0f}x") if ours else "",
+            load,
         )
+
+
+def _ratio(rate: dict[str, float], other: str, shape: str) -> str:
+    return shape.format(rate["ours"] / rate[other]) if "ours" in rate and other in rate else ""
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Writing many rows fast: COPY on PostgreSQL, one executemany per batch on SQLite. Rows are
 tuples in the order of the columns named. The generated demo (lims/demo_scale.py), the phenotype
-import and the audit trail's batches (audit.record_many) write through it; a shared module, so it
-imports no feature.
+and aliquot imports and the audit trail's batches (audit.record_many) write through it; a shared
+module, so it imports no feature.
 
 No services, no ORM objects: the caller has checked what it writes, and records the audit
 events itself (audit.record_many). Python-side column defaults (`default=utcnow`) do not run
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Sized
 from contextlib import contextmanager
 from typing import Any
 
@@ -55,11 +55,12 @@ def table_of(model: type[Base]) -> Table:
 
 
 def write_rows(
-    session: Session, model: type[Base], columns: Sequence[str], rows: list[Row]
+    session: Session, model: type[Base], columns: Sequence[str], rows: Iterable[Row]
 ) -> None:
     """Insert `rows` (tuples in `columns` order) into the model's table, in the session's
-    transaction."""
-    if not rows:
+    transaction. `rows` may be a generator: on PostgreSQL the server then inserts the rows
+    already sent while the generator makes the next ones."""
+    if isinstance(rows, Sized) and not len(rows):
         return
     table = table_of(model)
     if session.get_bind().dialect.name == "postgresql":
@@ -68,7 +69,7 @@ def write_rows(
         session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
 
 
-def _copy(session: Session, table: Table, columns: Sequence[str], rows: list[Row]) -> None:
+def _copy(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Row]) -> None:
     # COPY reads text: enums go as their values (StrEnum already is one), JSON as its text.
     as_json = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
     raw = session.connection().connection.driver_connection
@@ -86,7 +87,7 @@ def _copy(session: Session, table: Table, columns: Sequence[str], rows: list[Row
 
 
 def _stream(
-    raw: psycopg.Connection[Any], statement: str, rows: list[Row], as_json: list[int]
+    raw: psycopg.Connection[Any], statement: str, rows: Iterable[Row], as_json: list[int]
 ) -> None:
     dumps = json.dumps
     with raw.cursor() as cursor, cursor.copy(statement) as copy:

@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import gc
+import io
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor
 from lims.audit.models import Action, AuditEvent
 from lims.audit.services import events_for, verify_chain
-from lims.errors import Forbidden, InvalidInput
+from lims.db import utcnow
+from lims.errors import Conflict, Forbidden, InvalidInput
 from lims.specimens import barcodes
 from lims.specimens.models import Aliquot, Specimen, Visit
 from lims.specimens.services import (
@@ -21,6 +23,9 @@ from lims.specimens.services import (
     template_csv,
     withdraw_consent,
 )
+from lims.specimens.services.import_checks import plan_import
+from lims.specimens.services.import_writes import write_import
+from lims.specimens.services.imports import HashingReader, read_rows
 from tests.factories import make_aliquot, make_subject, make_visit
 from tests.specimens.factories import DRAWN, csv_bytes, import_row
 
@@ -126,6 +131,7 @@ def test_every_kind_of_bad_row_is_reported_at_once(session: Session, tech: Actor
         ),  # 8
         import_row(aliquot_barcode="AQ-008", specimen_type="urine", collected_at="yesterday"),  # 9
         import_row(aliquot_barcode="AQ-009", tube_type="PED"),  # 10: tube disagrees with row 2
+        import_row(aliquot_barcode="AQ-010", tube_barcode="T-0011", tube_volume_ml="nan"),  # 11
     ]
     with pytest.raises(InvalidInput) as err:
         import_aliquots(session, tech, data=csv_bytes(rows))
@@ -139,11 +145,47 @@ def test_every_kind_of_bad_row_is_reported_at_once(session: Session, tech: Actor
         (9, "specimen_type"),
         (9, "collected_at"),
         (10, "tube_type"),
+        (11, "tube_volume_ml"),
     }
     messages = {(e["row"], e["field"]): e["message"] for e in err.value.errors}
     assert messages[(3, "aliquot_barcode")] == "AQ-001 is also on row 2"
     assert "check digit" in messages[(5, "aliquot_barcode")]
     assert "register the subject first" in messages[(6, "study_code")]
+
+
+def test_a_barcode_another_bench_takes_after_the_checks_is_a_conflict_and_nothing_is_written(
+    session: Session, tech: Actor
+) -> None:
+    # The rows go in by COPY on PostgreSQL, which the engine's error handler never sees: the
+    # unique key must still answer as the executemany on SQLite does, with a 409.
+    make_subject(session, study_code="SUBJ-0001")
+    rows, _ = read_rows(HashingReader(io.BytesIO(csv_bytes([import_row()]))))
+    plan, problems = plan_import(session, rows, now=utcnow())
+    assert problems == []
+    other = make_aliquot(session)  # another bench labels its tube AQ-0001 meanwhile
+    session.execute(update(Aliquot).where(Aliquot.id == other.id).values(barcode="AQ-0001"))
+
+    with pytest.raises(Conflict, match="Another aliquot already has this barcode"):
+        write_import(session, tech, plan, sha256="0" * 64, filename="race.csv")
+    session.rollback()
+
+    assert session.scalars(select(Aliquot.barcode)).all() == [other.barcode]
+    assert session.scalar(select(Specimen.id).where(Specimen.barcode == "T-0001")) is None
+
+
+def test_a_barcode_with_quotes_commas_and_backslashes_is_found_in_the_lims(
+    session: Session, tech: Actor
+) -> None:
+    # PostgreSQL looks the file's barcodes up as one array, sent as its text form.
+    make_subject(session, study_code="SUBJ-0001")
+    odd = 'AQ-"1",{2}\\3'
+    other = make_aliquot(session)
+    session.execute(update(Aliquot).where(Aliquot.id == other.id).values(barcode=odd))
+
+    with pytest.raises(InvalidInput) as err:
+        import_aliquots(session, tech, data=csv_bytes([import_row(aliquot_barcode=odd)]))
+
+    assert err.value.errors[0]["message"] == f"{odd} is already in use in the LIMS"
 
 
 def test_parents_must_be_from_the_same_tube_and_not_loop(session: Session, tech: Actor) -> None:

@@ -1,26 +1,31 @@
-"""Writing a checked aliquot import: bulk inserts and a batch of chained audit events.
+"""Writing a checked aliquot import: rows by COPY under ids taken first, and a batch of chained
+audit events.
 
-Visits, tubes and aliquots go in as executemany INSERTs on the tables (parents level by level,
-since children need their ids). Every new record still gets its own audit event, so an imported
-aliquot's chain of custody starts like any other; `audit.record_many` appends them after the
-batch event in one pass. Measured 2026-11-25 on a 2-vCPU AMD EPYC VM: one `audit.record` per
-event costs 2.1 s per 5,000 on SQLite and 4.0 s on PostgreSQL (about 21 s and 40 s for a
-50,000-row file, before any aliquot is written); the whole 50,000-row import below takes about
-6 s on SQLite (bench/imports.py; figures in docs/benchmarks.md).
+Visits, tubes and aliquots go in through `bulk_copy.write_rows` (COPY on PostgreSQL, one
+executemany on SQLite) under ids reserved beforehand (`bulk_copy.reserve_ids`), so nothing is
+read back: children know their parents' ids before any row is written, and every aliquot goes
+in one COPY, parents first (SQLite checks a foreign key row by row). Every new record still gets
+its own audit event, so an imported aliquot's chain of custody starts like any other;
+`audit.record_many` appends them after the batch event in one pass. 100,000 rows on PostgreSQL
+(bench/imports.py, 2026-12-02, the shared 2-vCPU VM; docs/benchmarks.md): the executemany and
+read-back version used 16.8 s of client and 19.9 s of server CPU (52 s at a load average of
+4); this one 9.1 s and 7.3 s (22 s at a load average of 6), the audit trail's rows now the
+largest part of both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import Session
 
 from lims import audit
 from lims.actors import Actor
 from lims.audit.models import Action
+from lims.bulk_copy import reserve_ids, write_rows
 from lims.db import utcnow
 from lims.specimens import barcodes, sprec
 from lims.specimens.models import Aliquot as AliquotModel
@@ -37,40 +42,6 @@ class ImportResult:
     sha256: str
     first_barcode: str
     last_barcode: str
-
-
-def _table(model: type[DeclarativeBase]) -> Table:
-    """The model's table: Core executemany skips the ORM's per-row bookkeeping."""
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-def _insert_all(session: Session, table: Table, values: list[dict[str, Any]]) -> list[Any]:
-    """Insert the rows, then read back (id, *key) of the rows just written.
-
-    Not INSERT ... RETURNING: SQLAlchemy sends that as 1,000-row statements of ~300 KB, and
-    psycopg 3 re-parses each one in Python (it caches only statements under 4,096 characters),
-    which was half of a 50,000-row import on PostgreSQL (bench/imports.py, 2026-11-25). A plain
-    executemany is one small statement that psycopg caches and pipelines; the new ids are then
-    those above the highest id before the insert (another bench's rows that interleave there are
-    skipped by the caller, who looks up only its own keys).
-    """
-    before = session.scalar(select(func.max(table.c.id))) or 0
-    session.execute(insert(table), values)
-    new_rows = (
-        select(table.c.id, *_KEYS[table.name](table))
-        .where(table.c.id > before)
-        .order_by(table.c.id)
-    )
-    return list(session.execute(new_rows))
-
-
-_KEYS = {
-    "visits": lambda t: (t.c.subject_id, t.c.visit_number),
-    "specimens": lambda t: (t.c.barcode,),
-    "aliquots": lambda t: (t.c.barcode,),
-}
 
 
 def write_import(
@@ -112,47 +83,34 @@ def write_import(
 def _insert_visits(session: Session, plan: Plan, events: list[audit.Event], sha256: str) -> None:
     if not plan.new_visits:
         return
-    values = [
-        {"subject_id": plan.subject_ids[code], "visit_number": number, "visit_on": day}
-        for (code, number), day in plan.new_visits.items()
-    ]
-    code_of = {v: k for k, v in plan.subject_ids.items()}
-    for visit_id, subject_id, number in _insert_all(session, _table(Visit), values):
-        if subject_id not in code_of or (code_of[subject_id], number) not in plan.new_visits:
-            continue  # another bench's visit, written at the same moment
-        key = (code_of[subject_id], number)
+    rows = []
+    ids = reserve_ids(session, Visit, len(plan.new_visits))
+    for (key, day), visit_id in zip(plan.new_visits.items(), ids, strict=True):
         plan.visit_ids[key] = visit_id
-        events.append(
-            audit.Event(
-                Action.VISIT_REGISTERED,
-                audit.ref(Visit, visit_id),
-                {
-                    "subject": key[0],
-                    "visit_number": number,
-                    "visit_on": str(plan.new_visits[key]),
-                    "import_sha256": sha256,
-                },
-            )
-        )
+        rows.append((visit_id, plan.subject_ids[key[0]], key[1], day))
+        after = {
+            "subject": key[0],
+            "visit_number": key[1],
+            "visit_on": str(day),
+            "import_sha256": sha256,
+        }
+        events.append(audit.Event(Action.VISIT_REGISTERED, audit.ref(Visit, visit_id), after))
+    write_rows(session, Visit, ("id", "subject_id", "visit_number", "visit_on"), rows)
 
 
-def _tube_values(tube: NewTube, visit_id: int, plan: Plan, now: datetime) -> dict[str, Any]:
-    values = tube.values
-    pre = PreAnalytics(
-        **{k: v for k, v in values.items() if k not in ("tube_type", "tube_volume_ml")}
-    )
-    return {
-        "barcode": tube.barcode,
-        "visit_id": visit_id,
-        "specimen_type": SpecimenType.WHOLE_BLOOD,
-        "tube_type": values["tube_type"],
-        "volume_ml": values["tube_volume_ml"],
-        "sprec_code": sprec.tube_code(pre, values["tube_type"]),
-        "sprec_version": sprec.FLUID_VERSION,
-        "created_at": now,
-        "processing_site_id": plan.processing_site_id,
-        **pre.as_columns(),
-    }
+TUBE_COLUMNS = (
+    "id",
+    "barcode",
+    "visit_id",
+    "specimen_type",
+    "tube_type",
+    "volume_ml",
+    "sprec_code",
+    "sprec_version",
+    "created_at",
+    "processing_site_id",
+    *PreAnalytics.__dataclass_fields__,
+)
 
 
 def _insert_tubes(
@@ -160,27 +118,41 @@ def _insert_tubes(
 ) -> None:
     if not plan.new_tubes:
         return
-    values = [_tube_values(t, plan.visit_ids[t.visit], plan, now) for t in plan.new_tubes.values()]
-    by_code = {v["barcode"]: v for v in values}
-    for tube_id, code in _insert_all(session, _table(Specimen), values):
-        if code not in by_code:
-            continue  # another bench's tube, written at the same moment
-        plan.tube_ids[code] = tube_id
-        tube = by_code[code]
-        events.append(
-            audit.Event(
-                Action.SPECIMEN_ACCESSIONED,
-                audit.ref(Specimen, tube_id),
-                {
-                    "barcode": code,
-                    "visit": "{} V{}".format(*plan.new_tubes[code].visit),
-                    "tube_type": tube["tube_type"].value,
-                    "sprec_code": tube["sprec_code"],
-                    "sprec_version": sprec.FLUID_VERSION,
-                    "import_sha256": sha256,
-                },
-            )
-        )
+    rows = []
+    ids = reserve_ids(session, Specimen, len(plan.new_tubes))
+    for tube, tube_id in zip(plan.new_tubes.values(), ids, strict=True):
+        plan.tube_ids[tube.barcode] = tube_id
+        sprec_code = sprec.tube_code(tube.pre, tube.values["tube_type"])
+        rows.append(_tube_row(tube_id, tube, sprec_code, plan, now))
+        after = {
+            "barcode": tube.barcode,
+            "visit": "{} V{}".format(*tube.visit),
+            "tube_type": tube.values["tube_type"].value,
+            "sprec_code": sprec_code,
+            "sprec_version": sprec.FLUID_VERSION,
+            "import_sha256": sha256,
+        }
+        events.append(audit.Event(Action.SPECIMEN_ACCESSIONED, audit.ref(Specimen, tube_id), after))
+    write_rows(session, Specimen, TUBE_COLUMNS, rows)
+
+
+def _tube_row(
+    tube_id: int, tube: NewTube, sprec_code: str, plan: Plan, now: datetime
+) -> tuple[Any, ...]:
+    values = tube.values  # its times already in UTC (_merge_tube)
+    return (
+        tube_id,
+        tube.barcode,
+        plan.visit_ids[tube.visit],
+        SpecimenType.WHOLE_BLOOD,
+        values["tube_type"],
+        values["tube_volume_ml"],
+        sprec_code,
+        sprec.FLUID_VERSION,
+        now,
+        plan.processing_site_id,
+        *(values[name] for name in PreAnalytics.__dataclass_fields__),
+    )
 
 
 # Issue #16: DNA quality and extraction, taken as the file gives them (a diluted tube's
@@ -196,55 +168,64 @@ ALIQUOT_QUALITY_COLUMNS = (
     "extracted_on",
     "extracted_by",
 )
-
-
-def _aliquot_values(row: Row, plan: Plan, now: datetime) -> dict[str, Any]:
-    values = row.values
-    code = values["aliquot_barcode"]
-    parent = values["parent_barcode"]
-    return {
-        "barcode": code,
-        "is_issued_barcode": barcodes.is_issued_aliquot_barcode(code),
-        "specimen_id": plan.tube_ids[values["tube_barcode"]],
-        "parent_id": plan.parent_ids[parent] if parent else None,
-        "specimen_type": values["specimen_type"],
-        "volume_ul": values["volume_ul"],
-        "drawn_ul": values["volume_ul"],  # an imported tube: what it holds is all we know
-        "concentration_ng_ul": values["concentration_ng_ul"],
-        "a260_280": values["a260_280"],
-        **{name: values[name] for name in ALIQUOT_QUALITY_COLUMNS},
-        "status": AliquotStatus.RECEIVED,
-        "freeze_thaw_count": 0,
-        "created_at": now,
-    }
+ALIQUOT_COLUMNS = (
+    "id",
+    "barcode",
+    "is_issued_barcode",
+    "specimen_id",
+    "parent_id",
+    "specimen_type",
+    "volume_ul",
+    "drawn_ul",
+    "concentration_ng_ul",
+    "a260_280",
+    *ALIQUOT_QUALITY_COLUMNS,
+    "status",
+    "freeze_thaw_count",
+    "created_at",
+)
 
 
 def _insert_aliquots(
     session: Session, plan: Plan, now: datetime, events: list[audit.Event], sha256: str
 ) -> list[Row]:
-    written: list[Row] = []
-    for level in plan.levels:
-        rows = {r.values["aliquot_barcode"]: r for r in level}
-        values = [_aliquot_values(r, plan, now) for r in level]
-        for aliquot_id, code in _insert_all(session, _table(AliquotModel), values):
-            if code not in rows:
-                continue  # another bench's aliquot, written at the same moment
-            plan.parent_ids[code] = aliquot_id  # children on the next level point here
-            row = rows[code].values
-            events.append(
-                audit.Event(
-                    Action.ALIQUOT_CREATED,
-                    audit.ref(AliquotModel, aliquot_id),
-                    {
-                        "barcode": code,
-                        "specimen": row["tube_barcode"],
-                        "parent": row["parent_barcode"],
-                        "specimen_type": row["specimen_type"].value,
-                        "volume_ul": row["volume_ul"],
-                        "process": "import",
-                        "import_sha256": sha256,
-                    },
-                )
+    """Every aliquot in one write, level by level so parents come before their children."""
+    written = [row for level in plan.levels for row in level]
+    ids = reserve_ids(session, AliquotModel, len(written))
+
+    def made() -> Iterator[tuple[Any, ...]]:
+        # Made as the COPY takes them: the server inserts what was sent meanwhile.
+        for row, aliquot_id in zip(written, ids, strict=True):
+            values = row.values
+            code, parent = values["aliquot_barcode"], values["parent_barcode"]
+            plan.parent_ids[code] = aliquot_id  # children, on a later level, point here
+            yield (
+                aliquot_id,
+                code,
+                barcodes.is_issued_aliquot_barcode(code),
+                plan.tube_ids[values["tube_barcode"]],
+                plan.parent_ids[parent] if parent else None,
+                values["specimen_type"],
+                values["volume_ul"],
+                values["volume_ul"],  # drawn_ul: an imported tube holds all we know of it
+                values["concentration_ng_ul"],
+                values["a260_280"],
+                *(values[name] for name in ALIQUOT_QUALITY_COLUMNS),
+                AliquotStatus.RECEIVED,
+                0,
+                now,
             )
-        written.extend(level)
+            after = {
+                "barcode": code,
+                "specimen": values["tube_barcode"],
+                "parent": parent,
+                "specimen_type": values["specimen_type"].value,
+                "volume_ul": values["volume_ul"],
+                "process": "import",
+                "import_sha256": sha256,
+            }
+            ref = audit.ref(AliquotModel, aliquot_id)
+            events.append(audit.Event(Action.ALIQUOT_CREATED, ref, after))
+
+    write_rows(session, AliquotModel, ALIQUOT_COLUMNS, made())
     return written

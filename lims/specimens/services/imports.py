@@ -84,7 +84,8 @@ def _float(low: float, high: float, *, open_low: bool = False) -> Callable[[str]
             number = float(value)
         except ValueError:
             raise ValueError(f"{value!r} is not a number") from None
-        if number > high or number < low or (open_low and number == low):
+        # Written so that NaN fails too: "nan" reads as a float, and no comparison holds for it.
+        if not low <= number <= high or (open_low and number == low):
             exclusive = " (exclusive)" if open_low else ""
             raise ValueError(f"{number:g} is outside {low:g}{exclusive} to {high:g}")
         return number
@@ -244,7 +245,10 @@ def read_rows(
 ) -> tuple[list[Row], list[FieldError]]:
     """Parse every row into typed values, collecting each bad value as a row/field error.
 
-    The file is read as a stream (csv over a decoding wrapper), never as one string."""
+    The file is read as a stream (csv over a decoding wrapper), never as one string. Each
+    distinct cell of a column is parsed once: a collection log repeats its dates, times, enums,
+    study codes and tube barcodes on row after row, and the rows then share the parsed values
+    (a bad one is still reported on every row that has it)."""
     # utf-8-sig: a spreadsheet's UTF-8 export starts with a BOM.
     text = io.TextIOWrapper(io.BufferedReader(source), "utf-8-sig", newline="")
     rows: list[Row] = []
@@ -254,8 +258,9 @@ def read_rows(
         reader = csv.reader(text)
         header = [h.strip().lower() for h in next(reader, [])]
         _check_header(header)
+        parsed = [(name, _cache(name)) for name in header]
         for number, cells in enumerate(reader, start=2):
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():
                 continue  # blank lines at the end of a sheet
             if len(rows) == max_rows:
                 raise _too_many_rows(number, max_rows)
@@ -264,8 +269,13 @@ def read_rows(
                 errors.append({"row": number, "field": "row", "message": message})
                 continue
             values: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
-            for column, raw in zip(header, cells, strict=True):
-                errors.extend(_parse_cell(values, number, column, raw.strip()))
+            for (column, seen), raw in zip(parsed, cells, strict=True):
+                if (value := seen.get(raw, _UNSEEN)) is _UNSEEN:
+                    value = seen[raw] = _parse_cell(column, raw.strip())
+                if type(value) is _Bad:
+                    errors.append({"row": number, "field": column, "message": value.message})
+                else:
+                    values[column] = value
             rows.append(Row(number, values))
     except UnicodeDecodeError as err:
         raise InvalidInput(
@@ -286,20 +296,39 @@ def _too_many_rows(number: int, max_rows: int) -> InvalidInput:
 
 
 _PARSERS = {c.name: c.parse for c in COLUMNS}
+_UNSEEN = object()
+# Every row has its own aliquot barcode: remembering them would only cost memory.
+_NEVER_REPEATED = frozenset({"aliquot_barcode"})
 
 
-def _parse_cell(values: dict[str, Any], number: int, column: str, raw: str) -> list[FieldError]:
+class _NoCache(dict[str, Any]):
+    """The cache of a column whose cells never repeat: it remembers nothing."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        pass
+
+
+def _cache(column: str) -> dict[str, Any]:
+    return _NoCache() if column in _NEVER_REPEATED else {}
+
+
+@dataclass(frozen=True)
+class _Bad:
+    """A cell that does not parse, and why; cached like a value, so it is explained once."""
+
+    message: str
+
+
+def _parse_cell(column: str, raw: str) -> Any:
+    """The cell's value (None when empty and optional), or _Bad."""
     if "\x00" in raw:  # PostgreSQL text cannot hold one; the lookups would fail there
-        return [{"row": number, "field": column, "message": "contains a NUL character (\\x00)"}]
+        return _Bad("contains a NUL character (\\x00)")
     if not raw:
-        if column in REQUIRED:
-            return [{"row": number, "field": column, "message": "is required"}]
-        return []
+        return _Bad("is required") if column in REQUIRED else None
     try:
-        values[column] = _PARSERS[column](raw)
+        return _PARSERS[column](raw)
     except ValueError as err:
-        return [{"row": number, "field": column, "message": str(err)}]
-    return []
+        return _Bad(str(err))
 
 
 def _header_error(message: str) -> FieldError:
