@@ -132,6 +132,8 @@ def test_every_kind_of_bad_row_is_reported_at_once(session: Session, tech: Actor
         import_row(aliquot_barcode="AQ-008", specimen_type="urine", collected_at="yesterday"),  # 9
         import_row(aliquot_barcode="AQ-009", tube_type="PED"),  # 10: tube disagrees with row 2
         import_row(aliquot_barcode="AQ-010", tube_barcode="T-0011", tube_volume_ml="nan"),  # 11
+        # 12: the database allows a purity ratio below 5 only; the import says so by row
+        import_row(aliquot_barcode="AQ-011", specimen_type="dna", a260_280="5"),
     ]
     with pytest.raises(InvalidInput) as err:
         import_aliquots(session, tech, data=csv_bytes(rows))
@@ -146,11 +148,13 @@ def test_every_kind_of_bad_row_is_reported_at_once(session: Session, tech: Actor
         (9, "collected_at"),
         (10, "tube_type"),
         (11, "tube_volume_ml"),
+        (12, "a260_280"),
     }
     messages = {(e["row"], e["field"]): e["message"] for e in err.value.errors}
     assert messages[(3, "aliquot_barcode")] == "AQ-001 is also on row 2"
     assert "check digit" in messages[(5, "aliquot_barcode")]
     assert "register the subject first" in messages[(6, "study_code")]
+    assert messages[(12, "a260_280")] == "5 is outside 0 (exclusive) to 5 (exclusive)"
 
 
 def test_a_barcode_another_bench_takes_after_the_checks_is_a_conflict_and_nothing_is_written(

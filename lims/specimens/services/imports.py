@@ -78,16 +78,23 @@ def _int(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def _float(low: float, high: float, *, open_low: bool = False) -> Callable[[str], float]:
+def _float(
+    low: float, high: float, *, open_low: bool = False, open_high: bool = False
+) -> Callable[[str], float]:
     def parse(value: str) -> float:
         try:
             number = float(value)
         except ValueError:
             raise ValueError(f"{value!r} is not a number") from None
         # Written so that NaN fails too: "nan" reads as a float, and no comparison holds for it.
-        if not low <= number <= high or (open_low and number == low):
-            exclusive = " (exclusive)" if open_low else ""
-            raise ValueError(f"{number:g} is outside {low:g}{exclusive} to {high:g}")
+        if (
+            not low <= number <= high
+            or (open_low and number == low)
+            or (open_high and number == high)
+        ):
+            above = " (exclusive)" if open_low else ""
+            below = " (exclusive)" if open_high else ""
+            raise ValueError(f"{number:g} is outside {low:g}{above} to {high:g}{below}")
         return number
 
     return parse
@@ -190,10 +197,16 @@ COLUMNS: tuple[Column, ...] = (
     Column("specimen_type", _enum(SpecimenType), True, "what the aliquot holds", "serum"),
     Column("volume_ul", _int(1, 100_000), True, "volume now, µL", "500"),
     Column("concentration_ng_ul", _float(0, 100_000), False, "DNA concentration, ng/µL", ""),
-    Column("a260_280", _float(0, 5, open_low=True), False, "DNA purity ratio", ""),
+    Column("a260_280", _float(0, 5, open_low=True, open_high=True), False, "DNA purity ratio", ""),
     Column("parent_barcode", _code, False, "stock it was drawn from (file or LIMS)", ""),
     # ... and DNA quality and extraction (aliquot columns).
-    Column("a260_230", _float(0, 5, open_low=True), False, "DNA purity ratio (salts)", ""),
+    Column(
+        "a260_230",
+        _float(0, 5, open_low=True, open_high=True),
+        False,
+        "DNA purity ratio (salts)",
+        "",
+    ),
     Column(
         "quantification_method",
         _enum(QuantificationMethod),
