@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/feasibility.py [--subjects N] [--repeat R] [--db sqlite|postgresql|both]
          [--keep-db DIR | --url URL] [--load-only] [--explain]
-     .venv/bin/python bench/feasibility.py --url URL --time-only [--repeat R] [--on DATE] [--explain]
+     .venv/bin/python bench/feasibility.py --url URL --time-only [--repeat R] [--on DAY] [--explain]
 
 Loading 2,000,000 aliquots takes minutes, so PostgreSQL's database can be kept: --keep-db DIR
 keeps a private cluster in DIR (initdb on first use) and the loaded database in it, --url uses
@@ -624,10 +624,17 @@ def main() -> None:
     parser.add_argument(
         "--explain", action="store_true", help="print both plans (EXPLAIN ANALYZE, BUFFERS)"
     )
-    parser.add_argument("--time-only", action="store_true", help="time ours on --url as it "
-                        "is (read-only: no load, no migration), e.g. the generated demo")  # fmt: skip
-    parser.add_argument("--on", type=date.fromisoformat, default=ON,
-                        help=f"with --time-only: consent as of this day (default {ON})")  # fmt: skip
+    parser.add_argument(
+        "--time-only",
+        action="store_true",
+        help="time ours on --url as it is (read-only), e.g. the generated demo",
+    )
+    parser.add_argument(
+        "--on",
+        type=date.fromisoformat,
+        default=ON,
+        help=f"with --time-only: consent as of this day (default {ON})",
+    )
     args = parser.parse_args()
     if args.time_only:
         if not args.url:
