@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python bench/feasibility.py [--subjects N] [--repeat R] [--db sqlite|postgresql|both]
          [--keep-db DIR | --url URL] [--load-only] [--explain]
+     .venv/bin/python bench/feasibility.py --url URL --time-only [--repeat R] [--on DAY] [--explain]
 
 Loading 2,000,000 aliquots takes minutes, so PostgreSQL's database can be kept: --keep-db DIR
 keeps a private cluster in DIR (initdb on first use) and the loaded database in it, --url uses
@@ -9,6 +10,12 @@ a database of an existing server; either loads on the first run and reuses on th
 the same --subjects (migrating it to the newest revision first). --load-only stops after loading,
 --explain prints EXPLAIN (ANALYZE, BUFFERS) of both queries. The exact commands for the issue's
 figure are in docs/benchmarks.md.
+
+--time-only times ours alone on whatever database --url names, as it is: nothing is loaded,
+migrated or written, so it can time the set `flask --app lims demo generate` built (its phenotype
+is richer than ours) or any copy of production. It prints the counts, the median wall, database
+and client CPU times of --repeat runs after one warm-up, every run's wall time and the load
+average before and after.
 
 N subjects (default 5,000; the issue's size is 50,000: 200,000 visits, 2,000,000 aliquots), each
 with 4 yearly visits, per visit one SST tube split into 8 serum and 2 plasma aliquots (10), a
@@ -549,18 +556,57 @@ def bench(url: str, dialect: str, args: argparse.Namespace, table: Table) -> Non
     engine.dispose()
 
 
-def explain(engine: Engine, criteria: Criteria, hand_written: Any) -> None:
-    """Print EXPLAIN (ANALYZE, BUFFERS) of our query and of the hand-written one."""
+def explain(engine: Engine, criteria: Criteria, hand_written: Any, *, on: date = ON) -> None:
+    """Print EXPLAIN (ANALYZE, BUFFERS) of our query and of the hand-written one (if given)."""
+    statements = {"ours": count_statement(criteria, on=on)}
+    if hand_written is not None:
+        statements["hand-written"] = hand_written.bindparams(on=on)
     with engine.connect() as conn:
-        ours, hand = (
-            stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-            for stmt in (count_statement(criteria, on=ON), hand_written.bindparams(on=ON))
-        )
-        for name, compiled in (("ours", ours), ("hand-written", hand)):
-            sql, params = str(compiled), compiled.params
+        compiled = {
+            name: stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+            for name, stmt in statements.items()
+        }
+        for name, compiled_one in compiled.items():
+            sql, params = str(compiled_one), compiled_one.params
             plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
             print(f"# EXPLAIN (ANALYZE, BUFFERS), {name}:")
             print("\n".join(f"#   {line}" for (line,) in plan), flush=True)
+
+
+def time_only(url: str, args: argparse.Namespace) -> None:
+    """Time ours on an existing database, read-only: the figure for any data set."""
+    engine, make_session = session_factory(url)
+    criteria = parse_criteria(CRITERIA)
+    if args.explain and engine.dialect.name == "postgresql":
+        explain(engine, criteria, None, on=args.on)
+    walls: list[float] = []
+
+    def ours() -> tuple[Any, float]:
+        with make_session() as session:
+            conn = session.connection()
+            before, started = server_cpu_s(conn), time.perf_counter()
+            counts = count_matches(session, criteria, on=args.on)
+            walls.append(time.perf_counter() - started)
+            return counts, server_cpu_s(conn) - before
+
+    load_before = os.getloadavg()[0]
+    wall_ms, cpu_ms, client_ms, counts = timed(ours, args.repeat)
+    runs = " ".join(f"{w * 1000:.0f}" for w in walls[1:])
+    table = Table([("db", 10), ("size", 58), ("on", 10), ("subjects", 8), ("visits", 7),
+                   ("aliquots", 8), ("ours ms", 8), ("db CPU", 7), ("client", 7)])  # fmt: skip
+    table.row("postgresql" if url.startswith("postgresql") else "sqlite", _size(url),
+              args.on.isoformat(), counts.subjects, counts.visits, counts.aliquots, wall_ms,
+              cpu_ms, client_ms)  # fmt: skip
+    print(f"# runs, ms: {runs}")
+    print(f"# {_versions(url)}; revision {_revision(url)}; load average {load_before:.1f} "
+          f"before, {os.getloadavg()[0]:.1f} after")  # fmt: skip
+    engine.dispose()
+
+
+def _versions(url: str) -> str:
+    if url.startswith("postgresql"):
+        return f"PostgreSQL {_server_version(url)}"
+    return f"SQLite {sqlite3.sqlite_version}"
 
 
 def main() -> None:
@@ -578,7 +624,24 @@ def main() -> None:
     parser.add_argument(
         "--explain", action="store_true", help="print both plans (EXPLAIN ANALYZE, BUFFERS)"
     )
+    parser.add_argument(
+        "--time-only",
+        action="store_true",
+        help="time ours on --url as it is (read-only), e.g. the generated demo",
+    )
+    parser.add_argument(
+        "--on",
+        type=date.fromisoformat,
+        default=ON,
+        help=f"with --time-only: consent as of this day (default {ON})",
+    )
     args = parser.parse_args()
+    if args.time_only:
+        if not args.url:
+            parser.error("--time-only needs --url")
+        header(f"feasibility, ours only, median of {args.repeat}")
+        time_only(str(args.url), args)
+        return
     header(f"feasibility, {args.subjects:,} subjects, median of {args.repeat}")
     with Databases() as databases:
         kept = KeptCluster(args.keep_db) if args.keep_db else None

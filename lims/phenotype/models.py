@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lims.db import Base, str_enum, utcnow
@@ -124,6 +124,15 @@ class ScaleAdministration(Base):
     __table_args__ = (
         UniqueConstraint("visit_id", "scale_id", "repeat_instance"),
         CheckConstraint("repeat_instance >= 1", name="repeat_instance_positive"),
+        # A score criterion reads one scale's score per visit (lims/requests/criteria): covering
+        # on PostgreSQL, so it never reads the wide rows with their answers (bench/
+        # feasibility.py). Statistics on that score: migration 0019_feas6.
+        Index(
+            "ix_scale_administrations_scale_id_visit_id",
+            "scale_id",
+            "visit_id",
+            postgresql_include=["total_score", "imported_total"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

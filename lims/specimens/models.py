@@ -303,11 +303,14 @@ class Specimen(Base):
             "processed_at IS NULL OR processed_at >= collected_at",
             name="processed_after_collection",
         ),
+        # Covering on PostgreSQL: a feasibility count finds the tubes of eligible visits in the
+        # index alone, not in 400,000 heap rows (bench/feasibility.py). SQLite: a plain index.
+        Index("ix_specimens_visit_id", "visit_id", postgresql_include=["id"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     barcode: Mapped[str] = mapped_column(String(32), unique=True)
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"))
     specimen_type: Mapped[SpecimenType] = mapped_column(str_enum(SpecimenType, 16))
     tube_type: Mapped[TubeType] = mapped_column(str_enum(TubeType, 3))
     volume_ml: Mapped[float | None]

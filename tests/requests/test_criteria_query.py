@@ -11,7 +11,7 @@ from lims.specimens.consent_models import WithdrawalLevel
 from lims.specimens.models import Dystonia, SpecimenType
 from lims.specimens.services import withdraw_consent
 from tests.factories import SYSTEM, make_aliquot
-from tests.requests.criteria_factories import ASKED_ON, a_box, stored, subject, visit
+from tests.requests.criteria_factories import ASKED_ON, a_box, phenotype, stored, subject, visit
 from tests.specimens.factories import make_consent_form
 
 D = Dystonia
@@ -68,6 +68,29 @@ def test_counts_per_visit_agree_with_the_rows_of_the_one_query(session: Session)
     )
     got = [(c.diagnosis, c.subjects, c.visits, c.aliquots) for c in counts.by_diagnosis]
     assert got == by_rows == [(D.BLEPHAROSPASM, 1, 2, 3), (D.CERVICAL, 1, 2, 3)]
+
+
+def test_min_visits_counts_and_rows_agree_when_a_subject_has_too_few_eligible_visits(
+    session: Session,
+) -> None:
+    # The engine drops subjects with fewer eligible visits than min_visits before it reads
+    # their tubes (bench/feasibility.py); the rows and the counts must not change with it.
+    form, box = make_consent_form(session), a_box(session)
+    kept, short = subject(session, form), subject(session, form)
+    tubes: list[int] = []
+    for who, scores in ((kept, (30, 25, 10)), (short, (30, 12))):
+        for number, score in enumerate(scores, start=1):
+            at = visit(session, who, number, date(2023 + number, 3, 1))
+            phenotype(session, at, scores={"twstrs": score})
+            (tube,) = stored(session, at, box)
+            tubes += [tube.id] if who is kept and score >= 20 else []
+    asked = ask(min_visits=2, scores=[{"scale": "twstrs", "min": 20}])
+
+    rows = session.execute(aliquot_matches(asked, on=ASKED_ON)).all()
+    counts = count_matches(session, asked, on=ASKED_ON)
+
+    assert sorted(r.aliquot_id for r in rows) == sorted(tubes)
+    assert (counts.subjects, counts.visits, counts.aliquots) == (1, 2, 2)
 
 
 def test_a_row_names_its_subject_visit_diagnosis_and_place_in_the_freezer(

@@ -201,7 +201,21 @@ def _core(criteria: Criteria, on: date) -> Select[Any]:
         )
         duration = _age_at_collection() - onset.age_at_onset_years
         visits = visits.where(*_within(duration, criteria.disease_duration_years))
-    eligible = visits.cte("eligible_visits").prefix_with("MATERIALIZED")
+    eligible: Any = visits.cte("eligible_visits").prefix_with("MATERIALIZED")
+    if criteria.min_visits > 1:
+        # A subject needs min_visits matching visits, and a matching visit is an eligible one:
+        # drop the subjects with fewer eligible visits before their tubes are read. The rule
+        # itself is applied after (a visit may have no tube that matches). A quarter of the
+        # generated demo's eligible visits, and of the tube lookups, go here (bench/).
+        eligible_of_subject = func.count().over(partition_by=eligible.c.subject_id)
+        counted = select(*eligible.c, eligible_of_subject.label("of_subject")).subquery(
+            "by_subject"
+        )
+        eligible = (
+            select(counted.c.visit_id, counted.c.subject_id, counted.c.diagnosis)
+            .where(counted.c.of_subject >= criteria.min_visits)
+            .subquery("eligible")
+        )
     return (
         select(
             Aliquot.id.label("aliquot_id"),
