@@ -602,7 +602,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn")
-    parser.add_argument("--workers", type=int, default=4)
+    # One sync worker per core: with PostgreSQL and the client on the same cores, more workers
+    # only take turns (at 4 on 2 cores each request cost a third more CPU; docs/benchmarks.md).
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--port", type=int, default=8731)
     parser.add_argument(
         "--database-url",

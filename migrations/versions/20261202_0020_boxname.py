@@ -6,8 +6,8 @@ boxes at 2,000,000 aliquots, 10 ms of PostgreSQL's time on every find (bench/loa
 on `demo generate`'s set, 2026-12-02). PostgreSQL only: SQLite cannot reflect an index on an
 expression, and a bench's SQLite database holds few boxes.
 
-Revision ID: 0019_boxname
-Revises: 0018_feasidx
+Revision ID: 0020_boxname
+Revises: 0019_feas6
 Create Date: 2026-12-02 04:05:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019_boxname"
-down_revision: str | None = "0018_feasidx"
+revision: str = "0020_boxname"
+down_revision: str | None = "0019_feas6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
