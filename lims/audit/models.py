@@ -170,12 +170,13 @@ class AuditEvent(Base):
     def compute_hash(self, key: bytes | None) -> str:
         """This row's hash: HMAC-SHA256 under `key`, or plain SHA-256 for a legacy row (None)."""
         return chain_hash(
-            {c: getattr(self, c) for c in ("prev_hash", *_HASHED)},
+            {c: getattr(self, c) for c in ("prev_hash", *HASHED_COLUMNS)},
             key,
         )
 
 
-_HASHED = (
+# The columns each event's hash covers, after the previous event's hash.
+HASHED_COLUMNS = (
     "occurred_at",
     "actor_id",
     "actor_username",

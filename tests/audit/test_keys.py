@@ -10,21 +10,9 @@ import config
 from lims import create_app
 from lims.actors import Actor
 from lims.audit import keys
-from lims.audit.models import LEGACY_KEY_ID, Action, AuditEvent, chain_hash
+from lims.audit.models import HASHED_COLUMNS, LEGACY_KEY_ID, Action, AuditEvent, chain_hash
 from lims.audit.services import record, verify_chain
 from tests.factories import make_subject
-
-_COLUMNS = (
-    "occurred_at",
-    "actor_id",
-    "actor_username",
-    "action",
-    "object_type",
-    "object_id",
-    "before_json",
-    "after_json",
-    "reason",
-)
 
 
 def _lift_guard(session: Session) -> None:
@@ -43,7 +31,7 @@ def _rewrite_without_key(session: Session, from_id: int, *, key_id: str) -> None
     ).all()
     prev_hash = events[0].prev_hash
     for event in events:
-        row = {c: getattr(event, c) for c in _COLUMNS}
+        row = {c: getattr(event, c) for c in HASHED_COLUMNS}
         if event.id == from_id:
             row["after_json"] = '{"sex": "male"}'
         row_hash = chain_hash({**row, "prev_hash": prev_hash}, None)

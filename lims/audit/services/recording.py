@@ -15,6 +15,7 @@ from lims.actors import Actor
 from lims.audit import keys
 from lims.audit.models import (
     GENESIS_HASH,
+    HASHED_COLUMNS,
     Action,
     AuditEvent,
     chain_hash,
@@ -167,20 +168,7 @@ def record_many(
 
 
 # The order of the row dicts above.
-_COLUMNS = (
-    "occurred_at",
-    "actor_id",
-    "actor_username",
-    "action",
-    "object_type",
-    "object_id",
-    "before_json",
-    "after_json",
-    "reason",
-    "prev_hash",
-    "key_id",
-    "row_hash",
-)
+_COLUMNS = (*HASHED_COLUMNS, "prev_hash", "key_id", "row_hash")
 
 
 def _lock_chain(session: Session) -> None:
