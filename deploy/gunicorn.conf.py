@@ -51,4 +51,5 @@ def post_worker_init(worker: object) -> None:
     the worker unable to answer (measured 2026-12-02). Reference counting still frees them."""
     import gc
 
+    gc.collect()  # what start-up left as garbage is freed, not kept for good
     gc.freeze()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar, cast
 
+import psycopg
 from flask import current_app, g, has_request_context, request
 from flask import session as cookie
 from sqlalchemy import (
@@ -291,7 +292,8 @@ def close_keeping_statements(session: Session, *, failed: bool = False) -> None:
     that failed, still rolls back.
     """
     try:
-        if not failed and not (session.new or session.dirty) and _wrote_nothing(session):
+        pending = session.new or session.dirty or session.deleted  # changes not yet flushed
+        if not failed and not pending and _wrote_nothing(session):
             session.commit()
     finally:
         session.close()
@@ -304,8 +306,13 @@ def _wrote_nothing(session: Session) -> bool:
     ping."""
     if not session.in_transaction() or session.get_bind().dialect.name != "postgresql":
         return False
-    raw = session.connection().connection.driver_connection
-    row = raw.execute(_WROTE_NOTHING).fetchone() if raw is not None else None
+    try:
+        raw = session.connection().connection.driver_connection
+        row = raw.execute(_WROTE_NOTHING).fetchone() if raw is not None else None
+    except (SQLAlchemyError, psycopg.Error):
+        # A transaction the database aborted (an error a view caught without rolling back), a
+        # session waiting for its rollback, a connection gone: roll back, as before.
+        return False
     return bool(row and row[0])
 
 

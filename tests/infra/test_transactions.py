@@ -14,7 +14,8 @@ import pytest
 from flask import Blueprint, Flask, jsonify
 from flask.testing import FlaskClient
 from flask.typing import ResponseReturnValue
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from lims.auth.models import Site
@@ -206,3 +207,29 @@ def test_a_failed_request_rolls_back_whatever_it_did(own_engine: Engine) -> None
     close_keeping_statements(session, failed=True)
     with Session(own_engine) as check:
         assert check.scalar(select(func.count()).where(Site.code == "HALF2")) == 0
+
+
+def test_a_delete_not_yet_flushed_is_rolled_back_not_committed(own_engine: Engine) -> None:
+    with Session(own_engine) as setup:
+        setup.add(Site(code="KEEP1", name="Kept", country="US"))
+        setup.commit()
+    session = Session(own_engine)
+    session.delete(session.scalars(select(Site).where(Site.code == "KEEP1")).one())
+    close_keeping_statements(session)
+    with Session(own_engine) as check:
+        assert check.scalar(select(func.count()).where(Site.code == "KEEP1")) == 1
+
+
+@pytest.mark.parametrize("own_engine", ["postgresql"], indirect=True)  # SQLite: 1 / 0 is NULL
+def test_a_transaction_the_database_aborted_is_closed_without_an_error(
+    own_engine: Engine,
+) -> None:
+    # A view that catches a database error and goes on leaves PostgreSQL's transaction aborted:
+    # asking it whether it wrote fails too, and the session must still close quietly.
+    session = Session(own_engine)
+    with pytest.raises(DBAPIError):
+        session.execute(text("SELECT 1 / 0"))
+    close_keeping_statements(session)
+    assert not session.in_transaction()
+    with Session(own_engine) as after:
+        assert after.scalar(select(func.count()).select_from(Site)) is not None
