@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from lims.actors import Actor
 from lims.audit.models import AuditEvent
 from lims.audit.services import events_for
+from lims.specimens.consent_models import WithdrawalLevel
 from lims.specimens.models import Aliquot, AliquotStatus, EnrolmentStatus, Subject
+from lims.specimens.services import withdraw_consent
 from lims.storage.models import Box, Placement
 from lims.storage.services import store_aliquot
 from tests.factories import make_aliquot, make_box
@@ -45,6 +47,23 @@ def withdraw(session: Session, subject: Subject) -> None:
     subject.enrolment_status = EnrolmentStatus.CONSENT_WITHDRAWN
     subject.consent_withdrawn_at = datetime(2026, 4, 1, tzinfo=UTC)
     session.commit()
+
+
+def box_with_each_level(session: Session, tech: Actor) -> tuple[Box, list[Aliquot]]:
+    """A box holding a tube of a subject who did not withdraw (A1), then one of a subject at
+    each withdrawal level (A2 to A4), withdrawn through the specimens service."""
+    box = make_box(session)
+    tubes = [stored(session, tech, box=box, position=f"A{n}") for n in range(1, 5)]
+    for tube, level in zip(tubes[1:], WithdrawalLevel, strict=True):
+        withdraw_consent(
+            session,
+            tech,
+            study_code=tube.subject.study_code,
+            withdrawn_at=datetime(2026, 11, 2, 14, 0, tzinfo=UTC),
+            reason="letter",
+            level=level,
+        )
+    return box, tubes
 
 
 @dataclass(frozen=True)

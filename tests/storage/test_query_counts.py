@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -22,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from lims.actors import Actor
 from lims.specimens.consent_models import WithdrawalLevel
-from lims.specimens.services import sub_aliquot, withdraw_consent
+from lims.specimens.services import sub_aliquot
 from lims.storage.services import store_aliquot
 from tests.conftest import bearer, sign_in
-from tests.factories import make_aliquot, make_box
-from tests.storage.factories import stored
+from tests.factories import make_aliquot
+from tests.storage.factories import box_with_each_level
 
 LOOKUP_STATEMENTS = 4
 BOX_PAGE_STATEMENTS = 5
@@ -55,17 +54,7 @@ def statements(session: Session) -> Iterator[list[str]]:
 def _full_box(session: Session, tech: Actor) -> tuple[int, str]:
     """A box of several subjects' tubes, each subject at a withdrawal level (and one not), and a
     DNA sub-aliquot stored beside its stock; returns the box id and the sub-aliquot's barcode."""
-    box = make_box(session)
-    tubes = [stored(session, tech, box=box, position=f"A{n}") for n in range(1, 5)]
-    for tube, level in zip(tubes[1:], WithdrawalLevel, strict=True):
-        withdraw_consent(
-            session,
-            tech,
-            study_code=tube.subject.study_code,
-            withdrawn_at=datetime(2026, 11, 2, 14, 0, tzinfo=UTC),
-            reason="letter",
-            level=level,
-        )
+    box, _ = box_with_each_level(session, tech)
     stock = make_aliquot(session, volume_ul=500)
     store_aliquot(session, tech, barcode=stock.barcode, box_id=box.id, position="B1")
     (child,) = sub_aliquot(session, tech, parent_barcode=stock.barcode, count=1, volume_ul=50)

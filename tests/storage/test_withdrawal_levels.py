@@ -4,45 +4,24 @@ access (keep, do not use), no further use (dispose)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from lims.actors import Actor
 from lims.specimens.consent_models import WithdrawalLevel
-from lims.specimens.models import Aliquot
-from lims.specimens.services import withdraw_consent, withdrawal_levels
+from lims.specimens.services import withdrawal_levels
 from lims.storage.services import box_grid
 from tests.conftest import bearer, sign_in
-from tests.factories import make_box
-from tests.storage.factories import stored
+from tests.storage.factories import box_with_each_level
 
 LEVELS = list(WithdrawalLevel)
-
-
-def _box_with_each_level(session: Session, tech: Actor) -> tuple[int, list[Aliquot]]:
-    """A box holding a tube of a subject who did not withdraw (A1), then one of a subject at
-    each level (A2 to A4)."""
-    box = make_box(session)
-    tubes = [stored(session, tech, box=box, position=f"A{n}") for n in range(1, 5)]
-    for tube, level in zip(tubes[1:], LEVELS, strict=True):
-        withdraw_consent(
-            session,
-            tech,
-            study_code=tube.subject.study_code,
-            withdrawn_at=datetime(2026, 11, 2, 14, 0, tzinfo=UTC),
-            reason="letter",
-            level=level,
-        )
-    return box.id, tubes
 
 
 def test_the_box_map_carries_each_subjects_strongest_withdrawal(
     session: Session, tech: Actor
 ) -> None:
-    box_id, tubes = _box_with_each_level(session, tech)
-    cells = box_grid(session, tech, box_id).cells[0][:4]
+    box, tubes = box_with_each_level(session, tech)
+    cells = box_grid(session, tech, box.id).cells[0][:4]
     assert [c.withdrawal for c in cells if c] == [None, *LEVELS]
     assert [c.consent_withdrawn for c in cells if c] == [False, False, False, True]
     # A milder withdrawal after a stronger one does not weaken it.
@@ -53,13 +32,13 @@ def test_the_box_map_carries_each_subjects_strongest_withdrawal(
 def test_the_box_page_marks_each_level_and_says_what_it_means_for_the_tube(
     client: FlaskClient, session: Session, tech: Actor
 ) -> None:
-    box_id, tubes = _box_with_each_level(session, tech)
+    box, tubes = box_with_each_level(session, tech)
     sign_in(client, "tech")
-    html = client.get(f"/storage/boxes/{box_id}").get_data(as_text=True)
+    html = client.get(f"/storage/boxes/{box.id}").get_data(as_text=True)
     for level in LEVELS:
         assert f"w-{level.value}" in html and f"withdrawn: {level.label}" in html
         assert level.for_tube in html
-    api = client.get(f"/api/v1/boxes/{box_id}", headers=bearer(client, "tech")).get_json()
+    api = client.get(f"/api/v1/boxes/{box.id}", headers=bearer(client, "tech")).get_json()
     by_code = {p["barcode"]: p["withdrawal_level"] for p in api["positions"]}
     assert [by_code[t.barcode] for t in tubes] == [None, *(lv.value for lv in LEVELS)]
 
@@ -67,7 +46,7 @@ def test_the_box_page_marks_each_level_and_says_what_it_means_for_the_tube(
 def test_the_aliquot_and_tube_pages_name_the_level_and_what_it_means(
     client: FlaskClient, session: Session, tech: Actor
 ) -> None:
-    _, tubes = _box_with_each_level(session, tech)
+    _, tubes = box_with_each_level(session, tech)
     sign_in(client, "tech")
     plain = client.get(f"/aliquots/{tubes[0].barcode}").get_data(as_text=True)
     assert "Consent withdrawn" not in plain
