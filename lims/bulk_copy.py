@@ -64,9 +64,11 @@ def write_rows(
         return
     table = table_of(model)
     if session.get_bind().dialect.name == "postgresql":
-        _copy(session, table, columns, rows)
-    else:
-        session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        _copy(session, table, columns, rows)  # a COPY of no rows writes nothing
+        return
+    values = [dict(zip(columns, row, strict=True)) for row in rows]
+    if values:  # an empty list would be one INSERT of the columns' defaults
+        session.execute(insert(table), values)
 
 
 def _copy(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Row]) -> None:
