@@ -326,9 +326,6 @@ def _check_known_tube(code: str, tube: KnownTube, group: list[Row], problems: Pr
             problems.add(row, "tube_type", f"{code} is {tube.tube_type.value} in the LIMS")
 
 
-_tube_columns = itemgetter(*TUBE_COLUMNS)
-
-
 def _merge_tube(
     code: str, group: list[Row], problems: Problems, zones: tuple[str, str]
 ) -> NewTube | None:
