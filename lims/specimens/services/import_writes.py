@@ -98,7 +98,9 @@ def _insert_visits(session: Session, plan: Plan, events: list[audit.Event], sha2
     write_rows(session, Visit, ("id", "subject_id", "visit_number", "visit_on"), rows)
 
 
-TUBE_COLUMNS = (
+# The specimens table's columns a new tube's row fills, in _tube_row's order (import_checks'
+# TUBE_COLUMNS are the file's tube columns).
+SPECIMEN_COLUMNS = (
     "id",
     "barcode",
     "visit_id",
@@ -133,7 +135,7 @@ def _insert_tubes(
             "import_sha256": sha256,
         }
         events.append(audit.Event(Action.SPECIMEN_ACCESSIONED, audit.ref(Specimen, tube_id), after))
-    write_rows(session, Specimen, TUBE_COLUMNS, rows)
+    write_rows(session, Specimen, SPECIMEN_COLUMNS, rows)
 
 
 def _tube_row(
